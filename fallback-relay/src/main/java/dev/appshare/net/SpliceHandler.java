@@ -1,0 +1,129 @@
+package dev.appshare.net;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Copies bytes from its channel to a peer channel, netty's proxy idiom: auto-read is off and the next
+ * chunk is read only when the previous write has flushed, so a slow peer slows this side down and at
+ * most one chunk per direction is ever held. A FIN is passed on as a half-close once the last write
+ * has completed; when both directions are shut, or either side closes, both close.
+ *
+ * <p>Used for both halves of every splice: relay TCP <-> relay TCP, and local TCP <-> QUIC stream.
+ * Both channels must be {@link DuplexChannel}s opened with {@code ALLOW_HALF_CLOSURE} and auto-read off.
+ */
+public final class SpliceHandler extends ChannelInboundHandlerAdapter {
+    private final Channel peer;
+    private ChannelFuture lastWrite;
+    private long bytes;
+
+    public SpliceHandler(Channel peer) {
+        this.peer = peer;
+    }
+
+    /** The two halves of a splice; each counts the bytes it moved. */
+    public record Pair(SpliceHandler fromA, SpliceHandler fromB) {}
+
+    /** Joins two channels both ways and starts reading. Safe to call from any thread. */
+    public static Pair join(Channel a, Channel b) {
+        Pair p = new Pair(new SpliceHandler(b), new SpliceHandler(a));
+        install(a, p.fromA());
+        install(b, p.fromB());
+        return p;
+    }
+
+    private static void install(Channel self, SpliceHandler h) {
+        self.eventLoop().execute(() -> {
+            if (!self.isActive()) {
+                closeOnFlush(h.peer);
+                return;
+            }
+            self.pipeline().addLast("splice", h);
+        });
+    }
+
+    /** Bytes this side has read and handed to its peer. */
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) ctx.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!peer.isActive()) {
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
+        lastWrite = peer.writeAndFlush(msg);
+        lastWrite.addListener((ChannelFutureListener) f -> {
+            if (f.isSuccess()) {
+                // No read after a FIN: epoll refuses it (the fd has left the interest set).
+                if (!isInputShutdown(ctx.channel())) ctx.channel().read();
+            } else {
+                ctx.close();
+                peer.close();
+            }
+        });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            ChannelFuture written = lastWrite != null ? lastWrite : peer.newSucceededFuture();
+            written.addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess() || !(peer instanceof DuplexChannel dp) || !peer.isActive()) {
+                    ctx.close();
+                    peer.close();
+                    return;
+                }
+                dp.shutdownOutput().addListener((ChannelFutureListener) s -> {
+                    boolean selfDone = ((DuplexChannel) ctx.channel()).isOutputShutdown();
+                    if (!s.isSuccess() || selfDone) {
+                        ctx.close();
+                        peer.close();
+                    }
+                });
+            });
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closeOnFlush(peer);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // A reset or I/O error on one side ends both; the owner of the channels logs why.
+        ctx.close();
+        peer.close();
+    }
+
+    private static boolean isInputShutdown(Channel ch) {
+        return ch instanceof DuplexChannel d && d.isInputShutdown();
+    }
+
+    public static void closeOnFlush(Channel ch) {
+        if (ch.isActive()) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ch.close();
+        }
+    }
+}

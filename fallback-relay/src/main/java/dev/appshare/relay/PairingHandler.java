@@ -1,0 +1,125 @@
+package dev.appshare.relay;
+
+import dev.appshare.net.SpliceHandler;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Reads the pairing line, checks the token, and either parks the connection until its partner
+ * arrives or splices the two. Every connection must finish pairing within the handshake timeout.
+ */
+final class PairingHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(PairingHandler.class);
+
+    private final RelayServer relay;
+    private ScheduledFuture<?> deadline;
+    private String token;
+    private long expiry;
+    private boolean waiting;
+
+    PairingHandler(RelayServer relay) {
+        this.relay = relay;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        deadline = ctx.executor().schedule(() -> reject(ctx, RelayProtocol.TIMEOUT),
+                relay.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        String line = msg.toString();
+        if (msg instanceof io.netty.buffer.ByteBuf b) {
+            line = b.toString(StandardCharsets.US_ASCII);
+            b.release();
+        }
+        if (token != null) {
+            // Anything after the pairing line and before "OK" breaks the protocol.
+            reject(ctx, RelayProtocol.BAD_REQUEST);
+            return;
+        }
+        if (!line.startsWith(RelayProtocol.HELLO)) {
+            reject(ctx, RelayProtocol.BAD_REQUEST);
+            return;
+        }
+        String t = line.substring(RelayProtocol.HELLO.length()).trim();
+        long exp = relay.tokens().check(t);
+        if (exp < 0) {
+            reject(ctx, RelayProtocol.BAD_TOKEN);
+            return;
+        }
+        token = t;
+        expiry = exp;
+        PairingTable.Result r = relay.table().offer(t, exp, ctx.channel());
+        switch (r.outcome()) {
+            case SPENT -> reject(ctx, RelayProtocol.SPENT_TOKEN);
+            case FULL -> reject(ctx, RelayProtocol.BUSY);
+            case WAITING -> waiting = true; // no further read: the partner's arrival resumes us
+            case PAIRED -> pair(ctx, r.partner());
+        }
+    }
+
+    private void pair(ChannelHandlerContext ctx, Channel partner) {
+        cancelDeadline();
+        Channel self = ctx.channel();
+        partner.eventLoop().execute(() -> {
+            PairingHandler h = partner.pipeline().get(PairingHandler.class);
+            if (h != null) h.becomeSpliced(partner.pipeline().context(h));
+        });
+        becomeSpliced(ctx);
+        SpliceHandler.join(self, partner);
+        relay.paired();
+        log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
+    }
+
+    /** Leaves the pairing stage: drop the line decoder and this handler, tell the client "OK". */
+    private void becomeSpliced(ChannelHandlerContext ctx) {
+        cancelDeadline();
+        waiting = false;
+        Channel ch = ctx.channel();
+        ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
+        if (ch.pipeline().get("line") != null) ch.pipeline().remove("line");
+        ch.pipeline().remove(this);
+    }
+
+    private void reject(ChannelHandlerContext ctx, String reason) {
+        cancelDeadline();
+        relay.rejected();
+        log.debug("relay rejected {}: {}", ctx.channel().remoteAddress(), reason);
+        ctx.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void cancelDeadline() {
+        if (deadline != null) deadline.cancel(false);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelDeadline();
+        if (waiting) relay.table().abandon(token, expiry, ctx.channel());
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof TooLongFrameException) {
+            reject(ctx, RelayProtocol.BAD_REQUEST);
+        } else {
+            log.debug("relay connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+    }
+}

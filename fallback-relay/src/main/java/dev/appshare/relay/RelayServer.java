@@ -1,0 +1,97 @@
+package dev.appshare.relay;
+
+import dev.appshare.net.EventLoops;
+import dev.appshare.net.HostPort;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.handler.codec.LineBasedFrameDecoder;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The fallback relay: when two peers cannot reach each other directly, each dials the relay with the
+ * same one-time token and the relay splices the two TCP connections. It never parses a byte after the
+ * pairing line, and what crosses it is QUIC ciphertext, so it learns nothing but sizes and timing.
+ * See {@link RelayProtocol} for the wire format.
+ */
+public final class RelayServer implements AutoCloseable {
+    private final RelayToken tokens;
+    private final PairingTable table;
+    private final long handshakeTimeoutMillis;
+    private final AtomicLong paired = new AtomicLong();
+    private final AtomicLong rejected = new AtomicLong();
+    private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private Channel server;
+
+    public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
+        this.tokens = tokens;
+        this.table = new PairingTable(100_000, Clock.systemUTC());
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    }
+
+    public RelayServer start(EventLoopGroup group, InetSocketAddress listen) throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(EventLoops.serverSocket())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        children.add(ch);
+                        ch.pipeline().addLast("line", new LineBasedFrameDecoder(RelayProtocol.MAX_LINE, true, true));
+                        ch.pipeline().addLast("pairing", new PairingHandler(RelayServer.this));
+                    }
+                });
+        server = b.bind(HostPort.resolved(listen)).sync().channel();
+        return this;
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    RelayToken tokens() {
+        return tokens;
+    }
+
+    PairingTable table() {
+        return table;
+    }
+
+    long handshakeTimeoutMillis() {
+        return handshakeTimeoutMillis;
+    }
+
+    void paired() {
+        paired.incrementAndGet();
+    }
+
+    void rejected() {
+        rejected.incrementAndGet();
+    }
+
+    public long pairedCount() {
+        return paired.get();
+    }
+
+    public long rejectedCount() {
+        return rejected.get();
+    }
+
+    @Override
+    public void close() {
+        if (server != null) server.close().syncUninterruptibly();
+        children.close().awaitUninterruptibly();
+    }
+}

@@ -1,0 +1,36 @@
+package dev.appshare.cli;
+
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import org.slf4j.bridge.SLF4JBridgeHandler;
+
+/**
+ * Configures slf4j-simple before any logger exists: one line per user-visible event at INFO on
+ * stderr, details at DEBUG with --verbose, chatty libraries held at WARN. java.util.logging (ice4j's)
+ * is routed into slf4j.
+ */
+final class Logging {
+    private Logging() {}
+
+    static void configure(boolean verbose) {
+        set("org.slf4j.simpleLogger.defaultLogLevel", "info");
+        set("org.slf4j.simpleLogger.log.dev.appshare", verbose ? "debug" : "info");
+        set("org.slf4j.simpleLogger.log.io.netty", verbose ? "info" : "warn");
+        set("org.slf4j.simpleLogger.log.org.ice4j", "warn");
+        set("org.slf4j.simpleLogger.log.org.jitsi", "warn");
+        set("org.slf4j.simpleLogger.showDateTime", "true");
+        set("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
+        set("org.slf4j.simpleLogger.showThreadName", verbose ? "true" : "false");
+        set("org.slf4j.simpleLogger.showShortLogName", "true");
+        set("org.slf4j.simpleLogger.levelInBrackets", "true");
+        // ice4j would otherwise probe the cloud metadata address on first use.
+        set("ice4j.harvest.mapping.aws.enabled", "false");
+        LogManager.getLogManager().reset();
+        SLF4JBridgeHandler.install();
+        java.util.logging.Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.WARNING);
+    }
+
+    private static void set(String key, String value) {
+        if (System.getProperty(key) == null) System.setProperty(key, value);
+    }
+}

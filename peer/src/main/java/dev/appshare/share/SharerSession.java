@@ -1,0 +1,129 @@
+package dev.appshare.share;
+
+import dev.appshare.path.PathSwitch;
+import dev.appshare.tunnel.KeepAliveHandler;
+import dev.appshare.tunnel.PathCarrier;
+import dev.appshare.tunnel.PeerIdentity;
+import dev.appshare.tunnel.TargetDialHandler;
+import dev.appshare.tunnel.TunnelCodecs;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sharer's side of one connector: a QUIC server for exactly that connector's key, on its own
+ * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared port.
+ */
+final class SharerSession implements PathSwitch.Listener {
+    private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
+    static final long HANDSHAKE_TIMEOUT_MILLIS = 20_000;
+
+    private final Sharer owner;
+    private final String id;
+    private final EventLoop loop;
+    private PathCarrier carrier;
+    private QuicChannel quic;
+    private ScheduledFuture<?> handshakeDeadline;
+    private boolean closed;
+
+    SharerSession(Sharer owner, String id, EventLoop loop) {
+        this.owner = owner;
+        this.id = id;
+        this.loop = loop;
+    }
+
+    String id() {
+        return id;
+    }
+
+    void start(PeerIdentity identity, String peerFingerprint, InetSocketAddress relay, String token,
+               InetSocketAddress target) {
+        ChannelHandler codec = TunnelCodecs.server(identity, peerFingerprint,
+                new ChannelInitializer<QuicChannel>() {
+                    @Override
+                    protected void initChannel(QuicChannel ch) {
+                        ch.pipeline().addLast(new KeepAliveHandler());
+                        loop.execute(() -> connected(ch));
+                    }
+                },
+                new ChannelInitializer<QuicStreamChannel>() {
+                    @Override
+                    protected void initChannel(QuicStreamChannel ch) {
+                        ch.pipeline().addLast(new TargetDialHandler(target, id));
+                    }
+                });
+        handshakeDeadline = loop.schedule(() -> {
+            log.warn("session {}: the connector did not complete the tunnel handshake in time", id);
+            close(null);
+        }, HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        PathCarrier.open(loop, codec, relay, token, this).addListener(f -> {
+            if (!f.isSuccess()) {
+                log.warn("session {}: could not set up the relay path: {}", id, f.cause().getMessage());
+                close(null);
+                return;
+            }
+            carrier = (PathCarrier) f.getNow();
+            if (closed) carrier.close();
+        });
+    }
+
+    private void connected(QuicChannel ch) {
+        if (closed) {
+            ch.close();
+            return;
+        }
+        quic = ch;
+        handshakeDeadline.cancel(false);
+        log.info("session {}: tunnel up with connector", id);
+        ch.closeFuture().addListener(f -> loop.execute(() -> {
+            if (!closed) log.info("session {}: connector left", id);
+            close(null);
+        }));
+    }
+
+    @Override
+    public void pathChanged(String description) {
+        log.info("session {}: path {}", id, description);
+    }
+
+    @Override
+    public void allPathsLost(String why) {
+        if (!closed) log.info("session {}: tunnel lost: {}", id, why);
+        close(null);
+    }
+
+    /** Ends the session; with a reason, the connector is told it in QUIC's CONNECTION_CLOSE. */
+    void close(String reason) {
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> close(reason));
+            return;
+        }
+        if (closed) return;
+        closed = true;
+        if (handshakeDeadline != null) handshakeDeadline.cancel(false);
+        Channel q = quic;
+        if (q != null && q.isActive() && reason != null) {
+            // Let CONNECTION_CLOSE leave through the path before the path itself goes.
+            ((QuicChannel) q).close(true, 0, Unpooled.copiedBuffer(reason, StandardCharsets.UTF_8))
+                    .addListener(f -> loop.schedule(this::closeCarrier, 50, TimeUnit.MILLISECONDS));
+        } else {
+            if (q != null) q.close();
+            closeCarrier();
+        }
+        owner.sessionEnded(this);
+    }
+
+    private void closeCarrier() {
+        if (carrier != null) carrier.close();
+    }
+}

@@ -1,0 +1,60 @@
+package dev.appshare.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.appshare.connect.Connector;
+import dev.appshare.share.Sharer;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class SmokeTest {
+    @Test
+    void writeThenHalfClose() throws Exception {
+        try (ServerSocket echo = new ServerSocket(0); Lab lab = new Lab()) {
+            Thread t = new Thread(() -> {
+                try (Socket s = echo.accept()) {
+                    s.getInputStream().transferTo(s.getOutputStream());
+                } catch (Exception ignored) {
+                }
+            });
+            t.start();
+            Sharer sharer = lab.share(echo.getLocalPort());
+            Connector c = lab.connect(sharer.name());
+            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
+                s.shutdownOutput();
+                assertEquals("hello", new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
+    @Test
+    void echoThroughTunnel() throws Exception {
+        try (ServerSocket echo = new ServerSocket(0); Lab lab = new Lab()) {
+            Thread t = new Thread(() -> {
+                try (Socket s = echo.accept()) {
+                    s.getInputStream().transferTo(s.getOutputStream());
+                } catch (Exception ignored) {
+                }
+            });
+            t.start();
+            Sharer sharer = lab.share(echo.getLocalPort());
+            Connector c = lab.connect(sharer.name()); System.err.println("CONNECTED");
+            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                OutputStream out = s.getOutputStream();
+                out.write("hello".getBytes(StandardCharsets.UTF_8));
+                out.flush();
+                InputStream in = s.getInputStream();
+                assertEquals("hello", new String(in.readNBytes(5), StandardCharsets.UTF_8));
+                out.write("world".getBytes(StandardCharsets.UTF_8));
+                assertEquals("world", new String(in.readNBytes(5), StandardCharsets.UTF_8));
+                s.shutdownOutput();
+                assertEquals(-1, in.read());
+            }
+        }
+    }
+}

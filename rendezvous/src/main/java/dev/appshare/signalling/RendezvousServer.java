@@ -1,0 +1,88 @@
+package dev.appshare.signalling;
+
+import dev.appshare.net.EventLoops;
+import dev.appshare.net.HostPort;
+import dev.appshare.relay.RelayToken;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
+ * handed the other's key fingerprint and a one-time relay token. It passes signalling on and holds no
+ * tunnelled bytes. See {@link ControlProtocol}.
+ */
+public final class RendezvousServer implements AutoCloseable {
+    /** Settings; the timeouts are fields so tests can shorten them. */
+    public static final class Config {
+        public InetSocketAddress listen = InetSocketAddress.createUnresolved("0.0.0.0", 7000);
+        /** The relay address handed to peers: must be reachable by them. */
+        public String relayAdvertised = "127.0.0.1:7001";
+        public long handshakeTimeoutMillis = 10_000;
+        public long idleTimeoutMillis = ControlProtocol.IDLE_MILLIS;
+        public long tokenLifetimeMillis = 60_000;
+        public int maxSessionsPerShare = 1024;
+    }
+
+    private final Config config;
+    private final RelayToken tokens;
+    private final ShareRegistry registry;
+    private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private Channel server;
+
+    public RendezvousServer(Config config, RelayToken tokens) {
+        this.config = config;
+        this.tokens = tokens;
+        this.registry = new ShareRegistry(config.maxSessionsPerShare);
+    }
+
+    public RendezvousServer start(EventLoopGroup group) throws InterruptedException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(EventLoops.serverSocket())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        children.add(ch);
+                        ch.pipeline().addLast("idle", new IdleStateHandler(config.idleTimeoutMillis, 0, 0, TimeUnit.MILLISECONDS));
+                        ControlFrames.install(ch.pipeline());
+                        ch.pipeline().addLast("control", new ControlSessionHandler(RendezvousServer.this));
+                    }
+                });
+        server = b.bind(HostPort.resolved(config.listen)).sync().channel();
+        return this;
+    }
+
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) server.localAddress();
+    }
+
+    Config config() {
+        return config;
+    }
+
+    RelayToken tokens() {
+        return tokens;
+    }
+
+    public ShareRegistry registry() {
+        return registry;
+    }
+
+    @Override
+    public void close() {
+        if (server != null) server.close().syncUninterruptibly();
+        children.close().awaitUninterruptibly();
+    }
+}
