@@ -16,10 +16,13 @@ import io.netty.channel.socket.nio.NioDatagramChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 
-/** Picks netty's native epoll transport where it loads (Linux), NIO elsewhere. */
+/**
+ * Picks the transport: NIO by default; netty's native epoll with {@code -Dappshare.epoll=true}.
+ * Why not epoll by default: with half-closed TCP connections netty 4.2.18's epoll transport
+ * intermittently fails a read request with epoll_ctl ENOENT, which ends the connection early.
+ */
 public final class EventLoops {
-    private static final boolean EPOLL = Epoll.isAvailable()
-            && !Boolean.getBoolean("appshare.nio");
+    private static final boolean EPOLL = Boolean.getBoolean("appshare.epoll") && Epoll.isAvailable();
 
     private EventLoops() {}
 

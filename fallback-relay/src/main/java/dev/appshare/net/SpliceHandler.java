@@ -8,7 +8,10 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 
 /**
@@ -21,6 +24,9 @@ import io.netty.util.ReferenceCountUtil;
  * Both channels must be {@link DuplexChannel}s opened with {@code ALLOW_HALF_CLOSURE} and auto-read off.
  */
 public final class SpliceHandler extends ChannelInboundHandlerAdapter {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SpliceHandler.class);
+    /** Application error code on a stream reset because its TCP connection broke. */
+    public static final int ABORT_ERROR = 1;
     private final Channel peer;
     private ChannelFuture lastWrite;
     private long bytes;
@@ -74,7 +80,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
                 // No read after a FIN: epoll refuses it (the fd has left the interest set).
                 if (!isInputShutdown(ctx.channel())) ctx.channel().read();
             } else {
-                ctx.close();
+                log.debug("splice write to {} failed: {}", peer, f.cause().toString());
+                abort(ctx.channel());
                 peer.close();
             }
         });
@@ -110,9 +117,34 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // A reset or I/O error on one side ends both; the owner of the channels logs why.
+        // A reset or I/O error on one side ends both; the owner of the channels logs the close.
+        log.debug("splice {} failed: {}", ctx.channel(), cause.toString());
         ctx.close();
-        peer.close();
+        abort(peer);
+    }
+
+    /**
+     * Ends a channel abortively, so the far end learns the connection broke rather than ended: a TCP
+     * connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so the far
+     * writer stops at once instead of filling the stream's window and stalling).
+     */
+    public static void abort(Channel ch) {
+        if (!ch.isActive()) {
+            ch.close();
+            return;
+        }
+        if (ch instanceof QuicStreamChannel stream) {
+            stream.shutdown(ABORT_ERROR).addListener(f -> stream.close());
+            return;
+        }
+        if (ch instanceof SocketChannel) {
+            try {
+                ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException ignored) {
+                // the socket is already gone: a plain close is all that is left
+            }
+        }
+        ch.close();
     }
 
     private static boolean isInputShutdown(Channel ch) {

@@ -13,7 +13,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -57,7 +56,6 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
 
     /** Starts registering; the future gives the name, or fails with a {@link PeerException}. */
     public Future<String> start() {
-        warnIfTargetDown();
         signalling.start();
         return registered;
     }
@@ -69,15 +67,6 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
 
     public String name() {
         return name;
-    }
-
-    private void warnIfTargetDown() {
-        try (Socket s = new Socket()) {
-            s.connect(HostPort.resolved(config.target()), 1000);
-        } catch (Exception e) {
-            log.warn("nothing is accepting connections on {} yet; connectors will be refused until it is",
-                    HostPort.format(config.target()));
-        }
     }
 
     @Override

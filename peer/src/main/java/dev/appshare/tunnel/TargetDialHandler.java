@@ -31,7 +31,9 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     private final InetSocketAddress target;
     private final String session;
+    private boolean readRequested;
     private boolean opened;
+    private ByteBuf early;
     private boolean inputShut;
 
     public TargetDialHandler(InetSocketAddress target, String session) {
@@ -41,23 +43,32 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        requestFirstRead(ctx);
+        ctx.fireChannelActive();
+    }
+
+    /** Exactly one read before the splice: so at most one chunk is ever held here. */
+    private void requestFirstRead(ChannelHandlerContext ctx) {
+        if (readRequested) return;
+        readRequested = true;
         ctx.read();
     }
 
     @Override
-    public void handlerAdded(ChannelHandlerContext ctx) {
-        if (ctx.channel().isActive()) ctx.read();
-    }
-
-    @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (opened || !(msg instanceof ByteBuf buf)) {
-            ReferenceCountUtil.release(msg); // nothing more is read before the splice takes over
+        if (!(msg instanceof ByteBuf buf)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (opened) {
+            // Cannot happen with one read requested; keep the bytes rather than lose them if it does.
+            early = early == null ? buf : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
             return;
         }
         if (!buf.isReadable()) {
             buf.release();
-            ctx.read();
+            readRequested = false;
+            requestFirstRead(ctx);
             return;
         }
         if (buf.readByte() != StreamPreamble.OPEN_TCP) {
@@ -67,10 +78,11 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         opened = true;
-        dial(ctx, (QuicStreamChannel) ctx.channel(), buf);
+        early = buf;
+        dial(ctx, (QuicStreamChannel) ctx.channel());
     }
 
-    private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream, ByteBuf early) {
+    private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream) {
         long id = COUNTER.incrementAndGet();
         long started = System.nanoTime();
         new Bootstrap()
@@ -83,8 +95,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target)
                 .addListener((ChannelFutureListener) f -> {
+                    ByteBuf held = early;
+                    early = null;
                     if (!f.isSuccess()) {
-                        early.release();
+                        held.release();
                         String why = f.cause() instanceof ConnectException ? "connection refused — is the shared app running?" : f.cause().getMessage();
                         log.info("connection #{}: cannot reach {}: {}", id, HostPort.format(target), why);
                         stream.close();
@@ -92,13 +106,13 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                     }
                     Channel tcp = f.channel();
                     if (!stream.isActive()) {
-                        early.release();
+                        held.release();
                         tcp.close();
                         return;
                     }
                     log.debug("connection #{} opened (session {}, stream {}) to {}", id, session, stream.streamId(), target);
-                    if (early.isReadable()) tcp.writeAndFlush(early);
-                    else early.release();
+                    if (held.isReadable()) tcp.writeAndFlush(held);
+                    else held.release();
                     ctx.pipeline().remove(this);
                     SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
                     if (inputShut) {
@@ -114,6 +128,14 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) inputShut = true;
         ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (early != null) {
+            early.release();
+            early = null;
+        }
     }
 
     @Override

@@ -51,6 +51,10 @@ public final class Lab implements AutoCloseable {
         rendezvousPort = rendezvous.localAddress().getPort();
     }
 
+    public void setRelayAdvertised(String relayAdvertised) {
+        this.relayAdvertised = relayAdvertised;
+    }
+
     public void stopServer() {
         rendezvous.close();
         relay.close();

@@ -6,7 +6,6 @@ import dev.appshare.connect.Connector;
 import dev.appshare.share.Sharer;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -14,17 +13,11 @@ import org.junit.jupiter.api.Test;
 class SmokeTest {
     @Test
     void writeThenHalfClose() throws Exception {
-        try (ServerSocket echo = new ServerSocket(0); Lab lab = new Lab()) {
-            Thread t = new Thread(() -> {
-                try (Socket s = echo.accept()) {
-                    s.getInputStream().transferTo(s.getOutputStream());
-                } catch (Exception ignored) {
-                }
-            });
-            t.start();
-            Sharer sharer = lab.share(echo.getLocalPort());
+        try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
+            Sharer sharer = lab.share(echo.port());
             Connector c = lab.connect(sharer.name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.setSoTimeout(20_000);
                 s.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
                 s.shutdownOutput();
                 assertEquals("hello", new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
@@ -34,17 +27,11 @@ class SmokeTest {
 
     @Test
     void echoThroughTunnel() throws Exception {
-        try (ServerSocket echo = new ServerSocket(0); Lab lab = new Lab()) {
-            Thread t = new Thread(() -> {
-                try (Socket s = echo.accept()) {
-                    s.getInputStream().transferTo(s.getOutputStream());
-                } catch (Exception ignored) {
-                }
-            });
-            t.start();
-            Sharer sharer = lab.share(echo.getLocalPort());
-            Connector c = lab.connect(sharer.name()); System.err.println("CONNECTED");
+        try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
+            Sharer sharer = lab.share(echo.port());
+            Connector c = lab.connect(sharer.name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.setSoTimeout(20_000);
                 OutputStream out = s.getOutputStream();
                 out.write("hello".getBytes(StandardCharsets.UTF_8));
                 out.flush();
