@@ -42,8 +42,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * GC, then the bytes of every live object), plus its resident set from /proc as a second view.
  *
  * <p>A small warm-up batch is registered and dropped first, so one-time costs (classes, name lists,
- * pools) fall before the baseline. After the measurement the shares are held until
- * {@code --hold-seconds} have passed since registration (so each has sent a PING and had its PONG),
+ * pools) fall before the baseline. After the measurement the shares are held for
+ * {@code --hold-seconds} after the last one registered (so each has sent a PING and had its PONG),
  * then closed, and the heap is measured each second (up to 10 s) until it is back within a tenth of
  * what the shares added, to see that the server lets go of them.
  *
@@ -119,13 +119,14 @@ public final class IdleShares {
         long heap1 = liveHeap(pid), rss1 = rss(pid);
         System.out.printf("with-shares heap=%d rss=%d%n", heap1, rss1);
 
-        long holdUntil = t0 + TimeUnit.SECONDS.toNanos(holdSeconds);
+        // Hold from the moment the last share registered: by then each has sent its first PING (15 s
+        // after it connected) and, a moment later, had its PONG.
+        long holdUntil = t0 + TimeUnit.SECONDS.toNanos(holdSeconds) + (long) (registerSeconds * 1e9);
         while (System.nanoTime() < holdUntil) Thread.sleep(200);
-        // Wait a moment for the last PONGs of the round of PINGs that just went out.
-        Thread.sleep(1000);
         long alive = held.stream().filter(Channel::isActive).count();
         int pongCount = pongs.get();
-        System.out.printf("held %d s: alive=%d pongs=%d closed_by_server=%d%n", holdSeconds, alive, pongCount, closedEarly.get());
+        System.out.printf("held %d s after registering: alive=%d pongs=%d closed_by_server=%d%n", holdSeconds, alive, pongCount,
+                closedEarly.get());
 
         // After the shares leave, the heap should come back to the baseline: poll for up to 10 s.
         closeAll(held);

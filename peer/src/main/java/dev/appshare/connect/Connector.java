@@ -73,8 +73,10 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
     public Future<Void> start() {
         InetSocketAddress bind = HostPort.resolved(config.local());
         try {
+            // Accepted connections live on the same event loop as the tunnel: a splice between a local
+            // socket and its QUIC stream then never hops threads.
             listener = new ServerBootstrap()
-                    .group(group)
+                    .group(group, loop)
                     .channel(EventLoops.serverSocket())
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -132,7 +134,7 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
             log.debug("ignoring an ACCEPTED (tunnel already up, or malformed)");
             return;
         }
-        ConnectorTunnel t = new ConnectorTunnel(this, group.next(), console);
+        ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
         tunnel = t;
         t.open(identity, fp, RelayAddress.resolve(relay, config.server()), token).addListener(f -> loop.execute(() -> {
             if (!f.isSuccess()) {

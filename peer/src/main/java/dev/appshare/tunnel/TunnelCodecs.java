@@ -36,7 +36,8 @@ public final class TunnelCodecs {
                 .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
                 .initialMaxStreamsBidirectional(MAX_STREAMS)
                 // BBR keeps the relay's TCP queue short; CUBIC fills it (see docs/architecture.md).
-                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.BBR)
+                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.valueOf(
+                        System.getProperty("appshare.cc", "BBR")))
                 // DATAGRAM frames carry the keep-alive; the addresses never change, so no migration.
                 .datagram(16, 16)
                 .activeMigration(false);
