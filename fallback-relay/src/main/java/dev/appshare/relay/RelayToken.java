@@ -62,6 +62,9 @@ public final class RelayToken {
             return -1;
         }
         if (raw.length != BODY + MAC) return -1;
+        // One token, one spelling: base64 admits several texts for the same bytes, and the pairing
+        // table keys on the text, so anything but the canonical form would pair again.
+        if (!Base64.getUrlEncoder().withoutPadding().encodeToString(raw).equals(text)) return -1;
         byte[] expected = mac(raw, BODY);
         byte[] given = new byte[MAC];
         System.arraycopy(raw, BODY, given, 0, MAC);

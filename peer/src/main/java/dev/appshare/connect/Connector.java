@@ -135,8 +135,16 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
             return;
         }
         ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
+        io.netty.util.concurrent.Future<?> opening;
+        try {
+            opening = t.open(identity, fp, RelayAddress.resolve(relay, config.server()), token);
+        } catch (RuntimeException e) {
+            log.warn("could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
+            askLater();
+            return;
+        }
         tunnel = t;
-        t.open(identity, fp, RelayAddress.resolve(relay, config.server()), token).addListener(f -> loop.execute(() -> {
+        opening.addListener(f -> loop.execute(() -> {
             if (!f.isSuccess()) {
                 log.warn("could not open the tunnel to {}: {}; retrying", config.name(), f.cause().getMessage());
                 if (tunnel == t) tunnel = null;

@@ -29,6 +29,8 @@ final class ControlSessionHandler extends SimpleChannelInboundHandler<ControlMes
     private ScheduledFuture<?> handshakeDeadline;
     private Share share;       // set once this connection registered a share
     private boolean connector; // set once this connection asked for a share
+    private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
+    static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
 
     ControlSessionHandler(RendezvousServer server) {
         this.server = server;
@@ -91,7 +93,14 @@ final class ControlSessionHandler extends SimpleChannelInboundHandler<ControlMes
         connector = true;
         Share target = NameAllocator.isValid(name) ? server.registry().lookup(name) : null;
         if (target == null) {
-            // Not fatal: a connector waiting for a share to come back asks again on this connection.
+            // Not fatal: a connector waiting for a share to come back asks again on this connection,
+            // but no faster than once a second, which keeps guessing names slow.
+            long now = System.nanoTime();
+            if (now - lastUnknown < UNKNOWN_NAME_INTERVAL_NANOS) {
+                fail(ctx, E_BUSY, "too many lookups of unknown names; slow down");
+                return;
+            }
+            lastUnknown = now;
             ctx.writeAndFlush(ControlMessage.of(ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
             return;
         }

@@ -63,8 +63,12 @@ public final class ShareRegistry {
         return byName.get(name);
     }
 
-    /** Opens a session, or returns null if the share already has too many. */
+    /**
+     * Opens a session, or returns null if the share already has too many. A connector has one session
+     * at a time: asking again (after its tunnel broke) replaces the old one.
+     */
     public synchronized Session open(Share share, Channel connector) {
+        sessions.values().removeIf(s -> s.connector() == connector);
         long live = sessions.values().stream().filter(s -> s.share() == share).count();
         if (live >= maxSessionsPerShare) return null;
         Session s = new Session(Long.toString(nextSession++), share, connector);

@@ -1,0 +1,55 @@
+package dev.appshare.signalling;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class ControlMessageTest {
+    @Test
+    void roundTripsValuesWithSpacesEqualsPercentAndUnicode() throws Exception {
+        ControlMessage m = ControlMessage.of("ERROR", "code", "bad-request", "message", "a = b 100% \u00e9t\u00e9\nnext");
+        String line = m.encode();
+        assertEquals(1, line.split("\n", -1).length, "one line on the wire");
+        ControlMessage back = ControlMessage.decode(line);
+        assertEquals("ERROR", back.type());
+        assertEquals("a = b 100% \u00e9t\u00e9\nnext", back.get("message"));
+        assertEquals("bad-request", back.get("code"));
+    }
+
+    @Test
+    void nullFieldsAreLeftOut() throws Exception {
+        ControlMessage m = ControlMessage.of("REGISTER", "name", null, "v", "1");
+        assertEquals("REGISTER v=1", m.encode());
+        assertNull(ControlMessage.decode(m.encode()).get("name"));
+    }
+
+    @Test
+    void rejectsMalformedLines() {
+        for (String bad : new String[] {"", "lower case", "REGISTER novalue", "REGISTER =x", "REGISTER K=v",
+                "REGISTER a=%zz", "REGISTER a=%4", "WAYTOOLONGTYPENAMEHERE x=1"}) {
+            assertThrows(ProtocolException.class, () -> ControlMessage.decode(bad), bad);
+        }
+        StringBuilder many = new StringBuilder("X");
+        for (int i = 0; i < 40; i++) many.append(" k").append(i).append("=v");
+        assertThrows(ProtocolException.class, () -> ControlMessage.decode(many.toString()));
+    }
+
+    @Test
+    void requireNamesTheMissingField() {
+        ProtocolException e = assertThrows(ProtocolException.class, () -> ControlMessage.of("CONNECT").require("name"));
+        assertTrue(e.getMessage().contains("name"));
+    }
+
+    @Test
+    void allocatedNamesFollowThePatternAndAvoidTakenOnes() {
+        NameAllocator names = new NameAllocator();
+        String n = names.allocate(x -> false);
+        assertTrue(n.matches("[a-z]+-[a-z]+-[0-9]{4}"), n);
+        assertTrue(NameAllocator.isValid(n));
+        assertNull(names.allocate(x -> true), "gives up when every draw is taken");
+        assertTrue(!NameAllocator.isValid("UPPER-case") && !NameAllocator.isValid("a") && !NameAllocator.isValid("-dash-"));
+    }
+}
