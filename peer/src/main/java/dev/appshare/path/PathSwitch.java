@@ -63,7 +63,6 @@ public final class PathSwitch extends ChannelDuplexHandler {
 
     /** A datagram the relay carried in: hand it to the codec as coming from the peer. */
     void fromRelay(ByteBuf datagram) {
-        if (log.isTraceEnabled()) log.trace("from relay: {} bytes", datagram.readableBytes());
         ctx.fireChannelRead(new DatagramPacket(datagram, VirtualAddresses.LOCAL, VirtualAddresses.REMOTE));
     }
 
@@ -85,7 +84,6 @@ public final class PathSwitch extends ChannelDuplexHandler {
             return;
         }
         Channel r = relay;
-        if (log.isTraceEnabled()) log.trace("to {}: {} bytes, relay {}", packet.recipient(), packet.content().readableBytes(), r);
         if (r != null && r.isWritable()) {
             // The promise belongs to the UDP channel, so it cannot go with a write on the relay's.
             r.write(packet.content(), r.voidPromise());
