@@ -16,8 +16,9 @@ import io.netty.util.ReferenceCountUtil;
 
 /**
  * Copies bytes from its channel to a peer channel, netty's proxy idiom: auto-read is off and the next
- * chunk is read only when the previous write has flushed, so a slow peer slows this side down and at
- * most one chunk per direction is ever held. A FIN is passed on as a half-close once the last write
+ * chunk is read only while the peer is writable (its outbound buffer under the high-water mark), and
+ * resumed by the peer's handler when it drains, so a slow peer slows this side down and at most a
+ * high-water mark's worth per direction is ever held. A FIN is passed on as a half-close once the last write
  * has completed; when both directions are shut, or either side closes, both close.
  *
  * <p>Used for both halves of every splice: relay TCP <-> relay TCP, and local TCP <-> QUIC stream.
@@ -76,15 +77,27 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
         lastWrite = peer.writeAndFlush(msg);
         lastWrite.addListener((ChannelFutureListener) f -> {
-            if (f.isSuccess()) {
-                // No read after a FIN: epoll refuses it (the fd has left the interest set).
-                if (!isInputShutdown(ctx.channel())) ctx.channel().read();
-            } else {
+            if (!f.isSuccess()) {
                 log.debug("splice write to {} failed: {}", peer, f.cause().toString());
                 abort(ctx.channel());
                 peer.close();
             }
         });
+        // Keep reading while the peer takes more; once its buffer passes the high-water mark, the
+        // peer's own splice handler resumes us when it drains (channelWritabilityChanged).
+        if (peer.isWritable()) readMore(ctx.channel());
+    }
+
+    /** The channel we write into drained below its low-water mark: let our source read again. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) readMore(peer);
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private static void readMore(Channel ch) {
+        // No read after a FIN: epoll refuses it (the fd has left the interest set).
+        if (ch.isActive() && !isInputShutdown(ch)) ch.read();
     }
 
     @Override

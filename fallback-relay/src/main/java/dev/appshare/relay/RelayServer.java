@@ -42,6 +42,7 @@ public final class RelayServer implements AutoCloseable {
                 .group(group)
                 .channel(EventLoops.serverSocket())
                 .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true) // a restarted server gets its port back at once
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)

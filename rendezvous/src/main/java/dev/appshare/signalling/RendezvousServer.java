@@ -50,6 +50,7 @@ public final class RendezvousServer implements AutoCloseable {
                 .group(group)
                 .channel(EventLoops.serverSocket())
                 .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true) // a restarted server gets its port back at once
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
