@@ -80,7 +80,6 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         });
         becomeSpliced(ctx);
         SpliceHandler.join(self, partner);
-        relay.paired();
         log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
     }
 
@@ -96,7 +95,6 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
 
     private void reject(ChannelHandlerContext ctx, String reason) {
         cancelDeadline();
-        relay.rejected();
         log.debug("relay rejected {}: {}", ctx.channel().remoteAddress(), reason);
         ctx.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))
                 .addListener(ChannelFutureListener.CLOSE);

@@ -46,10 +46,6 @@ public final class PairingTable {
         if (waiting.remove(token, ch)) spent.put(token, expiry);
     }
 
-    public synchronized int waitingCount() {
-        return waiting.size();
-    }
-
     private void purgeExpired() {
         long now = clock.millis();
         if (now - lastPurge < 1000) return; // a full sweep at most once a second, even under a flood

@@ -14,7 +14,6 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import java.net.InetSocketAddress;
 import java.time.Clock;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The fallback relay: when two peers cannot reach each other directly, each dials the relay with the
@@ -26,8 +25,6 @@ public final class RelayServer implements AutoCloseable {
     private final RelayToken tokens;
     private final PairingTable table;
     private final long handshakeTimeoutMillis;
-    private final AtomicLong paired = new AtomicLong();
-    private final AtomicLong rejected = new AtomicLong();
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
 
@@ -72,22 +69,6 @@ public final class RelayServer implements AutoCloseable {
 
     long handshakeTimeoutMillis() {
         return handshakeTimeoutMillis;
-    }
-
-    void paired() {
-        paired.incrementAndGet();
-    }
-
-    void rejected() {
-        rejected.incrementAndGet();
-    }
-
-    public long pairedCount() {
-        return paired.get();
-    }
-
-    public long rejectedCount() {
-        return rejected.get();
     }
 
     @Override

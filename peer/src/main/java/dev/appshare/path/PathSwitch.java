@@ -57,7 +57,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
     private void relayClosed(Channel ch) {
         if (relay != ch) return;
         relay = null;
-        log.debug("relay path via {} closed", relayDescription);
+        log.debug("relay path via {} closed ({} datagrams dropped while it was full)", relayDescription, dropped);
         listener.allPathsLost("the relay connection closed");
     }
 
@@ -104,7 +104,4 @@ public final class PathSwitch extends ChannelDuplexHandler {
         ctx.flush();
     }
 
-    public long droppedDatagrams() {
-        return dropped;
-    }
 }

@@ -148,10 +148,6 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
         signalling.loop().execute(() -> sessions.remove(s.id(), s));
     }
 
-    public int sessionCount() {
-        return sessions.size();
-    }
-
     @Override
     public void close() {
         boolean hadSessions = signalling.loop().submit(() -> {

@@ -91,8 +91,4 @@ public final class ShareRegistry {
         });
         return gone;
     }
-
-    public synchronized int shareCount() {
-        return byName.size();
-    }
 }
