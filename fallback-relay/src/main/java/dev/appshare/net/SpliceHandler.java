@@ -132,8 +132,11 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // A reset or I/O error on one side ends both; the owner of the channels logs the close.
         log.debug("splice {} failed: {}", ctx.channel(), cause.toString());
-        ctx.close();
+        // Abort the peer before closing ours: closing ours first would close the peer gracefully
+        // (channelInactive -> closeOnFlush), and a QUIC stream closed with a FIN instead of a reset
+        // leaves the far writer filling the stream window forever.
         abort(peer);
+        ctx.close();
     }
 
     /**

@@ -79,27 +79,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
             if (h != null) h.becomeSpliced(partner.pipeline().context(h));
         });
         becomeSpliced(ctx);
-        if (self.eventLoop() == partner.eventLoop()) {
-            SpliceHandler.join(self, partner);
-        } else {
-            // Move this connection onto its partner's event loop, so that copying a chunk from one to
-            // the other never wakes a second thread (the splice then runs like socat, in one thread).
-            self.deregister().addListener(d -> {
-                if (!d.isSuccess()) {
-                    self.close();
-                    partner.close();
-                    return;
-                }
-                partner.eventLoop().register(self).addListener(r -> {
-                    if (r.isSuccess()) {
-                        SpliceHandler.join(self, partner);
-                    } else {
-                        self.close();
-                        partner.close();
-                    }
-                });
-            });
-        }
+        SpliceHandler.join(self, partner);
         log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
     }
 

@@ -41,8 +41,51 @@ public final class Lab implements AutoCloseable {
     }
 
     public void startServer() throws Exception {
-        relay = new RelayServer(tokens, 2_000).start(group, new InetSocketAddress("127.0.0.1", relayPort));
-        relayPort = relay.localAddress().getPort();
+        if (relayPort == 0) {
+            // Below Linux's ephemeral range (32768+), so that no client socket of this JVM can take the
+            // port between a stopServer() and the startServer() that rebinds it.
+            java.util.Random r = new java.util.Random();
+            for (int attempt = 0; ; attempt++) {
+                int base = 20_000 + 2 * r.nextInt(6_000);
+                try {
+                    relay = new RelayServer(tokens, 2_000).start(group, new InetSocketAddress("127.0.0.1", base + 1));
+                    relayPort = base + 1;
+                    rendezvousPort = base;
+                    startRendezvous();
+                    return;
+                } catch (Exception taken) {
+                    if (relay != null) relay.close();
+                    relay = null;
+                    relayPort = 0;
+                    rendezvousPort = 0;
+                    if (attempt > 50) throw taken;
+                }
+            }
+        }
+        // A restart on the same ports: the sockets the old servers accepted are closed, but NIO frees
+        // their descriptors only when their event loop next selects, so the port can stay taken for
+        // a moment. Retry for a few seconds, as an operator restarting a server would.
+        for (int attempt = 0; ; attempt++) {
+            try {
+                relay = new RelayServer(tokens, 2_000).start(group, new InetSocketAddress("127.0.0.1", relayPort));
+                break;
+            } catch (Exception stillTaken) {
+                if (attempt >= 50) throw stillTaken;
+                Thread.sleep(100);
+            }
+        }
+        for (int attempt = 0; ; attempt++) {
+            try {
+                startRendezvous();
+                return;
+            } catch (Exception stillTaken) {
+                if (attempt >= 50) throw stillTaken;
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    private void startRendezvous() throws Exception {
         RendezvousServer.Config cfg = new RendezvousServer.Config();
         cfg.listen = new InetSocketAddress("127.0.0.1", rendezvousPort);
         cfg.relayAdvertised = relayAdvertised != null ? relayAdvertised : ":" + relayPort;
