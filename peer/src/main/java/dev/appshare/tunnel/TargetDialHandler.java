@@ -31,7 +31,6 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     private final InetSocketAddress target;
     private final String session;
-    private boolean readRequested;
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
@@ -43,15 +42,9 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        requestFirstRead(ctx);
-        ctx.fireChannelActive();
-    }
-
-    /** Exactly one read before the splice: so at most one chunk is ever held here. */
-    private void requestFirstRead(ChannelHandlerContext ctx) {
-        if (readRequested) return;
-        readRequested = true;
+        // One read before the splice (another only if it came back empty): at most one chunk is held.
         ctx.read();
+        ctx.fireChannelActive();
     }
 
     @Override
@@ -67,8 +60,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (!buf.isReadable()) {
             buf.release();
-            readRequested = false;
-            requestFirstRead(ctx);
+            ctx.read();
             return;
         }
         if (buf.readByte() != StreamPreamble.OPEN_TCP) {
