@@ -125,7 +125,13 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        closeOnFlush(peer);
+        // Our side is gone. A QUIC stream whose far end is still sending must be reset (STOP_SENDING),
+        // or the far writer fills the stream window and waits forever; otherwise flush and close.
+        if (peer instanceof QuicStreamChannel stream && !stream.isInputShutdown()) {
+            abort(peer);
+        } else {
+            closeOnFlush(peer);
+        }
     }
 
     @Override
