@@ -73,6 +73,7 @@ final class ServerCommand implements Callable<Integer> {
             log.info("rendezvous listening on {}; peers are sent to the relay at {}",
                     HostPort.format(rendezvous.localAddress()), advertised.startsWith(":") ? "<rendezvous host>" + advertised : advertised);
             System.out.println("Rendezvous on " + HostPort.format(rendezvous.localAddress())
+                    + " (STUN on udp " + rendezvous.stunAddress().getPort() + ")"
                     + (relay != null ? ", relay on " + HostPort.format(relay.localAddress()) : ""));
             System.out.flush();
         } catch (Exception e) {

@@ -3,8 +3,10 @@ package dev.appshare.signalling;
 import dev.appshare.net.EventLoops;
 import dev.appshare.net.HostPort;
 import dev.appshare.relay.RelayToken;
+import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -13,13 +15,15 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
  * handed the other's key fingerprint and a one-time relay token. It passes signalling on and holds no
- * tunnelled bytes. See {@link ControlProtocol}.
+ * tunnelled bytes. See {@link ControlProtocol}. The UDP port of the same number answers STUN Binding
+ * requests ({@link StunResponder}), so peers learn their server-reflexive address.
  */
 public final class RendezvousServer implements AutoCloseable {
     /** Settings; the timeouts are fields so tests can shorten them. */
@@ -38,6 +42,7 @@ public final class RendezvousServer implements AutoCloseable {
     private final ShareRegistry registry;
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
+    private Channel stun;
 
     public RendezvousServer(Config config, RelayToken tokens) {
         this.config = config;
@@ -45,7 +50,13 @@ public final class RendezvousServer implements AutoCloseable {
         this.registry = new ShareRegistry(config.maxSessionsPerShare);
     }
 
+    /**
+     * Binds TCP, then UDP (STUN) on the same host and the port TCP got, so a listen port of 0 works.
+     *
+     * @throws IllegalStateException if the UDP port cannot be bound (TCP is closed again)
+     */
     public RendezvousServer start(EventLoopGroup group) throws InterruptedException {
+        StunResponder.warmUp();
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(EventLoops.serverSocket())
@@ -62,11 +73,35 @@ public final class RendezvousServer implements AutoCloseable {
                     }
                 });
         server = b.bind(HostPort.resolved(config.listen)).sync().channel();
+        InetSocketAddress udp = localAddress(); // the same host, and the port TCP got (listen port 0 works)
+        ChannelFuture bound = new Bootstrap()
+                .group(group)
+                .channel(EventLoops.datagram())
+                .option(ChannelOption.SO_REUSEADDR, true) // as for TCP: a restarted server gets its port back
+                .handler(new StunResponder())
+                .bind(udp)
+                .await();
+        if (!bound.isSuccess()) {
+            server.close().syncUninterruptibly();
+            server = null;
+            Throwable why = bound.cause();
+            boolean taken = why instanceof BindException && String.valueOf(why.getMessage()).contains("in use");
+            // Worded without "in use": the CLI turns that into "the port is already in use" (read: TCP).
+            throw new IllegalStateException(taken
+                    ? "udp " + HostPort.format(udp) + " (STUN) is already taken"
+                    : "cannot bind udp " + HostPort.format(udp) + " (STUN): " + why.getMessage(), why);
+        }
+        stun = bound.channel();
         return this;
     }
 
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) server.localAddress();
+    }
+
+    /** Where STUN Binding requests are answered: UDP, the same host and port number as {@link #localAddress()}. */
+    public InetSocketAddress stunAddress() {
+        return (InetSocketAddress) stun.localAddress();
     }
 
     Config config() {
@@ -84,6 +119,7 @@ public final class RendezvousServer implements AutoCloseable {
     @Override
     public void close() {
         if (server != null) server.close().syncUninterruptibly();
+        if (stun != null) stun.close().syncUninterruptibly();
         children.close().awaitUninterruptibly();
     }
 }
