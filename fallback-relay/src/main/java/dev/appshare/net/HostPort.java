@@ -46,6 +46,13 @@ public final class HostPort {
         return a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
     }
 
+    /** As {@link #format}, but always the numeric address, never a host name. */
+    public static String literal(InetSocketAddress a) {
+        if (a.getAddress() == null) return format(a);
+        String h = a.getAddress().getHostAddress();
+        return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + a.getPort();
+    }
+
     public static String format(InetSocketAddress a) {
         String h = a.getHostString();
         return (h.indexOf(':') >= 0 ? "[" + h + "]" : h) + ":" + a.getPort();

@@ -30,12 +30,12 @@ final class ConnectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (local < 0 || local > 65535) throw new PeerException(2, "--local must be 0-65535");
-        peer.transport();
+        peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();
         Connector connector = null;
         try {
             connector = new Connector(new Connector.Config(peer.server(), name,
-                    InetSocketAddress.createUnresolved(bind, local)), run.group, Console.of(System.out));
+                    InetSocketAddress.createUnresolved(bind, local), peer.paths()), run.group, Console.of(System.out));
             run.await(connector.start());
         } catch (Exception e) {
             if (connector != null) connector.close();

@@ -23,8 +23,6 @@ final class Logging {
         set("org.slf4j.simpleLogger.showThreadName", verbose ? "true" : "false");
         set("org.slf4j.simpleLogger.showShortLogName", "true");
         set("org.slf4j.simpleLogger.levelInBrackets", "true");
-        // ice4j would otherwise probe the cloud metadata address on first use.
-        set("ice4j.harvest.mapping.aws.enabled", "false");
         LogManager.getLogManager().reset();
         SLF4JBridgeHandler.install();
         java.util.logging.Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.WARNING);

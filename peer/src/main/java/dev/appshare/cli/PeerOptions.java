@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import dev.appshare.net.HostPort;
+import dev.appshare.path.PathOptions;
 import dev.appshare.peer.PeerException;
 import dev.appshare.peer.Transport;
 import java.net.InetSocketAddress;
@@ -31,17 +32,19 @@ final class PeerOptions {
         }
     }
 
-    Transport transport() {
-        Transport t;
+    PathOptions paths() {
         try {
-            t = Transport.parse(transport);
+            return PathOptions.of(transport());
+        } catch (IllegalArgumentException e) {
+            throw new PeerException(2, "APPSHARE_ICE_HOSTS: " + e.getMessage());
+        }
+    }
+
+    Transport transport() {
+        try {
+            return Transport.parse(transport);
         } catch (IllegalArgumentException e) {
             throw new PeerException(2, e.getMessage());
         }
-        if (t == Transport.DIRECT) {
-            throw new PeerException(2, "--transport direct is not available yet: this version carries tunnels "
-                    + "over the relay only; use --transport auto or relay");
-        }
-        return t;
     }
 }

@@ -27,11 +27,12 @@ final class ShareCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (port < 1 || port > 65535) throw new dev.appshare.peer.PeerException(2, "--port must be 1-65535");
-        peer.transport();
+        peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();
         Sharer sharer = null;
         try {
-            sharer = new Sharer(new Sharer.Config(peer.server(), InetSocketAddress.createUnresolved(host, port), name),
+            sharer = new Sharer(new Sharer.Config(peer.server(), InetSocketAddress.createUnresolved(host, port), name,
+                    peer.paths()),
                     run.group, dev.appshare.peer.Console.of(System.out));
             run.await(sharer.start());
             run.failOn(sharer.failure());

@@ -2,12 +2,16 @@ package dev.appshare.connect;
 
 import static dev.appshare.signalling.ControlProtocol.*;
 
+import dev.appshare.ice.IceSession;
 import dev.appshare.net.EventLoops;
+import dev.appshare.path.PathOptions;
+import dev.appshare.tunnel.PathCarrier;
 import dev.appshare.net.HostPort;
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
 import dev.appshare.peer.RelayAddress;
 import dev.appshare.peer.SignallingClient;
+import dev.appshare.peer.Transport;
 import dev.appshare.signalling.ControlMessage;
 import dev.appshare.tunnel.PeerIdentity;
 import io.netty.bootstrap.ServerBootstrap;
@@ -40,7 +44,7 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
     static final long RETRY_MILLIS = 2_000;
 
     /** What to connect to and where to listen. */
-    public record Config(InetSocketAddress server, String name, InetSocketAddress local) {}
+    public record Config(InetSocketAddress server, String name, InetSocketAddress local, PathOptions paths) {}
 
     private final Config config;
     private final EventLoopGroup group;
@@ -52,6 +56,7 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
     private final ArrayDeque<Channel> pending = new ArrayDeque<>();
     private Channel listener;
     private ConnectorTunnel tunnel;
+    private String session;
     private boolean asking;
     private boolean everUp;
     private boolean closed;
@@ -90,6 +95,7 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
             throw new PeerException(1, "local port " + HostPort.format(config.local()) + " " + why);
         }
         console.line("Listening on " + HostPort.format((InetSocketAddress) listener.localAddress()));
+        if (config.paths().usesDirect()) IceSession.warmUp();
         signalling.start();
         return firstTunnel;
     }
@@ -120,7 +126,9 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
             case ACCEPTED -> onAccepted(m);
             case ERROR -> onError(m.get("code"), m.get("message"));
             case GONE -> log.info("the rendezvous says {} left", config.name());
-            case SIGNAL -> { } // ICE signalling arrives here once the direct path exists
+            case SIGNAL -> {
+                if (tunnel != null && session != null && session.equals(m.get("session"))) tunnel.signal(m);
+            }
             default -> log.debug("ignoring {} from the rendezvous", m.type());
         }
     }
@@ -130,24 +138,32 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
         String fp = m.get("fp");
         String token = m.get("token");
         String relay = m.get("relay");
-        if (tunnel != null || fp == null || token == null || relay == null || !fp.matches(FP_PATTERN)) {
+        String id = m.get("session");
+        if (tunnel != null || id == null || fp == null || token == null || relay == null || !fp.matches(FP_PATTERN)) {
             log.debug("ignoring an ACCEPTED (tunnel already up, or malformed)");
             return;
         }
         ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
         io.netty.util.concurrent.Future<?> opening;
         try {
-            opening = t.open(identity, fp, RelayAddress.resolve(relay, config.server()), token);
+            opening = t.open(identity, fp, new PathCarrier.Route(RelayAddress.resolve(relay, config.server()), token,
+                    config.server(), true), config.paths(), kv -> signalling.sendSignal(id, kv));
         } catch (RuntimeException e) {
             log.warn("could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
             askLater();
             return;
         }
         tunnel = t;
+        session = id;
         opening.addListener(f -> loop.execute(() -> {
             if (!f.isSuccess()) {
-                log.warn("could not open the tunnel to {}: {}; retrying", config.name(), f.cause().getMessage());
                 if (tunnel == t) tunnel = null;
+                if (!everUp && config.paths().transport() == Transport.DIRECT
+                        && f.cause() instanceof PathCarrier.NoPathException) {
+                    firstTunnel.tryFailure(new PeerException(1, f.cause().getMessage()));
+                    return;
+                }
+                log.warn("could not open the tunnel to {}: {}; retrying", config.name(), f.cause().getMessage());
                 askLater();
                 return;
             }
@@ -161,6 +177,7 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
             }
         }));
     }
+
 
     private void onError(String code, String message) {
         asking = false;

@@ -1,6 +1,8 @@
 package dev.appshare.connect;
 
+import dev.appshare.ice.IceSession;
 import dev.appshare.net.SpliceHandler;
+import dev.appshare.path.PathOptions;
 import dev.appshare.path.PathSwitch;
 import dev.appshare.path.VirtualAddresses;
 import dev.appshare.peer.Console;
@@ -53,15 +55,16 @@ final class ConnectorTunnel implements PathSwitch.Listener {
         this.console = console;
     }
 
-    Future<QuicChannel> open(PeerIdentity identity, String peerFingerprint, InetSocketAddress relay, String token) {
+    Future<QuicChannel> open(PeerIdentity identity, String peerFingerprint, PathCarrier.Route route,
+                             PathOptions options, IceSession.Signals signals) {
         Promise<QuicChannel> up = loop.newPromise();
         ChannelHandler codec = TunnelCodecs.client(identity, peerFingerprint);
-        PathCarrier.open(loop, codec, relay, token, this).addListener(f -> {
+        carrier = PathCarrier.open(loop, codec, options, route, signals, this);
+        carrier.ready().addListener(f -> {
             if (!f.isSuccess()) {
                 up.tryFailure(f.cause());
                 return;
             }
-            carrier = (PathCarrier) f.getNow();
             QuicChannel.newBootstrap(carrier.udp())
                     .handler(new ChannelInitializer<QuicChannel>() {
                         @Override
@@ -84,12 +87,14 @@ final class ConnectorTunnel implements PathSwitch.Listener {
                         }
                     });
         });
+        // Without the relay, the handshake first waits for ICE.
+        long timeout = HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
         var deadline = loop.schedule(() -> {
             if (up.tryFailure(new java.util.concurrent.TimeoutException("no tunnel handshake within "
-                    + HANDSHAKE_TIMEOUT_MILLIS + " ms"))) {
+                    + timeout + " ms"))) {
                 close();
             }
-        }, HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
+        }, timeout, TimeUnit.MILLISECONDS);
         up.addListener(x -> deadline.cancel(false));
         return up;
     }
@@ -117,6 +122,11 @@ final class ConnectorTunnel implements PathSwitch.Listener {
                     local.closeFuture().addListener(c -> log.debug("local connection #{} closed: {} bytes out, {} in, {} ms",
                             id, splice.fromA().bytes(), splice.fromB().bytes(), (System.nanoTime() - started) / 1_000_000));
                 });
+    }
+
+    /** ICE signalling from the share. */
+    void signal(dev.appshare.signalling.ControlMessage m) {
+        if (carrier != null) carrier.signal(m);
     }
 
     boolean isUp() {

@@ -136,6 +136,15 @@ public final class SignallingClient implements AutoCloseable {
         if (ch != null) ch.writeAndFlush(m);
     }
 
+    /** A SIGNAL for the peer at the other end of a session: {@code session=ID} then the fields. */
+    public void sendSignal(String session, String... keyValues) {
+        String[] fields = new String[keyValues.length + 2];
+        fields[0] = "session";
+        fields[1] = session;
+        System.arraycopy(keyValues, 0, fields, 2, keyValues.length);
+        send(ControlMessage.of(dev.appshare.signalling.ControlProtocol.SIGNAL, fields));
+    }
+
     public boolean isConnected() {
         Channel ch = channel;
         return ch != null && ch.isActive();

@@ -2,7 +2,10 @@ package dev.appshare.share;
 
 import static dev.appshare.signalling.ControlProtocol.*;
 
+import dev.appshare.ice.IceSession;
 import dev.appshare.net.HostPort;
+import dev.appshare.path.PathOptions;
+import dev.appshare.tunnel.PathCarrier;
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
 import dev.appshare.peer.RelayAddress;
@@ -29,7 +32,7 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Sharer.class);
 
     /** What to share and where to register. */
-    public record Config(InetSocketAddress server, InetSocketAddress target, String name) {}
+    public record Config(InetSocketAddress server, InetSocketAddress target, String name, PathOptions paths) {}
 
     private final Config config;
     private final EventLoopGroup group;
@@ -56,6 +59,7 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
 
     /** Starts registering; the future gives the name, or fails with a {@link PeerException}. */
     public Future<String> start() {
+        if (config.paths().usesDirect()) IceSession.warmUp();
         signalling.start();
         return registered;
     }
@@ -82,7 +86,10 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
             case REGISTERED -> onRegistered(m.get("name"));
             case INCOMING -> onIncoming(m);
             case ERROR -> onError(m.get("code"), m.get("message"));
-            case SIGNAL -> { } // ICE signalling arrives here once the direct path exists
+            case SIGNAL -> {
+                SharerSession s = sessions.get(m.get("session"));
+                if (s != null) s.signal(m);
+            }
             default -> log.debug("ignoring {} from the rendezvous", m.type());
         }
     }
@@ -112,7 +119,8 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
         sessions.put(session, s);
         log.info("session {}: a connector asked for {}", session, name);
         try {
-            s.start(identity, fp, RelayAddress.resolve(relay, config.server()), token, config.target());
+            s.start(identity, fp, new PathCarrier.Route(RelayAddress.resolve(relay, config.server()), token,
+                    config.server(), false), config.paths(), config.target());
         } catch (RuntimeException e) {
             log.warn("session {}: {}", session, e.getMessage());
             s.close(null);
@@ -142,6 +150,11 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
     public void unreachable(String why) {
         registered.tryFailure(new PeerException(1, "cannot reach the rendezvous at " + signalling.serverText()
                 + " (" + why + "); is `appshare server` running there? Set --server or APPSHARE_SERVER"));
+    }
+
+
+    SignallingClient signalling() {
+        return signalling;
     }
 
     void sessionEnded(SharerSession s) {

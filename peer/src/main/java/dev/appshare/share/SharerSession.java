@@ -1,5 +1,6 @@
 package dev.appshare.share;
 
+import dev.appshare.path.PathOptions;
 import dev.appshare.path.PathSwitch;
 import dev.appshare.tunnel.KeepAliveHandler;
 import dev.appshare.tunnel.PathCarrier;
@@ -46,7 +47,7 @@ final class SharerSession implements PathSwitch.Listener {
         return id;
     }
 
-    void start(PeerIdentity identity, String peerFingerprint, InetSocketAddress relay, String token,
+    void start(PeerIdentity identity, String peerFingerprint, PathCarrier.Route route, PathOptions options,
                InetSocketAddress target) {
         ChannelHandler codec = TunnelCodecs.server(identity, peerFingerprint,
                 new ChannelInitializer<QuicChannel>() {
@@ -62,18 +63,17 @@ final class SharerSession implements PathSwitch.Listener {
                         ch.pipeline().addLast(new TargetDialHandler(target, id));
                     }
                 });
+        long deadline = HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
         handshakeDeadline = loop.schedule(() -> {
             log.warn("session {}: the connector did not complete the tunnel handshake in time", id);
             close(null);
-        }, HANDSHAKE_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-        PathCarrier.open(loop, codec, relay, token, this).addListener(f -> {
+        }, deadline, TimeUnit.MILLISECONDS);
+        carrier = PathCarrier.open(loop, codec, options, route, kv -> owner.signalling().sendSignal(id, kv), this);
+        carrier.ready().addListener(f -> {
             if (!f.isSuccess()) {
-                log.warn("session {}: could not set up the relay path: {}", id, f.cause().getMessage());
+                log.warn("session {}: no path to the connector: {}", id, f.cause().getMessage());
                 close(null);
-                return;
             }
-            carrier = (PathCarrier) f.getNow();
-            if (closed) carrier.close();
         });
     }
 
@@ -89,6 +89,11 @@ final class SharerSession implements PathSwitch.Listener {
             if (!closed) log.info("session {}: connector left", id);
             close(null);
         }));
+    }
+
+    /** ICE signalling from the connector. */
+    void signal(dev.appshare.signalling.ControlMessage m) {
+        if (carrier != null) carrier.signal(m);
     }
 
     @Override

@@ -1,8 +1,12 @@
 package dev.appshare.tunnel;
 
+import dev.appshare.ice.IceDemuxHandler;
+import dev.appshare.ice.IceSession;
 import dev.appshare.net.HostPort;
+import dev.appshare.path.PathOptions;
 import dev.appshare.path.PathSwitch;
 import dev.appshare.path.RelayPath;
+import dev.appshare.signalling.ControlMessage;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
@@ -10,46 +14,127 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * Everything under one QUIC connection: the UDP channel holding the codec, the path layer, and the
- * relay path. {@link #open} completes once a path can carry datagrams, so the QUIC handshake that
- * follows is never sent into a void.
+ * Everything under one QUIC connection: the UDP channel holding the codec, the path layer, the relay
+ * path and the ICE negotiation for the direct one. {@link #open} completes once a path can carry
+ * datagrams (the relay, or with {@code --transport direct} the direct path), so the QUIC handshake
+ * that follows is never sent into a void; the other path joins whenever it is ready.
  */
 public final class PathCarrier {
+    private static final Logger log = LoggerFactory.getLogger(PathCarrier.class);
     public static final long RELAY_PAIRING_TIMEOUT_MILLIS = 15_000;
 
+    /** Where the tunnel's paths lead; relay and token are unused with --transport direct. */
+    public record Route(InetSocketAddress relay, String token, InetSocketAddress stunServer, boolean controlling) {}
+
+    private final EventLoop loop;
+    private final PathOptions options;
     private final PathSwitch paths;
+    private final IceDemuxHandler demux = new IceDemuxHandler();
+    private final IceSession ice;
+    private final Promise<PathCarrier> ready;
     private Channel udp;
     private Channel relay;
+    private String relayFailure;
+    private String directFailure;
+    private boolean closed;
 
-    private PathCarrier(PathSwitch paths) {
-        this.paths = paths;
+    private PathCarrier(EventLoop loop, PathOptions options, Route route, IceSession.Signals signals,
+                        PathSwitch.Listener listener) {
+        this.loop = loop;
+        this.options = options;
+        this.paths = new PathSwitch(listener, options.usesDirect());
+        this.ready = loop.newPromise();
+        this.ice = options.usesDirect()
+                ? new IceSession(route.controlling(), demux, options.hostAddresses(), route.stunServer(), loop,
+                        options.iceTimeoutMillis(), signals, new IceListener())
+                : null;
+        if (ice == null) signals.send("ice", "off"); // lets the other peer stop waiting for candidates
     }
 
-    public static Future<PathCarrier> open(EventLoop loop, ChannelHandler quicCodec, InetSocketAddress relayAddress,
-                                           String token, PathSwitch.Listener listener) {
-        Promise<PathCarrier> ready = loop.newPromise();
-        PathCarrier c = new PathCarrier(new PathSwitch(listener));
-        TunnelSocket.bind(loop, c.paths, quicCodec).addListener((ChannelFutureListener) bound -> {
+    /** Starts setting up the paths; {@link #ready()} says when one carries datagrams. */
+    public static PathCarrier open(EventLoop loop, ChannelHandler quicCodec, PathOptions options, Route route,
+                                           IceSession.Signals signals, PathSwitch.Listener listener) {
+        PathCarrier c = new PathCarrier(loop, options, route, signals, listener);
+        ChannelHandler tap = options.socketTap() != null ? options.socketTap().get() : null;
+        TunnelSocket.bind(loop, tap, c.demux, c.paths, quicCodec).addListener((ChannelFutureListener) bound -> {
             if (!bound.isSuccess()) {
-                ready.tryFailure(bound.cause());
+                c.ready.tryFailure(bound.cause());
+                c.close();
                 return;
             }
             c.udp = bound.channel();
-            RelayPath.dial(loop, relayAddress, token, RELAY_PAIRING_TIMEOUT_MILLIS, c.paths).addListener(f -> {
-                if (!f.isSuccess()) {
-                    c.close();
-                    ready.tryFailure(f.cause());
-                    return;
-                }
-                c.relay = (Channel) f.getNow();
-                // Attach first: the owner starts QUIC as soon as this future completes.
-                c.paths.attachRelay(c.relay, HostPort.format(relayAddress));
-                if (!ready.trySuccess(c)) c.close();
-            });
+            if (c.ice != null) c.ice.start();
+            if (options.usesRelay()) c.dialRelay(route);
         });
+        return c;
+    }
+
+    /** Completes once a path can carry datagrams, or fails when none can. */
+    public Future<PathCarrier> ready() {
         return ready;
+    }
+
+    private void dialRelay(Route route) {
+        RelayPath.dial(loop, route.relay(), route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths).addListener(f -> {
+            if (!f.isSuccess()) {
+                relayFailure = f.cause().getMessage();
+                log.debug("relay path failed: {}", relayFailure);
+                failIfNoPath();
+                return;
+            }
+            relay = (Channel) f.getNow();
+            if (closed) {
+                relay.close();
+                return;
+            }
+            // Attach first: the owner starts QUIC as soon as the ready future completes.
+            paths.attachRelay(relay, HostPort.format(route.relay()));
+            ready.trySuccess(this);
+        });
+    }
+
+    private void failIfNoPath() {
+        if (ready.isDone()) return;
+        boolean relayOut = !options.usesRelay() || relayFailure != null;
+        boolean directOut = !options.usesDirect() || directFailure != null;
+        if (!relayOut || !directOut) return;
+        String why = options.usesRelay() && options.usesDirect()
+                ? "no path to the peer: relay: " + relayFailure + "; direct: " + directFailure
+                : options.usesRelay() ? relayFailure
+                : "no direct path to the peer: " + directFailure + " (--transport auto would use the relay)";
+        ready.tryFailure(new NoPathException(why));
+        close();
+    }
+
+    /** Neither path could be set up. */
+    public static final class NoPathException extends Exception {
+        NoPathException(String message) {
+            super(message);
+        }
+    }
+
+    /** A SIGNAL from the other peer for this tunnel's ICE. */
+    public void signal(ControlMessage m) {
+        if (ice != null) ice.remote(m);
+    }
+
+    private final class IceListener implements IceSession.Listener {
+        @Override
+        public void validated(InetSocketAddress local, InetSocketAddress remote, String localType, String remoteType) {
+            if (closed) return;
+            paths.directValidated(local, remote, localType + " <-> " + remoteType, () -> ready.trySuccess(PathCarrier.this));
+        }
+
+        @Override
+        public void failed(String why) {
+            directFailure = why;
+            if (options.usesRelay()) log.info("no direct path to the peer: {}; staying on the relay", why);
+            failIfNoPath();
+        }
     }
 
     /** The UDP channel the QUIC codec sits on. */
@@ -62,6 +147,12 @@ public final class PathCarrier {
     }
 
     public void close() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::close);
+            return;
+        }
+        closed = true;
+        if (ice != null) ice.close();
         if (relay != null) relay.close();
         if (udp != null) udp.close();
     }

@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.e2e.Lab;
 import java.net.ServerSocket;
@@ -18,8 +19,20 @@ class CliTest {
     void usageErrorsExitTwo() {
         assertEquals(2, Main.run(false, "share"));
         assertEquals(2, Main.run(false, "share", "--port", "80", "--transport", "sideways"));
-        assertEquals(2, Main.run(false, "connect", "x", "--local", "1", "--transport", "direct"));
+        assertEquals(2, Main.run(false, "connect", "x", "--local", "1", "--transport", "udp"));
         assertEquals(2, Main.run(false, "frobnicate"));
+    }
+
+    @Test
+    void directOnlyConnectFailsClearlyWhenTheShareTakesNoDirectPath() throws Exception {
+        try (Lab lab = Lab.with(dev.appshare.peer.Transport.RELAY)) {
+            String server = "127.0.0.1:" + lab.server().getPort();
+            String name = lab.share(lab.server().getPort()).name(); // relay-only share (the port is never dialled)
+            long t0 = System.nanoTime();
+            assertEquals(1, Main.run(false, "connect", name, "--local", "0", "--server", server, "--transport", "direct"));
+            assertTrue(System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(15),
+                    "the share said at once that it takes no direct path");
+        }
     }
 
     @Test

@@ -3,17 +3,20 @@ package dev.appshare.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.appshare.connect.Connector;
+import dev.appshare.peer.Transport;
 import java.net.Socket;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** 200 MB each way at once through the tunnel, compared by SHA-256. */
 class BulkTransferTest {
     static final long SIZE = 200L << 20;
 
-    @Test
-    void twoHundredMegabytesEachWayAtOnce() throws Exception {
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void twoHundredMegabytesEachWayAtOnce(Transport transport) throws Exception {
         CompletableFuture<Bytes.Digest> atServer = new CompletableFuture<>();
         CompletableFuture<String> fromServer = new CompletableFuture<>();
         try (TestServers.Tcp server = new TestServers.Tcp(s -> {
@@ -28,7 +31,7 @@ class BulkTransferTest {
                     atServer.complete(Bytes.drain(s.getInputStream()));
                     sending.get(120, TimeUnit.SECONDS);
                 });
-             Lab lab = new Lab()) {
+             Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(server.port()).name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
                 CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> {

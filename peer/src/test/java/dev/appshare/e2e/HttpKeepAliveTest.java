@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.sun.net.httpserver.HttpServer;
 import dev.appshare.connect.Connector;
+import dev.appshare.peer.Transport;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -18,18 +19,20 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** Many keep-alive HTTP connections at once through one share: the failure the project was born from. */
 class HttpKeepAliveTest {
     static final int CLIENTS = 50;
     static final int REQUESTS = 20;
 
-    @Test
-    void fiftyKeepAliveClientsTwentyRequestsEach() throws Exception {
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void fiftyKeepAliveClientsTwentyRequestsEach(Transport transport) throws Exception {
         HttpServer http = TestServers.http();
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
-        try (Lab lab = new Lab()) {
+        try (Lab lab = Lab.with(transport)) {
             String name = lab.share(http.getAddress().getPort()).name();
             Connector c = lab.connect(name);
             int port = c.localAddress().getPort();

@@ -1,6 +1,11 @@
 package dev.appshare.e2e;
 
 import dev.appshare.connect.Connector;
+import dev.appshare.ice.HostAddresses;
+import dev.appshare.path.PathOptions;
+import dev.appshare.peer.Transport;
+import io.netty.channel.ChannelHandler;
+import java.util.function.Supplier;
 import dev.appshare.net.EventLoops;
 import dev.appshare.peer.Console;
 import dev.appshare.relay.RelayServer;
@@ -20,6 +25,13 @@ import java.util.concurrent.TimeUnit;
  * sharers and connectors, each a real netty server or client on real sockets.
  */
 public final class Lab implements AutoCloseable {
+    static {
+        // ice4j logs through java.util.logging: into slf4j, at WARN, as the command line does.
+        java.util.logging.LogManager.getLogManager().reset();
+        org.slf4j.bridge.SLF4JBridgeHandler.install();
+        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+    }
+
     public final EventLoopGroup group = EventLoops.newGroup(2);
     public final RelayToken tokens = new RelayToken(RelayToken.randomSecret(), Clock.systemUTC());
     public RelayServer relay;
@@ -29,6 +41,10 @@ public final class Lab implements AutoCloseable {
     private String relayAdvertised;
     private final List<AutoCloseable> peers = new ArrayList<>();
     public final List<String> consoleLines = new CopyOnWriteArrayList<>();
+    /** The paths peers started from now on may use; tests of the relay alone keep the default. */
+    public Transport transport = Transport.RELAY;
+    /** Put in front of each connector's tunnel socket: lets a test cut the direct path. */
+    public Supplier<ChannelHandler> connectorTap;
 
     public Lab() throws Exception {
         this(null);
@@ -38,6 +54,13 @@ public final class Lab implements AutoCloseable {
     public Lab(String relayAdvertised) throws Exception {
         this.relayAdvertised = relayAdvertised;
         startServer();
+    }
+
+    /** A lab whose peers use only the given path (relay, or direct with ICE on loopback). */
+    public static Lab with(Transport transport) throws Exception {
+        Lab lab = new Lab();
+        lab.transport = transport;
+        return lab;
     }
 
     public void startServer() throws Exception {
@@ -89,7 +112,7 @@ public final class Lab implements AutoCloseable {
         RendezvousServer.Config cfg = new RendezvousServer.Config();
         cfg.listen = new InetSocketAddress("127.0.0.1", rendezvousPort);
         cfg.relayAdvertised = relayAdvertised != null ? relayAdvertised : ":" + relayPort;
-        cfg.handshakeTimeoutMillis = 1_000;
+        cfg.handshakeTimeoutMillis = 3_000; // short for the hostile-input tests, with room for a busy machine
         rendezvous = new RendezvousServer(cfg, tokens).start(group);
         rendezvousPort = rendezvous.localAddress().getPort();
     }
@@ -120,17 +143,36 @@ public final class Lab implements AutoCloseable {
     }
 
     public Sharer share(int port, String name) throws Exception {
-        Sharer s = new Sharer(new Sharer.Config(server(), new InetSocketAddress("127.0.0.1", port), name), group, console());
+        Sharer s = new Sharer(new Sharer.Config(server(), new InetSocketAddress("127.0.0.1", port), name,
+                paths(null)), group, console());
         peers.add(s);
         s.start().get(20, TimeUnit.SECONDS);
         return s;
     }
 
     public Connector connect(String name) throws Exception {
-        Connector c = new Connector(new Connector.Config(server(), name, new InetSocketAddress("127.0.0.1", 0)), group, console());
+        Connector c = new Connector(new Connector.Config(server(), name, new InetSocketAddress("127.0.0.1", 0),
+                paths(connectorTap)), group, console());
         peers.add(c);
         c.start().get(20, TimeUnit.SECONDS);
         return c;
+    }
+
+    /** ICE offers loopback only: tests stay on 127.0.0.1. */
+    private PathOptions paths(Supplier<ChannelHandler> tap) {
+        return new PathOptions(transport, HostAddresses.loopback(), PathOptions.ICE_TIMEOUT_MILLIS, tap);
+    }
+
+    /** Waits for a console line containing {@code text}, printed after the first {@code skip} lines. */
+    public String awaitLine(String text, int skip, long timeoutMillis) throws InterruptedException {
+        long end = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < end) {
+            for (int i = skip; i < consoleLines.size(); i++) {
+                if (consoleLines.get(i).contains(text)) return consoleLines.get(i);
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("no console line with '" + text + "' within " + timeoutMillis + " ms; lines: " + consoleLines);
     }
 
     @Override

@@ -3,12 +3,14 @@ package dev.appshare.e2e;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.connect.Connector;
+import dev.appshare.peer.Transport;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Back-pressure end to end: a reader that takes 256 KB every 100 ms must slow the far writer down, so
@@ -18,8 +20,9 @@ import org.junit.jupiter.api.Test;
 class SlowReaderTest {
     static final long BOUND = 64L << 20; // 24 MiB QUIC window + four kernel socket buffers, with room
 
-    @Test
-    void slowReaderSlowsTheWriterAndMemoryStaysBounded() throws Exception {
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void slowReaderSlowsTheWriterAndMemoryStaysBounded(Transport transport) throws Exception {
         AtomicLong read = new AtomicLong();
         try (TestServers.Tcp slow = new TestServers.Tcp(s -> {
                     InputStream in = s.getInputStream();
@@ -31,7 +34,7 @@ class SlowReaderTest {
                         Thread.sleep(100);
                     }
                 });
-             Lab lab = new Lab()) {
+             Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(slow.port()).name());
             AtomicLong written = new AtomicLong();
             Socket s = new Socket("127.0.0.1", c.localAddress().getPort());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.connect.Connector;
+import dev.appshare.peer.Transport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
@@ -11,13 +12,15 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** TCP's semantics survive the tunnel: half-close, early close, refusal. */
 class TcpSemanticsTest {
 
-    @Test
-    void halfCloseKeepsTheOtherDirectionFlowing() throws Exception {
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void halfCloseKeepsTheOtherDirectionFlowing(Transport transport) throws Exception {
         // The server reads until the client's FIN, and only then sends 4 MB back.
         long reply = 4L << 20;
         CompletableFuture<String> sentBack = new CompletableFuture<>();
@@ -27,7 +30,7 @@ class TcpSemanticsTest {
                     sentBack.complete(Bytes.send(s.getOutputStream(), reply, 7));
                     s.shutdownOutput();
                 });
-             Lab lab = new Lab()) {
+             Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(server.port()).name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
                 s.setSoTimeout(20_000);
@@ -40,8 +43,9 @@ class TcpSemanticsTest {
         }
     }
 
-    @Test
-    void clientClosingEarlyClosesTheServersConnection() throws Exception {
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void clientClosingEarlyClosesTheServersConnection(Transport transport) throws Exception {
         CompletableFuture<Long> serverSawClose = new CompletableFuture<>();
         try (TestServers.Tcp server = new TestServers.Tcp(s -> {
                     // Stream until the write fails because the far side went away.
@@ -52,7 +56,7 @@ class TcpSemanticsTest {
                         serverSawClose.complete(System.nanoTime());
                     }
                 });
-             Lab lab = new Lab()) {
+             Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(server.port()).name());
             Socket s = new Socket("127.0.0.1", c.localAddress().getPort());
             s.getOutputStream().write(1);
@@ -65,13 +69,14 @@ class TcpSemanticsTest {
         }
     }
 
-    @Test
-    void connectionToAClosedSharedPortIsClosedAtOnceAndOthersCarryOn() throws Exception {
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void connectionToAClosedSharedPortIsClosedAtOnceAndOthersCarryOn(Transport transport) throws Exception {
         int closedPort;
         try (ServerSocket probe = new ServerSocket(0)) {
             closedPort = probe.getLocalPort();
         }
-        try (Lab lab = new Lab(); TestServers.Tcp echo = TestServers.echo()) {
+        try (Lab lab = Lab.with(transport); TestServers.Tcp echo = TestServers.echo()) {
             Connector refused = lab.connect(lab.share(closedPort).name());
             try (Socket s = new Socket("127.0.0.1", refused.localAddress().getPort())) {
                 s.setSoTimeout(10_000);

@@ -1,0 +1,69 @@
+package dev.appshare.ice;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The local addresses offered as host candidates: every address of every interface that is up, IPv4
+ * and IPv6, loopback included (two peers on one machine, and our loopback tests, need it); IPv6
+ * link-local is left out, as it needs a scope that the other peer cannot use.
+ */
+public final class HostAddresses {
+    private HostAddresses() {}
+
+    public static List<InetAddress> all() {
+        List<InetAddress> out = new ArrayList<>();
+        try {
+            for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nif.isUp()) continue;
+                for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+                    if (a instanceof Inet6Address && (a.isLinkLocalAddress() || a.isMulticastAddress())) continue;
+                    out.add(stripScope(a));
+                }
+            }
+        } catch (SocketException e) {
+            // No interface list: loopback still lets peers on this machine meet.
+        }
+        if (out.isEmpty()) out.add(InetAddress.getLoopbackAddress());
+        return out;
+    }
+
+    /** Loopback only (127.0.0.1): what tests on one machine use. */
+    public static List<InetAddress> loopback() {
+        return List.of(InetAddress.getLoopbackAddress());
+    }
+
+    /** A comma-separated list of address literals; throws IllegalArgumentException on anything else. */
+    public static List<InetAddress> parse(String list) {
+        List<InetAddress> out = new ArrayList<>();
+        for (String a : list.split(",")) out.add(literal(a.trim()));
+        return out;
+    }
+
+    /** An IPv4 or IPv6 address literal; never a name, so this never reaches DNS. */
+    static InetAddress literal(String s) {
+        // A dotted quad, or anything with a colon (which InetAddress parses as IPv6 only).
+        if (!s.matches("\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F.]{0,40}:[0-9a-fA-F:.]{1,40}")) {
+            throw new IllegalArgumentException("not an IP address literal: '" + s + "'");
+        }
+        try {
+            return InetAddress.getByName(s);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalArgumentException("not an IP address: '" + s + "'");
+        }
+    }
+
+    private static InetAddress stripScope(InetAddress a) {
+        if (!(a instanceof Inet6Address)) return a;
+        try {
+            return InetAddress.getByAddress(a.getAddress());
+        } catch (java.net.UnknownHostException e) {
+            return a;
+        }
+    }
+}
