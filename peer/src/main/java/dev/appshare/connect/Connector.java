@@ -95,7 +95,8 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
             throw new PeerException(1, "local port " + HostPort.format(config.local()) + " " + why);
         }
         console.line("Listening on " + HostPort.format((InetSocketAddress) listener.localAddress()));
-        if (config.paths().usesDirect()) IceSession.warmUp();
+        // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes first.
+        if (config.paths().transport() == Transport.DIRECT) IceSession.warmUp();
         signalling.start();
         return firstTunnel;
     }
@@ -147,7 +148,7 @@ public final class Connector implements AutoCloseable, SignallingClient.Handler 
         io.netty.util.concurrent.Future<?> opening;
         try {
             opening = t.open(identity, fp, new PathCarrier.Route(RelayAddress.resolve(relay, config.server()), token,
-                    config.server(), true), config.paths(), kv -> signalling.sendSignal(id, kv));
+                    config.server(), true, true), config.paths(), kv -> signalling.sendSignal(id, kv));
         } catch (RuntimeException e) {
             log.warn("could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
             askLater();

@@ -79,6 +79,7 @@ final class ConnectorTunnel implements PathSwitch.Listener {
                     .addListener(c -> {
                         if (c.isSuccess()) {
                             quic = (QuicChannel) c.getNow();
+                            carrier.startIce(); // the tunnel is up: now look for the direct path
                             if (!up.trySuccess(quic)) quic.close();
                             quic.closeFuture().addListener(x -> loop.execute(this::closed));
                         } else {

@@ -9,8 +9,8 @@ import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
@@ -48,6 +48,7 @@ public final class IceSession {
         }
     }
     static final int MAX_REMOTE_CANDIDATES = 32;
+    static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */
     public interface Listener {
@@ -95,11 +96,13 @@ public final class IceSession {
         this.timeoutMillis = timeoutMillis;
         this.out = out;
         this.listener = listener;
-        this.ops = Executors.newSingleThreadScheduledExecutor(r -> {
+        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "ice-" + (controlling ? "connect" : "share"));
             t.setDaemon(true);
             return t;
         });
+        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // the give-up timer dies with it
+        this.ops = ex;
     }
 
     /** Loads ice4j's classes off the critical path (the first Agent in a JVM costs most of a second). */
@@ -288,8 +291,13 @@ public final class IceSession {
         String rt = pair.getRemoteCandidate().getType().toString();
         log.debug("ICE: selected {} ({}) <-> {} ({}) after {} ms", HostPort.literal(local), lt, HostPort.literal(remote),
                 rt, millisSinceStart());
-        // The agent stays up: it answers the peer's checks and keeps the pair's consent.
         loop.execute(() -> listener.validated(local, remote, lt, rt));
+        // The agent stays a while to answer the peer's last checks (it may complete later than we
+        // did), then goes with its threads: the path layer's probes keep the pair open from here on.
+        ops.schedule(() -> {
+            freeAgent();
+            ops.shutdown();
+        }, LINGER_AFTER_COMPLETION_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     private void fail(String why) {

@@ -15,7 +15,7 @@ import java.util.function.Supplier;
  */
 public record PathOptions(Transport transport, List<InetAddress> hostAddresses, long iceTimeoutMillis,
                           Supplier<ChannelHandler> socketTap) {
-    public static final long ICE_TIMEOUT_MILLIS = 10_000;
+    public static final long ICE_TIMEOUT_MILLIS = 15_000;
 
     /**
      * What the command line uses: host candidates on all interfaces, or only the addresses listed in

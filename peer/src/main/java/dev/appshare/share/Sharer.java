@@ -120,7 +120,7 @@ public final class Sharer implements AutoCloseable, SignallingClient.Handler {
         log.info("session {}: a connector asked for {}", session, name);
         try {
             s.start(identity, fp, new PathCarrier.Route(RelayAddress.resolve(relay, config.server()), token,
-                    config.server(), false), config.paths(), config.target());
+                    config.server(), false, false), config.paths(), config.target());
         } catch (RuntimeException e) {
             log.warn("session {}: {}", session, e.getMessage());
             s.close(null);

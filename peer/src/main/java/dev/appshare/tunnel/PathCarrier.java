@@ -27,8 +27,14 @@ public final class PathCarrier {
     private static final Logger log = LoggerFactory.getLogger(PathCarrier.class);
     public static final long RELAY_PAIRING_TIMEOUT_MILLIS = 15_000;
 
-    /** Where the tunnel's paths lead; relay and token are unused with --transport direct. */
-    public record Route(InetSocketAddress relay, String token, InetSocketAddress stunServer, boolean controlling) {}
+    /**
+     * Where the tunnel's paths lead; relay and token are unused with --transport direct. With
+     * {@code iceLater}, ICE waits for {@link #startIce()}: the connector starts it once the tunnel is
+     * up on the relay, so that ice4j's first-use cost (about a second of CPU) never delays the first
+     * byte.
+     */
+    public record Route(InetSocketAddress relay, String token, InetSocketAddress stunServer, boolean controlling,
+                        boolean iceLater) {}
 
     private final EventLoop loop;
     private final PathOptions options;
@@ -41,6 +47,7 @@ public final class PathCarrier {
     private String relayFailure;
     private String directFailure;
     private boolean closed;
+    private boolean iceStarted;
 
     private PathCarrier(EventLoop loop, PathOptions options, Route route, IceSession.Signals signals,
                         PathSwitch.Listener listener) {
@@ -67,8 +74,8 @@ public final class PathCarrier {
                 return;
             }
             c.udp = bound.channel();
-            if (c.ice != null) c.ice.start();
             if (options.usesRelay()) c.dialRelay(route);
+            if (!route.iceLater() || !options.usesRelay()) c.startIce();
         });
         return c;
     }
@@ -115,6 +122,17 @@ public final class PathCarrier {
         NoPathException(String message) {
             super(message);
         }
+    }
+
+    /** Starts ICE (once; no-op with --transport relay). Any thread. */
+    public void startIce() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::startIce);
+            return;
+        }
+        if (ice == null || iceStarted || closed || udp == null) return;
+        iceStarted = true;
+        ice.start();
     }
 
     /** A SIGNAL from the other peer for this tunnel's ICE. */
