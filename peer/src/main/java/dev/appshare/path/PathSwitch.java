@@ -4,6 +4,7 @@ import dev.appshare.net.HostPort;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DatagramPacket;
@@ -210,18 +211,23 @@ public final class PathSwitch extends ChannelDuplexHandler {
         ByteBuf content = packet.content();
         if (viaRelay) {
             if (r.isWritable()) {
-                // The promise belongs to the UDP channel, so it cannot go with a write on the relay's.
-                r.write(viaDirect ? content.retainedDuplicate() : content.retain(), r.voidPromise());
+                ChannelFuture written = r.write(viaDirect ? content.retainedDuplicate() : content.retain());
+                // The codec's promise must not complete inside this call: when quiche's send quantum
+                // runs out, the codec resumes sending from that promise's listener, which it ignores
+                // while it is still sending. So it completes when the relay has written the datagram,
+                // as a socket's would.
+                if (!viaDirect) written.addListener(f -> promise.trySuccess());
             } else {
                 // Like a full UDP socket buffer: drop, and let QUIC's loss recovery resend. Queuing here
                 // instead would hide congestion from QUIC and grow without bound.
                 dropped++;
+                if (!viaDirect) ctx.executor().execute(promise::trySuccess);
             }
         }
         if (viaDirect) {
             ctx.write(new DatagramPacket(content.retain(), d.remote()), promise);
-        } else {
-            promise.trySuccess();
+        } else if (!viaRelay) {
+            ctx.executor().execute(promise::trySuccess); // no path at all: dropped, as above
         }
         packet.release();
     }
