@@ -21,10 +21,10 @@ import java.security.SecureRandom;
 final class DirectPath {
     enum State { PROVING, ALIVE, DOUBT, DEAD }
 
-    static final long ACTIVE_PROBE_MILLIS = 200;
+    static final long ACTIVE_PROBE_MILLIS = 100;
     static final long IDLE_PROBE_MILLIS = 2_000;
     static final long UNANSWERED_PROBE_MILLIS = 100;
-    static final long DOUBT_AFTER_MILLIS = 300;
+    static final long DOUBT_AFTER_MILLIS = 150;
     static final long DEAD_AFTER_MILLIS = 1_000;
     private static final SecureRandom RANDOM = new SecureRandom();
 
