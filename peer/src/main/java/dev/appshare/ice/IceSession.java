@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
 import org.ice4j.ice.Agent;
+import org.ice4j.ice.Candidate;
 import org.ice4j.ice.CandidatePair;
 import org.ice4j.ice.CandidatePairState;
 import org.ice4j.ice.CandidateType;
@@ -326,19 +327,13 @@ public final class IceSession {
 
     /** A peer-reflexive address on the same IP as a server-reflexive one, other port: symmetric NAT. */
     private boolean mappingVaries() {
-        for (LocalCandidate p : component.getLocalCandidates()) {
+        return mappingVaries(component.getLocalCandidates()) || mappingVaries(component.getRemoteCandidates());
+    }
+
+    private static boolean mappingVaries(List<? extends Candidate<?>> candidates) {
+        for (Candidate<?> p : candidates) {
             if (p.getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) continue;
-            for (LocalCandidate s : component.getLocalCandidates()) {
-                if (s.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE
-                        && s.getTransportAddress().getAddress().equals(p.getTransportAddress().getAddress())
-                        && s.getTransportAddress().getPort() != p.getTransportAddress().getPort()) {
-                    return true;
-                }
-            }
-        }
-        for (RemoteCandidate p : component.getRemoteCandidates()) {
-            if (p.getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) continue;
-            for (RemoteCandidate s : component.getRemoteCandidates()) {
+            for (Candidate<?> s : candidates) {
                 if (s.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE
                         && s.getTransportAddress().getAddress().equals(p.getTransportAddress().getAddress())
                         && s.getTransportAddress().getPort() != p.getTransportAddress().getPort()) {

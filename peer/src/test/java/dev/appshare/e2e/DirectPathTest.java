@@ -6,14 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.appshare.connect.Connector;
 import dev.appshare.peer.Transport;
 import dev.appshare.share.Sharer;
-import java.io.InputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.io.OutputStream;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -65,16 +61,7 @@ class DirectPathTest {
             Connector c = lab.connect(sharer.name());
             String path = lab.awaitLine("Path: ", 0, 10_000);
             assertTrue(path.startsWith("Path: direct (udp 127.0.0.1:"), path);
-            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
-                s.setSoTimeout(20_000);
-                OutputStream out = s.getOutputStream();
-                out.write("hello".getBytes(StandardCharsets.UTF_8));
-                out.flush();
-                InputStream in = s.getInputStream();
-                assertEquals("hello", new String(in.readNBytes(5), StandardCharsets.UTF_8));
-                s.shutdownOutput();
-                assertEquals(-1, in.read());
-            }
+            assertEquals("hello", ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "hello"));
             assertTrue(lab.consoleLines.stream().noneMatch(l -> l.startsWith("Path: relay")), lab.consoleLines.toString());
         }
     }
