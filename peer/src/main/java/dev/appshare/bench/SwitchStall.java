@@ -56,7 +56,8 @@ import java.util.concurrent.locks.LockSupport;
  *   SwitchStall [--reps 5] [--warmup-reps 1] [--steady-ms 1500] [--after-ms 1500] [--sample-ms 5]
  *               [--deadline-seconds 120]
  * </pre>
- * Prints a line per repetition and a last line {@code result key=value ...} (times in ms).
+ * Prints a line per repetition (each gap with when it began, relative to opening or cutting) and a last
+ * line {@code result key=value ...} (times in ms).
  */
 public final class SwitchStall {
     private static final long MS = 1_000_000L;
@@ -208,8 +209,8 @@ public final class SwitchStall {
 
     /** One repetition's numbers, in ms; gaps are -1 when that switch could not be measured. */
     private static final class Rep {
-        double upGap = -1, upSteady = -1, upAnnounce = -1, relayMbit = -1;
-        double downGap = -1, downSteady = -1, downAnnounce = -1, directMbit = -1;
+        double upGap = -1, upSteady = -1, upAnnounce = -1, relayMbit = -1, upStart;
+        double downGap = -1, downSteady = -1, downAnnounce = -1, directMbit = -1, downStart;
         boolean upOpen, downOpen; // the transfer had not resumed when the window ended
         double samplerMax;
         String failure;
@@ -252,14 +253,14 @@ public final class SwitchStall {
     private static String describe(Rep r) {
         StringBuilder sb = new StringBuilder();
         if (r.upGap >= 0) {
-            sb.append(String.format(Locale.ROOT, "relay->direct gap %s%.0f ms (steady relay: gap %.0f ms, %.0f Mbit/s;"
-                    + " Path: direct %.0f ms after opening)", r.upOpen ? ">=" : "", r.upGap, r.upSteady, r.relayMbit,
-                    r.upAnnounce));
+            sb.append(String.format(Locale.ROOT, "relay->direct gap %s%.0f ms from %+.0f ms (steady relay: gap %.0f ms,"
+                    + " %.0f Mbit/s; Path: direct %.0f ms after opening)", r.upOpen ? ">=" : "", r.upGap, r.upStart,
+                    r.upSteady, r.relayMbit, r.upAnnounce));
         }
         if (r.downGap >= 0) {
-            sb.append(String.format(Locale.ROOT, "; direct->relay gap %s%.0f ms (steady direct: gap %.0f ms, %.0f Mbit/s;"
-                    + " Path: relay %.0f ms after the cut)", r.downOpen ? ">=" : "", r.downGap, r.downSteady, r.directMbit,
-                    r.downAnnounce));
+            sb.append(String.format(Locale.ROOT, "; direct->relay gap %s%.0f ms from %+.0f ms (steady direct: gap %.0f ms,"
+                    + " %.0f Mbit/s; Path: relay %.0f ms after the cut)", r.downOpen ? ">=" : "", r.downGap, r.downStart,
+                    r.downSteady, r.directMbit, r.downAnnounce));
         }
         sb.append(String.format(Locale.ROOT, "; sampler max interval %.0f ms", r.samplerMax));
         if (r.failure != null) sb.append("; FAILED: ").append(r.failure);
@@ -299,6 +300,7 @@ public final class SwitchStall {
             Gap up = rx.maxGap(open, upEnd);
             Gap upSteady = rx.maxGap(open - steadyMs * MS, open);
             r.upGap = up.ms();
+            r.upStart = up.startMs(open);
             r.upOpen = up.open;
             r.upSteady = upSteady.ms();
             r.relayMbit = rx.mbit(open - steadyMs * MS, open);
@@ -316,6 +318,7 @@ public final class SwitchStall {
             Gap down = rx.maxGap(cut, downEnd);
             Gap downSteady = rx.maxGap(cut - steadyMs * MS, cut);
             r.downGap = down.ms();
+            r.downStart = down.startMs(cut);
             r.downOpen = down.open;
             r.downSteady = downSteady.ms();
             r.directMbit = rx.mbit(cut - steadyMs * MS, cut);
@@ -407,9 +410,14 @@ public final class SwitchStall {
     // ---- the receiving end ---------------------------------------------------------------------
 
     /** A longest gap, in nanoseconds; {@code open}: still going on when the window ended. */
-    private record Gap(long nanos, boolean open, double samplerMaxMs) {
+    private record Gap(long nanos, long start, boolean open, double samplerMaxMs) {
         double ms() {
             return nanos / 1e6;
+        }
+
+        /** When the gap began, in ms after {@code t} (negative: before). */
+        double startMs(long t) {
+            return (start - t) / 1e6;
         }
     }
 
@@ -472,22 +480,26 @@ public final class SwitchStall {
          * whole); a gap still going on at {@code to} counts up to the last sample.
          */
         synchronized Gap maxGap(long from, long to) {
-            long lastProgress = -1, max = 0, samplerMax = 0;
+            long lastProgress = -1, max = 0, samplerMax = 0, start = 0;
             boolean open = false;
             long lastT = -1;
             for (int i = 1; i < n && times[i] <= to; i++) {
                 if (times[i] > from) samplerMax = Math.max(samplerMax, times[i] - times[i - 1]);
                 if (counts[i] > counts[i - 1]) {
-                    if (times[i] > from && lastProgress >= 0) max = Math.max(max, times[i] - lastProgress);
+                    if (times[i] > from && lastProgress >= 0 && times[i] - lastProgress > max) {
+                        max = times[i] - lastProgress;
+                        start = lastProgress;
+                    }
                     lastProgress = times[i];
                 }
                 lastT = times[i];
             }
             if (lastProgress >= 0 && lastT - lastProgress > max) {
                 max = lastT - lastProgress;
+                start = lastProgress;
                 open = true;
             }
-            return new Gap(max, open, samplerMax / 1e6);
+            return new Gap(max, start, open, samplerMax / 1e6);
         }
 
         /** Mbit/s received between two times (the samples nearest them). */
