@@ -54,6 +54,18 @@ class DirectPathTest {
     }
 
     @Test
+    void directPathOverIpv6Loopback() throws Exception {
+        try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
+            lab.transport = Transport.DIRECT;
+            lab.hostAddresses = java.util.List.of(InetAddress.getByName("::1"));
+            Connector c = lab.connect(lab.share(echo.port()).name());
+            String path = lab.awaitLine("Path: ", 0, 10_000);
+            assertTrue(path.startsWith("Path: direct (udp [0:0:0:0:0:0:0:1]:"), path);
+            assertEquals("over ::1", ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "over ::1"));
+        }
+    }
+
+    @Test
     void directOnlyTunnelCarriesAnEcho() throws Exception {
         try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
             lab.transport = Transport.DIRECT;

@@ -43,6 +43,8 @@ public final class Lab implements AutoCloseable {
     public final List<String> consoleLines = new CopyOnWriteArrayList<>();
     /** The paths peers started from now on may use; tests of the relay alone keep the default. */
     public Transport transport = Transport.RELAY;
+    /** The host candidates ICE offers (loopback only: tests stay on this machine). */
+    public java.util.List<java.net.InetAddress> hostAddresses = HostAddresses.loopback();
     /** Put in front of each connector's tunnel socket: lets a test cut the direct path. */
     public Supplier<ChannelHandler> connectorTap;
 
@@ -160,7 +162,7 @@ public final class Lab implements AutoCloseable {
 
     /** ICE offers loopback only: tests stay on 127.0.0.1. */
     private PathOptions paths(Supplier<ChannelHandler> tap) {
-        return new PathOptions(transport, HostAddresses.loopback(), PathOptions.ICE_TIMEOUT_MILLIS, tap);
+        return new PathOptions(transport, hostAddresses, PathOptions.ICE_TIMEOUT_MILLIS, tap);
     }
 
     /** Waits for a console line containing {@code text}, printed after the first {@code skip} lines. */
