@@ -90,6 +90,7 @@ public final class PathCarrier {
             if (!f.isSuccess()) {
                 relayFailure = f.cause().getMessage();
                 log.debug("relay path failed: {}", relayFailure);
+                startIce(); // ICE may have been waiting for the relay (a share with --transport direct)
                 failIfNoPath();
                 return;
             }

@@ -54,6 +54,16 @@ class DirectPathTest {
     }
 
     @Test
+    void autoConnectorReachesADirectOnlyShare() throws Exception {
+        try (TestServers.Tcp echo = TestServers.echo(); Lab lab = Lab.with(Transport.AUTO)) {
+            lab.shareTransport = Transport.DIRECT; // never dials the relay: the connector's pairing fails
+            Connector c = lab.connect(lab.share(echo.port()).name());
+            assertTrue(lab.awaitLine("Path: ", 0, 30_000).startsWith("Path: direct"), lab.consoleLines.toString());
+            assertEquals("no relay", ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "no relay"));
+        }
+    }
+
+    @Test
     void directPathOverIpv6Loopback() throws Exception {
         try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
             lab.transport = Transport.DIRECT;

@@ -43,6 +43,8 @@ public final class Lab implements AutoCloseable {
     public final List<String> consoleLines = new CopyOnWriteArrayList<>();
     /** The paths peers started from now on may use; tests of the relay alone keep the default. */
     public Transport transport = Transport.RELAY;
+    /** When set, shares use this instead of {@link #transport}. */
+    public Transport shareTransport;
     /** The host candidates ICE offers (loopback only: tests stay on this machine). */
     public java.util.List<java.net.InetAddress> hostAddresses = HostAddresses.loopback();
     /** Put in front of each connector's tunnel socket: lets a test cut the direct path. */
@@ -146,7 +148,7 @@ public final class Lab implements AutoCloseable {
 
     public Sharer share(int port, String name) throws Exception {
         Sharer s = new Sharer(new Sharer.Config(server(), new InetSocketAddress("127.0.0.1", port), name,
-                paths(null)), group, console());
+                paths(shareTransport != null ? shareTransport : transport, null)), group, console());
         peers.add(s);
         s.start().get(20, TimeUnit.SECONDS);
         return s;
@@ -154,14 +156,14 @@ public final class Lab implements AutoCloseable {
 
     public Connector connect(String name) throws Exception {
         Connector c = new Connector(new Connector.Config(server(), name, new InetSocketAddress("127.0.0.1", 0),
-                paths(connectorTap)), group, console());
+                paths(transport, connectorTap)), group, console());
         peers.add(c);
         c.start().get(20, TimeUnit.SECONDS);
         return c;
     }
 
     /** ICE offers loopback only: tests stay on 127.0.0.1. */
-    private PathOptions paths(Supplier<ChannelHandler> tap) {
+    private PathOptions paths(Transport transport, Supplier<ChannelHandler> tap) {
         return new PathOptions(transport, hostAddresses, PathOptions.ICE_TIMEOUT_MILLIS, tap);
     }
 
