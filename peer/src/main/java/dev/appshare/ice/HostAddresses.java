@@ -45,17 +45,30 @@ public final class HostAddresses {
         return out;
     }
 
-    /** An IPv4 or IPv6 address literal; never a name, so this never reaches DNS. */
+    /**
+     * An IPv4 or IPv6 address literal; never a name, so this never reaches DNS: IPv4 is parsed here,
+     * and anything else must look like IPv6 (hex digits and colons, starting with either), which
+     * InetAddress parses as a literal or refuses, without a lookup.
+     */
     static InetAddress literal(String s) {
-        // A dotted quad, or anything with a colon (which InetAddress parses as IPv6 only).
-        if (!s.matches("\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F.]{0,40}:[0-9a-fA-F:.]{1,40}")) {
-            throw new IllegalArgumentException("not an IP address literal: '" + s + "'");
-        }
         try {
-            return InetAddress.getByName(s);
+            if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                byte[] b = new byte[4];
+                String[] octets = s.split("\\.");
+                for (int i = 0; i < 4; i++) {
+                    int v = Integer.parseInt(octets[i]);
+                    if (v > 255) throw new IllegalArgumentException("not an IP address: '" + s + "'");
+                    b[i] = (byte) v;
+                }
+                return InetAddress.getByAddress(b);
+            }
+            if (s.matches("[0-9a-fA-F:][0-9a-fA-F:.]{1,44}") && s.indexOf(':') >= 0) {
+                return InetAddress.getByName(s);
+            }
         } catch (java.net.UnknownHostException e) {
-            throw new IllegalArgumentException("not an IP address: '" + s + "'");
+            // an invalid IPv6 literal
         }
+        throw new IllegalArgumentException("not an IP address literal: '" + s + "'");
     }
 
     private static InetAddress stripScope(InetAddress a) {

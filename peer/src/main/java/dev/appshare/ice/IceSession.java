@@ -48,7 +48,10 @@ public final class IceSession {
             System.setProperty("ice4j.harvest.mapping.aws.enabled", "false");
         }
     }
-    static final int MAX_REMOTE_CANDIDATES = 32;
+    /** Remote host and reflexive candidates taken, and SIGNALs read at all, per session. */
+    static final int MAX_REMOTE_HOSTS = 24;
+    static final int MAX_REMOTE_REFLEXIVE = 8;
+    static final int MAX_REMOTE_SIGNALS = 64;
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */
@@ -78,7 +81,10 @@ public final class IceSession {
     private boolean remoteCredentials;
     private boolean remoteEnded;
     private boolean remoteOff;
-    private int remoteCandidates;
+    private int remoteHosts;
+    private int remoteReflexive;
+    private int remoteSignals;
+    private final java.util.List<ControlMessage> early = new java.util.ArrayList<>(); // bounded by the SIGNAL budget
     private boolean remoteHadSrflx;
     private boolean checking;
     private boolean localHadSrflx;
@@ -124,8 +130,10 @@ public final class IceSession {
         startedNanos = System.nanoTime();
         try {
             ops.execute(this::gather);
-            ops.schedule(() -> fail("no pair validated within " + timeoutMillis / 1000 + " s (" + reasonGuess() + ")"),
-                    timeoutMillis, TimeUnit.MILLISECONDS);
+            // A backstop: the peer may never answer. The real deadline starts with its credentials,
+            // as the two peers start ICE at different moments (the connector after its tunnel is up).
+            ops.schedule(() -> fail("no ICE answer from the other peer within " + 2 * timeoutMillis / 1000 + " s ("
+                    + reasonGuess() + ")"), 2 * timeoutMillis, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             // closed before it started
         }
@@ -166,6 +174,11 @@ public final class IceSession {
         }, "ice-gather");
         trickle.setDaemon(true);
         trickle.start();
+        for (ControlMessage m : early) {
+            remoteSignals--; // counted once already
+            onRemote(m);
+        }
+        early.clear();
     }
 
     private void trickled(java.util.Collection<LocalCandidate> found) {
@@ -202,12 +215,12 @@ public final class IceSession {
 
     private void onRemote(ControlMessage m) {
         if (done) return;
-        if (agent == null) { // a SIGNAL that beat our own start: try again once the agent exists
-            try {
-                ops.schedule(() -> onRemote(m), 20, TimeUnit.MILLISECONDS);
-            } catch (RejectedExecutionException e) {
-                // closed meanwhile
-            }
+        if (++remoteSignals > MAX_REMOTE_SIGNALS) {
+            if (remoteSignals == MAX_REMOTE_SIGNALS + 1) log.debug("ICE: ignoring the peer's SIGNALs past {}", MAX_REMOTE_SIGNALS);
+            return;
+        }
+        if (agent == null) { // a SIGNAL that beat our own start: replayed once the agent exists
+            early.add(m);
             return;
         }
         if ("off".equals(m.get("ice"))) {
@@ -222,12 +235,20 @@ public final class IceSession {
             stream.setRemoteUfrag(ufrag);
             stream.setRemotePassword(pwd);
             remoteCredentials = true;
+            ops.schedule(() -> fail("no pair validated within " + timeoutMillis / 1000 + " s (" + reasonGuess() + ")"),
+                    timeoutMillis, TimeUnit.MILLISECONDS);
         }
         String cand = m.get("cand");
-        if (cand != null && remoteCandidates < MAX_REMOTE_CANDIDATES) {
+        if (cand != null) {
             try {
                 RemoteCandidate rc = CandidateLine.decode(cand, component);
-                remoteCandidates++;
+                // Separate budgets, so that many host addresses cannot crowd out the reflexive
+                // candidate that NAT traversal needs (it is trickled last).
+                boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
+                if (host ? ++remoteHosts > MAX_REMOTE_HOSTS : ++remoteReflexive > MAX_REMOTE_REFLEXIVE) {
+                    log.debug("ICE: ignoring remote candidate {} (over the budget)", cand);
+                    return;
+                }
                 if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) remoteHadSrflx = true;
                 log.debug("ICE: remote candidate {}", cand);
                 if (checking) {
@@ -292,13 +313,13 @@ public final class IceSession {
         String rt = pair.getRemoteCandidate().getType().toString();
         log.debug("ICE: selected {} ({}) <-> {} ({}) after {} ms", HostPort.literal(local), lt, HostPort.literal(remote),
                 rt, millisSinceStart());
-        loop.execute(() -> listener.validated(local, remote, lt, rt));
         // The agent stays a while to answer the peer's last checks (it may complete later than we
         // did), then goes with its threads: the path layer's probes keep the pair open from here on.
         ops.schedule(() -> {
             freeAgent();
             ops.shutdown();
         }, LINGER_AFTER_COMPLETION_MILLIS, TimeUnit.MILLISECONDS);
+        loop.execute(() -> listener.validated(local, remote, lt, rt));
     }
 
     private void fail(String why) {
@@ -306,6 +327,7 @@ public final class IceSession {
         done = true;
         log.debug("ICE: gave up after {} ms: {}", millisSinceStart(), why);
         freeAgent();
+        ops.shutdown(); // this task is the last; the delayed give-up timer is dropped with it
         loop.execute(() -> listener.failed(why));
     }
 

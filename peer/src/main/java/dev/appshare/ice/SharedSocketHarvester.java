@@ -39,8 +39,9 @@ final class SharedSocketHarvester extends AbstractCandidateHarvester {
     public Collection<LocalCandidate> harvest(Component component) {
         List<LocalCandidate> found = new ArrayList<>();
         for (InetAddress a : addresses) {
+            IceSocket view = null;
             try {
-                IceSocket view = demux.open(a);
+                view = demux.open(a);
                 HostCandidate c = new HostCandidate(new IceUdpSocketWrapper(new MultiplexingDatagramSocket(view)),
                         component, Transport.UDP);
                 if (!component.addLocalCandidate(c)) {
@@ -49,7 +50,8 @@ final class SharedSocketHarvester extends AbstractCandidateHarvester {
                 }
                 c.getStunStack().addSocket(c.getStunSocket(null));
                 found.add(c);
-            } catch (SocketException e) {
+            } catch (SocketException | RuntimeException e) {
+                if (view != null) view.close();
                 log.debug("no host candidate for {}: {}", a, e.toString());
             }
         }

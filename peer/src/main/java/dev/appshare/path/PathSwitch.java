@@ -49,6 +49,8 @@ public final class PathSwitch extends ChannelDuplexHandler {
     private ScheduledFuture<?> ticker;
     private String announced;
     private Runnable onDirectAlive;
+    private java.util.function.Consumer<String> onDirectUnusable;
+    private boolean relayGone;
     private long lastSent;
     private long dropped;
 
@@ -77,11 +79,13 @@ public final class PathSwitch extends ChannelDuplexHandler {
      * ICE validated this 5-tuple: probe it, and move to it once it answers. {@code onAlive} runs the
      * first time it does (the owner may be waiting to start QUIC over it).
      */
-    public void directValidated(InetSocketAddress local, InetSocketAddress remote, String kinds, Runnable onAlive) {
+    public void directValidated(InetSocketAddress local, InetSocketAddress remote, String kinds, Runnable onAlive,
+                                java.util.function.Consumer<String> onUnusable) {
         assert ctx.executor().inEventLoop();
         if (!acceptDirect || !ctx.channel().isActive()) return;
         direct = new DirectPath(local, remote, kinds);
         onDirectAlive = onAlive;
+        onDirectUnusable = onUnusable;
         log.debug("direct path candidate {} ({}); probing", HostPort.literal(remote), kinds);
         ticker = ctx.executor().scheduleAtFixedRate(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -131,14 +135,28 @@ public final class PathSwitch extends ChannelDuplexHandler {
             case DEAD -> {
                 log.info("direct path to {} stopped answering{}", HostPort.literal(d.remote()),
                         relay != null ? "; moving to the relay" : "");
-                if (relay == null && relayEverAttached) {
+                if (relay == null && (relayEverAttached || relayGone)) {
                     listener.allPathsLost("the direct path stopped answering and the relay connection is closed");
                     return;
                 }
             }
+            case UNUSABLE -> {
+                ticker.cancel(false);
+                direct = null;
+                String why = "the pair ICE validated did not answer " + PathProbe.PROBE_LENGTH
+                        + "-byte probes within " + DirectPath.PROVING_LIMIT_MILLIS / 1000
+                        + " s (full-size datagrams lost on the way, or the other peer's ICE did not finish)";
+                if (onDirectUnusable != null) onDirectUnusable.accept(why);
+                return;
+            }
             default -> { }
         }
         announce();
+    }
+
+    /** The relay could not be paired (with --transport auto): losing the direct path is losing all. */
+    public void relayUnavailable() {
+        relayGone = true;
     }
 
     private void relayClosed(Channel ch) {
@@ -191,9 +209,6 @@ public final class PathSwitch extends ChannelDuplexHandler {
             p.release(); // not QUIC
             return;
         }
-        DirectPath.State before = d.state();
-        d.heard(System.nanoTime());
-        if (d.state() != before) stateChanged(d, before);
         ctx.fireChannelRead(new DatagramPacket(b, VirtualAddresses.LOCAL, VirtualAddresses.REMOTE));
     }
 

@@ -49,7 +49,7 @@ public final class SignallingClient implements AutoCloseable {
     private final EventLoop loop;
     private final InetSocketAddress server;
     private final Handler handler;
-    private Channel channel;
+    private volatile Channel channel; // read by ICE threads sending SIGNALs
     private boolean everConnected;
     private boolean closed;
     private int failures;

@@ -90,6 +90,7 @@ public final class PathCarrier {
             if (!f.isSuccess()) {
                 relayFailure = f.cause().getMessage();
                 log.debug("relay path failed: {}", relayFailure);
+                paths.relayUnavailable();
                 startIce(); // ICE may have been waiting for the relay (a share with --transport direct)
                 failIfNoPath();
                 return;
@@ -145,7 +146,8 @@ public final class PathCarrier {
         @Override
         public void validated(InetSocketAddress local, InetSocketAddress remote, String localType, String remoteType) {
             if (closed) return;
-            paths.directValidated(local, remote, localType + " <-> " + remoteType, () -> ready.trySuccess(PathCarrier.this));
+            paths.directValidated(local, remote, localType + " <-> " + remoteType, () -> ready.trySuccess(PathCarrier.this),
+                    this::failed);
         }
 
         @Override
