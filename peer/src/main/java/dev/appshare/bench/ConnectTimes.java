@@ -17,7 +17,7 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Benchmark helper for scripts/bench: what {@link FirstByte} measures (cold starts of
+ * Benchmark helper for scripts/bench: connect to first byte (cold starts of
  * {@code appshare connect}, an HTTP GET sent as soon as the port is printed, the time to the first
  * response byte), for a chosen {@code --transport}, and with each kind of path timed apart: when
  * {@code Path: relay} and when {@code Path: direct} first appeared on connect's stdout. With
