@@ -95,6 +95,12 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
 
     private void reject(ChannelHandlerContext ctx, String reason) {
         cancelDeadline();
+        if (waiting) {
+            // Spend the token before the close is visible: channelInactive runs a task later, and a
+            // newcomer with the same token could pair with this dying connection meanwhile.
+            waiting = false;
+            relay.table().abandon(token, expiry, ctx.channel());
+        }
         log.debug("relay rejected {}: {}", ctx.channel().remoteAddress(), reason);
         ctx.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))
                 .addListener(ChannelFutureListener.CLOSE);

@@ -34,7 +34,8 @@ public final class PairingTable {
         Channel first = waiting.remove(token);
         if (first != null) {
             spent.put(token, expiry);
-            return new Result(Outcome.PAIRED, first);
+            // A holder that is already gone (its close not yet processed) has given the token up.
+            return first.isActive() ? new Result(Outcome.PAIRED, first) : new Result(Outcome.SPENT, null);
         }
         if (waiting.size() + spent.size() >= maxEntries) return new Result(Outcome.FULL, null);
         waiting.put(token, ch);
