@@ -165,7 +165,17 @@ class StunResponderTest {
         int port = server.stunAddress().getPort();
         server.close();
         server = null;
-        new DatagramSocket(new InetSocketAddress(LOOPBACK, port)).close(); // no SO_REUSEADDR: must be free
+        // No SO_REUSEADDR: the port must come free. NIO closes a registered channel's descriptor only
+        // when its selector next runs, so allow it a moment, as Lab does for restarts.
+        for (int attempt = 0; ; attempt++) {
+            try {
+                new DatagramSocket(new InetSocketAddress(LOOPBACK, port)).close();
+                return;
+            } catch (java.net.BindException stillTaken) {
+                if (attempt >= 50) throw stillTaken;
+                Thread.sleep(100);
+            }
+        }
     }
 
     @Test
