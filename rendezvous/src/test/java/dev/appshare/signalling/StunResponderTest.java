@@ -165,11 +165,20 @@ class StunResponderTest {
         int port = server.stunAddress().getPort();
         server.close();
         server = null;
-        // No SO_REUSEADDR: the port must come free. NIO closes a registered channel's descriptor only
-        // when its selector next runs, so allow it a moment, as Lab does for restarts.
+        eventuallyBinds(() -> {
+            new DatagramSocket(new InetSocketAddress(LOOPBACK, port)).close(); // no SO_REUSEADDR
+            return null;
+        });
+    }
+
+    /**
+     * The port must come free. NIO closes a registered channel's descriptor only when its selector
+     * next runs, so allow it a moment, as Lab does for restarts.
+     */
+    private static void eventuallyBinds(java.util.concurrent.Callable<?> bind) throws Exception {
         for (int attempt = 0; ; attempt++) {
             try {
-                new DatagramSocket(new InetSocketAddress(LOOPBACK, port)).close();
+                bind.call();
                 return;
             } catch (java.net.BindException stillTaken) {
                 if (attempt >= 50) throw stillTaken;
@@ -185,7 +194,10 @@ class StunResponderTest {
             RendezvousServer other = newServer(port);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> other.start(group));
             assertTrue(e.getMessage().contains("udp 127.0.0.1:" + port + " (STUN)"), e.getMessage());
-            new ServerSocket(port, 1, LOOPBACK).close(); // the TCP port was given back
+            eventuallyBinds(() -> { // the TCP port was given back
+                new ServerSocket(port, 1, LOOPBACK).close();
+                return null;
+            });
         }
     }
 
