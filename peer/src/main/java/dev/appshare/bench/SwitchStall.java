@@ -209,11 +209,17 @@ public final class SwitchStall {
 
     /** One repetition's numbers, in ms; gaps are -1 when that switch could not be measured. */
     private static final class Rep {
-        double upGap = -1, upSteady = -1, upAnnounce = -1, relayMbit = -1, upStart;
-        double downGap = -1, downSteady = -1, downAnnounce = -1, directMbit = -1, downStart;
-        boolean upOpen, downOpen; // the transfer had not resumed when the window ended
+        final Switch up = new Switch(); // relay -> direct
+        final Switch down = new Switch(); // direct -> relay
         double samplerMax;
         String failure;
+    }
+
+    /** One switch: the longest gap around it, steady transfer's just before, and when it was announced. */
+    private static final class Switch {
+        double gap = -1, steady = -1, announce = -1, mbit = -1, start;
+        boolean open; // the transfer had not resumed when the window ended
+        long end;
     }
 
     private int runAll() {
@@ -234,33 +240,33 @@ public final class SwitchStall {
             counted.add(r);
             if (r.failure != null) failed++;
         }
-        double[] up = collect(counted, r -> r.upGap), down = collect(counted, r -> r.downGap);
+        double[] up = collect(counted, r -> r.up.gap), down = collect(counted, r -> r.down.gap);
         System.out.printf(Locale.ROOT, "result reps=%d failed=%d"
                         + " up_median_ms=%.0f up_max_ms=%.0f up_steady_ms=%.0f up_announce_ms=%.0f"
                         + " down_median_ms=%.0f down_max_ms=%.0f down_steady_ms=%.0f relay_announce_median_ms=%.0f"
                         + " relay_announce_max_ms=%.0f relay_mbit=%.0f direct_mbit=%.0f sampler_max_ms=%.0f"
                         + " up_unresumed=%d down_unresumed=%d%n",
-                ran, failed, median(up), max(up), median(collect(counted, r -> r.upSteady)),
-                median(collect(counted, r -> r.upAnnounce)),
-                median(down), max(down), median(collect(counted, r -> r.downSteady)),
-                median(collect(counted, r -> r.downAnnounce)), max(collect(counted, r -> r.downAnnounce)),
-                median(collect(counted, r -> r.relayMbit)), median(collect(counted, r -> r.directMbit)),
+                ran, failed, median(up), max(up), median(collect(counted, r -> r.up.steady)),
+                median(collect(counted, r -> r.up.announce)),
+                median(down), max(down), median(collect(counted, r -> r.down.steady)),
+                median(collect(counted, r -> r.down.announce)), max(collect(counted, r -> r.down.announce)),
+                median(collect(counted, r -> r.up.mbit)), median(collect(counted, r -> r.down.mbit)),
                 max(collect(counted, r -> r.samplerMax)),
-                counted.stream().filter(r -> r.upOpen).count(), counted.stream().filter(r -> r.downOpen).count());
+                counted.stream().filter(r -> r.up.open).count(), counted.stream().filter(r -> r.down.open).count());
         return failed == 0 && ran == reps ? 0 : 1;
     }
 
     private static String describe(Rep r) {
         StringBuilder sb = new StringBuilder();
-        if (r.upGap >= 0) {
+        if (r.up.gap >= 0) {
             sb.append(String.format(Locale.ROOT, "relay->direct gap %s%.0f ms from %+.0f ms (steady relay: gap %.0f ms,"
-                    + " %.0f Mbit/s; Path: direct %.0f ms after opening)", r.upOpen ? ">=" : "", r.upGap, r.upStart,
-                    r.upSteady, r.relayMbit, r.upAnnounce));
+                    + " %.0f Mbit/s; Path: direct %.0f ms after opening)", r.up.open ? ">=" : "", r.up.gap, r.up.start,
+                    r.up.steady, r.up.mbit, r.up.announce));
         }
-        if (r.downGap >= 0) {
+        if (r.down.gap >= 0) {
             sb.append(String.format(Locale.ROOT, "; direct->relay gap %s%.0f ms from %+.0f ms (steady direct: gap %.0f ms,"
-                    + " %.0f Mbit/s; Path: relay %.0f ms after the cut)", r.downOpen ? ">=" : "", r.downGap, r.downStart,
-                    r.downSteady, r.directMbit, r.downAnnounce));
+                    + " %.0f Mbit/s; Path: relay %.0f ms after the cut)", r.down.open ? ">=" : "", r.down.gap, r.down.start,
+                    r.down.steady, r.down.mbit, r.down.announce));
         }
         sb.append(String.format(Locale.ROOT, "; sampler max interval %.0f ms", r.samplerMax));
         if (r.failure != null) sb.append("; FAILED: ").append(r.failure);
@@ -289,40 +295,10 @@ public final class SwitchStall {
             sleepUntil(Math.max(t0 + (500 + steadyMs) * MS, gate.firstOutDropNanos + 200 * MS));
             if (rx.bytes() == 0) throw new Failure("no data arrived over the relay");
 
-            // (a) relay -> direct
-            long open = System.nanoTime();
-            int mark = lines.size();
-            gate.mode = UdpGate.Mode.OPEN;
-            Line direct = lines.await("Path: direct", mark, bounded(WAIT_LINE_MS));
-            if (direct == null) throw new Failure("no Path: direct within " + WAIT_LINE_MS + " ms of opening the gate");
-            r.upAnnounce = (direct.nanos - open) / 1e6;
-            long upEnd = settle(rx, open, direct.nanos);
-            Gap up = rx.maxGap(open, upEnd);
-            Gap upSteady = rx.maxGap(open - steadyMs * MS, open);
-            r.upGap = up.ms();
-            r.upStart = up.startMs(open);
-            r.upOpen = up.open;
-            r.upSteady = upSteady.ms();
-            r.relayMbit = rx.mbit(open - steadyMs * MS, open);
-            r.samplerMax = Math.max(up.samplerMaxMs, upSteady.samplerMaxMs);
-
-            // (b) direct -> relay
-            sleepUntil(upEnd + steadyMs * MS);
-            long cut = System.nanoTime();
-            mark = lines.size();
-            gate.mode = UdpGate.Mode.ALL;
-            Line back = lines.await("Path: relay", mark, bounded(WAIT_LINE_MS));
-            if (back == null) throw new Failure("no Path: relay within " + WAIT_LINE_MS + " ms of cutting the direct path");
-            r.downAnnounce = (back.nanos - cut) / 1e6;
-            long downEnd = settle(rx, cut, back.nanos);
-            Gap down = rx.maxGap(cut, downEnd);
-            Gap downSteady = rx.maxGap(cut - steadyMs * MS, cut);
-            r.downGap = down.ms();
-            r.downStart = down.startMs(cut);
-            r.downOpen = down.open;
-            r.downSteady = downSteady.ms();
-            r.directMbit = rx.mbit(cut - steadyMs * MS, cut);
-            r.samplerMax = Math.max(r.samplerMax, Math.max(down.samplerMaxMs, downSteady.samplerMaxMs));
+            // (a) relay -> direct, then (b) direct -> relay
+            measure(r.up, r, lines, rx, gate, UdpGate.Mode.OPEN, "Path: direct", "opening the gate");
+            sleepUntil(r.up.end + steadyMs * MS);
+            measure(r.down, r, lines, rx, gate, UdpGate.Mode.ALL, "Path: relay", "cutting the direct path");
         } catch (Failure f) {
             r.failure = f.getMessage();
         } catch (Exception e) {
@@ -343,6 +319,26 @@ public final class SwitchStall {
      * After a switch announced at {@code announced}: waits until bytes have arrived after it (at most
      * 10 s), then {@code --after-ms} more; returns the end of the window to look for gaps in.
      */
+    /** Sets the gate, waits for the path line it should cause, and measures the receive gap around it. */
+    private void measure(Switch sw, Rep r, Lines lines, Receiver rx, UdpGate gate, UdpGate.Mode to, String expect,
+                         String action) throws Exception {
+        long at = System.nanoTime();
+        int mark = lines.size();
+        gate.mode = to;
+        Line line = lines.await(expect, mark, bounded(WAIT_LINE_MS));
+        if (line == null) throw new Failure("no " + expect + " within " + WAIT_LINE_MS + " ms of " + action);
+        sw.announce = (line.nanos - at) / 1e6;
+        sw.end = settle(rx, at, line.nanos);
+        Gap gap = rx.maxGap(at, sw.end);
+        Gap steady = rx.maxGap(at - steadyMs * MS, at);
+        sw.gap = gap.ms();
+        sw.start = gap.startMs(at);
+        sw.open = gap.open;
+        sw.steady = steady.ms();
+        sw.mbit = rx.mbit(at - steadyMs * MS, at);
+        r.samplerMax = Math.max(r.samplerMax, Math.max(gap.samplerMaxMs, steady.samplerMaxMs));
+    }
+
     private long settle(Receiver rx, long action, long announced) throws InterruptedException {
         long limit = System.nanoTime() + bounded(10_000) * MS;
         long at = rx.bytes();
