@@ -61,13 +61,13 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
     }
 
     void send(IceSocket from, byte[] data, int offset, int length, InetSocketAddress to) {
-        if (StunPackets.isStun(data, offset, length) && (data[offset] & 0x01) == 0) {
+        ByteBuf b = Unpooled.copiedBuffer(data, offset, length);
+        if (StunPackets.isStun(b) && !StunPackets.isResponse(b)) {
             // A request or indication: its response must come back to this view.
             synchronized (transactions) {
-                transactions.put(StunPackets.transactionId(data, offset), from);
+                transactions.put(StunPackets.transactionId(b), from);
             }
         }
-        ByteBuf b = Unpooled.copiedBuffer(data, offset, length);
         ChannelHandlerContext c = ctx;
         c.executor().execute(() -> c.writeAndFlush(new DatagramPacket(b, to)));
     }

@@ -66,10 +66,6 @@ final class IceSocket extends DatagramSocket {
         demux.send(this, p.getData(), p.getOffset(), p.getLength(), (InetSocketAddress) p.getSocketAddress());
     }
 
-    InetSocketAddress localSocketAddress() {
-        return local;
-    }
-
     @Override
     public InetAddress getLocalAddress() {
         return local.getAddress();

@@ -7,21 +7,15 @@ import io.netty.buffer.ByteBuf;
  * with 0b00 and carries the magic cookie at bytes 4..7; QUIC always sets the 0x40 bit of its first
  * byte, and our path probes use the 20..63 range, so neither can be taken for STUN.
  */
-final class StunPackets {
+public final class StunPackets {
     static final int HEADER = 20;
     private static final int MAGIC_COOKIE = 0x2112A442;
 
     private StunPackets() {}
 
-    static boolean isStun(ByteBuf b) {
+    public static boolean isStun(ByteBuf b) {
         int i = b.readerIndex();
         return b.readableBytes() >= HEADER && (b.getByte(i) & 0xC0) == 0 && b.getInt(i + 4) == MAGIC_COOKIE;
-    }
-
-    static boolean isStun(byte[] data, int offset, int length) {
-        return length >= HEADER && (data[offset] & 0xC0) == 0
-                && ((data[offset + 4] & 0xFF) << 24 | (data[offset + 5] & 0xFF) << 16
-                    | (data[offset + 6] & 0xFF) << 8 | (data[offset + 7] & 0xFF)) == MAGIC_COOKIE;
     }
 
     /** Success and error responses have the class bits C1 (0x0100) set in the message type. */
@@ -33,14 +27,6 @@ final class StunPackets {
     static TransactionId transactionId(ByteBuf b) {
         int i = b.readerIndex() + 8;
         return new TransactionId(b.getLong(i), b.getInt(i + 8));
-    }
-
-    static TransactionId transactionId(byte[] data, int offset) {
-        long hi = 0;
-        for (int k = 0; k < 8; k++) hi = hi << 8 | (data[offset + 8 + k] & 0xFF);
-        int lo = 0;
-        for (int k = 8; k < 12; k++) lo = lo << 8 | (data[offset + 8 + k] & 0xFF);
-        return new TransactionId(hi, lo);
     }
 
     record TransactionId(long hi, int lo) {}

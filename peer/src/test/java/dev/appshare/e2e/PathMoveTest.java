@@ -3,6 +3,7 @@ package dev.appshare.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.appshare.bench.UdpGate;
 import dev.appshare.connect.Connector;
 import dev.appshare.peer.Transport;
 import java.io.FilterInputStream;
@@ -26,7 +27,7 @@ class PathMoveTest {
 
     @Test
     void transferStartedOnTheRelayFinishesOnTheDirectPath() throws Exception {
-        UdpCut cut = new UdpCut(UdpCut.Mode.ALL_BUT_STUN); // ICE validates a pair that carries nothing yet
+        UdpGate cut = new UdpGate(UdpGate.Mode.ALL_BUT_STUN); // ICE validates a pair that carries nothing yet
         CompletableFuture<String> sent = new CompletableFuture<>();
         try (TestServers.Tcp server = new TestServers.Tcp(s -> {
                     sent.complete(Bytes.send(s.getOutputStream(), SIZE, 7));
@@ -43,7 +44,7 @@ class PathMoveTest {
                 Counted in = new Counted(s.getInputStream());
                 CompletableFuture<Bytes.Digest> got = CompletableFuture.supplyAsync(() -> drain(in));
                 awaitCount(in, MOVE_AFTER);
-                cut.mode = UdpCut.Mode.OPEN;
+                cut.mode = UdpGate.Mode.OPEN;
                 lab.awaitLine("Path: direct", before, 10_000);
                 long atMove = in.count.get();
                 Bytes.Digest d = got.get(120, TimeUnit.SECONDS);
@@ -56,7 +57,7 @@ class PathMoveTest {
 
     @Test
     void transferOnTheDirectPathFinishesOnTheRelayWhenDirectIsCut() throws Exception {
-        UdpCut cut = new UdpCut(UdpCut.Mode.OPEN);
+        UdpGate cut = new UdpGate(UdpGate.Mode.OPEN);
         CompletableFuture<Bytes.Digest> received = new CompletableFuture<>();
         try (TestServers.Tcp server = new TestServers.Tcp(s -> received.complete(Bytes.drain(s.getInputStream())));
              Lab lab = Lab.with(Transport.AUTO)) {
@@ -76,7 +77,7 @@ class PathMoveTest {
                     }
                 });
                 while (out.count.get() < MOVE_AFTER) Thread.sleep(5);
-                cut.mode = UdpCut.Mode.ALL;
+                cut.mode = UdpGate.Mode.ALL;
                 lab.awaitLine("Path: relay", before, 10_000);
                 long atMove = out.count.get();
                 Bytes.Digest d = received.get(120, TimeUnit.SECONDS);
