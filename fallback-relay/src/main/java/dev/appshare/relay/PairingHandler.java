@@ -1,6 +1,7 @@
 package dev.appshare.relay;
 
-import dev.appshare.net.SpliceHandler;
+import dev.appshare.wire.relay.RelayProtocol;
+import dev.appshare.wire.net.SpliceHandler;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;

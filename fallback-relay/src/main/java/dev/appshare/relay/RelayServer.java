@@ -1,7 +1,9 @@
 package dev.appshare.relay;
 
-import dev.appshare.net.EventLoops;
-import dev.appshare.net.HostPort;
+import dev.appshare.wire.relay.RelayProtocol;
+import dev.appshare.wire.relay.RelayToken;
+import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.HostPort;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;

@@ -1,9 +1,10 @@
 package dev.appshare.relay;
 
+import dev.appshare.wire.relay.RelayToken;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import dev.appshare.net.EventLoops;
+import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.EventLoopGroup;
 import java.io.BufferedReader;
 import java.io.InputStream;

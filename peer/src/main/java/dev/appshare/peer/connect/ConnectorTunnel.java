@@ -1,0 +1,183 @@
+package dev.appshare.peer.connect;
+
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.peer.ice.IceSession;
+import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.peer.path.PathOptions;
+import dev.appshare.peer.path.PathSwitch;
+import dev.appshare.peer.path.VirtualAddresses;
+import dev.appshare.peer.Console;
+import dev.appshare.peer.tunnel.KeepAliveHandler;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.wire.tunnel.StreamPreamble;
+import dev.appshare.peer.tunnel.TunnelCodecs;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The connector's side of the tunnel: a QUIC client over the path layer. Each local TCP connection
+ * becomes one stream, so connections never wait for each other or for the rendezvous.
+ */
+final class ConnectorTunnel implements PathSwitch.Listener {
+    private static final Logger log = LoggerFactory.getLogger(ConnectorTunnel.class);
+    static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    private static final AtomicLong COUNTER = new AtomicLong();
+
+    private final Connector owner;
+    private final EventLoop loop;
+    private final Console console;
+    private PathCarrier carrier;
+    private QuicChannel quic;
+    private String closeReason;
+    private boolean closed;
+
+    ConnectorTunnel(Connector owner, EventLoop loop, Console console) {
+        this.owner = owner;
+        this.loop = loop;
+        this.console = console;
+    }
+
+    Future<QuicChannel> open(PeerIdentity identity, String peerFingerprint, PathCarrier.Route route,
+                             PathOptions options, IceSession.Signals signals) {
+        Promise<QuicChannel> up = loop.newPromise();
+        ChannelHandler codec = TunnelCodecs.client(identity, peerFingerprint);
+        carrier = PathCarrier.open(loop, codec, options, route, signals, this);
+        carrier.ready().addListener(f -> {
+            if (!f.isSuccess()) {
+                up.tryFailure(f.cause());
+                return;
+            }
+            QuicChannel.newBootstrap(carrier.udp())
+                    .handler(new ChannelInitializer<QuicChannel>() {
+                        @Override
+                        protected void initChannel(QuicChannel ch) {
+                            ch.pipeline().addLast(new KeepAliveHandler(), new CloseReason());
+                        }
+                    })
+                    .streamHandler(new RefuseStreams())
+                    .localAddress(VirtualAddresses.LOCAL)
+                    .remoteAddress(VirtualAddresses.REMOTE)
+                    .connect()
+                    .addListener(c -> {
+                        if (c.isSuccess()) {
+                            quic = (QuicChannel) c.getNow();
+                            carrier.startIce(); // the tunnel is up: now look for the direct path
+                            if (!up.trySuccess(quic)) quic.close();
+                            quic.closeFuture().addListener(x -> loop.execute(this::closed));
+                        } else {
+                            carrier.close();
+                            up.tryFailure(c.cause());
+                        }
+                    });
+        });
+        // Without the relay, the handshake first waits for ICE.
+        long timeout = HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
+        var deadline = loop.schedule(() -> {
+            if (up.tryFailure(new java.util.concurrent.TimeoutException("no tunnel handshake within "
+                    + timeout + " ms"))) {
+                close();
+            }
+        }, timeout, TimeUnit.MILLISECONDS);
+        up.addListener(x -> deadline.cancel(false));
+        return up;
+    }
+
+    /** Carries one accepted local connection over a new stream. */
+    void openStream(Channel local) {
+        long id = COUNTER.incrementAndGet();
+        long started = System.nanoTime();
+        quic.newStreamBootstrap()
+                .type(QuicStreamType.BIDIRECTIONAL)
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .handler(new ChannelInboundHandlerAdapter())
+                .create()
+                .addListener(f -> {
+                    if (!f.isSuccess()) {
+                        log.info("local connection #{} closed: cannot open a stream: {}", id, f.cause().getMessage());
+                        local.close();
+                        return;
+                    }
+                    QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                    stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {StreamPreamble.OPEN_TCP}));
+                    SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
+                    log.debug("local connection #{} from {} on stream {}", id, local.remoteAddress(), stream.streamId());
+                    local.closeFuture().addListener(c -> log.debug("local connection #{} closed: {} bytes out, {} in, {} ms",
+                            id, splice.fromA().bytes(), splice.fromB().bytes(), (System.nanoTime() - started) / 1_000_000));
+                });
+    }
+
+    /** ICE signalling from the share. */
+    void signal(RendezvousMessage m) {
+        if (carrier != null) carrier.signal(m);
+    }
+
+    boolean isUp() {
+        return quic != null && quic.isActive();
+    }
+
+    @Override
+    public void pathChanged(String description) {
+        console.line("Path: " + description);
+    }
+
+    @Override
+    public void allPathsLost(String why) {
+        if (closeReason == null) closeReason = why;
+        close();
+    }
+
+    void close() {
+        loop.execute(() -> {
+            if (quic != null) quic.close();
+            if (carrier != null) carrier.close();
+        });
+    }
+
+    private void closed() {
+        if (closed) return;
+        closed = true;
+        if (carrier != null) carrier.close();
+        owner.tunnelClosed(this, closeReason != null ? closeReason : "the tunnel closed");
+    }
+
+    /** Learns why the sharer closed the connection, for the log line. */
+    private final class CloseReason extends ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof QuicConnectionCloseEvent e && e.isApplicationClose()) {
+                String reason = new String(e.reason(), StandardCharsets.UTF_8);
+                closeReason = reason.isEmpty() ? "the share closed the tunnel" : reason;
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    /** The sharer never opens streams; one that does is refused. */
+    @ChannelHandler.Sharable
+    private static final class RefuseStreams extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            ctx.close();
+        }
+    }
+}

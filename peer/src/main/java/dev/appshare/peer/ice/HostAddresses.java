@@ -1,0 +1,82 @@
+package dev.appshare.peer.ice;
+
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.NetworkInterface;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/**
+ * The local addresses offered as host candidates: every address of every interface that is up, IPv4
+ * and IPv6, loopback included (two peers on one machine, and our loopback tests, need it); IPv6
+ * link-local is left out, as it needs a scope that the other peer cannot use.
+ */
+public final class HostAddresses {
+    private HostAddresses() {}
+
+    public static List<InetAddress> all() {
+        List<InetAddress> out = new ArrayList<>();
+        try {
+            for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
+                if (!nif.isUp()) continue;
+                for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+                    if (a instanceof Inet6Address && (a.isLinkLocalAddress() || a.isMulticastAddress())) continue;
+                    out.add(stripScope(a));
+                }
+            }
+        } catch (SocketException e) {
+            // No interface list: loopback still lets peers on this machine meet.
+        }
+        if (out.isEmpty()) out.add(InetAddress.getLoopbackAddress());
+        return out;
+    }
+
+    /** Loopback only (127.0.0.1): what tests on one machine use. */
+    public static List<InetAddress> loopback() {
+        return List.of(InetAddress.getLoopbackAddress());
+    }
+
+    /** A comma-separated list of address literals; throws IllegalArgumentException on anything else. */
+    public static List<InetAddress> parse(String list) {
+        List<InetAddress> out = new ArrayList<>();
+        for (String a : list.split(",")) out.add(literal(a.trim()));
+        return out;
+    }
+
+    /**
+     * An IPv4 or IPv6 address literal; never a name, so this never reaches DNS: IPv4 is parsed here,
+     * and anything else must look like IPv6 (hex digits and colons, starting with either), which
+     * InetAddress parses as a literal or refuses, without a lookup.
+     */
+    static InetAddress literal(String s) {
+        try {
+            if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
+                byte[] b = new byte[4];
+                String[] octets = s.split("\\.");
+                for (int i = 0; i < 4; i++) {
+                    int v = Integer.parseInt(octets[i]);
+                    if (v > 255) throw new IllegalArgumentException("not an IP address: '" + s + "'");
+                    b[i] = (byte) v;
+                }
+                return InetAddress.getByAddress(b);
+            }
+            if (s.matches("[0-9a-fA-F:][0-9a-fA-F:.]{1,44}") && s.indexOf(':') >= 0) {
+                return InetAddress.getByName(s);
+            }
+        } catch (java.net.UnknownHostException e) {
+            // an invalid IPv6 literal
+        }
+        throw new IllegalArgumentException("not an IP address literal: '" + s + "'");
+    }
+
+    private static InetAddress stripScope(InetAddress a) {
+        if (!(a instanceof Inet6Address)) return a;
+        try {
+            return InetAddress.getByAddress(a.getAddress());
+        } catch (java.net.UnknownHostException e) {
+            return a;
+        }
+    }
+}

@@ -1,0 +1,393 @@
+package dev.appshare.peer.ice;
+
+import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import io.netty.channel.EventLoop;
+import java.beans.PropertyChangeEvent;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.ice4j.Transport;
+import org.ice4j.TransportAddress;
+import org.ice4j.ice.Agent;
+import org.ice4j.ice.Candidate;
+import org.ice4j.ice.CandidatePair;
+import org.ice4j.ice.CandidatePairState;
+import org.ice4j.ice.CandidateType;
+import org.ice4j.ice.Component;
+import org.ice4j.ice.IceMediaStream;
+import org.ice4j.ice.IceProcessingState;
+import org.ice4j.ice.KeepAliveStrategy;
+import org.ice4j.ice.LocalCandidate;
+import org.ice4j.ice.RemoteCandidate;
+import org.ice4j.ice.harvest.StunCandidateHarvester;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One ICE negotiation with ice4j, signalled through the rendezvous in SIGNAL messages (see
+ * docs/protocol.md): our credentials and host candidates go out at once, server-reflexive ones as
+ * the rendezvous's STUN answers (trickle), then {@code end=1}. Checks start once the peer has sent
+ * its end-of-candidates (or {@value #REMOTE_END_WAIT_MILLIS} ms after its first candidate), so a
+ * peer's slow STUN cannot make all early pairs fail before its reflexive candidate is known. The
+ * connector is the controlling agent. ice4j runs on its own threads; results reach the listener on
+ * the tunnel's event loop.
+ */
+public final class IceSession {
+    private static final Logger log = LoggerFactory.getLogger(IceSession.class);
+    static final long REMOTE_END_WAIT_MILLIS = 2_000;
+
+    static {
+        // Before any ice4j class loads: otherwise its first Agent probes the cloud metadata address.
+        if (System.getProperty("ice4j.harvest.mapping.aws.enabled") == null) {
+            System.setProperty("ice4j.harvest.mapping.aws.enabled", "false");
+        }
+    }
+    /** Remote host and reflexive candidates taken, and SIGNALs read at all, per session. */
+    static final int MAX_REMOTE_HOSTS = 24;
+    static final int MAX_REMOTE_REFLEXIVE = 8;
+    static final int MAX_REMOTE_SIGNALS = 64;
+    static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
+
+    /** Told, on the event loop, when ICE has validated a pair or given up. */
+    public interface Listener {
+        void validated(InetSocketAddress local, InetSocketAddress remote, String localType, String remoteType);
+
+        void failed(String why);
+    }
+
+    /** Sends SIGNAL fields to the other peer (the session id is added by the caller). */
+    public interface Signals {
+        void send(String... keyValues);
+    }
+
+    private final boolean controlling;
+    private final IceDemuxHandler demux;
+    private final List<InetAddress> hosts;
+    private final InetSocketAddress stunServer;
+    private final EventLoop loop;
+    private final Signals out;
+    private final Listener listener;
+    private final long timeoutMillis;
+    private final ScheduledExecutorService ops; // every agent call happens here, in order
+    private Agent agent;
+    private IceMediaStream stream;
+    private Component component;
+    private boolean remoteCredentials;
+    private boolean remoteEnded;
+    private boolean remoteOff;
+    private int remoteHosts;
+    private int remoteReflexive;
+    private int remoteSignals;
+    private final java.util.List<RendezvousMessage> early = new java.util.ArrayList<>(); // bounded by the SIGNAL budget
+    private boolean remoteHadSrflx;
+    private boolean checking;
+    private boolean localHadSrflx;
+    private boolean localGatheringDone;
+    private ScheduledFuture<?> startLater;
+    private volatile boolean done;
+    private long startedNanos;
+
+    public IceSession(boolean controlling, IceDemuxHandler demux, List<InetAddress> hosts, InetSocketAddress stunServer,
+                      EventLoop loop, long timeoutMillis, Signals out, Listener listener) {
+        this.controlling = controlling;
+        this.demux = demux;
+        this.hosts = hosts;
+        this.stunServer = stunServer;
+        this.loop = loop;
+        this.timeoutMillis = timeoutMillis;
+        this.out = out;
+        this.listener = listener;
+        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread t = new Thread(r, "ice-" + (controlling ? "connect" : "share"));
+            t.setDaemon(true);
+            return t;
+        });
+        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // the give-up timer dies with it
+        this.ops = ex;
+    }
+
+    /** Loads ice4j's classes off the critical path (the first Agent in a JVM costs most of a second). */
+    public static void warmUp() {
+        Thread t = new Thread(() -> {
+            try {
+                new Agent().free();
+            } catch (RuntimeException | LinkageError e) {
+                log.debug("ICE warm-up failed: {}", e.toString());
+            }
+        }, "ice-warm-up");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** Gathers and sends our candidates; the socket under {@code demux} must be bound. */
+    public void start() {
+        startedNanos = System.nanoTime();
+        try {
+            ops.execute(this::gather);
+            // A backstop: the peer may never answer. The real deadline starts with its credentials,
+            // as the two peers start ICE at different moments (the connector after its tunnel is up).
+            ops.schedule(() -> fail("no ICE answer from the other peer within " + 2 * timeoutMillis / 1000 + " s ("
+                    + reasonGuess() + ")"), 2 * timeoutMillis, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed before it started
+        }
+    }
+
+    private void gather() {
+        if (done) return;
+        agent = new Agent();
+        agent.setControlling(controlling);
+        agent.setUseDynamicPorts(false);
+        agent.setTrickling(true);
+        agent.addCandidateHarvester(new SharedSocketHarvester(demux, hosts));
+        InetSocketAddress stun = stunServer == null || !stunServer.isUnresolved() ? stunServer
+                : new InetSocketAddress(stunServer.getHostString(), stunServer.getPort()); // DNS, on this thread
+        if (stun != null && !stun.isUnresolved()) {
+            agent.addCandidateHarvester(new StunCandidateHarvester(
+                    new TransportAddress(stun.getAddress(), stun.getPort(), Transport.UDP)));
+        }
+        agent.addStateChangeListener(this::stateChanged);
+        try {
+            stream = agent.createMediaStream("tunnel");
+            stream.addPairChangeListener(this::pairChanged);
+            component = agent.createComponent(stream, KeepAliveStrategy.SELECTED_ONLY, false);
+        } catch (Exception e) {
+            fail("could not set up ICE: " + e.getMessage());
+            return;
+        }
+        out.send("ufrag", agent.getLocalUfrag(), "pwd", agent.getLocalPassword());
+        for (LocalCandidate c : component.getLocalCandidates()) sendCandidate(c);
+        // Reflexive candidates trickle in from another thread: ice4j's STUN harvest blocks until done.
+        Thread trickle = new Thread(() -> {
+            try {
+                agent.startCandidateTrickle(found -> run(() -> trickled(found)));
+            } catch (RuntimeException e) {
+                log.debug("ICE trickle failed: {}", e.toString());
+                run(() -> trickled(null));
+            }
+        }, "ice-gather");
+        trickle.setDaemon(true);
+        trickle.start();
+        for (RendezvousMessage m : early) {
+            remoteSignals--; // counted once already
+            onRemote(m);
+        }
+        early.clear();
+    }
+
+    private void trickled(java.util.Collection<LocalCandidate> found) {
+        if (done) return;
+        if (found == null) {
+            if (localGatheringDone) return;
+            localGatheringDone = true;
+            log.debug("ICE: gathering done in {} ms{}", millisSinceStart(),
+                    localHadSrflx ? "" : " (no server-reflexive address: the rendezvous's STUN did not answer)");
+            out.send("end", "1");
+            return;
+        }
+        for (LocalCandidate c : found) sendCandidate(c);
+    }
+
+    private void sendCandidate(LocalCandidate c) {
+        if (c.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) localHadSrflx = true;
+        log.debug("ICE: local candidate {}", CandidateLine.encode(c));
+        out.send("cand", CandidateLine.encode(c));
+    }
+
+    /** A SIGNAL from the other peer; any thread. Malformed fields are logged and ignored. */
+    public void remote(RendezvousMessage m) {
+        run(() -> onRemote(m));
+    }
+
+    private void run(Runnable r) {
+        try {
+            ops.execute(r);
+        } catch (RejectedExecutionException e) {
+            // closed: nothing to do any more
+        }
+    }
+
+    private void onRemote(RendezvousMessage m) {
+        if (done) return;
+        if (++remoteSignals > MAX_REMOTE_SIGNALS) {
+            if (remoteSignals == MAX_REMOTE_SIGNALS + 1) log.debug("ICE: ignoring the peer's SIGNALs past {}", MAX_REMOTE_SIGNALS);
+            return;
+        }
+        if (agent == null) { // a SIGNAL that beat our own start: replayed once the agent exists
+            early.add(m);
+            return;
+        }
+        if ("off".equals(m.get("ice"))) {
+            remoteOff = true;
+            fail("the other peer does not take direct paths (it runs with --transport relay)");
+            return;
+        }
+        String ufrag = m.get("ufrag");
+        String pwd = m.get("pwd");
+        if (ufrag != null && pwd != null && !remoteCredentials && ufrag.matches("[A-Za-z0-9+/]{4,256}")
+                && pwd.matches("[A-Za-z0-9+/]{22,256}")) {
+            stream.setRemoteUfrag(ufrag);
+            stream.setRemotePassword(pwd);
+            remoteCredentials = true;
+            ops.schedule(() -> fail("no pair validated within " + timeoutMillis / 1000 + " s (" + reasonGuess() + ")"),
+                    timeoutMillis, TimeUnit.MILLISECONDS);
+        }
+        String cand = m.get("cand");
+        if (cand != null) {
+            try {
+                RemoteCandidate rc = CandidateLine.decode(cand, component);
+                // Separate budgets, so that many host addresses cannot crowd out the reflexive
+                // candidate that NAT traversal needs (it is trickled last).
+                boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
+                if (host ? ++remoteHosts > MAX_REMOTE_HOSTS : ++remoteReflexive > MAX_REMOTE_REFLEXIVE) {
+                    log.debug("ICE: ignoring remote candidate {} (over the budget)", cand);
+                    return;
+                }
+                if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) remoteHadSrflx = true;
+                log.debug("ICE: remote candidate {}", cand);
+                if (checking) {
+                    component.addUpdateRemoteCandidates(rc);
+                    component.updateRemoteCandidates();
+                } else {
+                    component.addRemoteCandidate(rc);
+                    if (startLater == null) {
+                        startLater = ops
+                                .schedule(this::startChecks, REMOTE_END_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                    }
+                }
+            } catch (RuntimeException e) {
+                log.debug("ICE: ignoring a bad remote candidate '{}': {}", cand, e.getMessage());
+            }
+        }
+        if ("1".equals(m.get("end"))) {
+            remoteEnded = true;
+            startChecks();
+        }
+    }
+
+    private void startChecks() {
+        if (done || checking || !remoteCredentials || component.getRemoteCandidateCount() == 0) return;
+        checking = true;
+        if (startLater != null) startLater.cancel(false);
+        log.debug("ICE: checking {} local x {} remote candidates ({})", component.getLocalCandidateCount(),
+                component.getRemoteCandidateCount(), controlling ? "controlling" : "controlled");
+        agent.startConnectivityEstablishment();
+    }
+
+    private void stateChanged(PropertyChangeEvent e) {
+        if (!Agent.PROPERTY_ICE_PROCESSING_STATE.equals(e.getPropertyName())) return;
+        IceProcessingState s = (IceProcessingState) e.getNewValue();
+        if (s == IceProcessingState.COMPLETED) {
+            run(this::completed);
+        } else if (s == IceProcessingState.FAILED) {
+            run(() -> fail("connectivity checks failed (" + reasonGuess() + ")"));
+        }
+    }
+
+    private void pairChanged(PropertyChangeEvent e) {
+        if (!IceMediaStream.PROPERTY_PAIR_STATE_CHANGED.equals(e.getPropertyName())) return;
+        CandidatePair p = (CandidatePair) e.getSource();
+        CandidatePairState s = (CandidatePairState) e.getNewValue();
+        if (s == CandidatePairState.SUCCEEDED || s == CandidatePairState.FAILED) {
+            log.debug("ICE: pair {} -> {} {}", HostPort.literal(p.getLocalCandidate().getTransportAddress()),
+                    HostPort.literal(p.getRemoteCandidate().getTransportAddress()), s);
+        }
+    }
+
+    private void completed() {
+        if (done) return;
+        CandidatePair pair = component.getSelectedPair();
+        if (pair == null) return;
+        done = true;
+        TransportAddress l = pair.getLocalCandidate().getTransportAddress();
+        TransportAddress r = pair.getRemoteCandidate().getTransportAddress();
+        InetSocketAddress local = new InetSocketAddress(l.getAddress(), l.getPort());
+        InetSocketAddress remote = new InetSocketAddress(r.getAddress(), r.getPort());
+        String lt = pair.getLocalCandidate().getType().toString();
+        String rt = pair.getRemoteCandidate().getType().toString();
+        log.debug("ICE: selected {} ({}) <-> {} ({}) after {} ms", HostPort.literal(local), lt, HostPort.literal(remote),
+                rt, millisSinceStart());
+        // The agent stays a while to answer the peer's last checks (it may complete later than we
+        // did), then goes with its threads: the path layer's probes keep the pair open from here on.
+        ops.schedule(() -> {
+            freeAgent();
+            ops.shutdown();
+        }, LINGER_AFTER_COMPLETION_MILLIS, TimeUnit.MILLISECONDS);
+        loop.execute(() -> listener.validated(local, remote, lt, rt));
+    }
+
+    private void fail(String why) {
+        if (done) return;
+        done = true;
+        log.debug("ICE: gave up after {} ms: {}", millisSinceStart(), why);
+        freeAgent();
+        ops.shutdown(); // this task is the last; the delayed give-up timer is dropped with it
+        loop.execute(() -> listener.failed(why));
+    }
+
+    /** Our best explanation of why no pair validated, from what each side gathered and learned. */
+    private String reasonGuess() {
+        if (remoteOff) return "the other peer takes no direct paths";
+        if (stunServer != null && localGatheringDone && !localHadSrflx) {
+            return "no server-reflexive address: the rendezvous's STUN did not answer, UDP looks blocked here";
+        }
+        if (!remoteCredentials) return "the other peer sent no ICE candidates";
+        if (remoteEnded && !remoteHadSrflx) {
+            return "the other peer has no server-reflexive address: UDP looks blocked on its side";
+        }
+        if (component != null && mappingVaries()) {
+            return "a NAT maps each destination to a new port (symmetric NAT)";
+        }
+        return "checks timed out: the NATs filter or remap the peers' packets";
+    }
+
+    /** A peer-reflexive address on the same IP as a server-reflexive one, other port: symmetric NAT. */
+    private boolean mappingVaries() {
+        return mappingVaries(component.getLocalCandidates()) || mappingVaries(component.getRemoteCandidates());
+    }
+
+    private static boolean mappingVaries(List<? extends Candidate<?>> candidates) {
+        for (Candidate<?> p : candidates) {
+            if (p.getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) continue;
+            for (Candidate<?> s : candidates) {
+                if (s.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE
+                        && s.getTransportAddress().getAddress().equals(p.getTransportAddress().getAddress())
+                        && s.getTransportAddress().getPort() != p.getTransportAddress().getPort()) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private long millisSinceStart() {
+        return (System.nanoTime() - startedNanos) / 1_000_000;
+    }
+
+    private void freeAgent() {
+        Agent a = agent;
+        agent = null;
+        if (a != null) {
+            try {
+                a.free();
+            } catch (RuntimeException e) {
+                log.debug("ICE: freeing the agent: {}", e.toString());
+            }
+        }
+    }
+
+    /** Ends ICE (the direct path, if any, stays usable: it is only a 5-tuple). Any thread. */
+    public void close() {
+        run(() -> {
+            done = true;
+            freeAgent();
+            ops.shutdown();
+        });
+    }
+}

@@ -1,0 +1,177 @@
+package dev.appshare.peer.path;
+
+import dev.appshare.peer.ice.IceDemuxHandler;
+import dev.appshare.peer.ice.IceSession;
+import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Everything under one QUIC connection: the UDP channel holding the codec, the path layer, the relay
+ * path and the ICE negotiation for the direct one. {@link #open} completes once a path can carry
+ * datagrams (the relay, or with {@code --transport direct} the direct path), so the QUIC handshake
+ * that follows is never sent into a void; the other path joins whenever it is ready.
+ */
+public final class PathCarrier {
+    private static final Logger log = LoggerFactory.getLogger(PathCarrier.class);
+    public static final long RELAY_PAIRING_TIMEOUT_MILLIS = 15_000;
+
+    /**
+     * Where the tunnel's paths lead; relay and token are unused with --transport direct. With
+     * {@code iceLater}, ICE waits for {@link #startIce()}: the connector starts it once the tunnel is
+     * up on the relay, so that ice4j's first-use cost (about a second of CPU) never delays the first
+     * byte.
+     */
+    public record Route(InetSocketAddress relay, String token, InetSocketAddress stunServer, boolean controlling,
+                        boolean iceLater) {}
+
+    private final EventLoop loop;
+    private final PathOptions options;
+    private final PathSwitch paths;
+    private final IceDemuxHandler demux = new IceDemuxHandler();
+    private final IceSession ice;
+    private final Promise<PathCarrier> ready;
+    private Channel udp;
+    private Channel relay;
+    private String relayFailure;
+    private String directFailure;
+    private boolean closed;
+    private boolean iceStarted;
+
+    private PathCarrier(EventLoop loop, PathOptions options, Route route, IceSession.Signals signals,
+                        PathSwitch.Listener listener) {
+        this.loop = loop;
+        this.options = options;
+        this.paths = new PathSwitch(listener, options.usesDirect());
+        this.ready = loop.newPromise();
+        this.ice = options.usesDirect()
+                ? new IceSession(route.controlling(), demux, options.hostAddresses(), route.stunServer(), loop,
+                        options.iceTimeoutMillis(), signals, new IceListener())
+                : null;
+        if (ice == null) signals.send("ice", "off"); // lets the other peer stop waiting for candidates
+    }
+
+    /** Starts setting up the paths; {@link #ready()} says when one carries datagrams. */
+    public static PathCarrier open(EventLoop loop, ChannelHandler quicCodec, PathOptions options, Route route,
+                                           IceSession.Signals signals, PathSwitch.Listener listener) {
+        PathCarrier c = new PathCarrier(loop, options, route, signals, listener);
+        ChannelHandler tap = options.socketTap() != null ? options.socketTap().get() : null;
+        TunnelSocket.bind(loop, tap, c.demux, c.paths, quicCodec).addListener((ChannelFutureListener) bound -> {
+            if (!bound.isSuccess()) {
+                c.ready.tryFailure(bound.cause());
+                c.close();
+                return;
+            }
+            c.udp = bound.channel();
+            if (options.usesRelay()) c.dialRelay(route);
+            if (!route.iceLater() || !options.usesRelay()) c.startIce();
+        });
+        return c;
+    }
+
+    /** Completes once a path can carry datagrams, or fails when none can. */
+    public Future<PathCarrier> ready() {
+        return ready;
+    }
+
+    private void dialRelay(Route route) {
+        RelayPath.dial(loop, route.relay(), route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths).addListener(f -> {
+            if (!f.isSuccess()) {
+                relayFailure = f.cause().getMessage();
+                log.debug("relay path failed: {}", relayFailure);
+                paths.relayUnavailable();
+                startIce(); // ICE may have been waiting for the relay (a share with --transport direct)
+                failIfNoPath();
+                return;
+            }
+            relay = (Channel) f.getNow();
+            if (closed) {
+                relay.close();
+                return;
+            }
+            // Attach first: the owner starts QUIC as soon as the ready future completes.
+            paths.attachRelay(relay, HostPort.format(route.relay()));
+            ready.trySuccess(this);
+        });
+    }
+
+    private void failIfNoPath() {
+        if (ready.isDone()) return;
+        boolean relayOut = !options.usesRelay() || relayFailure != null;
+        boolean directOut = !options.usesDirect() || directFailure != null;
+        if (!relayOut || !directOut) return;
+        String why = options.usesRelay() && options.usesDirect()
+                ? "no path to the peer: relay: " + relayFailure + "; direct: " + directFailure
+                : options.usesRelay() ? relayFailure
+                : "no direct path to the peer: " + directFailure + " (--transport auto would use the relay)";
+        ready.tryFailure(new NoPathException(why));
+        close();
+    }
+
+    /** Neither path could be set up. */
+    public static final class NoPathException extends Exception {
+        NoPathException(String message) {
+            super(message);
+        }
+    }
+
+    /** Starts ICE (once; no-op with --transport relay). Any thread. */
+    public void startIce() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::startIce);
+            return;
+        }
+        if (ice == null || iceStarted || closed || udp == null) return;
+        iceStarted = true;
+        ice.start();
+    }
+
+    /** A SIGNAL from the other peer for this tunnel's ICE. */
+    public void signal(RendezvousMessage m) {
+        if (ice != null) ice.remote(m);
+    }
+
+    private final class IceListener implements IceSession.Listener {
+        @Override
+        public void validated(InetSocketAddress local, InetSocketAddress remote, String localType, String remoteType) {
+            if (closed) return;
+            paths.directValidated(local, remote, localType + " <-> " + remoteType, () -> ready.trySuccess(PathCarrier.this),
+                    this::failed);
+        }
+
+        @Override
+        public void failed(String why) {
+            directFailure = why;
+            if (options.usesRelay()) log.info("no direct path to the peer: {}; staying on the relay", why);
+            failIfNoPath();
+        }
+    }
+
+    /** The UDP channel the QUIC codec sits on. */
+    public Channel udp() {
+        return udp;
+    }
+
+    public PathSwitch paths() {
+        return paths;
+    }
+
+    public void close() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::close);
+            return;
+        }
+        closed = true;
+        if (ice != null) ice.close();
+        if (relay != null) relay.close();
+        if (udp != null) udp.close();
+    }
+}

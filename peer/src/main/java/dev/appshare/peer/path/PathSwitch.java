@@ -1,0 +1,268 @@
+package dev.appshare.peer.path;
+
+import dev.appshare.wire.path.PathProbe;
+import dev.appshare.wire.net.HostPort;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The path layer: sits on the peer's UDP channel between the socket (after the STUN demux) and the
+ * QUIC codec, and carries each datagram the codec sends on the best path. The codec always talks to
+ * {@link VirtualAddresses#REMOTE}; datagrams from any path are handed to it as coming from there, so
+ * QUIC never notices a path change and open streams carry on.
+ *
+ * <p>Paths: the relay (a spliced TCP connection carrying length-prefixed datagrams, see
+ * {@link RelayPath}) and the direct path (the 5-tuple ICE validated, on this very socket, watched by
+ * {@link DirectPath}). The direct path is preferred whenever it answers; while it is in doubt every
+ * datagram goes both ways; once it is dead, the relay alone. All methods run on the UDP channel's
+ * event loop; the relay channel lives on the same loop, so injecting its datagrams costs no hop.
+ */
+public final class PathSwitch extends ChannelDuplexHandler {
+    private static final Logger log = LoggerFactory.getLogger(PathSwitch.class);
+    private static final long TICK_MILLIS = 50;
+    private static final long ACTIVE_NANOS = 1_000_000_000L;
+
+    /** Told when the path carrying the tunnel changes, and when no path is left. */
+    public interface Listener {
+        void pathChanged(String description);
+
+        void allPathsLost(String why);
+    }
+
+    private final Listener listener;
+    private final boolean acceptDirect;
+    private ChannelHandlerContext ctx;
+    private Channel relay;
+    private boolean relayEverAttached;
+    private String relayDescription;
+    private DirectPath direct;
+    private ScheduledFuture<?> ticker;
+    private String announced;
+    private Runnable onDirectAlive;
+    private java.util.function.Consumer<String> onDirectUnusable;
+    private boolean relayGone;
+    private long lastSent;
+    private long dropped;
+
+    /** {@code acceptDirect} false: relay only, datagrams arriving on the UDP socket are ignored. */
+    public PathSwitch(Listener listener, boolean acceptDirect) {
+        this.listener = listener;
+        this.acceptDirect = acceptDirect;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    /** Makes a paired relay connection available (and the active path unless direct is alive). */
+    public void attachRelay(Channel relayChannel, String description) {
+        assert ctx.executor().inEventLoop();
+        relay = relayChannel;
+        relayEverAttached = true;
+        relayDescription = description;
+        relayChannel.closeFuture().addListener(f -> ctx.executor().execute(() -> relayClosed(relayChannel)));
+        announce();
+    }
+
+    /**
+     * ICE validated this 5-tuple: probe it, and move to it once it answers. {@code onAlive} runs the
+     * first time it does (the owner may be waiting to start QUIC over it).
+     */
+    public void directValidated(InetSocketAddress local, InetSocketAddress remote, String kinds, Runnable onAlive,
+                                java.util.function.Consumer<String> onUnusable) {
+        assert ctx.executor().inEventLoop();
+        if (!acceptDirect || !ctx.channel().isActive()) return;
+        direct = new DirectPath(local, remote, kinds);
+        onDirectAlive = onAlive;
+        onDirectUnusable = onUnusable;
+        log.debug("direct path candidate {} ({}); probing", HostPort.literal(remote), kinds);
+        ticker = ctx.executor().scheduleAtFixedRate(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Where datagrams go now, for the Path: line. */
+    private String current() {
+        if (direct != null && direct.carries()) return direct.describe();
+        if (relay != null) return "relay (via " + relayDescription + ")";
+        return null;
+    }
+
+    private void announce() {
+        String now = current();
+        if (now == null) return;
+        // Compare without the rtt, so a changing rtt alone is not a path change.
+        String key = now.replaceAll(", rtt \\d+ ms", "");
+        if (key.equals(announced)) return;
+        announced = key;
+        listener.pathChanged(now);
+    }
+
+    private void tick() {
+        DirectPath d = direct;
+        if (d == null) return;
+        long now = System.nanoTime();
+        DirectPath.State before = d.state();
+        long nonce = d.tick(now, now - lastSent < ACTIVE_NANOS);
+        if (nonce != 0) {
+            ctx.writeAndFlush(new DatagramPacket(PathProbe.encode(ctx.alloc(), PathProbe.PROBE, nonce), d.remote()));
+        }
+        if (d.state() != before) stateChanged(d, before);
+    }
+
+    private void stateChanged(DirectPath d, DirectPath.State before) {
+        switch (d.state()) {
+            case ALIVE -> {
+                if (before == DirectPath.State.DOUBT) {
+                    log.debug("direct path answering again");
+                } else {
+                    log.debug("direct path to {} is up ({}, rtt {} ms)", HostPort.literal(d.remote()), d.kinds(), d.rttMillis());
+                }
+                Runnable r = onDirectAlive;
+                onDirectAlive = null;
+                if (r != null) r.run();
+            }
+            case DOUBT -> log.debug("direct path silent; sending on both paths until it answers");
+            case DEAD -> {
+                log.info("direct path to {} stopped answering{}", HostPort.literal(d.remote()),
+                        relay != null ? "; moving to the relay" : "");
+                if (relay == null && (relayEverAttached || relayGone)) {
+                    listener.allPathsLost("the direct path stopped answering and the relay connection is closed");
+                    return;
+                }
+            }
+            case UNUSABLE -> {
+                ticker.cancel(false);
+                direct = null;
+                String why = "the pair ICE validated did not answer " + PathProbe.PROBE_LENGTH
+                        + "-byte probes within " + DirectPath.PROVING_LIMIT_MILLIS / 1000
+                        + " s (full-size datagrams lost on the way, or the other peer's ICE did not finish)";
+                if (onDirectUnusable != null) onDirectUnusable.accept(why);
+                return;
+            }
+            default -> { }
+        }
+        announce();
+    }
+
+    /** The relay could not be paired (with --transport auto): losing the direct path is losing all. */
+    public void relayUnavailable() {
+        relayGone = true;
+    }
+
+    private void relayClosed(Channel ch) {
+        if (relay != ch) return;
+        relay = null;
+        log.debug("relay path via {} closed ({} datagrams dropped while it was full)", relayDescription, dropped);
+        if (direct != null && direct.carries()) {
+            log.info("the relay connection closed; carrying on over the direct path");
+            return;
+        }
+        listener.allPathsLost("the relay connection closed");
+    }
+
+    /** A datagram the relay carried in: hand it to the codec as coming from the peer. */
+    void fromRelay(ByteBuf datagram) {
+        ctx.fireChannelRead(new DatagramPacket(datagram, VirtualAddresses.LOCAL, VirtualAddresses.REMOTE));
+    }
+
+    /** The relay's read burst ended: the codec flushes its ACKs and data here. */
+    void relayReadComplete() {
+        ctx.fireChannelReadComplete();
+    }
+
+    /** A datagram on the UDP socket (STUN has already been taken out): a probe, or QUIC. */
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof DatagramPacket p)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        DirectPath d = direct;
+        ByteBuf b = p.content();
+        if (d == null || !b.isReadable() || !p.sender().equals(d.remote())) {
+            p.release(); // only the validated 5-tuple speaks for the peer on this socket
+            return;
+        }
+        if (PathProbe.isProbe(b)) {
+            if (PathProbe.type(b) == PathProbe.PROBE) {
+                ctx.writeAndFlush(new DatagramPacket(PathProbe.encode(ctx.alloc(), PathProbe.ANSWER, PathProbe.nonce(b)),
+                        d.remote()));
+            } else {
+                DirectPath.State before = d.state();
+                d.answered(PathProbe.nonce(b), System.nanoTime());
+                if (d.state() != before) stateChanged(d, before);
+            }
+            p.release();
+            return;
+        }
+        if ((b.getByte(b.readerIndex()) & 0x40) == 0) {
+            p.release(); // not QUIC
+            return;
+        }
+        ctx.fireChannelRead(new DatagramPacket(b, VirtualAddresses.LOCAL, VirtualAddresses.REMOTE));
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        if (!(msg instanceof DatagramPacket packet)) {
+            ctx.write(msg, promise);
+            return;
+        }
+        lastSent = System.nanoTime();
+        DirectPath d = direct;
+        boolean viaDirect = d != null && d.carries();
+        Channel r = relay;
+        boolean viaRelay = r != null && (!viaDirect || d.state() == DirectPath.State.DOUBT);
+        ByteBuf content = packet.content();
+        if (viaRelay) {
+            if (r.isWritable()) {
+                ChannelFuture written = r.write(viaDirect ? content.retainedDuplicate() : content.retain());
+                // The codec's promise must not complete inside this call: when quiche's send quantum
+                // runs out, the codec resumes sending from that promise's listener, which it ignores
+                // while it is still sending. So it completes when the relay has written the datagram,
+                // as a socket's would.
+                if (!viaDirect) written.addListener(f -> promise.trySuccess());
+            } else {
+                // Like a full UDP socket buffer: drop, and let QUIC's loss recovery resend. Queuing here
+                // instead would hide congestion from QUIC and grow without bound.
+                dropped++;
+                if (!viaDirect) ctx.executor().execute(promise::trySuccess);
+            }
+        }
+        if (viaDirect) {
+            ctx.write(new DatagramPacket(content.retain(), d.remote()), promise);
+        } else if (!viaRelay) {
+            ctx.executor().execute(promise::trySuccess); // no path at all: dropped, as above
+        }
+        packet.release();
+    }
+
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+        Channel r = relay;
+        if (r != null) r.flush();
+        ctx.flush();
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (ticker != null) ticker.cancel(false);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (ticker != null) ticker.cancel(false);
+        ctx.fireChannelInactive();
+    }
+}

@@ -1,0 +1,135 @@
+package dev.appshare.peer.share;
+
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.peer.path.PathOptions;
+import dev.appshare.peer.path.PathSwitch;
+import dev.appshare.peer.tunnel.KeepAliveHandler;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.TargetDialHandler;
+import dev.appshare.peer.tunnel.TunnelCodecs;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sharer's side of one connector: a QUIC server for exactly that connector's key, on its own
+ * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared port.
+ */
+final class SharerSession implements PathSwitch.Listener {
+    private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
+    static final long HANDSHAKE_TIMEOUT_MILLIS = 20_000;
+
+    private final Sharer owner;
+    private final String id;
+    private final EventLoop loop;
+    private PathCarrier carrier;
+    private QuicChannel quic;
+    private ScheduledFuture<?> handshakeDeadline;
+    private boolean closed;
+
+    SharerSession(Sharer owner, String id, EventLoop loop) {
+        this.owner = owner;
+        this.id = id;
+        this.loop = loop;
+    }
+
+    String id() {
+        return id;
+    }
+
+    void start(PeerIdentity identity, String peerFingerprint, PathCarrier.Route route, PathOptions options,
+               InetSocketAddress target) {
+        ChannelHandler codec = TunnelCodecs.server(identity, peerFingerprint,
+                new ChannelInitializer<QuicChannel>() {
+                    @Override
+                    protected void initChannel(QuicChannel ch) {
+                        ch.pipeline().addLast(new KeepAliveHandler());
+                        loop.execute(() -> connected(ch));
+                    }
+                },
+                new ChannelInitializer<QuicStreamChannel>() {
+                    @Override
+                    protected void initChannel(QuicStreamChannel ch) {
+                        ch.pipeline().addLast(new TargetDialHandler(target, id));
+                    }
+                });
+        long deadline = HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
+        handshakeDeadline = loop.schedule(() -> {
+            log.warn("session {}: the connector did not complete the tunnel handshake in time", id);
+            close(null);
+        }, deadline, TimeUnit.MILLISECONDS);
+        carrier = PathCarrier.open(loop, codec, options, route, kv -> owner.signalling().sendSignal(id, kv), this);
+        carrier.ready().addListener(f -> {
+            if (!f.isSuccess()) {
+                log.warn("session {}: no path to the connector: {}", id, f.cause().getMessage());
+                close(null);
+            }
+        });
+    }
+
+    private void connected(QuicChannel ch) {
+        if (closed) {
+            ch.close();
+            return;
+        }
+        quic = ch;
+        handshakeDeadline.cancel(false);
+        log.info("session {}: tunnel up with connector", id);
+        ch.closeFuture().addListener(f -> loop.execute(() -> {
+            if (!closed) log.info("session {}: connector left", id);
+            close(null);
+        }));
+    }
+
+    /** ICE signalling from the connector. */
+    void signal(RendezvousMessage m) {
+        if (carrier != null) carrier.signal(m);
+    }
+
+    @Override
+    public void pathChanged(String description) {
+        log.info("session {}: path {}", id, description);
+    }
+
+    @Override
+    public void allPathsLost(String why) {
+        if (!closed) log.info("session {}: tunnel lost: {}", id, why);
+        close(null);
+    }
+
+    /** Ends the session; with a reason, the connector is told it in QUIC's CONNECTION_CLOSE. */
+    void close(String reason) {
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> close(reason));
+            return;
+        }
+        if (closed) return;
+        closed = true;
+        if (handshakeDeadline != null) handshakeDeadline.cancel(false);
+        Channel q = quic;
+        if (q != null && q.isActive() && reason != null) {
+            // Let CONNECTION_CLOSE leave through the path before the path itself goes.
+            ((QuicChannel) q).close(true, 0, Unpooled.copiedBuffer(reason, StandardCharsets.UTF_8))
+                    .addListener(f -> loop.schedule(this::closeCarrier, 50, TimeUnit.MILLISECONDS));
+        } else {
+            if (q != null) q.close();
+            closeCarrier();
+        }
+        owner.sessionEnded(this);
+    }
+
+    private void closeCarrier() {
+        if (carrier != null) carrier.close();
+    }
+}

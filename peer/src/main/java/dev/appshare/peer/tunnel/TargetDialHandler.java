@@ -1,0 +1,139 @@
+package dev.appshare.peer.tunnel;
+
+import dev.appshare.wire.tunnel.StreamPreamble;
+import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.SpliceHandler;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The sharer's end of one tunnelled connection: reads the stream's preamble, dials the shared port,
+ * then splices the stream and the new TCP connection. If the port refuses, the stream is closed at
+ * once (the connector's client sees its connection close) and the reason is logged here.
+ */
+public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(TargetDialHandler.class);
+    private static final AtomicLong COUNTER = new AtomicLong();
+    public static final int CONNECT_TIMEOUT_MILLIS = 5000;
+
+    private final InetSocketAddress target;
+    private final String session;
+    private boolean opened;
+    private ByteBuf early;
+    private boolean inputShut;
+
+    public TargetDialHandler(InetSocketAddress target, String session) {
+        this.target = target;
+        this.session = session;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        // One read before the splice (another only if it came back empty): at most one chunk is held.
+        ctx.read();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf buf)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (opened) {
+            // Cannot happen with one read requested; keep the bytes rather than lose them if it does.
+            early = early == null ? buf : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
+            return;
+        }
+        if (!buf.isReadable()) {
+            buf.release();
+            ctx.read();
+            return;
+        }
+        if (buf.readByte() != StreamPreamble.OPEN_TCP) {
+            buf.release();
+            log.warn("session {}: stream with an unknown preamble; closing it", session);
+            ctx.close();
+            return;
+        }
+        opened = true;
+        early = buf;
+        dial(ctx, (QuicStreamChannel) ctx.channel());
+    }
+
+    private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream) {
+        long id = COUNTER.incrementAndGet();
+        long started = System.nanoTime();
+        new Bootstrap()
+                .group(stream.eventLoop())
+                .channel(EventLoops.socket())
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
+                .handler(new ChannelInboundHandlerAdapter())
+                .connect(target)
+                .addListener((ChannelFutureListener) f -> {
+                    ByteBuf held = early;
+                    early = null;
+                    if (!f.isSuccess()) {
+                        held.release();
+                        String why = f.cause() instanceof ConnectException ? "connection refused — is the shared app running?" : f.cause().getMessage();
+                        log.info("connection #{}: cannot reach {}: {}", id, HostPort.format(target), why);
+                        stream.close();
+                        return;
+                    }
+                    Channel tcp = f.channel();
+                    if (!stream.isActive()) {
+                        held.release();
+                        tcp.close();
+                        return;
+                    }
+                    log.debug("connection #{} opened (session {}, stream {}) to {}", id, session, stream.streamId(), target);
+                    if (held.isReadable()) tcp.writeAndFlush(held);
+                    else held.release();
+                    ctx.pipeline().remove(this);
+                    SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
+                    if (inputShut) {
+                        // The connector half-closed before the splice existed: pass the FIN on now.
+                        stream.eventLoop().execute(() -> stream.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE));
+                    }
+                    tcp.closeFuture().addListener(c -> log.info("connection #{} closed: {} bytes in, {} out, {} ms",
+                            id, splice.fromA().bytes(), splice.fromB().bytes(), (System.nanoTime() - started) / 1_000_000));
+                });
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) inputShut = true;
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (early != null) {
+            early.release();
+            early = null;
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("session {}: stream failed before its connection was made: {}", session, cause.toString());
+        ctx.close();
+    }
+}

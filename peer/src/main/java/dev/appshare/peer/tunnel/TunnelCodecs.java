@@ -1,0 +1,72 @@
+package dev.appshare.peer.tunnel;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.quic.QuicClientCodecBuilder;
+import io.netty.handler.codec.quic.QuicCodecBuilder;
+import io.netty.handler.codec.quic.QuicCongestionControlAlgorithm;
+import io.netty.handler.codec.quic.QuicServerCodecBuilder;
+import io.netty.handler.codec.quic.QuicSslContext;
+import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.ssl.ClientAuth;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds the QUIC codecs for the two ends of a tunnel, with one set of transport settings. The
+ * sharer is the QUIC server; each side pins the other's key (mutual TLS 1.3, no CA).
+ */
+public final class TunnelCodecs {
+    public static final String ALPN = "appshare/1";
+    /** One size for every path (quiche's limits are per connection): fits a relay frame and most MTUs. */
+    public static final int MAX_UDP_PAYLOAD = 1350;
+    public static final long IDLE_TIMEOUT_SECONDS = 30;
+    // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of it.
+    static final long MAX_DATA = 24L << 20;
+    static final long MAX_STREAM_DATA = 6L << 20;
+    static final long MAX_STREAMS = 100_000;
+
+    private TunnelCodecs() {}
+
+    private static <B extends QuicCodecBuilder<B>> B tune(B b) {
+        return b.maxIdleTimeout(IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                .maxSendUdpPayloadSize(MAX_UDP_PAYLOAD)
+                .maxRecvUdpPayloadSize(MAX_UDP_PAYLOAD)
+                .initialMaxData(MAX_DATA)
+                .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
+                .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
+                .initialMaxStreamsBidirectional(MAX_STREAMS)
+                // BBR keeps the relay's TCP queue short; CUBIC fills it (see docs/architecture.md).
+                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.valueOf(
+                        System.getProperty("appshare.cc", "BBR")))
+                // DATAGRAM frames carry the keep-alive; the addresses never change, so no migration.
+                .datagram(16, 16)
+                .activeMigration(false);
+    }
+
+    public static ChannelHandler server(PeerIdentity self, String peerFingerprint,
+                                        ChannelHandler connectionHandler, ChannelHandler streamHandler) {
+        QuicSslContext ssl = QuicSslContextBuilder.forServer(self.privateKey(), null, self.certificate())
+                .trustManager(new PinnedKeyTrustManager(peerFingerprint))
+                .clientAuth(ClientAuth.REQUIRE)
+                .applicationProtocols(ALPN)
+                .build();
+        return tune(new QuicServerCodecBuilder())
+                .sslContext(ssl)
+                .tokenHandler(null) // no Retry: the peer was vouched for by the rendezvous, the path is ours
+                .handler(connectionHandler)
+                .streamOption(ChannelOption.AUTO_READ, false)
+                .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .streamHandler(streamHandler)
+                .build();
+    }
+
+    public static ChannelHandler client(PeerIdentity self, String peerFingerprint) {
+        QuicSslContext ssl = QuicSslContextBuilder.forClient()
+                .keyManager(self.privateKey(), null, self.certificate())
+                .trustManager(new PinnedKeyTrustManager(peerFingerprint))
+                .endpointIdentificationAlgorithm(null)
+                .applicationProtocols(ALPN)
+                .build();
+        return tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+    }
+}

@@ -1,0 +1,95 @@
+package dev.appshare.peer.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.appshare.peer.connect.Connector;
+import dev.appshare.peer.share.Sharer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Shares and servers come and go; connectors and open connections react promptly and recover. */
+class ShareLifecycleTest {
+
+    static String echoOnce(int port, String text) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+            return new String(s.getInputStream().readNBytes(text.length()), StandardCharsets.UTF_8);
+        }
+    }
+
+    @Test
+    void shareLeavingMidTransferClosesConnectionsAndConnectWaitsForItsReturn() throws Exception {
+        try (Lab lab = new Lab();
+             TestServers.Tcp endless = new TestServers.Tcp(s -> {
+                 byte[] chunk = new byte[16 << 10];
+                 while (true) s.getOutputStream().write(chunk);
+             });
+             TestServers.Tcp echo = TestServers.echo()) {
+            Sharer sharer = lab.share(endless.port(), "leaving-otter-1234");
+            Connector c = lab.connect("leaving-otter-1234");
+            int port = c.localAddress().getPort();
+            try (Socket s = new Socket("127.0.0.1", port)) {
+                s.setSoTimeout(15_000);
+                InputStream in = s.getInputStream();
+                in.readNBytes(1 << 20);
+                sharer.close();
+                long t0 = System.nanoTime();
+                try {
+                    while (in.read(new byte[65536]) >= 0) { }
+                } catch (IOException reset) {
+                    // closed by reset: also an end
+                }
+                assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "connection ended promptly");
+            }
+            // The share comes back under the same name (now serving echo); the same connect finds it.
+            lab.share(echo.port(), "leaving-otter-1234");
+            String got = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (got == null && System.nanoTime() < deadline) {
+                try {
+                    got = echoOnce(port, "back");
+                } catch (IOException notYet) {
+                    Thread.sleep(200);
+                }
+            }
+            assertEquals("back", got);
+        }
+    }
+
+    @Test
+    void serverRestartUnderALiveShare() throws Exception {
+        try (Lab lab = new Lab(); TestServers.Tcp echo = TestServers.echo()) {
+            Sharer sharer = lab.share(echo.port());
+            String name = sharer.name();
+            Connector before = lab.connect(name);
+            assertEquals("one", echoOnce(before.localAddress().getPort(), "one"));
+
+            lab.stopServer();
+            lab.startServer(); // same ports
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (lab.rendezvous.registry().lookup(name) == null && System.nanoTime() < deadline) Thread.sleep(100);
+            assertNotNull(lab.rendezvous.registry().lookup(name), "the share re-registered its name");
+
+            Connector after = lab.connect(name);
+            assertEquals("two", echoOnce(after.localAddress().getPort(), "two"));
+            // The connector from before the restart finds the share again too.
+            String got = null;
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (got == null && System.nanoTime() < deadline) {
+                try {
+                    got = echoOnce(before.localAddress().getPort(), "three");
+                } catch (IOException notYet) {
+                    Thread.sleep(200);
+                }
+            }
+            assertEquals("three", got);
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package dev.appshare.peer.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.appshare.peer.connect.Connector;
+import dev.appshare.peer.path.Transport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** TCP's semantics survive the tunnel: half-close, early close, refusal. */
+class TcpSemanticsTest {
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void halfCloseKeepsTheOtherDirectionFlowing(Transport transport) throws Exception {
+        // The server reads until the client's FIN, and only then sends 4 MB back.
+        long reply = 4L << 20;
+        CompletableFuture<String> sentBack = new CompletableFuture<>();
+        try (TestServers.Tcp server = new TestServers.Tcp(s -> {
+                    byte[] got = s.getInputStream().readAllBytes();
+                    assertEquals("request", new String(got, StandardCharsets.UTF_8));
+                    sentBack.complete(Bytes.send(s.getOutputStream(), reply, 7));
+                    s.shutdownOutput();
+                });
+             Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.setSoTimeout(20_000);
+                s.getOutputStream().write("request".getBytes(StandardCharsets.UTF_8));
+                s.shutdownOutput();
+                Bytes.Digest d = Bytes.drain(s.getInputStream());
+                assertEquals(reply, d.length());
+                assertEquals(sentBack.get(10, TimeUnit.SECONDS), d.sha256());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void clientClosingEarlyClosesTheServersConnection(Transport transport) throws Exception {
+        CompletableFuture<Long> serverSawClose = new CompletableFuture<>();
+        try (TestServers.Tcp server = new TestServers.Tcp(s -> {
+                    // Stream until the write fails because the far side went away.
+                    byte[] chunk = new byte[16 << 10];
+                    try {
+                        while (true) s.getOutputStream().write(chunk);
+                    } catch (IOException e) {
+                        serverSawClose.complete(System.nanoTime());
+                    }
+                });
+             Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            Socket s = new Socket("127.0.0.1", c.localAddress().getPort());
+            s.getOutputStream().write(1);
+            InputStream in = s.getInputStream();
+            in.readNBytes(1 << 20); // the transfer is under way
+            long closedAt = System.nanoTime();
+            s.close();
+            long sawAt = serverSawClose.get(15, TimeUnit.SECONDS);
+            assertTrue(sawAt > closedAt, "server noticed the close");
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    void connectionToAClosedSharedPortIsClosedAtOnceAndOthersCarryOn(Transport transport) throws Exception {
+        int closedPort;
+        try (ServerSocket probe = new ServerSocket(0)) {
+            closedPort = probe.getLocalPort();
+        }
+        try (Lab lab = Lab.with(transport); TestServers.Tcp echo = TestServers.echo()) {
+            Connector refused = lab.connect(lab.share(closedPort).name());
+            try (Socket s = new Socket("127.0.0.1", refused.localAddress().getPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
+                long t0 = System.nanoTime();
+                int r;
+                try {
+                    r = s.getInputStream().read();
+                } catch (IOException reset) {
+                    r = -1;
+                }
+                assertEquals(-1, r, "the connection is closed, not answered");
+                assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10));
+            }
+            // The same tunnel stays usable, and other shares are unaffected.
+            Connector ok = lab.connect(lab.share(echo.port()).name());
+            try (Socket s = new Socket("127.0.0.1", ok.localAddress().getPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+                assertEquals("ping", new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
+            }
+        }
+    }
+}

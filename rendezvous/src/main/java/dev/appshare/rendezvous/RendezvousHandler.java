@@ -1,0 +1,188 @@
+package dev.appshare.rendezvous;
+
+import dev.appshare.rendezvous.ShareRegistry.Registration;
+import dev.appshare.rendezvous.ShareRegistry.Session;
+import dev.appshare.rendezvous.ShareRegistry.Share;
+import dev.appshare.wire.rendezvous.ProtocolException;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One peer's control connection on the server. The first message must be REGISTER or CONNECT and
+ * must arrive within the handshake timeout; after that the connection is a share or a connector
+ * for good. Any protocol error is answered with ERROR and the connection closed; it never affects
+ * other connections.
+ */
+final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMessage> {
+    private static final Logger log = LoggerFactory.getLogger(RendezvousHandler.class);
+
+    private final RendezvousServer server;
+    private ScheduledFuture<?> handshakeDeadline;
+    private Share share;       // set once this connection registered a share
+    private boolean connector; // set once this connection asked for a share
+    private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
+    static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
+
+    RendezvousHandler(RendezvousServer server) {
+        this.server = server;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        handshakeDeadline = ctx.executor().schedule(
+                () -> fail(ctx, E_TIMEOUT, "no REGISTER or CONNECT in time"),
+                server.config().handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        switch (m.type()) {
+            case PING -> ctx.writeAndFlush(RendezvousMessage.of(PONG));
+            case PONG -> { }
+            case REGISTER -> onRegister(ctx, m);
+            case CONNECT -> onConnect(ctx, m);
+            case SIGNAL -> onSignal(ctx, m);
+            default -> throw new ProtocolException("unexpected " + m.type());
+        }
+    }
+
+    private void onRegister(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        if (share != null || connector) throw new ProtocolException("REGISTER twice");
+        checkVersion(m);
+        String fp = matching(m, "fp", FP_PATTERN);
+        String owner = matching(m, "owner", OWNER_PATTERN);
+        String wanted = m.get("name");
+        if (wanted != null && !NameAllocator.isValid(wanted)) {
+            fail(ctx, E_BAD_NAME, "a name is 3-48 characters of a-z, 0-9 and '-'");
+            return;
+        }
+        Registration r = server.registry().register(wanted, ctx.channel(), fp, owner);
+        switch (r.claim()) {
+            case TAKEN -> fail(ctx, E_NAME_TAKEN, "the name " + wanted + " is in use by another share");
+            case EXHAUSTED -> fail(ctx, E_BUSY, "no free name found; try again");
+            case OK -> {
+                cancelHandshake();
+                share = r.share();
+                if (r.replaced() != null) {
+                    log.info("share {} re-registered from {}", share.name(), ctx.channel().remoteAddress());
+                    r.replaced().channel().close();
+                } else {
+                    log.info("share {} registered from {}", share.name(), ctx.channel().remoteAddress());
+                }
+                ctx.writeAndFlush(RendezvousMessage.of(REGISTERED, "name", share.name()));
+            }
+        }
+    }
+
+    private void onConnect(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        if (share != null) throw new ProtocolException("a share cannot CONNECT");
+        checkVersion(m);
+        String name = m.require("name");
+        String fp = matching(m, "fp", FP_PATTERN);
+        cancelHandshake();
+        connector = true;
+        Share target = NameAllocator.isValid(name) ? server.registry().lookup(name) : null;
+        if (target == null) {
+            // Not fatal: a connector waiting for a share to come back asks again on this connection,
+            // but no faster than once a second, which keeps guessing names slow.
+            long now = System.nanoTime();
+            if (now - lastUnknown < UNKNOWN_NAME_INTERVAL_NANOS) {
+                fail(ctx, E_BUSY, "too many lookups of unknown names; slow down");
+                return;
+            }
+            lastUnknown = now;
+            ctx.writeAndFlush(RendezvousMessage.of(ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
+            return;
+        }
+        Session s = server.registry().open(target, ctx.channel());
+        if (s == null) {
+            fail(ctx, E_BUSY, "share " + name + " has too many connectors");
+            return;
+        }
+        String token = server.tokens().mint(server.config().tokenLifetimeMillis);
+        String relay = server.config().relayAdvertised;
+        log.info("connector {} joined share {} (session {})", ctx.channel().remoteAddress(), name, s.id());
+        target.channel().writeAndFlush(RendezvousMessage.of(INCOMING,
+                "session", s.id(), "fp", fp, "token", token, "relay", relay));
+        ctx.writeAndFlush(RendezvousMessage.of(ACCEPTED,
+                "session", s.id(), "fp", target.fingerprint(), "token", token, "relay", relay));
+    }
+
+    private void onSignal(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        Session s = server.registry().session(m.require("session"));
+        if (s == null) return; // the session ended meanwhile: nothing to forward to
+        if (s.connector() != ctx.channel() && s.share().channel() != ctx.channel()) {
+            throw new ProtocolException("SIGNAL for another peer's session");
+        }
+        s.other(ctx.channel()).writeAndFlush(m);
+    }
+
+    private static void checkVersion(RendezvousMessage m) throws ProtocolException {
+        if (!VERSION.equals(m.get("v"))) throw new ProtocolException("unsupported protocol version " + m.get("v"));
+    }
+
+    private static String matching(RendezvousMessage m, String key, String pattern) throws ProtocolException {
+        String v = m.require(key);
+        if (!v.matches(pattern)) throw new ProtocolException("malformed " + key);
+        return v;
+    }
+
+    private void cancelHandshake() {
+        if (handshakeDeadline != null) handshakeDeadline.cancel(false);
+    }
+
+    private void fail(ChannelHandlerContext ctx, String code, String message) {
+        cancelHandshake();
+        log.debug("closing control connection {}: {} {}", ctx.channel().remoteAddress(), code, message);
+        ctx.writeAndFlush(RendezvousMessage.of(ERROR, "code", code, "message", message))
+                .addListener(ChannelFutureListener.CLOSE);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            log.debug("control connection {} idle: closing", ctx.channel().remoteAddress());
+            ctx.close();
+        } else {
+            ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancelHandshake();
+        Channel ch = ctx.channel();
+        for (Session s : server.registry().drop(ch, share)) {
+            if (s.connector() != ch) {
+                s.connector().writeAndFlush(RendezvousMessage.of(GONE, "session", s.id()));
+            }
+        }
+        if (share != null && server.registry().lookup(share.name()) == null) {
+            log.info("share {} left", share.name());
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        if (c instanceof ProtocolException || cause instanceof DecoderException) {
+            fail(ctx, E_BAD_REQUEST, c.getMessage() == null ? c.toString() : c.getMessage());
+        } else {
+            log.debug("control connection {} failed: {}", ctx.channel().remoteAddress(), c.toString());
+            ctx.close();
+        }
+    }
+}

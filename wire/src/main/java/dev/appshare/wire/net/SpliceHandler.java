@@ -1,0 +1,183 @@
+package dev.appshare.wire.net;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.util.ReferenceCountUtil;
+
+/**
+ * Copies bytes from its channel to a peer channel, netty's proxy idiom: auto-read is off and the next
+ * chunk is read only while the peer is writable (its outbound buffer under the high-water mark), and
+ * resumed by the peer's handler when it drains, so a slow peer slows this side down and at most a
+ * high-water mark's worth per direction is ever held. A FIN is passed on as a half-close once the last write
+ * has completed; when both directions are shut, or either side closes, both close.
+ *
+ * <p>Used for both halves of every splice: relay TCP <-> relay TCP, and local TCP <-> QUIC stream.
+ * Both channels must be {@link DuplexChannel}s opened with {@code ALLOW_HALF_CLOSURE} and auto-read off.
+ */
+public final class SpliceHandler extends ChannelInboundHandlerAdapter {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SpliceHandler.class);
+    /** Application error code on a stream reset because its TCP connection broke. */
+    public static final int ABORT_ERROR = 1;
+    private final Channel peer;
+    private ChannelFuture lastWrite;
+    private long bytes;
+
+    public SpliceHandler(Channel peer) {
+        this.peer = peer;
+    }
+
+    /** The two halves of a splice; each counts the bytes it moved. */
+    public record Pair(SpliceHandler fromA, SpliceHandler fromB) {}
+
+    /** Joins two channels both ways and starts reading. Safe to call from any thread. */
+    public static Pair join(Channel a, Channel b) {
+        Pair p = new Pair(new SpliceHandler(b), new SpliceHandler(a));
+        install(a, p.fromA());
+        install(b, p.fromB());
+        return p;
+    }
+
+    private static void install(Channel self, SpliceHandler h) {
+        self.eventLoop().execute(() -> {
+            if (!self.isActive()) {
+                closeOnFlush(h.peer);
+                return;
+            }
+            self.pipeline().addLast("splice", h);
+        });
+    }
+
+    /** Bytes this side has read and handed to its peer. */
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) ctx.read();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!peer.isActive()) {
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
+        lastWrite = peer.writeAndFlush(msg);
+        lastWrite.addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess()) {
+                log.debug("splice write to {} failed: {}", peer, f.cause().toString());
+                abort(ctx.channel());
+                peer.close();
+            }
+        });
+        // Keep reading while the peer takes more; once its buffer passes the high-water mark, the
+        // peer's own splice handler resumes us when it drains (channelWritabilityChanged).
+        if (peer.isWritable()) readMore(ctx.channel());
+    }
+
+    /** The channel we write into drained below its low-water mark: let our source read again. */
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) readMore(peer);
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private static void readMore(Channel ch) {
+        // No read after a FIN: epoll refuses it (the fd has left the interest set).
+        if (ch.isActive() && !isInputShutdown(ch)) ch.read();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            ChannelFuture written = lastWrite != null ? lastWrite : peer.newSucceededFuture();
+            written.addListener((ChannelFutureListener) f -> {
+                if (!f.isSuccess() || !(peer instanceof DuplexChannel dp) || !peer.isActive()) {
+                    ctx.close();
+                    peer.close();
+                    return;
+                }
+                dp.shutdownOutput().addListener((ChannelFutureListener) s -> {
+                    boolean selfDone = ((DuplexChannel) ctx.channel()).isOutputShutdown();
+                    if (!s.isSuccess() || selfDone) {
+                        ctx.close();
+                        peer.close();
+                    }
+                });
+            });
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        // Our side is gone. A QUIC stream whose far end is still sending must be reset (STOP_SENDING),
+        // or the far writer fills the stream window and waits forever; otherwise flush and close.
+        if (peer instanceof QuicStreamChannel stream && !stream.isInputShutdown()) {
+            abort(peer);
+        } else {
+            closeOnFlush(peer);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // A reset or I/O error on one side ends both; the owner of the channels logs the close.
+        log.debug("splice {} failed: {}", ctx.channel(), cause.toString());
+        // Abort the peer before closing ours: closing ours first would close the peer gracefully
+        // (channelInactive -> closeOnFlush), and a QUIC stream closed with a FIN instead of a reset
+        // leaves the far writer filling the stream window forever.
+        abort(peer);
+        ctx.close();
+    }
+
+    /**
+     * Ends a channel abortively, so the far end learns the connection broke rather than ended: a TCP
+     * connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so the far
+     * writer stops at once instead of filling the stream's window and stalling).
+     */
+    public static void abort(Channel ch) {
+        if (!ch.isActive()) {
+            ch.close();
+            return;
+        }
+        if (ch instanceof QuicStreamChannel stream) {
+            stream.shutdown(ABORT_ERROR).addListener(f -> stream.close());
+            return;
+        }
+        if (ch instanceof SocketChannel) {
+            try {
+                ch.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException ignored) {
+                // the socket is already gone: a plain close is all that is left
+            }
+        }
+        ch.close();
+    }
+
+    private static boolean isInputShutdown(Channel ch) {
+        return ch instanceof DuplexChannel d && d.isInputShutdown();
+    }
+
+    public static void closeOnFlush(Channel ch) {
+        if (ch.isActive()) {
+            ch.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else {
+            ch.close();
+        }
+    }
+}
