@@ -17,20 +17,20 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Benchmark helper for scripts/bench: connect to first byte (cold starts of
- * {@code appshare connect}, an HTTP GET sent as soon as the port is printed, the time to the first
- * response byte), for a chosen {@code --transport}, and with each kind of path timed apart: when
- * {@code Path: relay} and when {@code Path: direct} first appeared on connect's stdout. With
- * {@code --transport auto} the tunnel starts on the relay and moves to the direct path once ICE has
- * validated a pair and a probe answered; the process is then kept until {@code Path: direct} appears
- * (at most {@code --direct-wait-ms} after the first byte), so both the first byte and the time until
- * direct are known, and whether the first byte came before the direct path (it should not wait
- * for ICE).
+ * Benchmark helper for scripts/bench: connect to first byte (cold starts of {@code appshare
+ * connect}, an HTTP GET sent as soon as the port is printed, the time to the first response byte),
+ * for a chosen {@code --transport}, and with each kind of path timed apart: when {@code Path:
+ * relay} and when {@code Path: direct} first appeared on connect's stdout. With {@code --transport
+ * auto} the tunnel starts on the relay and moves to the direct path once ICE has validated a pair
+ * and a probe answered; the process is then kept until {@code Path: direct} appears (at most {@code
+ * --direct-wait-ms} after the first byte), so both the first byte and the time until direct are
+ * known, and whether the first byte came before the direct path (it should not wait for ICE).
  *
  * <pre>
  *   ConnectTimes --launcher scripts/appshare --server HOST:PORT --name NAME [--transport auto|direct|relay]
  *                [--runs 5] [--jvm-runs 5] [--direct-wait-ms 10000] [--log FILE]
  * </pre>
+ *
  * {@code --jvm-runs} wall times of {@code LAUNCHER --version} come first (0: none). Prints one line
  * per run and a last line {@code median jvm_ms=.. listen_ms=.. path_ms=.. relay_ms=.. direct_ms=..
  * first_byte_ms=.. ok=N failed=N direct_runs=N byte_before_direct=N} (path_ms: the first Path: line
@@ -63,8 +63,9 @@ public final class ConnectTimes {
             }
         }
         if (launcher == null || server == null || name == null || args.length % 2 != 0) {
-            System.err.println("usage: ConnectTimes --launcher L --server HOST:PORT --name NAME [--transport T] "
-                    + "[--runs N] [--jvm-runs N] [--direct-wait-ms MS] [--log FILE]");
+            System.err.println(
+                    "usage: ConnectTimes --launcher L --server HOST:PORT --name NAME [--transport"
+                            + " T] [--runs N] [--jvm-runs N] [--direct-wait-ms MS] [--log FILE]");
             System.exit(2);
         }
         if (jvmRuns < 0) jvmRuns = runs;
@@ -74,10 +75,11 @@ public final class ConnectTimes {
         double[] jvm = new double[jvmRuns];
         for (int i = 0; i < jvmRuns; i++) {
             long t0 = System.nanoTime();
-            Process p = new ProcessBuilder(launcher, "--version")
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.appendTo(logFile))
-                    .start();
+            Process p =
+                    new ProcessBuilder(launcher, "--version")
+                            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                            .redirectError(ProcessBuilder.Redirect.appendTo(logFile))
+                            .start();
             if (!p.waitFor(30, TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 throw new IOException("appshare --version did not exit within 30 s");
@@ -86,30 +88,61 @@ public final class ConnectTimes {
             System.out.printf(Locale.ROOT, "version run %d: %.0f ms%n", i + 1, jvm[i]);
         }
 
-        List<Double> listen = new ArrayList<>(), path = new ArrayList<>(), relay = new ArrayList<>(),
-                direct = new ArrayList<>(), first = new ArrayList<>();
+        List<Double> listen = new ArrayList<>(),
+                path = new ArrayList<>(),
+                relay = new ArrayList<>(),
+                direct = new ArrayList<>(),
+                first = new ArrayList<>();
         int failed = 0, byteBeforeDirect = 0;
         for (int i = 0; i < runs; i++) {
             try {
-                Times r = connectOnce(launcher, server, name, transport, mayGoDirect, directWait, logFile);
+                Times r =
+                        connectOnce(
+                                launcher,
+                                server,
+                                name,
+                                transport,
+                                mayGoDirect,
+                                directWait,
+                                logFile);
                 listen.add(r.listen);
                 first.add(r.firstByte);
-                double firstPath = Math.min(r.relay < 0 ? Double.MAX_VALUE : r.relay, r.direct < 0 ? Double.MAX_VALUE : r.direct);
+                double firstPath =
+                        Math.min(
+                                r.relay < 0 ? Double.MAX_VALUE : r.relay,
+                                r.direct < 0 ? Double.MAX_VALUE : r.direct);
                 if (firstPath < Double.MAX_VALUE) path.add(firstPath);
                 if (r.relay >= 0) relay.add(r.relay);
                 if (r.direct >= 0) direct.add(r.direct);
                 if (r.direct < 0 || r.firstByte < r.direct) byteBeforeDirect++;
-                System.out.printf(Locale.ROOT, "connect run %d: listening %.0f ms, Path: relay %s, Path: direct %s, first byte %.0f ms%n",
-                        i + 1, r.listen, shown(r.relay), shown(r.direct), r.firstByte);
+                System.out.printf(
+                        Locale.ROOT,
+                        "connect run %d: listening %.0f ms, Path: relay %s, Path: direct %s, first"
+                                + " byte %.0f ms%n",
+                        i + 1,
+                        r.listen,
+                        shown(r.relay),
+                        shown(r.direct),
+                        r.firstByte);
             } catch (IOException e) {
                 failed++;
                 System.out.printf("connect run %d: failed: %s%n", i + 1, e.getMessage());
             }
         }
-        System.out.printf(Locale.ROOT, "median jvm_ms=%.0f listen_ms=%.0f path_ms=%.0f relay_ms=%.0f direct_ms=%.0f"
-                        + " first_byte_ms=%.0f ok=%d failed=%d direct_runs=%d byte_before_direct=%d%n",
-                median(jvm), median(listen), median(path), median(relay), median(direct), median(first),
-                listen.size(), failed, direct.size(), byteBeforeDirect);
+        System.out.printf(
+                Locale.ROOT,
+                "median jvm_ms=%.0f listen_ms=%.0f path_ms=%.0f relay_ms=%.0f direct_ms=%.0f"
+                    + " first_byte_ms=%.0f ok=%d failed=%d direct_runs=%d byte_before_direct=%d%n",
+                median(jvm),
+                median(listen),
+                median(path),
+                median(relay),
+                median(direct),
+                median(first),
+                listen.size(),
+                failed,
+                direct.size(),
+                byteBeforeDirect);
     }
 
     private static String shown(double ms) {
@@ -120,21 +153,40 @@ public final class ConnectTimes {
     private record Times(double listen, double relay, double direct, double firstByte) {}
 
     /** One cold connect. */
-    private static Times connectOnce(String launcher, String server, String name, String transport,
-                                     boolean mayGoDirect, long directWait, File log) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(launcher, "connect", name, "--local", "0", "--server", server));
+    private static Times connectOnce(
+            String launcher,
+            String server,
+            String name,
+            String transport,
+            boolean mayGoDirect,
+            long directWait,
+            File log)
+            throws Exception {
+        List<String> cmd =
+                new ArrayList<>(
+                        List.of(launcher, "connect", name, "--local", "0", "--server", server));
         if (transport != null) cmd.addAll(List.of("--transport", transport));
         long t0 = System.nanoTime();
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.appendTo(log)).start();
+        Process p =
+                new ProcessBuilder(cmd)
+                        .redirectError(ProcessBuilder.Redirect.appendTo(log))
+                        .start();
         LinkedBlockingQueue<Object[]> lines = new LinkedBlockingQueue<>();
-        Thread reader = new Thread(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) lines.add(new Object[] {System.nanoTime(), line});
-            } catch (IOException ignored) {
-                // the process went away
-            }
-        }, "connect-stdout");
+        Thread reader =
+                new Thread(
+                        () -> {
+                            try (BufferedReader r =
+                                    new BufferedReader(
+                                            new InputStreamReader(
+                                                    p.getInputStream(), StandardCharsets.UTF_8))) {
+                                String line;
+                                while ((line = r.readLine()) != null)
+                                    lines.add(new Object[] {System.nanoTime(), line});
+                            } catch (IOException ignored) {
+                                // the process went away
+                            }
+                        },
+                        "connect-stdout");
         reader.setDaemon(true);
         reader.start();
         try {
@@ -143,8 +195,11 @@ public final class ConnectTimes {
             int port = -1;
             List<String> texts = new ArrayList<>();
             while (port < 0) {
-                Object[] l = lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-                if (l == null) throw new IOException("no 'Listening on' from connect within 30 s; saw " + texts);
+                Object[] l =
+                        lines.poll(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (l == null)
+                    throw new IOException(
+                            "no 'Listening on' from connect within 30 s; saw " + texts);
                 texts.add((String) l[1]);
                 port = note(l, t0, seen);
             }
@@ -153,26 +208,38 @@ public final class ConnectTimes {
                 s.setSoTimeout(FIRST_BYTE_TIMEOUT_MILLIS);
                 s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
                 OutputStream out = s.getOutputStream();
-                out.write(("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(
+                        ("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
                 InputStream in = s.getInputStream();
                 int b;
                 try {
                     b = in.read();
                 } catch (java.net.SocketTimeoutException e) {
-                    throw new IOException("no response byte within " + FIRST_BYTE_TIMEOUT_MILLIS + " ms of sending the request");
+                    throw new IOException(
+                            "no response byte within "
+                                    + FIRST_BYTE_TIMEOUT_MILLIS
+                                    + " ms of sending the request");
                 }
                 firstMs = ms(System.nanoTime() - t0);
-                if (b < 0) throw new IOException("the connection through connect closed without a response byte");
+                if (b < 0)
+                    throw new IOException(
+                            "the connection through connect closed without a response byte");
             }
             // Keep the process until the path it is heading for is announced (bounded).
-            long until = Math.min(deadline, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(directWait));
+            long until =
+                    Math.min(
+                            deadline,
+                            System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(directWait));
             while (mayGoDirect ? seen[2] < 0 : seen[1] < 0) {
-                Object[] l = lines.poll(Math.max(1, until - System.nanoTime()), TimeUnit.NANOSECONDS);
+                Object[] l =
+                        lines.poll(Math.max(1, until - System.nanoTime()), TimeUnit.NANOSECONDS);
                 if (l == null) break;
                 note(l, t0, seen);
             }
-            while (!lines.isEmpty()) note(lines.poll(), t0, seen); // lines that came together with the last
+            while (!lines.isEmpty())
+                note(lines.poll(), t0, seen); // lines that came together with the last
             return new Times(seen[0], seen[1], seen[2], firstMs);
         } finally {
             p.destroy(); // SIGTERM: a clean stop closes the tunnel and the share's session with it
@@ -180,7 +247,9 @@ public final class ConnectTimes {
         }
     }
 
-    /** Records the first time of each line kind; returns the port of a "Listening on" line, else -1. */
+    /**
+     * Records the first time of each line kind; returns the port of a "Listening on" line, else -1.
+     */
     private static int note(Object[] l, long t0, double[] seen) {
         String text = (String) l[1];
         double at = ms((long) l[0] - t0);

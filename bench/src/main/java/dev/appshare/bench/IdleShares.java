@@ -1,11 +1,11 @@
 package dev.appshare.bench;
 
-import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -38,20 +38,22 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * Benchmark helper for scripts/bench: the rendezvous server's memory per idle share. Registers N
  * shares over N control connections (each {@code REGISTER v=1 fp=.. owner=..}, then a PING every
- * {@value RendezvousProtocol#HEARTBEAT_MILLIS} ms as a real share does), and
- * measures the server's live heap before and after with {@code jcmd PID GC.class_histogram} (a full
- * GC, then the bytes of every live object), plus its resident set from /proc as a second view.
+ * {@value RendezvousProtocol#HEARTBEAT_MILLIS} ms as a real share does), and measures the server's
+ * live heap before and after with {@code jcmd PID GC.class_histogram} (a full GC, then the bytes of
+ * every live object), plus its resident set from /proc as a second view.
  *
  * <p>A small warm-up batch is registered and dropped first, so one-time costs (classes, name lists,
- * pools) fall before the baseline. After the measurement the shares are held for
- * {@code --hold-seconds} after the last one registered (so each has sent a PING and had its PONG),
- * then closed, and the heap is measured each second (up to 10 s) until it is back within a tenth of
- * what the shares added, to see that the server lets go of them.
+ * pools) fall before the baseline. After the measurement the shares are held for {@code
+ * --hold-seconds} after the last one registered (so each has sent a PING and had its PONG), then
+ * closed, and the heap is measured each second (up to 10 s) until it is back within a tenth of what
+ * the shares added, to see that the server lets go of them.
  *
  * <pre>
  *   IdleShares --server HOST:PORT --pid PID [--shares 1000] [--hold-seconds 18]
  * </pre>
- * Prints {@code key=value} lines; the last is {@code result ...} with everything scripts/bench needs.
+ *
+ * Prints {@code key=value} lines; the last is {@code result ...} with everything scripts/bench
+ * needs.
  */
 public final class IdleShares {
     private static final SecureRandom RANDOM = new SecureRandom();
@@ -87,12 +89,17 @@ public final class IdleShares {
             }
         }
         if (server == null || pid < 0) {
-            System.err.println("usage: IdleShares --server HOST:PORT --pid PID [--shares N] [--hold-seconds S]");
+            System.err.println(
+                    "usage: IdleShares --server HOST:PORT --pid PID [--shares N] [--hold-seconds"
+                            + " S]");
             System.exit(2);
         }
         int colon = server.lastIndexOf(':');
-        IdleShares bench = new IdleShares(new InetSocketAddress(server.substring(0, colon),
-                Integer.parseInt(server.substring(colon + 1))));
+        IdleShares bench =
+                new IdleShares(
+                        new InetSocketAddress(
+                                server.substring(0, colon),
+                                Integer.parseInt(server.substring(colon + 1))));
         try {
             bench.run(pid, shares, holdSeconds);
         } finally {
@@ -114,20 +121,29 @@ public final class IdleShares {
         List<Channel> held = open(n, 60);
         double registerSeconds = (System.nanoTime() - t0) / 1e9;
         int ok = registered.get();
-        System.out.printf(Locale.ROOT, "registered=%d of %d in %.2f s (errors %d %s)%n",
-                ok, n, registerSeconds, errors.get(), errorTexts);
+        System.out.printf(
+                Locale.ROOT,
+                "registered=%d of %d in %.2f s (errors %d %s)%n",
+                ok,
+                n,
+                registerSeconds,
+                errors.get(),
+                errorTexts);
         Thread.sleep(1000);
         long heap1 = liveHeap(pid), rss1 = rss(pid);
         System.out.printf("with-shares heap=%d rss=%d%n", heap1, rss1);
 
-        // Hold from the moment the last share registered: by then each has sent its first PING (15 s
+        // Hold from the moment the last share registered: by then each has sent its first PING (15
+        // s
         // after it connected) and, a moment later, had its PONG.
-        long holdUntil = t0 + TimeUnit.SECONDS.toNanos(holdSeconds) + (long) (registerSeconds * 1e9);
+        long holdUntil =
+                t0 + TimeUnit.SECONDS.toNanos(holdSeconds) + (long) (registerSeconds * 1e9);
         while (System.nanoTime() < holdUntil) Thread.sleep(200);
         long alive = held.stream().filter(Channel::isActive).count();
         int pongCount = pongs.get();
-        System.out.printf("held %d s after registering: alive=%d pongs=%d closed_by_server=%d%n", holdSeconds, alive, pongCount,
-                closedEarly.get());
+        System.out.printf(
+                "held %d s after registering: alive=%d pongs=%d closed_by_server=%d%n",
+                holdSeconds, alive, pongCount, closedEarly.get());
 
         // After the shares leave, the heap should come back to the baseline: poll for up to 10 s.
         closeAll(held);
@@ -136,19 +152,40 @@ public final class IdleShares {
         do {
             Thread.sleep(1000);
             heap2 = liveHeap(pid);
-        } while (heap2 > heap0 + (heap1 - heap0) / 10 && System.nanoTime() - closed < TimeUnit.SECONDS.toNanos(10));
+        } while (heap2 > heap0 + (heap1 - heap0) / 10
+                && System.nanoTime() - closed < TimeUnit.SECONDS.toNanos(10));
         double releaseSeconds = (System.nanoTime() - closed) / 1e9;
         long rss2 = rss(pid);
-        System.out.printf(Locale.ROOT, "after-close heap=%d rss=%d (%.1f s after closing)%n", heap2, rss2, releaseSeconds);
+        System.out.printf(
+                Locale.ROOT,
+                "after-close heap=%d rss=%d (%.1f s after closing)%n",
+                heap2,
+                rss2,
+                releaseSeconds);
 
         double perShareHeap = ok > 0 ? (double) (heap1 - heap0) / ok : Double.NaN;
         double perShareRss = ok > 0 ? (double) (rss1 - rss0) / ok : Double.NaN;
-        System.out.printf(Locale.ROOT,
-                "result shares=%d registered=%d alive=%d pongs=%d errors=%d heap_before=%d heap_with=%d heap_after_close=%d "
-                        + "rss_before=%d rss_with=%d rss_after_close=%d heap_per_share=%.0f rss_per_share=%.0f register_seconds=%.2f "
-                        + "release_seconds=%.1f%n",
-                n, ok, alive, pongCount, errors.get(), heap0, heap1, heap2, rss0, rss1, rss2, perShareHeap, perShareRss,
-                registerSeconds, releaseSeconds);
+        System.out.printf(
+                Locale.ROOT,
+                "result shares=%d registered=%d alive=%d pongs=%d errors=%d heap_before=%d"
+                        + " heap_with=%d heap_after_close=%d rss_before=%d rss_with=%d"
+                        + " rss_after_close=%d heap_per_share=%.0f rss_per_share=%.0f"
+                        + " register_seconds=%.2f release_seconds=%.1f%n",
+                n,
+                ok,
+                alive,
+                pongCount,
+                errors.get(),
+                heap0,
+                heap1,
+                heap2,
+                rss0,
+                rss1,
+                rss2,
+                perShareHeap,
+                perShareRss,
+                registerSeconds,
+                releaseSeconds);
     }
 
     /** Opens n control connections, each registering a share; waits until every one answered. */
@@ -156,31 +193,41 @@ public final class IdleShares {
         CountDownLatch answered = new CountDownLatch(n);
         Semaphore inFlight = new Semaphore(100);
         List<Channel> channels = new ArrayList<>(n);
-        Bootstrap b = new Bootstrap()
-                .group(group)
-                .channel(EventLoops.socket())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        RendezvousFrames.install(ch.pipeline());
-                        ch.pipeline().addLast(new FakeShare(answered, inFlight));
-                    }
-                });
+        Bootstrap b =
+                new Bootstrap()
+                        .group(group)
+                        .channel(EventLoops.socket())
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 10_000)
+                        .handler(
+                                new ChannelInitializer<SocketChannel>() {
+                                    @Override
+                                    protected void initChannel(SocketChannel ch) {
+                                        RendezvousFrames.install(ch.pipeline());
+                                        ch.pipeline().addLast(new FakeShare(answered, inFlight));
+                                    }
+                                });
         for (int i = 0; i < n; i++) {
             if (!inFlight.tryAcquire(timeoutSeconds, TimeUnit.SECONDS)) break;
-            Channel ch = b.connect(server).addListener((ChannelFutureListener) f -> {
-                if (!f.isSuccess()) {
-                    countError("connect: " + f.cause().getMessage());
-                    inFlight.release();
-                    answered.countDown();
-                }
-            }).channel();
+            Channel ch =
+                    b.connect(server)
+                            .addListener(
+                                    (ChannelFutureListener)
+                                            f -> {
+                                                if (!f.isSuccess()) {
+                                                    countError(
+                                                            "connect: " + f.cause().getMessage());
+                                                    inFlight.release();
+                                                    answered.countDown();
+                                                }
+                                            })
+                            .channel();
             channels.add(ch);
         }
         if (!answered.await(timeoutSeconds, TimeUnit.SECONDS)) {
-            System.out.printf("only %d of %d shares answered within %d s%n", n - answered.getCount(), n, timeoutSeconds);
+            System.out.printf(
+                    "only %d of %d shares answered within %d s%n",
+                    n - answered.getCount(), n, timeoutSeconds);
         }
         return channels;
     }
@@ -210,9 +257,15 @@ public final class IdleShares {
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            ctx.writeAndFlush(RendezvousMessage.of(REGISTER, "v", VERSION, "fp", hex(32), "owner", hex(16)));
-            pinger = ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(RendezvousMessage.of(PING)),
-                    HEARTBEAT_MILLIS, HEARTBEAT_MILLIS, TimeUnit.MILLISECONDS);
+            ctx.writeAndFlush(
+                    RendezvousMessage.of(REGISTER, "v", VERSION, "fp", hex(32), "owner", hex(16)));
+            pinger =
+                    ctx.executor()
+                            .scheduleAtFixedRate(
+                                    () -> ctx.writeAndFlush(RendezvousMessage.of(PING)),
+                                    HEARTBEAT_MILLIS,
+                                    HEARTBEAT_MILLIS,
+                                    TimeUnit.MILLISECONDS);
         }
 
         @Override
@@ -227,7 +280,7 @@ public final class IdleShares {
                     countError(m.get("code") + ": " + m.get("message"));
                     answer();
                 }
-                default -> { }
+                default -> {}
             }
         }
 
@@ -262,11 +315,18 @@ public final class IdleShares {
     /** Live heap bytes: jcmd's class histogram runs a full GC and sums every live object. */
     static long liveHeap(long pid) throws IOException, InterruptedException {
         Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-        Process p = new ProcessBuilder(Files.isExecutable(jcmd) ? jcmd.toString() : "jcmd",
-                Long.toString(pid), "GC.class_histogram").redirectErrorStream(true).start();
+        Process p =
+                new ProcessBuilder(
+                                Files.isExecutable(jcmd) ? jcmd.toString() : "jcmd",
+                                Long.toString(pid),
+                                "GC.class_histogram")
+                        .redirectErrorStream(true)
+                        .start();
         long total = -1;
         StringBuilder tail = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(
+                        new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 String t = line.trim();
@@ -286,7 +346,8 @@ public final class IdleShares {
     /** Resident set in bytes, from /proc/PID/status. */
     static long rss(long pid) throws IOException {
         for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid), "status"))) {
-            if (line.startsWith("VmRSS:")) return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
+            if (line.startsWith("VmRSS:"))
+                return Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
         }
         return -1;
     }

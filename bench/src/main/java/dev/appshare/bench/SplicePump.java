@@ -15,10 +15,11 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Benchmark helper for scripts/bench: one-way bulk throughput through a TCP splice, measured the same
- * way for every splice so their numbers can be compared. A source thread writes as fast as the socket
- * takes it; a sink thread reads and counts. The first {@code --warmup} seconds are not counted (the
- * splice's JIT warms up there), then bytes received over the next {@code --seconds} give the rate.
+ * Benchmark helper for scripts/bench: one-way bulk throughput through a TCP splice, measured the
+ * same way for every splice so their numbers can be compared. A source thread writes as fast as the
+ * socket takes it; a sink thread reads and counts. The first {@code --warmup} seconds are not
+ * counted (the splice's JIT warms up there), then bytes received over the next {@code --seconds}
+ * give the rate.
  *
  * <pre>
  *   SplicePump direct                                   source -> sink, plain loopback TCP
@@ -28,6 +29,7 @@ import java.util.concurrent.atomic.AtomicReference;
  *                                                       source -> relay -> sink
  *   options: --seconds S (default 10) --warmup S (default 1)
  * </pre>
+ *
  * Prints one line: {@code bytes=N seconds=T bits_per_second=R}.
  */
 public final class SplicePump {
@@ -58,15 +60,19 @@ public final class SplicePump {
             case "direct", "via" -> {
                 try (ServerSocketChannel server = ServerSocketChannel.open()) {
                     server.bind(new InetSocketAddress("127.0.0.1", sinkPort));
-                    InetSocketAddress target = mode.equals("direct")
-                            ? (InetSocketAddress) server.getLocalAddress() : parse(require(connect, "--connect"));
+                    InetSocketAddress target =
+                            mode.equals("direct")
+                                    ? (InetSocketAddress) server.getLocalAddress()
+                                    : parse(require(connect, "--connect"));
                     source = SocketChannel.open(target);
                     sink = server.accept();
                 }
             }
             case "relay" -> {
                 String secret = Files.readString(Path.of(require(secretFile, "--secret-file")));
-                String token = new RelayToken(RelayToken.secretFromText(secret), Clock.systemUTC()).mint(60_000);
+                String token =
+                        new RelayToken(RelayToken.secretFromText(secret), Clock.systemUTC())
+                                .mint(60_000);
                 InetSocketAddress addr = parse(require(relay, "--relay"));
                 source = SocketChannel.open(addr);
                 sink = SocketChannel.open(addr);
@@ -84,29 +90,37 @@ public final class SplicePump {
         sink.socket().setTcpNoDelay(true);
         long[] result = run(source, sink, (long) (warmup * 1e9), (long) (seconds * 1e9));
         double secs = result[1] / 1e9;
-        System.out.printf(Locale.ROOT, "bytes=%d seconds=%.3f bits_per_second=%.0f%n",
-                result[0], secs, result[0] * 8 / secs);
+        System.out.printf(
+                Locale.ROOT,
+                "bytes=%d seconds=%.3f bits_per_second=%.0f%n",
+                result[0],
+                secs,
+                result[0] * 8 / secs);
     }
 
     /** Pumps source -> sink; returns {bytes counted, nanoseconds counted}. */
-    private static long[] run(SocketChannel source, SocketChannel sink, long warmupNanos, long measureNanos)
+    private static long[] run(
+            SocketChannel source, SocketChannel sink, long warmupNanos, long measureNanos)
             throws Exception {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         long start = System.nanoTime();
         long stopWriting = start + warmupNanos + measureNanos;
-        Thread writer = new Thread(() -> {
-            ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
-            for (int i = 0; i < BUFFER; i++) buf.put(i, (byte) i);
-            try {
-                while (System.nanoTime() < stopWriting) {
-                    buf.clear();
-                    while (buf.hasRemaining()) source.write(buf);
-                }
-                source.shutdownOutput();
-            } catch (IOException e) {
-                failure.compareAndSet(null, e);
-            }
-        }, "pump-source");
+        Thread writer =
+                new Thread(
+                        () -> {
+                            ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
+                            for (int i = 0; i < BUFFER; i++) buf.put(i, (byte) i);
+                            try {
+                                while (System.nanoTime() < stopWriting) {
+                                    buf.clear();
+                                    while (buf.hasRemaining()) source.write(buf);
+                                }
+                                source.shutdownOutput();
+                            } catch (IOException e) {
+                                failure.compareAndSet(null, e);
+                            }
+                        },
+                        "pump-source");
         writer.start();
         ByteBuffer buf = ByteBuffer.allocateDirect(BUFFER);
         long total = 0, markBytes = -1, markTime = 0, lastTime = start;
@@ -127,12 +141,16 @@ public final class SplicePump {
         source.close();
         sink.close();
         if (failure.get() != null) throw new IOException("source failed", failure.get());
-        if (markBytes < 0) throw new IOException("the splice delivered nothing after the warm-up (" + total + " bytes in all)");
+        if (markBytes < 0)
+            throw new IOException(
+                    "the splice delivered nothing after the warm-up (" + total + " bytes in all)");
         return new long[] {total - markBytes, lastTime - markTime};
     }
 
     private static void hello(SocketChannel ch, String token) throws IOException {
-        ByteBuffer line = ByteBuffer.wrap((RelayProtocol.HELLO + token + "\n").getBytes(StandardCharsets.US_ASCII));
+        ByteBuffer line =
+                ByteBuffer.wrap(
+                        (RelayProtocol.HELLO + token + "\n").getBytes(StandardCharsets.US_ASCII));
         while (line.hasRemaining()) ch.write(line);
     }
 
@@ -145,17 +163,20 @@ public final class SplicePump {
         ByteBuffer one = ByteBuffer.allocate(1);
         while (sb.length() < 256) {
             one.clear();
-            if (ch.read(one) < 0) throw new IOException("the relay closed before answering (" + sb + ")");
+            if (ch.read(one) < 0)
+                throw new IOException("the relay closed before answering (" + sb + ")");
             char c = (char) one.get(0);
             if (c == '\n') break;
             sb.append(c);
         }
-        if (!sb.toString().equals(RelayProtocol.OK)) throw new IOException("the relay answered: " + sb);
+        if (!sb.toString().equals(RelayProtocol.OK))
+            throw new IOException("the relay answered: " + sb);
     }
 
     private static InetSocketAddress parse(String hostPort) {
         int colon = hostPort.lastIndexOf(':');
-        return new InetSocketAddress(hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
+        return new InetSocketAddress(
+                hostPort.substring(0, colon), Integer.parseInt(hostPort.substring(colon + 1)));
     }
 
     private static String require(String v, String option) {
@@ -167,8 +188,9 @@ public final class SplicePump {
     }
 
     private static void usage() {
-        System.err.println("usage: SplicePump direct|via|relay [--sink-port P] [--connect HOST:PORT] "
-                + "[--relay HOST:PORT --secret-file F] [--seconds S] [--warmup S]");
+        System.err.println(
+                "usage: SplicePump direct|via|relay [--sink-port P] [--connect HOST:PORT] "
+                        + "[--relay HOST:PORT --secret-file F] [--seconds S] [--warmup S]");
         System.exit(2);
     }
 }

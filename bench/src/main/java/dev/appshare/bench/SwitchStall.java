@@ -1,16 +1,16 @@
 package dev.appshare.bench;
 
-import dev.appshare.peer.path.UdpGate;
+import dev.appshare.peer.Console;
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.ice.HostAddresses;
-import dev.appshare.wire.net.EventLoops;
 import dev.appshare.peer.path.PathOptions;
-import dev.appshare.peer.Console;
 import dev.appshare.peer.path.Transport;
-import dev.appshare.relay.RelayServer;
-import dev.appshare.wire.relay.RelayToken;
+import dev.appshare.peer.path.UdpGate;
 import dev.appshare.peer.share.Sharer;
+import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.RendezvousServer;
+import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
 import java.io.InputStream;
@@ -32,33 +32,36 @@ import java.util.concurrent.locks.LockSupport;
  * Benchmark helper for scripts/bench: how long a running transfer stalls when the tunnel changes
  * path, each way, with {@code --transport auto}.
  *
- * <p>One JVM holds the whole deployment on 127.0.0.1: a rendezvous (with its STUN responder), a relay,
- * a sharer in front of a source that writes as fast as it can, and per repetition a fresh connector
- * whose tunnel socket has a {@link UdpGate} in front of it (ICE host candidates: loopback only). A
- * client reads the source through the connector's local port (a download, share to connect); a
- * sampler thread notes the bytes received every {@code --sample-ms} ms. A "gap" is the longest time
- * between two samples that saw bytes arrive.
+ * <p>One JVM holds the whole deployment on 127.0.0.1: a rendezvous (with its STUN responder), a
+ * relay, a sharer in front of a source that writes as fast as it can, and per repetition a fresh
+ * connector whose tunnel socket has a {@link UdpGate} in front of it (ICE host candidates: loopback
+ * only). A client reads the source through the connector's local port (a download, share to
+ * connect); a sampler thread notes the bytes received every {@code --sample-ms} ms. A "gap" is the
+ * longest time between two samples that saw bytes arrive.
  *
  * <ol>
  *   <li>relay -> direct: the gate starts dropping every datagram but STUN, so ICE validates a pair
- *   (the gate sees the path layer's first probe) while the tunnel runs on the relay. After
- *   {@code --steady-ms} of transfer the gate opens; reported: the longest gap from that moment to
- *   {@code --after-ms} after {@code Path: direct} was announced, and how long the announcement took.
- *   <li>direct -> relay: after {@code --steady-ms} more on the direct path the gate drops everything;
- *   reported: the longest gap from the cut to {@code --after-ms} after {@code Path: relay}, and how
- *   long until {@code Path: relay} was announced.
+ *       (the gate sees the path layer's first probe) while the tunnel runs on the relay. After
+ *       {@code --steady-ms} of transfer the gate opens; reported: the longest gap from that moment
+ *       to {@code --after-ms} after {@code Path: direct} was announced, and how long the
+ *       announcement took.
+ *   <li>direct -> relay: after {@code --steady-ms} more on the direct path the gate drops
+ *       everything; reported: the longest gap from the cut to {@code --after-ms} after {@code Path:
+ *       relay}, and how long until {@code Path: relay} was announced.
  * </ol>
+ *
  * The longest gap of the {@code --steady-ms} of undisturbed transfer before each switch is reported
- * beside it (what the same sampling shows without a switch), with the rate over that window.
- * The first {@code --warmup-reps} repetitions warm the JIT up and are not counted. Every wait is
+ * beside it (what the same sampling shows without a switch), with the rate over that window. The
+ * first {@code --warmup-reps} repetitions warm the JIT up and are not counted. Every wait is
  * bounded; no repetition starts once {@code --deadline-seconds} are nearly used up.
  *
  * <pre>
  *   SwitchStall [--reps 5] [--warmup-reps 1] [--steady-ms 1500] [--after-ms 1500] [--sample-ms 5]
  *               [--deadline-seconds 120]
  * </pre>
- * Prints a line per repetition (each gap with when it began, relative to opening or cutting) and a last
- * line {@code result key=value ...} (times in ms).
+ *
+ * Prints a line per repetition (each gap with when it began, relative to opening or cutting) and a
+ * last line {@code result key=value ...} (times in ms).
  */
 public final class SwitchStall {
     private static final long MS = 1_000_000L;
@@ -66,7 +69,8 @@ public final class SwitchStall {
     private static final int BLOCK = 64 * 1024;
 
     static {
-        // As the command line does (dev.appshare.cli.Logging): slf4j-simple, one INFO line per event,
+        // As the command line does (dev.appshare.cli.Logging): slf4j-simple, one INFO line per
+        // event,
         // chatty libraries at WARN, java.util.logging (ice4j) routed into slf4j.
         setDefault("org.slf4j.simpleLogger.defaultLogLevel", "info");
         setDefault("org.slf4j.simpleLogger.log.io.netty", "warn");
@@ -134,8 +138,9 @@ public final class SwitchStall {
     }
 
     private static void usage() {
-        System.err.println("usage: SwitchStall [--reps N] [--warmup-reps N] [--steady-ms MS] [--after-ms MS] "
-                + "[--sample-ms MS] [--deadline-seconds S]");
+        System.err.println(
+                "usage: SwitchStall [--reps N] [--warmup-reps N] [--steady-ms MS] [--after-ms MS] "
+                        + "[--sample-ms MS] [--deadline-seconds S]");
         System.exit(2);
     }
 
@@ -143,7 +148,9 @@ public final class SwitchStall {
 
     private void startDeployment() throws Exception {
         RelayToken tokens = new RelayToken(RelayToken.randomSecret(), Clock.systemUTC());
-        relay = new RelayServer(tokens, 10_000).start(serverGroup, new InetSocketAddress("127.0.0.1", 0));
+        relay =
+                new RelayServer(tokens, 10_000)
+                        .start(serverGroup, new InetSocketAddress("127.0.0.1", 0));
         RendezvousServer.Config cfg = new RendezvousServer.Config();
         cfg.listen = new InetSocketAddress("127.0.0.1", 0);
         cfg.relayAdvertised = ":" + relay.localAddress().getPort();
@@ -153,16 +160,29 @@ public final class SwitchStall {
         Thread acceptor = new Thread(this::serveSource, "source-accept");
         acceptor.setDaemon(true);
         acceptor.start();
-        sharer = new Sharer(new Sharer.Config(rendezvous.localAddress(),
-                new InetSocketAddress("127.0.0.1", source.getLocalPort()), "switchstall-" + ProcessHandle.current().pid(),
-                paths(null)), shareGroup, text -> System.err.println("share: " + text));
+        sharer =
+                new Sharer(
+                        new Sharer.Config(
+                                rendezvous.localAddress(),
+                                new InetSocketAddress("127.0.0.1", source.getLocalPort()),
+                                "switchstall-" + ProcessHandle.current().pid(),
+                                paths(null)),
+                        shareGroup,
+                        text -> System.err.println("share: " + text));
         sharer.start().get(20, TimeUnit.SECONDS);
-        System.out.printf("deployment: rendezvous %s, relay %s, source port %d, share %s%n",
-                rendezvous.localAddress(), relay.localAddress(), source.getLocalPort(), sharer.name());
+        System.out.printf(
+                "deployment: rendezvous %s, relay %s, source port %d, share %s%n",
+                rendezvous.localAddress(),
+                relay.localAddress(),
+                source.getLocalPort(),
+                sharer.name());
     }
 
     private static PathOptions paths(UdpGate gate) {
-        return new PathOptions(Transport.AUTO, HostAddresses.loopback(), PathOptions.ICE_TIMEOUT_MILLIS,
+        return new PathOptions(
+                Transport.AUTO,
+                HostAddresses.loopback(),
+                PathOptions.ICE_TIMEOUT_MILLIS,
                 gate == null ? null : () -> gate);
     }
 
@@ -173,13 +193,17 @@ public final class SwitchStall {
         while (!source.isClosed()) {
             try {
                 Socket s = source.accept();
-                Thread w = new Thread(() -> {
-                    try (s; OutputStream out = s.getOutputStream()) {
-                        while (true) out.write(block);
-                    } catch (IOException ended) {
-                        // the client went away
-                    }
-                }, "source-write");
+                Thread w =
+                        new Thread(
+                                () -> {
+                                    try (s;
+                                            OutputStream out = s.getOutputStream()) {
+                                        while (true) out.write(block);
+                                    } catch (IOException ended) {
+                                        // the client went away
+                                    }
+                                },
+                                "source-write");
                 w.setDaemon(true);
                 w.start();
             } catch (IOException e) {
@@ -216,7 +240,10 @@ public final class SwitchStall {
         String failure;
     }
 
-    /** One switch: the longest gap around it, steady transfer's just before, and when it was announced. */
+    /**
+     * One switch: the longest gap around it, steady transfer's just before, and when it was
+     * announced.
+     */
     private static final class Switch {
         double gap = -1, steady = -1, announce = -1, mbit = -1, start;
         boolean open; // the transfer had not resumed when the window ended
@@ -229,7 +256,8 @@ public final class SwitchStall {
         for (int i = 0; i < warmupReps + reps; i++) {
             boolean warm = i < warmupReps;
             if (remainingMs() < 20_000) {
-                System.out.printf("stopping: less than 20 s left of the deadline after %d repetitions%n", i);
+                System.out.printf(
+                        "stopping: less than 20 s left of the deadline after %d repetitions%n", i);
                 break;
             }
             Rep r = runOne();
@@ -242,32 +270,59 @@ public final class SwitchStall {
             if (r.failure != null) failed++;
         }
         double[] up = collect(counted, r -> r.up.gap), down = collect(counted, r -> r.down.gap);
-        System.out.printf(Locale.ROOT, "result reps=%d failed=%d"
-                        + " up_median_ms=%.0f up_max_ms=%.0f up_steady_ms=%.0f up_announce_ms=%.0f"
-                        + " down_median_ms=%.0f down_max_ms=%.0f down_steady_ms=%.0f relay_announce_median_ms=%.0f"
-                        + " relay_announce_max_ms=%.0f relay_mbit=%.0f direct_mbit=%.0f sampler_max_ms=%.0f"
-                        + " up_unresumed=%d down_unresumed=%d%n",
-                ran, failed, median(up), max(up), median(collect(counted, r -> r.up.steady)),
+        System.out.printf(
+                Locale.ROOT,
+                "result reps=%d failed=%d up_median_ms=%.0f up_max_ms=%.0f up_steady_ms=%.0f"
+                        + " up_announce_ms=%.0f down_median_ms=%.0f down_max_ms=%.0f"
+                        + " down_steady_ms=%.0f relay_announce_median_ms=%.0f"
+                        + " relay_announce_max_ms=%.0f relay_mbit=%.0f direct_mbit=%.0f"
+                        + " sampler_max_ms=%.0f up_unresumed=%d down_unresumed=%d%n",
+                ran,
+                failed,
+                median(up),
+                max(up),
+                median(collect(counted, r -> r.up.steady)),
                 median(collect(counted, r -> r.up.announce)),
-                median(down), max(down), median(collect(counted, r -> r.down.steady)),
-                median(collect(counted, r -> r.down.announce)), max(collect(counted, r -> r.down.announce)),
-                median(collect(counted, r -> r.up.mbit)), median(collect(counted, r -> r.down.mbit)),
+                median(down),
+                max(down),
+                median(collect(counted, r -> r.down.steady)),
+                median(collect(counted, r -> r.down.announce)),
+                max(collect(counted, r -> r.down.announce)),
+                median(collect(counted, r -> r.up.mbit)),
+                median(collect(counted, r -> r.down.mbit)),
                 max(collect(counted, r -> r.samplerMax)),
-                counted.stream().filter(r -> r.up.open).count(), counted.stream().filter(r -> r.down.open).count());
+                counted.stream().filter(r -> r.up.open).count(),
+                counted.stream().filter(r -> r.down.open).count());
         return failed == 0 && ran == reps ? 0 : 1;
     }
 
     private static String describe(Rep r) {
         StringBuilder sb = new StringBuilder();
         if (r.up.gap >= 0) {
-            sb.append(String.format(Locale.ROOT, "relay->direct gap %s%.0f ms from %+.0f ms (steady relay: gap %.0f ms,"
-                    + " %.0f Mbit/s; Path: direct %.0f ms after opening)", r.up.open ? ">=" : "", r.up.gap, r.up.start,
-                    r.up.steady, r.up.mbit, r.up.announce));
+            sb.append(
+                    String.format(
+                            Locale.ROOT,
+                            "relay->direct gap %s%.0f ms from %+.0f ms (steady relay: gap %.0f ms,"
+                                    + " %.0f Mbit/s; Path: direct %.0f ms after opening)",
+                            r.up.open ? ">=" : "",
+                            r.up.gap,
+                            r.up.start,
+                            r.up.steady,
+                            r.up.mbit,
+                            r.up.announce));
         }
         if (r.down.gap >= 0) {
-            sb.append(String.format(Locale.ROOT, "; direct->relay gap %s%.0f ms from %+.0f ms (steady direct: gap %.0f ms,"
-                    + " %.0f Mbit/s; Path: relay %.0f ms after the cut)", r.down.open ? ">=" : "", r.down.gap, r.down.start,
-                    r.down.steady, r.down.mbit, r.down.announce));
+            sb.append(
+                    String.format(
+                            Locale.ROOT,
+                            "; direct->relay gap %s%.0f ms from %+.0f ms (steady direct: gap %.0f"
+                                    + " ms, %.0f Mbit/s; Path: relay %.0f ms after the cut)",
+                            r.down.open ? ">=" : "",
+                            r.down.gap,
+                            r.down.start,
+                            r.down.steady,
+                            r.down.mbit,
+                            r.down.announce));
         }
         sb.append(String.format(Locale.ROOT, "; sampler max interval %.0f ms", r.samplerMax));
         if (r.failure != null) sb.append("; FAILED: ").append(r.failure);
@@ -278,28 +333,55 @@ public final class SwitchStall {
         Rep r = new Rep();
         UdpGate gate = new UdpGate(UdpGate.Mode.ALL_BUT_STUN);
         Lines lines = new Lines();
-        Connector c = new Connector(new Connector.Config(rendezvous.localAddress(), sharer.name(),
-                new InetSocketAddress("127.0.0.1", 0), paths(gate)), connectGroup, lines);
+        Connector c =
+                new Connector(
+                        new Connector.Config(
+                                rendezvous.localAddress(),
+                                sharer.name(),
+                                new InetSocketAddress("127.0.0.1", 0),
+                                paths(gate)),
+                        connectGroup,
+                        lines);
         Receiver rx = null;
         try {
             c.start().get(bounded(20_000), TimeUnit.MILLISECONDS);
             Line first = lines.await("Path: ", 0, bounded(WAIT_LINE_MS));
-            if (first == null) throw new Failure("no Path: line within " + WAIT_LINE_MS + " ms of the tunnel coming up");
-            if (!first.text.startsWith("Path: relay")) throw new Failure("the first path was not the relay: " + first.text);
+            if (first == null)
+                throw new Failure(
+                        "no Path: line within " + WAIT_LINE_MS + " ms of the tunnel coming up");
+            if (!first.text.startsWith("Path: relay"))
+                throw new Failure("the first path was not the relay: " + first.text);
             rx = new Receiver(c.localAddress(), sampleMs);
             long t0 = System.nanoTime();
             // ICE validates a pair through the gate (STUN passes); the path layer's probes do not.
             while (gate.firstOutDropNanos == 0) {
-                if (System.nanoTime() - t0 > bounded(15_000) * MS) throw new Failure("ICE validated no pair within 15 s");
+                if (System.nanoTime() - t0 > bounded(15_000) * MS)
+                    throw new Failure("ICE validated no pair within 15 s");
                 Thread.sleep(10);
             }
             sleepUntil(Math.max(t0 + (500 + steadyMs) * MS, gate.firstOutDropNanos + 200 * MS));
             if (rx.bytes() == 0) throw new Failure("no data arrived over the relay");
 
             // (a) relay -> direct, then (b) direct -> relay
-            measure(r.up, r, lines, rx, gate, UdpGate.Mode.OPEN, "Path: direct", "opening the gate");
+            measure(
+                    r.up,
+                    r,
+                    lines,
+                    rx,
+                    gate,
+                    UdpGate.Mode.OPEN,
+                    "Path: direct",
+                    "opening the gate");
             sleepUntil(r.up.end + steadyMs * MS);
-            measure(r.down, r, lines, rx, gate, UdpGate.Mode.ALL, "Path: relay", "cutting the direct path");
+            measure(
+                    r.down,
+                    r,
+                    lines,
+                    rx,
+                    gate,
+                    UdpGate.Mode.ALL,
+                    "Path: relay",
+                    "cutting the direct path");
         } catch (Failure f) {
             r.failure = f.getMessage();
         } catch (Exception e) {
@@ -312,22 +394,35 @@ public final class SwitchStall {
                 // the tunnel is gone already
             }
         }
-        if (r.failure != null) System.err.println("rep failed: " + r.failure + "; console: " + lines.texts());
+        if (r.failure != null)
+            System.err.println("rep failed: " + r.failure + "; console: " + lines.texts());
         return r;
     }
 
     /**
-     * After a switch announced at {@code announced}: waits until bytes have arrived after it (at most
-     * 10 s), then {@code --after-ms} more; returns the end of the window to look for gaps in.
+     * After a switch announced at {@code announced}: waits until bytes have arrived after it (at
+     * most 10 s), then {@code --after-ms} more; returns the end of the window to look for gaps in.
      */
-    /** Sets the gate, waits for the path line it should cause, and measures the receive gap around it. */
-    private void measure(Switch sw, Rep r, Lines lines, Receiver rx, UdpGate gate, UdpGate.Mode to, String expect,
-                         String action) throws Exception {
+    /**
+     * Sets the gate, waits for the path line it should cause, and measures the receive gap around
+     * it.
+     */
+    private void measure(
+            Switch sw,
+            Rep r,
+            Lines lines,
+            Receiver rx,
+            UdpGate gate,
+            UdpGate.Mode to,
+            String expect,
+            String action)
+            throws Exception {
         long at = System.nanoTime();
         int mark = lines.size();
         gate.mode = to;
         Line line = lines.await(expect, mark, bounded(WAIT_LINE_MS));
-        if (line == null) throw new Failure("no " + expect + " within " + WAIT_LINE_MS + " ms of " + action);
+        if (line == null)
+            throw new Failure("no " + expect + " within " + WAIT_LINE_MS + " ms of " + action);
         sw.announce = (line.nanos - at) / 1e6;
         sw.end = settle(rx, at, line.nanos);
         Gap gap = rx.maxGap(at, sw.end);
@@ -391,7 +486,10 @@ public final class SwitchStall {
             return lines.stream().map(Line::text).toList();
         }
 
-        /** The first line from index {@code from} on that starts with {@code prefix}, or null after the wait. */
+        /**
+         * The first line from index {@code from} on that starts with {@code prefix}, or null after
+         * the wait.
+         */
         Line await(String prefix, int from, long waitMs) throws InterruptedException {
             long end = System.nanoTime() + waitMs * MS;
             do {
@@ -430,26 +528,33 @@ public final class SwitchStall {
         Receiver(InetSocketAddress local, long sampleMs) throws IOException {
             socket = new Socket();
             socket.connect(local, 5_000);
-            reader = new Thread(() -> {
-                byte[] buf = new byte[BLOCK];
-                try (InputStream in = socket.getInputStream()) {
-                    int k;
-                    while ((k = in.read(buf)) >= 0) count.addAndGet(k);
-                } catch (IOException ended) {
-                    // closed at the end of the repetition
-                }
-            }, "stall-reader");
-            sampler = new Thread(() -> {
-                long period = sampleMs * MS;
-                long next = System.nanoTime();
-                while (!closed) {
-                    record(System.nanoTime(), count.get());
-                    next += period;
-                    long left = next - System.nanoTime();
-                    if (left > 0) LockSupport.parkNanos(left);
-                    else next = System.nanoTime(); // late: do not try to catch up with a burst of samples
-                }
-            }, "stall-sampler");
+            reader =
+                    new Thread(
+                            () -> {
+                                byte[] buf = new byte[BLOCK];
+                                try (InputStream in = socket.getInputStream()) {
+                                    int k;
+                                    while ((k = in.read(buf)) >= 0) count.addAndGet(k);
+                                } catch (IOException ended) {
+                                    // closed at the end of the repetition
+                                }
+                            },
+                            "stall-reader");
+            sampler =
+                    new Thread(
+                            () -> {
+                                long period = sampleMs * MS;
+                                long next = System.nanoTime();
+                                while (!closed) {
+                                    record(System.nanoTime(), count.get());
+                                    next += period;
+                                    long left = next - System.nanoTime();
+                                    if (left > 0) LockSupport.parkNanos(left);
+                                    else next = System.nanoTime(); // late: do not try to catch up
+                                    // with a burst of samples
+                                }
+                            },
+                            "stall-sampler");
             reader.setDaemon(true);
             sampler.setDaemon(true);
             sampler.setPriority(Thread.MAX_PRIORITY);
@@ -472,9 +577,9 @@ public final class SwitchStall {
         }
 
         /**
-         * The longest time between two samples that saw bytes arrive, among those gaps that end after
-         * {@code from} and start before {@code to} (a gap already going on at {@code from} counts
-         * whole); a gap still going on at {@code to} counts up to the last sample.
+         * The longest time between two samples that saw bytes arrive, among those gaps that end
+         * after {@code from} and start before {@code to} (a gap already going on at {@code from}
+         * counts whole); a gap still going on at {@code to} counts up to the last sample.
          */
         synchronized Gap maxGap(long from, long to) {
             long lastProgress = -1, max = 0, samplerMax = 0, start = 0;

@@ -2,23 +2,31 @@ package dev.appshare.cli;
 
 import picocli.CommandLine.Command;
 
-@Command(name = "appshare",
+@Command(
+        name = "appshare",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = {
-            "Share a local TCP port with another machine, peer to peer, through a self-hosted rendezvous.",
+            "Share a local TCP port with another machine, peer to peer, through a self-hosted"
+                    + " rendezvous.",
             "",
-            "  appshare server                      run the rendezvous (and its relay) on a public host",
+            "  appshare server                      run the rendezvous (and its relay) on a public"
+                    + " host",
             "  appshare share --port 3000           share port 3000; prints a name",
             "  appshare connect NAME --local 3000   reach that share at 127.0.0.1:3000"
         },
-        subcommands = {ServerCommand.class, RelayCommand.class, ShareCommand.class, ConnectCommand.class})
+        subcommands = {
+            ServerCommand.class,
+            RelayCommand.class,
+            ShareCommand.class,
+            ConnectCommand.class
+        })
 final class AppshareCommand implements Runnable {
-    @picocli.CommandLine.Spec
-    picocli.CommandLine.Model.CommandSpec spec;
+    @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public void run() {
-        throw new picocli.CommandLine.ParameterException(spec.commandLine(), "missing command: server, relay, share or connect");
+        throw new picocli.CommandLine.ParameterException(
+                spec.commandLine(), "missing command: server, relay, share or connect");
     }
 }

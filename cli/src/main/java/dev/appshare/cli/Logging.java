@@ -6,8 +6,8 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Configures slf4j-simple before any logger exists: one line per user-visible event at INFO on
- * stderr, details at DEBUG with --verbose, chatty libraries held at WARN. java.util.logging (ice4j's)
- * is routed into slf4j.
+ * stderr, details at DEBUG with --verbose, chatty libraries held at WARN. java.util.logging
+ * (ice4j's) is routed into slf4j.
  */
 final class Logging {
     private Logging() {}

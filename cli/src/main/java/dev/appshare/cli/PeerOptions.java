@@ -1,9 +1,9 @@
 package dev.appshare.cli;
 
-import dev.appshare.wire.net.HostPort;
-import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.Transport;
+import dev.appshare.wire.net.HostPort;
 import java.net.InetSocketAddress;
 import picocli.CommandLine.Option;
 
@@ -11,15 +11,22 @@ import picocli.CommandLine.Option;
 final class PeerOptions {
     static final int DEFAULT_PORT = 7000;
 
-    @Option(names = "--server", paramLabel = "HOST:PORT",
+    @Option(
+            names = "--server",
+            paramLabel = "HOST:PORT",
             description = "Rendezvous server (default: $APPSHARE_SERVER, else 127.0.0.1:7000).")
     String server;
 
-    @Option(names = "--transport", paramLabel = "MODE", defaultValue = "auto",
+    @Option(
+            names = "--transport",
+            paramLabel = "MODE",
+            defaultValue = "auto",
             description = "auto (default), direct or relay: which paths the tunnel may use.")
     String transport;
 
-    @Option(names = {"-v", "--verbose"}, description = "Log details, and print stack traces on errors.")
+    @Option(
+            names = {"-v", "--verbose"},
+            description = "Log details, and print stack traces on errors.")
     boolean verbose;
 
     InetSocketAddress server() {

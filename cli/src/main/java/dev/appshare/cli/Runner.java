@@ -1,14 +1,15 @@
 package dev.appshare.cli;
 
-import dev.appshare.wire.net.EventLoops;
 import dev.appshare.peer.PeerException;
+import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a long-lived command: one event loop group, a clean stop on Ctrl-C or SIGTERM. */
 final class Runner {
-    final EventLoopGroup group = EventLoops.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
+    final EventLoopGroup group =
+            EventLoops.newGroup(Math.max(2, Runtime.getRuntime().availableProcessors()));
     final StopSignal stop = new StopSignal();
     private volatile PeerException fatal;
 
@@ -23,12 +24,13 @@ final class Runner {
 
     /** Ends the command with an error as soon as {@code f} fails. */
     void failOn(Future<?> f) {
-        f.addListener(x -> {
-            if (!x.isSuccess()) {
-                fatal = asPeerException(x.cause());
-                stop.trigger();
-            }
-        });
+        f.addListener(
+                x -> {
+                    if (!x.isSuccess()) {
+                        fatal = asPeerException(x.cause());
+                        stop.trigger();
+                    }
+                });
     }
 
     /** Blocks until stopped; returns 0, or throws the failure that stopped it. */

@@ -6,6 +6,12 @@ final class Version implements IVersionProvider {
     @Override
     public String[] getVersion() {
         String v = Version.class.getPackage().getImplementationVersion();
-        return new String[] {"appshare " + (v != null ? v : "0.1.0") + " (Java " + System.getProperty("java.version") + ")"};
+        return new String[] {
+            "appshare "
+                    + (v != null ? v : "0.1.0")
+                    + " (Java "
+                    + System.getProperty("java.version")
+                    + ")"
+        };
     }
 }

@@ -1,10 +1,10 @@
 package dev.appshare.cli;
 
-import dev.appshare.peer.path.Transport;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.e2e.Lab;
+import dev.appshare.peer.path.Transport;
 import java.net.ServerSocket;
 import org.junit.jupiter.api.Test;
 
@@ -28,10 +28,24 @@ class CliTest {
     void directOnlyConnectFailsClearlyWhenTheShareTakesNoDirectPath() throws Exception {
         try (Lab lab = Lab.with(Transport.RELAY)) {
             String server = "127.0.0.1:" + lab.server().getPort();
-            String name = lab.share(lab.server().getPort()).name(); // relay-only share (the port is never dialled)
+            String name =
+                    lab.share(lab.server().getPort())
+                            .name(); // relay-only share (the port is never dialled)
             long t0 = System.nanoTime();
-            assertEquals(1, Main.run(false, "connect", name, "--local", "0", "--server", server, "--transport", "direct"));
-            assertTrue(System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(15),
+            assertEquals(
+                    1,
+                    Main.run(
+                            false,
+                            "connect",
+                            name,
+                            "--local",
+                            "0",
+                            "--server",
+                            server,
+                            "--transport",
+                            "direct"));
+            assertTrue(
+                    System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(15),
                     "the share said at once that it takes no direct path");
         }
     }
@@ -40,16 +54,35 @@ class CliTest {
     void unknownNameExitsTwo() throws Exception {
         try (Lab lab = new Lab()) {
             String server = "127.0.0.1:" + lab.server().getPort();
-            assertEquals(2, Main.run(false, "connect", "no-such-share-1234", "--local", "0", "--server", server));
+            assertEquals(
+                    2,
+                    Main.run(
+                            false,
+                            "connect",
+                            "no-such-share-1234",
+                            "--local",
+                            "0",
+                            "--server",
+                            server));
         }
     }
 
     @Test
     void localPortInUseExitsOne() throws Exception {
-        try (Lab lab = new Lab(); ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+        try (Lab lab = new Lab();
+                ServerSocket taken =
+                        new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             String server = "127.0.0.1:" + lab.server().getPort();
-            assertEquals(1, Main.run(false, "connect", "whatever-name-1234", "--local",
-                    Integer.toString(taken.getLocalPort()), "--server", server));
+            assertEquals(
+                    1,
+                    Main.run(
+                            false,
+                            "connect",
+                            "whatever-name-1234",
+                            "--local",
+                            Integer.toString(taken.getLocalPort()),
+                            "--server",
+                            server));
         }
     }
 }

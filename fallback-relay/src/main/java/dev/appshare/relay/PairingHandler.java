@@ -1,7 +1,7 @@
 package dev.appshare.relay;
 
-import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.relay.RelayProtocol;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -33,8 +33,12 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        deadline = ctx.executor().schedule(() -> reject(ctx, RelayProtocol.TIMEOUT),
-                relay.handshakeTimeoutMillis(), TimeUnit.MILLISECONDS);
+        deadline =
+                ctx.executor()
+                        .schedule(
+                                () -> reject(ctx, RelayProtocol.TIMEOUT),
+                                relay.handshakeTimeoutMillis(),
+                                TimeUnit.MILLISECONDS);
         ctx.read();
         ctx.fireChannelActive();
     }
@@ -75,10 +79,12 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
     private void pair(ChannelHandlerContext ctx, Channel partner) {
         cancelDeadline();
         Channel self = ctx.channel();
-        partner.eventLoop().execute(() -> {
-            PairingHandler h = partner.pipeline().get(PairingHandler.class);
-            if (h != null) h.becomeSpliced(partner.pipeline().context(h));
-        });
+        partner.eventLoop()
+                .execute(
+                        () -> {
+                            PairingHandler h = partner.pipeline().get(PairingHandler.class);
+                            if (h != null) h.becomeSpliced(partner.pipeline().context(h));
+                        });
         becomeSpliced(ctx);
         SpliceHandler.join(self, partner);
         log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
@@ -103,7 +109,9 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
             relay.table().abandon(token, expiry, ctx.channel());
         }
         log.debug("relay rejected {}: {}", ctx.channel().remoteAddress(), reason);
-        ctx.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))
+        ctx.writeAndFlush(
+                        Unpooled.copiedBuffer(
+                                RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))
                 .addListener(ChannelFutureListener.CLOSE);
     }
 
@@ -123,7 +131,10 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         if (cause instanceof TooLongFrameException) {
             reject(ctx, RelayProtocol.BAD_REQUEST);
         } else {
-            log.debug("relay connection {} failed: {}", ctx.channel().remoteAddress(), cause.toString());
+            log.debug(
+                    "relay connection {} failed: {}",
+                    ctx.channel().remoteAddress(),
+                    cause.toString());
             ctx.close();
         }
     }

@@ -13,7 +13,12 @@ import java.util.Map;
  * event loops).
  */
 public final class PairingTable {
-    public enum Outcome { WAITING, PAIRED, SPENT, FULL }
+    public enum Outcome {
+        WAITING,
+        PAIRED,
+        SPENT,
+        FULL
+    }
 
     public record Result(Outcome outcome, Channel partner) {}
 
@@ -35,7 +40,9 @@ public final class PairingTable {
         if (first != null) {
             spent.put(token, expiry);
             // A holder that is already gone (its close not yet processed) has given the token up.
-            return first.isActive() ? new Result(Outcome.PAIRED, first) : new Result(Outcome.SPENT, null);
+            return first.isActive()
+                    ? new Result(Outcome.PAIRED, first)
+                    : new Result(Outcome.SPENT, null);
         }
         if (waiting.size() + spent.size() >= maxEntries) return new Result(Outcome.FULL, null);
         waiting.put(token, ch);
@@ -49,7 +56,8 @@ public final class PairingTable {
 
     private void purgeExpired() {
         long now = clock.millis();
-        if (now - lastPurge < 1000) return; // a full sweep at most once a second, even under a flood
+        if (now - lastPurge < 1000)
+            return; // a full sweep at most once a second, even under a flood
         lastPurge = now;
         for (Iterator<Long> it = spent.values().iterator(); it.hasNext(); ) {
             if (it.next() <= now) it.remove();

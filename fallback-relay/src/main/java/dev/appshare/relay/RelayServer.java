@@ -1,9 +1,9 @@
 package dev.appshare.relay;
 
-import dev.appshare.wire.relay.RelayProtocol;
-import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.relay.RelayProtocol;
+import dev.appshare.wire.relay.RelayToken;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -12,16 +12,16 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.handler.codec.LineBasedFrameDecoder;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 
 /**
- * The fallback relay: when two peers cannot reach each other directly, each dials the relay with the
- * same one-time token and the relay splices the two TCP connections. It never parses a byte after the
- * pairing line, and what crosses it is QUIC ciphertext, so it learns nothing but sizes and timing.
- * See {@link RelayProtocol} for the wire format.
+ * The fallback relay: when two peers cannot reach each other directly, each dials the relay with
+ * the same one-time token and the relay splices the two TCP connections. It never parses a byte
+ * after the pairing line, and what crosses it is QUIC ciphertext, so it learns nothing but sizes
+ * and timing. See {@link RelayProtocol} for the wire format.
  */
 public final class RelayServer implements AutoCloseable {
     private final RelayToken tokens;
@@ -36,23 +36,37 @@ public final class RelayServer implements AutoCloseable {
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
     }
 
-    public RelayServer start(EventLoopGroup group, InetSocketAddress listen) throws InterruptedException {
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(EventLoops.serverSocket())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true) // a restarted server gets its port back at once
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        children.add(ch);
-                        ch.pipeline().addLast("line", new LineBasedFrameDecoder(RelayProtocol.MAX_LINE, true, true));
-                        ch.pipeline().addLast("pairing", new PairingHandler(RelayServer.this));
-                    }
-                });
+    public RelayServer start(EventLoopGroup group, InetSocketAddress listen)
+            throws InterruptedException {
+        ServerBootstrap b =
+                new ServerBootstrap()
+                        .group(group)
+                        .channel(EventLoops.serverSocket())
+                        .option(ChannelOption.SO_BACKLOG, 1024)
+                        .option(
+                                ChannelOption.SO_REUSEADDR,
+                                true) // a restarted server gets its port back at once
+                        .childOption(ChannelOption.AUTO_READ, false)
+                        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                        .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childHandler(
+                                new ChannelInitializer<SocketChannel>() {
+                                    @Override
+                                    protected void initChannel(SocketChannel ch) {
+                                        children.add(ch);
+                                        ch.pipeline()
+                                                .addLast(
+                                                        "line",
+                                                        new LineBasedFrameDecoder(
+                                                                RelayProtocol.MAX_LINE,
+                                                                true,
+                                                                true));
+                                        ch.pipeline()
+                                                .addLast(
+                                                        "pairing",
+                                                        new PairingHandler(RelayServer.this));
+                                    }
+                                });
         server = b.bind(HostPort.resolved(listen)).sync().channel();
         return this;
     }

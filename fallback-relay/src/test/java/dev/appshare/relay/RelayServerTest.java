@@ -1,14 +1,12 @@
 package dev.appshare.relay;
 
-import dev.appshare.wire.relay.RelayToken;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
-import java.io.BufferedReader;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -57,7 +55,8 @@ class RelayServerTest {
     @Test
     void splicesTwoConnectionsByteExactBothWays() throws Exception {
         String token = tokens.mint(30_000);
-        try (Socket a = dial(token); Socket b = dial(token)) {
+        try (Socket a = dial(token);
+                Socket b = dial(token)) {
             assertEquals("OK", readLine(a));
             assertEquals("OK", readLine(b));
             byte[] ab = new byte[8 << 20];
@@ -68,8 +67,10 @@ class RelayServerTest {
             CompletableFuture<byte[]> atA = CompletableFuture.supplyAsync(() -> sha(a, ba.length));
             CompletableFuture.runAsync(() -> write(a, ab));
             CompletableFuture.runAsync(() -> write(b, ba));
-            assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(ab), atB.get(30, TimeUnit.SECONDS));
-            assertArrayEquals(MessageDigest.getInstance("SHA-256").digest(ba), atA.get(30, TimeUnit.SECONDS));
+            assertArrayEquals(
+                    MessageDigest.getInstance("SHA-256").digest(ab), atB.get(30, TimeUnit.SECONDS));
+            assertArrayEquals(
+                    MessageDigest.getInstance("SHA-256").digest(ba), atA.get(30, TimeUnit.SECONDS));
         }
     }
 

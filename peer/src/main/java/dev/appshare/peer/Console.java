@@ -3,8 +3,8 @@ package dev.appshare.peer;
 import java.io.PrintStream;
 
 /**
- * The lines scripts and users read on stdout ("Name: ...", "Listening on ...", "Path: ..."). Logs go
- * to stderr; these go here, one line each, flushed at once.
+ * The lines scripts and users read on stdout ("Name: ...", "Listening on ...", "Path: ..."). Logs
+ * go to stderr; these go here, one line each, flushed at once.
  */
 public interface Console {
     void line(String text);

@@ -11,20 +11,27 @@ import java.util.function.Predicate;
 public final class NameAllocator {
     private static final String[] ADJECTIVES = {
         "able", "agile", "amber", "ample", "azure", "bold", "brave", "bright", "brisk", "calm",
-        "cheerful", "clever", "cosy", "crisp", "curious", "daring", "deft", "eager", "early", "fair",
+        "cheerful", "clever", "cosy", "crisp", "curious", "daring", "deft", "eager", "early",
+                "fair",
         "fancy", "fast", "fierce", "fond", "frank", "fresh", "gentle", "glad", "golden", "grand",
         "happy", "hardy", "honest", "humble", "jolly", "keen", "kind", "lively", "lucky", "merry",
-        "mighty", "modest", "neat", "nimble", "noble", "patient", "plucky", "polite", "proud", "quick",
+        "mighty", "modest", "neat", "nimble", "noble", "patient", "plucky", "polite", "proud",
+                "quick",
         "quiet", "rapid", "ready", "sharp", "shiny", "silent", "sleek", "smart", "steady", "sunny",
         "swift", "tidy", "vivid", "witty"
     };
     private static final String[] ANIMALS = {
-        "alpaca", "badger", "beaver", "bison", "bobcat", "camel", "caribou", "cheetah", "coyote", "crane",
-        "dingo", "dolphin", "donkey", "eagle", "falcon", "ferret", "finch", "fox", "gazelle", "gecko",
-        "gibbon", "heron", "hippo", "ibex", "iguana", "jackal", "jaguar", "koala", "lemur", "leopard",
+        "alpaca", "badger", "beaver", "bison", "bobcat", "camel", "caribou", "cheetah", "coyote",
+                "crane",
+        "dingo", "dolphin", "donkey", "eagle", "falcon", "ferret", "finch", "fox", "gazelle",
+                "gecko",
+        "gibbon", "heron", "hippo", "ibex", "iguana", "jackal", "jaguar", "koala", "lemur",
+                "leopard",
         "llama", "lynx", "magpie", "marmot", "meerkat", "mink", "moose", "newt", "ocelot", "orca",
-        "osprey", "otter", "owl", "panda", "panther", "parrot", "pelican", "penguin", "puffin", "quail",
-        "rabbit", "raven", "salmon", "seal", "sparrow", "squid", "stork", "tapir", "tiger", "toucan",
+        "osprey", "otter", "owl", "panda", "panther", "parrot", "pelican", "penguin", "puffin",
+                "quail",
+        "rabbit", "raven", "salmon", "seal", "sparrow", "squid", "stork", "tapir", "tiger",
+                "toucan",
         "turtle", "walrus", "wombat", "zebra"
     };
 
@@ -33,8 +40,12 @@ public final class NameAllocator {
     /** Draws names until one is free; gives up (null) after a bounded number of draws. */
     public String allocate(Predicate<String> taken) {
         for (int i = 0; i < 64; i++) {
-            String name = ADJECTIVES[random.nextInt(ADJECTIVES.length)] + "-"
-                    + ANIMALS[random.nextInt(ANIMALS.length)] + "-" + (1000 + random.nextInt(9000));
+            String name =
+                    ADJECTIVES[random.nextInt(ADJECTIVES.length)]
+                            + "-"
+                            + ANIMALS[random.nextInt(ANIMALS.length)]
+                            + "-"
+                            + (1000 + random.nextInt(9000));
             if (!taken.test(name)) return name;
         }
         return null;

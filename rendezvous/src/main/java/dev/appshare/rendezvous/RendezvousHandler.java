@@ -1,12 +1,12 @@
 package dev.appshare.rendezvous;
 
+import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
+
 import dev.appshare.rendezvous.ShareRegistry.Registration;
 import dev.appshare.rendezvous.ShareRegistry.Session;
 import dev.appshare.rendezvous.ShareRegistry.Share;
 import dev.appshare.wire.rendezvous.ProtocolException;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
-import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
-
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -20,16 +20,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One peer's control connection on the server. The first message must be REGISTER or CONNECT and
- * must arrive within the handshake timeout; after that the connection is a share or a connector
- * for good. Any protocol error is answered with ERROR and the connection closed; it never affects
- * other connections.
+ * must arrive within the handshake timeout; after that the connection is a share or a connector for
+ * good. Any protocol error is answered with ERROR and the connection closed; it never affects other
+ * connections.
  */
 final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMessage> {
     private static final Logger log = LoggerFactory.getLogger(RendezvousHandler.class);
 
     private final RendezvousServer server;
     private ScheduledFuture<?> handshakeDeadline;
-    private Share share;       // set once this connection registered a share
+    private Share share; // set once this connection registered a share
     private boolean connector; // set once this connection asked for a share
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
     static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
@@ -40,17 +40,21 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        handshakeDeadline = ctx.executor().schedule(
-                () -> fail(ctx, E_TIMEOUT, "no REGISTER or CONNECT in time"),
-                server.config().handshakeTimeoutMillis, TimeUnit.MILLISECONDS);
+        handshakeDeadline =
+                ctx.executor()
+                        .schedule(
+                                () -> fail(ctx, E_TIMEOUT, "no REGISTER or CONNECT in time"),
+                                server.config().handshakeTimeoutMillis,
+                                TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
     }
 
     @Override
-    protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+    protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m)
+            throws ProtocolException {
         switch (m.type()) {
             case PING -> ctx.writeAndFlush(RendezvousMessage.of(PONG));
-            case PONG -> { }
+            case PONG -> {}
             case REGISTER -> onRegister(ctx, m);
             case CONNECT -> onConnect(ctx, m);
             case SIGNAL -> onSignal(ctx, m);
@@ -58,7 +62,8 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
         }
     }
 
-    private void onRegister(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+    private void onRegister(ChannelHandlerContext ctx, RendezvousMessage m)
+            throws ProtocolException {
         if (share != null || connector) throw new ProtocolException("REGISTER twice");
         checkVersion(m);
         String fp = matching(m, "fp", FP_PATTERN);
@@ -70,23 +75,31 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
         }
         Registration r = server.registry().register(wanted, ctx.channel(), fp, owner);
         switch (r.claim()) {
-            case TAKEN -> fail(ctx, E_NAME_TAKEN, "the name " + wanted + " is in use by another share");
+            case TAKEN ->
+                    fail(ctx, E_NAME_TAKEN, "the name " + wanted + " is in use by another share");
             case EXHAUSTED -> fail(ctx, E_BUSY, "no free name found; try again");
             case OK -> {
                 cancelHandshake();
                 share = r.share();
                 if (r.replaced() != null) {
-                    log.info("share {} re-registered from {}", share.name(), ctx.channel().remoteAddress());
+                    log.info(
+                            "share {} re-registered from {}",
+                            share.name(),
+                            ctx.channel().remoteAddress());
                     r.replaced().channel().close();
                 } else {
-                    log.info("share {} registered from {}", share.name(), ctx.channel().remoteAddress());
+                    log.info(
+                            "share {} registered from {}",
+                            share.name(),
+                            ctx.channel().remoteAddress());
                 }
                 ctx.writeAndFlush(RendezvousMessage.of(REGISTERED, "name", share.name()));
             }
         }
     }
 
-    private void onConnect(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+    private void onConnect(ChannelHandlerContext ctx, RendezvousMessage m)
+            throws ProtocolException {
         if (share != null) throw new ProtocolException("a share cannot CONNECT");
         checkVersion(m);
         String name = m.require("name");
@@ -95,7 +108,8 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
         connector = true;
         Share target = NameAllocator.isValid(name) ? server.registry().lookup(name) : null;
         if (target == null) {
-            // Not fatal: a connector waiting for a share to come back asks again on this connection,
+            // Not fatal: a connector waiting for a share to come back asks again on this
+            // connection,
             // but no faster than once a second, which keeps guessing names slow.
             long now = System.nanoTime();
             if (now - lastUnknown < UNKNOWN_NAME_INTERVAL_NANOS) {
@@ -103,7 +117,9 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
                 return;
             }
             lastUnknown = now;
-            ctx.writeAndFlush(RendezvousMessage.of(ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
+            ctx.writeAndFlush(
+                    RendezvousMessage.of(
+                            ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
             return;
         }
         Session s = server.registry().open(target, ctx.channel());
@@ -113,11 +129,27 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
         }
         String token = server.tokens().mint(server.config().tokenLifetimeMillis);
         String relay = server.config().relayAdvertised;
-        log.info("connector {} joined share {} (session {})", ctx.channel().remoteAddress(), name, s.id());
-        target.channel().writeAndFlush(RendezvousMessage.of(INCOMING,
-                "session", s.id(), "fp", fp, "token", token, "relay", relay));
-        ctx.writeAndFlush(RendezvousMessage.of(ACCEPTED,
-                "session", s.id(), "fp", target.fingerprint(), "token", token, "relay", relay));
+        log.info(
+                "connector {} joined share {} (session {})",
+                ctx.channel().remoteAddress(),
+                name,
+                s.id());
+        target.channel()
+                .writeAndFlush(
+                        RendezvousMessage.of(
+                                INCOMING, "session", s.id(), "fp", fp, "token", token, "relay",
+                                relay));
+        ctx.writeAndFlush(
+                RendezvousMessage.of(
+                        ACCEPTED,
+                        "session",
+                        s.id(),
+                        "fp",
+                        target.fingerprint(),
+                        "token",
+                        token,
+                        "relay",
+                        relay));
     }
 
     private void onSignal(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
@@ -130,10 +162,12 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
     }
 
     private static void checkVersion(RendezvousMessage m) throws ProtocolException {
-        if (!VERSION.equals(m.get("v"))) throw new ProtocolException("unsupported protocol version " + m.get("v"));
+        if (!VERSION.equals(m.get("v")))
+            throw new ProtocolException("unsupported protocol version " + m.get("v"));
     }
 
-    private static String matching(RendezvousMessage m, String key, String pattern) throws ProtocolException {
+    private static String matching(RendezvousMessage m, String key, String pattern)
+            throws ProtocolException {
         String v = m.require(key);
         if (!v.matches(pattern)) throw new ProtocolException("malformed " + key);
         return v;
@@ -145,7 +179,11 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
 
     private void fail(ChannelHandlerContext ctx, String code, String message) {
         cancelHandshake();
-        log.debug("closing control connection {}: {} {}", ctx.channel().remoteAddress(), code, message);
+        log.debug(
+                "closing control connection {}: {} {}",
+                ctx.channel().remoteAddress(),
+                code,
+                message);
         ctx.writeAndFlush(RendezvousMessage.of(ERROR, "code", code, "message", message))
                 .addListener(ChannelFutureListener.CLOSE);
     }
@@ -177,11 +215,17 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+        Throwable c =
+                cause instanceof DecoderException && cause.getCause() != null
+                        ? cause.getCause()
+                        : cause;
         if (c instanceof ProtocolException || cause instanceof DecoderException) {
             fail(ctx, E_BAD_REQUEST, c.getMessage() == null ? c.toString() : c.getMessage());
         } else {
-            log.debug("control connection {} failed: {}", ctx.channel().remoteAddress(), c.toString());
+            log.debug(
+                    "control connection {} failed: {}",
+                    ctx.channel().remoteAddress(),
+                    c.toString());
             ctx.close();
         }
     }

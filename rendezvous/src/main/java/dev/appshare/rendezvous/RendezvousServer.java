@@ -1,10 +1,10 @@
 package dev.appshare.rendezvous;
 
-import dev.appshare.wire.rendezvous.RendezvousFrames;
-import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.relay.RelayToken;
+import dev.appshare.wire.rendezvous.RendezvousFrames;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -15,24 +15,26 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
- * handed the other's key fingerprint and a one-time relay token. It passes signalling on and holds no
- * tunnelled bytes. See {@link RendezvousProtocol}. The UDP port of the same number answers STUN Binding
- * requests ({@link StunResponder}), so peers learn their server-reflexive address.
+ * handed the other's key fingerprint and a one-time relay token. It passes signalling on and holds
+ * no tunnelled bytes. See {@link RendezvousProtocol}. The UDP port of the same number answers STUN
+ * Binding requests ({@link StunResponder}), so peers learn their server-reflexive address.
  */
 public final class RendezvousServer implements AutoCloseable {
     /** Settings; the timeouts are fields so tests can shorten them. */
     public static final class Config {
         public InetSocketAddress listen = InetSocketAddress.createUnresolved("0.0.0.0", 7000);
+
         /** The relay address handed to peers: must be reachable by them. */
         public String relayAdvertised = "127.0.0.1:7001";
+
         public long handshakeTimeoutMillis = 10_000;
         public long idleTimeoutMillis = RendezvousProtocol.IDLE_MILLIS;
         public long tokenLifetimeMillis = 60_000;
@@ -53,45 +55,73 @@ public final class RendezvousServer implements AutoCloseable {
     }
 
     /**
-     * Binds TCP, then UDP (STUN) on the same host and the port TCP got, so a listen port of 0 works.
+     * Binds TCP, then UDP (STUN) on the same host and the port TCP got, so a listen port of 0
+     * works.
      *
      * @throws IllegalStateException if the UDP port cannot be bound (TCP is closed again)
      */
     public RendezvousServer start(EventLoopGroup group) throws InterruptedException {
         StunResponder.warmUp();
-        ServerBootstrap b = new ServerBootstrap()
-                .group(group)
-                .channel(EventLoops.serverSocket())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true) // a restarted server gets its port back at once
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        children.add(ch);
-                        ch.pipeline().addLast("idle", new IdleStateHandler(config.idleTimeoutMillis, 0, 0, TimeUnit.MILLISECONDS));
-                        RendezvousFrames.install(ch.pipeline());
-                        ch.pipeline().addLast("control", new RendezvousHandler(RendezvousServer.this));
-                    }
-                });
+        ServerBootstrap b =
+                new ServerBootstrap()
+                        .group(group)
+                        .channel(EventLoops.serverSocket())
+                        .option(ChannelOption.SO_BACKLOG, 1024)
+                        .option(
+                                ChannelOption.SO_REUSEADDR,
+                                true) // a restarted server gets its port back at once
+                        .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childHandler(
+                                new ChannelInitializer<SocketChannel>() {
+                                    @Override
+                                    protected void initChannel(SocketChannel ch) {
+                                        children.add(ch);
+                                        ch.pipeline()
+                                                .addLast(
+                                                        "idle",
+                                                        new IdleStateHandler(
+                                                                config.idleTimeoutMillis,
+                                                                0,
+                                                                0,
+                                                                TimeUnit.MILLISECONDS));
+                                        RendezvousFrames.install(ch.pipeline());
+                                        ch.pipeline()
+                                                .addLast(
+                                                        "control",
+                                                        new RendezvousHandler(
+                                                                RendezvousServer.this));
+                                    }
+                                });
         server = b.bind(HostPort.resolved(config.listen)).sync().channel();
-        InetSocketAddress udp = localAddress(); // the same host, and the port TCP got (listen port 0 works)
-        ChannelFuture bound = new Bootstrap()
-                .group(group)
-                .channel(EventLoops.datagram())
-                .option(ChannelOption.SO_REUSEADDR, true) // as for TCP: a restarted server gets its port back
-                .handler(new StunResponder())
-                .bind(udp)
-                .await();
+        InetSocketAddress udp =
+                localAddress(); // the same host, and the port TCP got (listen port 0 works)
+        ChannelFuture bound =
+                new Bootstrap()
+                        .group(group)
+                        .channel(EventLoops.datagram())
+                        .option(
+                                ChannelOption.SO_REUSEADDR,
+                                true) // as for TCP: a restarted server gets its port back
+                        .handler(new StunResponder())
+                        .bind(udp)
+                        .await();
         if (!bound.isSuccess()) {
             server.close().syncUninterruptibly();
             server = null;
             Throwable why = bound.cause();
-            boolean taken = why instanceof BindException && String.valueOf(why.getMessage()).contains("in use");
-            // Worded without "in use": the CLI turns that into "the port is already in use" (read: TCP).
-            throw new IllegalStateException(taken
-                    ? "udp " + HostPort.format(udp) + " (STUN) is already taken"
-                    : "cannot bind udp " + HostPort.format(udp) + " (STUN): " + why.getMessage(), why);
+            boolean taken =
+                    why instanceof BindException
+                            && String.valueOf(why.getMessage()).contains("in use");
+            // Worded without "in use": the CLI turns that into "the port is already in use" (read:
+            // TCP).
+            throw new IllegalStateException(
+                    taken
+                            ? "udp " + HostPort.format(udp) + " (STUN) is already taken"
+                            : "cannot bind udp "
+                                    + HostPort.format(udp)
+                                    + " (STUN): "
+                                    + why.getMessage(),
+                    why);
         }
         stun = bound.channel();
         return this;
@@ -101,7 +131,10 @@ public final class RendezvousServer implements AutoCloseable {
         return (InetSocketAddress) server.localAddress();
     }
 
-    /** Where STUN Binding requests are answered: UDP, the same host and port number as {@link #localAddress()}. */
+    /**
+     * Where STUN Binding requests are answered: UDP, the same host and port number as {@link
+     * #localAddress()}.
+     */
     public InetSocketAddress stunAddress() {
         return (InetSocketAddress) stun.localAddress();
     }

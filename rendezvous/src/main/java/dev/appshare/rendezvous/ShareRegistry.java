@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Live shares by name and the sessions between each share and its connectors. Names are unique among
- * live shares and freed when the share's control connection closes. Synchronized: control
+ * Live shares by name and the sessions between each share and its connectors. Names are unique
+ * among live shares and freed when the share's control connection closes. Synchronized: control
  * connections live on several event loops.
  */
 public final class ShareRegistry {
@@ -32,14 +32,18 @@ public final class ShareRegistry {
         this.maxSessionsPerShare = maxSessionsPerShare;
     }
 
-    public enum Claim { OK, TAKEN, EXHAUSTED }
+    public enum Claim {
+        OK,
+        TAKEN,
+        EXHAUSTED
+    }
 
     public record Registration(Claim claim, Share share, Share replaced) {}
 
     /**
-     * Registers a share under the name it asks for (or a fresh one). A name held by another live share
-     * is refused, unless the request proves to be the same share (same owner secret) reconnecting, in
-     * which case the stale registration is replaced.
+     * Registers a share under the name it asks for (or a fresh one). A name held by another live
+     * share is refused, unless the request proves to be the same share (same owner secret)
+     * reconnecting, in which case the stale registration is replaced.
      */
     public synchronized Registration register(String wanted, Channel ch, String fp, String owner) {
         String name = wanted;
@@ -64,8 +68,8 @@ public final class ShareRegistry {
     }
 
     /**
-     * Opens a session, or returns null if the share already has too many. A connector has one session
-     * at a time: asking again (after its tunnel broke) replaces the old one.
+     * Opens a session, or returns null if the share already has too many. A connector has one
+     * session at a time: asking again (after its tunnel broke) replaces the old one.
      */
     public synchronized Session open(Share share, Channel connector) {
         sessions.values().removeIf(s -> s.connector() == connector);
@@ -84,11 +88,13 @@ public final class ShareRegistry {
     public synchronized List<Session> drop(Channel ch, Share share) {
         if (share != null && byName.get(share.name()) == share) byName.remove(share.name());
         List<Session> gone = new ArrayList<>();
-        sessions.values().removeIf(s -> {
-            boolean hit = s.connector() == ch || s.share().channel() == ch;
-            if (hit) gone.add(s);
-            return hit;
-        });
+        sessions.values()
+                .removeIf(
+                        s -> {
+                            boolean hit = s.connector() == ch || s.share().channel() == ch;
+                            if (hit) gone.add(s);
+                            return hit;
+                        });
         return gone;
     }
 }

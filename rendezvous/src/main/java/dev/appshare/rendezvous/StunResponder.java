@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Answers STUN Binding requests (RFC 5389) on the rendezvous's UDP port, so that a peer learns its
  * server-reflexive address: the answer is a Binding success response, same transaction id, with
- * XOR-MAPPED-ADDRESS = the datagram's source address and port (plus ice4j's SOFTWARE attribute).
- * No authentication, no state. Anything else is dropped without an answer, logged at DEBUG at most:
- * a rendezvous must never become an error oracle or a reflector for arbitrary bytes.
+ * XOR-MAPPED-ADDRESS = the datagram's source address and port (plus ice4j's SOFTWARE attribute). No
+ * authentication, no state. Anything else is dropped without an answer, logged at DEBUG at most: a
+ * rendezvous must never become an error oracle or a reflector for arbitrary bytes.
  *
  * <p>Amplification: one datagram out per request in, of 48 bytes (IPv4) or 60 (IPv6) with ice4j's
  * default SOFTWARE value "ice4j.org", against at least 20 bytes in: no worse than any STUN server.
@@ -36,6 +36,7 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
      * headers, RFC 5389 §7.1's size for an unknown path MTU. A Binding request is 20 to ~100 bytes.
      */
     public static final int MAX_REQUEST = 548;
+
     private static final int HEADER = 20; // Message.HEADER_LENGTH
     private static final int MAGIC_COOKIE = 0x2112A442;
 
@@ -46,19 +47,26 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
         int n = in.readableBytes();
         int at = in.readerIndex();
         // RFC 5389 §7.3's cheap checks before handing the bytes to ice4j: a Binding request type
-        // (which also means the two top bits are 0), the magic cookie (RFC 3489 requests, which lack
+        // (which also means the two top bits are 0), the magic cookie (RFC 3489 requests, which
+        // lack
         // it, are not answered), and a length field that covers exactly the rest of the datagram.
-        if (n < HEADER || n > MAX_REQUEST
+        if (n < HEADER
+                || n > MAX_REQUEST
                 || in.getUnsignedShort(at) != Message.BINDING_REQUEST
                 || in.getUnsignedShort(at + 2) != n - HEADER
                 || in.getInt(at + 4) != MAGIC_COOKIE) {
-            log.debug("STUN: dropped {} bytes from {}: not a Binding request of at most {} bytes", n, sender, MAX_REQUEST);
+            log.debug(
+                    "STUN: dropped {} bytes from {}: not a Binding request of at most {} bytes",
+                    n,
+                    sender,
+                    MAX_REQUEST);
             return;
         }
         byte[] bytes = ByteBufUtil.getBytes(in); // ice4j decodes arrays; at most MAX_REQUEST bytes
         Message m;
         try {
-            // Parses the attributes and checks FINGERPRINT if there is one. Malformed attributes throw
+            // Parses the attributes and checks FINGERPRINT if there is one. Malformed attributes
+            // throw
             // StunException, and some make ice4j throw ArrayIndexOutOfBoundsException: catch both.
             m = Message.decode(bytes, 0, bytes.length);
         } catch (Exception e) {
@@ -73,9 +81,15 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
             log.debug("STUN: cannot answer {}: {}", sender, e.toString());
             return;
         }
-        ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(reply), sender)).addListener(f -> {
-            if (!f.isSuccess()) log.debug("STUN: answer to {} not sent: {}", sender, f.cause().toString());
-        });
+        ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(reply), sender))
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess())
+                                log.debug(
+                                        "STUN: answer to {} not sent: {}",
+                                        sender,
+                                        f.cause().toString());
+                        });
     }
 
     private static byte[] respond(Request request, InetSocketAddress sender) throws Exception {
@@ -83,23 +97,27 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
         // copy the id onto the response: set it. encode(null): the StunStack is only needed for
         // MESSAGE-INTEGRITY, which this response does not carry (FINGERPRINT, which
         // -Dorg.ice4j.ALWAYS_SIGN=true adds, encodes without one).
-        Response r = MessageFactory.createBindingResponse(request, new TransportAddress(sender, Transport.UDP));
+        Response r =
+                MessageFactory.createBindingResponse(
+                        request, new TransportAddress(sender, Transport.UDP));
         r.setTransactionID(request.getTransactionID());
         return r.encode(null);
     }
 
     /**
-     * Loads ice4j's STUN classes and its configuration. The first encode reads ice4j's configuration
-     * for the SOFTWARE value (typesafe config, kotlin-reflect: over a thousand classes, about a second,
-     * more on a busy machine): done once per JVM at start on the caller's thread, rather than on an
-     * event loop (shared with control connections) at the first request.
+     * Loads ice4j's STUN classes and its configuration. The first encode reads ice4j's
+     * configuration for the SOFTWARE value (typesafe config, kotlin-reflect: over a thousand
+     * classes, about a second, more on a busy machine): done once per JVM at start on the caller's
+     * thread, rather than on an event loop (shared with control connections) at the first request.
      */
     static void warmUp() {
         try {
             Request probe = MessageFactory.createBindingRequest();
             probe.setTransactionID(new byte[12]); // ice4j leaves it null (a StunStack would set it)
             byte[] request = probe.encode(null);
-            respond((Request) Message.decode(request, 0, request.length), new InetSocketAddress("127.0.0.1", 9));
+            respond(
+                    (Request) Message.decode(request, 0, request.length),
+                    new InetSocketAddress("127.0.0.1", 9));
         } catch (Exception e) {
             throw new IllegalStateException("ice4j's STUN codec does not work", e);
         }

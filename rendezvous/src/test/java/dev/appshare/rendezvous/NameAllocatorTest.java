@@ -13,6 +13,9 @@ class NameAllocatorTest {
         assertTrue(n.matches("[a-z]+-[a-z]+-[0-9]{4}"), n);
         assertTrue(NameAllocator.isValid(n));
         assertNull(names.allocate(x -> true), "gives up when every draw is taken");
-        assertTrue(!NameAllocator.isValid("UPPER-case") && !NameAllocator.isValid("a") && !NameAllocator.isValid("-dash-"));
+        assertTrue(
+                !NameAllocator.isValid("UPPER-case")
+                        && !NameAllocator.isValid("a")
+                        && !NameAllocator.isValid("-dash-"));
     }
 }

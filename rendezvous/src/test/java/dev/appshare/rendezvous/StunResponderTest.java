@@ -54,7 +54,8 @@ class StunResponderTest {
 
     @BeforeEach
     void start() throws Exception {
-        // Port 0: TCP picks one, UDP follows it. That number may (rarely) be taken on UDP: try again.
+        // Port 0: TCP picks one, UDP follows it. That number may (rarely) be taken on UDP: try
+        // again.
         for (int attempt = 0; ; attempt++) {
             try {
                 server = newServer(0).start(group);
@@ -83,7 +84,8 @@ class StunResponderTest {
     private static RendezvousServer newServer(int port) {
         RendezvousServer.Config cfg = new RendezvousServer.Config();
         cfg.listen = new InetSocketAddress("127.0.0.1", port);
-        return new RendezvousServer(cfg, new RelayToken(RelayToken.randomSecret(), Clock.systemUTC()));
+        return new RendezvousServer(
+                cfg, new RelayToken(RelayToken.randomSecret(), Clock.systemUTC()));
     }
 
     @Test
@@ -111,8 +113,10 @@ class StunResponderTest {
         send(Arrays.copyOf(request, 10));
         assertNoReply("a truncated header");
 
-        Response response = MessageFactory.createBindingResponse((Request) Message.decode(request, 0, request.length),
-                new TransportAddress(new InetSocketAddress(LOOPBACK, 9), Transport.UDP));
+        Response response =
+                MessageFactory.createBindingResponse(
+                        (Request) Message.decode(request, 0, request.length),
+                        new TransportAddress(new InetSocketAddress(LOOPBACK, 9), Transport.UDP));
         response.setTransactionID(tid);
         send(response.encode(null));
         assertNoReply("a Binding response");
@@ -122,7 +126,8 @@ class StunResponderTest {
         send(indication.encode(null));
         assertNoReply("a Binding indication");
 
-        byte[] rfc3489 = new byte[20]; // type 0x0001, length 0, a 16-byte id instead of the magic cookie
+        byte[] rfc3489 =
+                new byte[20]; // type 0x0001, length 0, a 16-byte id instead of the magic cookie
         RANDOM.nextBytes(rfc3489);
         rfc3489[0] = 0;
         rfc3489[1] = 1;
@@ -131,7 +136,8 @@ class StunResponderTest {
         send(rfc3489);
         assertNoReply("an RFC 3489 request");
 
-        // A well-formed Binding request (ice4j decodes it) that is too large: 2000 bytes, padded with
+        // A well-formed Binding request (ice4j decodes it) that is too large: 2000 bytes, padded
+        // with
         // one unknown comprehension-optional attribute.
         byte[] big = Arrays.copyOf(request, 2000);
         putShort(big, 2, big.length - 20);
@@ -141,15 +147,19 @@ class StunResponderTest {
         send(big);
         assertNoReply("a 2000-byte request");
 
-        // Binding request headers with one bad attribute: ice4j's decode throws StunException for some
-        // and ArrayIndexOutOfBoundsException for others (here a MAPPED-ADDRESS of 4 bytes, not 8 or 20).
-        for (int[] attribute : new int[][] {{0x0001, 4}, {0x8028, 4}}) { // MAPPED-ADDRESS; FINGERPRINT, bad CRC
+        // Binding request headers with one bad attribute: ice4j's decode throws StunException for
+        // some
+        // and ArrayIndexOutOfBoundsException for others (here a MAPPED-ADDRESS of 4 bytes, not 8 or
+        // 20).
+        for (int[] attribute :
+                new int[][] {{0x0001, 4}, {0x8028, 4}}) { // MAPPED-ADDRESS; FINGERPRINT, bad CRC
             byte[] bad = Arrays.copyOf(request, 28);
             putShort(bad, 2, 8);
             putShort(bad, 20, attribute[0]);
             putShort(bad, 22, attribute[1]);
             send(bad);
-            assertNoReply("a request with a malformed attribute " + Integer.toHexString(attribute[0]));
+            assertNoReply(
+                    "a request with a malformed attribute " + Integer.toHexString(attribute[0]));
         }
 
         byte[] badLength = request.clone();
@@ -165,10 +175,12 @@ class StunResponderTest {
         int port = server.stunAddress().getPort();
         server.close();
         server = null;
-        eventuallyBinds(() -> {
-            new DatagramSocket(new InetSocketAddress(LOOPBACK, port)).close(); // no SO_REUSEADDR
-            return null;
-        });
+        eventuallyBinds(
+                () -> {
+                    new DatagramSocket(new InetSocketAddress(LOOPBACK, port))
+                            .close(); // no SO_REUSEADDR
+                    return null;
+                });
     }
 
     /**
@@ -192,12 +204,15 @@ class StunResponderTest {
         try (DatagramSocket squatter = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
             int port = squatter.getLocalPort();
             RendezvousServer other = newServer(port);
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> other.start(group));
-            assertTrue(e.getMessage().contains("udp 127.0.0.1:" + port + " (STUN)"), e.getMessage());
-            eventuallyBinds(() -> { // the TCP port was given back
-                new ServerSocket(port, 1, LOOPBACK).close();
-                return null;
-            });
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> other.start(group));
+            assertTrue(
+                    e.getMessage().contains("udp 127.0.0.1:" + port + " (STUN)"), e.getMessage());
+            eventuallyBinds(
+                    () -> { // the TCP port was given back
+                        new ServerSocket(port, 1, LOOPBACK).close();
+                        return null;
+                    });
         }
     }
 
@@ -212,7 +227,8 @@ class StunResponderTest {
         Message m = Message.decode(Arrays.copyOf(p.getData(), p.getLength()), 0, p.getLength());
         assertEquals(Message.BINDING_SUCCESS_RESPONSE, m.getMessageType());
         assertArrayEquals(tid, m.getTransactionID());
-        XorMappedAddressAttribute xor = (XorMappedAddressAttribute) m.getAttribute(Attribute.XOR_MAPPED_ADDRESS);
+        XorMappedAddressAttribute xor =
+                (XorMappedAddressAttribute) m.getAttribute(Attribute.XOR_MAPPED_ADDRESS);
         assertNotNull(xor, "XOR-MAPPED-ADDRESS");
         TransportAddress mapped = xor.getAddress(tid);
         assertEquals(client.getLocalAddress(), mapped.getAddress());

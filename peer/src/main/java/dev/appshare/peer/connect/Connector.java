@@ -2,18 +2,18 @@ package dev.appshare.peer.connect;
 
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
-import dev.appshare.peer.ice.IceSession;
-import dev.appshare.wire.net.EventLoops;
-import dev.appshare.peer.path.PathOptions;
-import dev.appshare.peer.path.PathCarrier;
-import dev.appshare.wire.net.HostPort;
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
-import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.path.Transport;
-import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -33,18 +33,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code appshare connect}: listens on a local port, asks the rendezvous for the share by name, and
- * carries every accepted connection over one tunnel to it. When the share goes away it keeps the port
- * and waits for the share to come back under the same name. State lives on the signalling event loop.
+ * carries every accepted connection over one tunnel to it. When the share goes away it keeps the
+ * port and waits for the share to come back under the same name. State lives on the signalling
+ * event loop.
  */
 public final class Connector implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Connector.class);
+
     /** Local connections that may wait for a tunnel, and for how long. */
     static final int MAX_PENDING = 1024;
+
     static final long PENDING_TIMEOUT_MILLIS = 15_000;
     static final long RETRY_MILLIS = 2_000;
 
     /** What to connect to and where to listen. */
-    public record Config(InetSocketAddress server, String name, InetSocketAddress local, PathOptions paths) {}
+    public record Config(
+            InetSocketAddress server, String name, InetSocketAddress local, PathOptions paths) {}
 
     private final Config config;
     private final EventLoopGroup group;
@@ -71,31 +75,38 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     /**
-     * Binds the local port (throwing a {@link PeerException} if it cannot), then looks the share up.
-     * The future completes when the first tunnel is up, or fails if the name is unknown or the
+     * Binds the local port (throwing a {@link PeerException} if it cannot), then looks the share
+     * up. The future completes when the first tunnel is up, or fails if the name is unknown or the
      * rendezvous unreachable.
      */
     public Future<Void> start() {
         InetSocketAddress bind = HostPort.resolved(config.local());
         try {
-            // Accepted connections live on the same event loop as the tunnel: a splice between a local
+            // Accepted connections live on the same event loop as the tunnel: a splice between a
+            // local
             // socket and its QUIC stream then never hops threads.
-            listener = new ServerBootstrap()
-                    .group(group, loop)
-                    .channel(EventLoops.serverSocket())
-                    .childOption(ChannelOption.AUTO_READ, false)
-                    .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childOption(ChannelOption.TCP_NODELAY, true)
-                    .childHandler(new Accepted())
-                    .bind(bind).syncUninterruptibly().channel();
+            listener =
+                    new ServerBootstrap()
+                            .group(group, loop)
+                            .channel(EventLoops.serverSocket())
+                            .childOption(ChannelOption.AUTO_READ, false)
+                            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                            .childOption(ChannelOption.TCP_NODELAY, true)
+                            .childHandler(new Accepted())
+                            .bind(bind)
+                            .syncUninterruptibly()
+                            .channel();
         } catch (Exception e) {
-            String why = e instanceof BindException || String.valueOf(e.getMessage()).contains("in use")
-                    ? "is already in use; pick another with --local (or stop what holds it)"
-                    : "cannot be opened: " + e.getMessage();
+            String why =
+                    e instanceof BindException || String.valueOf(e.getMessage()).contains("in use")
+                            ? "is already in use; pick another with --local (or stop what holds it)"
+                            : "cannot be opened: " + e.getMessage();
             throw new PeerException(1, "local port " + HostPort.format(config.local()) + " " + why);
         }
-        console.line("Listening on " + HostPort.format((InetSocketAddress) listener.localAddress()));
-        // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes first.
+        console.line(
+                "Listening on " + HostPort.format((InetSocketAddress) listener.localAddress()));
+        // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes
+        // first.
         if (config.paths().transport() == Transport.DIRECT) IceSession.warmUp();
         signalling.start();
         return firstTunnel;
@@ -114,7 +125,15 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private void ask() {
         if (closed || asking || tunnel != null || !signalling.isConnected()) return;
         asking = true;
-        signalling.send(RendezvousMessage.of(CONNECT, "v", VERSION, "name", config.name(), "fp", identity.fingerprint()));
+        signalling.send(
+                RendezvousMessage.of(
+                        CONNECT,
+                        "v",
+                        VERSION,
+                        "name",
+                        config.name(),
+                        "fp",
+                        identity.fingerprint()));
     }
 
     private void askLater() {
@@ -128,7 +147,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
             case ERROR -> onError(m.get("code"), m.get("message"));
             case GONE -> log.info("the rendezvous says {} left", config.name());
             case SIGNAL -> {
-                if (tunnel != null && session != null && session.equals(m.get("session"))) tunnel.signal(m);
+                if (tunnel != null && session != null && session.equals(m.get("session")))
+                    tunnel.signal(m);
             }
             default -> log.debug("ignoring {} from the rendezvous", m.type());
         }
@@ -140,52 +160,82 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         String token = m.get("token");
         String relay = m.get("relay");
         String id = m.get("session");
-        if (tunnel != null || id == null || fp == null || token == null || relay == null || !fp.matches(FP_PATTERN)) {
+        if (tunnel != null
+                || id == null
+                || fp == null
+                || token == null
+                || relay == null
+                || !fp.matches(FP_PATTERN)) {
             log.debug("ignoring an ACCEPTED (tunnel already up, or malformed)");
             return;
         }
         ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
         io.netty.util.concurrent.Future<?> opening;
         try {
-            opening = t.open(identity, fp, new PathCarrier.Route(RelayAddress.resolve(relay, config.server()), token,
-                    config.server(), true, true), config.paths(), kv -> signalling.sendSignal(id, kv));
+            opening =
+                    t.open(
+                            identity,
+                            fp,
+                            new PathCarrier.Route(
+                                    RelayAddress.resolve(relay, config.server()),
+                                    token,
+                                    config.server(),
+                                    true,
+                                    true),
+                            config.paths(),
+                            kv -> signalling.sendSignal(id, kv));
         } catch (RuntimeException e) {
-            log.warn("could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
+            log.warn(
+                    "could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
             askLater();
             return;
         }
         tunnel = t;
         session = id;
-        opening.addListener(f -> loop.execute(() -> {
-            if (!f.isSuccess()) {
-                if (tunnel == t) tunnel = null;
-                if (!everUp && config.paths().transport() == Transport.DIRECT
-                        && f.cause() instanceof PathCarrier.NoPathException) {
-                    firstTunnel.tryFailure(new PeerException(1, f.cause().getMessage()));
-                    return;
-                }
-                log.warn("could not open the tunnel to {}: {}; retrying", config.name(), f.cause().getMessage());
-                askLater();
-                return;
-            }
-            if (!everUp) log.info("tunnel to {} is up", config.name());
-            else log.info("{} is back; tunnel up again", config.name());
-            everUp = true;
-            firstTunnel.trySuccess(null);
-            while (!pending.isEmpty()) {
-                Channel ch = pending.poll();
-                if (ch.isActive()) t.openStream(ch);
-            }
-        }));
+        opening.addListener(
+                f ->
+                        loop.execute(
+                                () -> {
+                                    if (!f.isSuccess()) {
+                                        if (tunnel == t) tunnel = null;
+                                        if (!everUp
+                                                && config.paths().transport() == Transport.DIRECT
+                                                && f.cause()
+                                                        instanceof PathCarrier.NoPathException) {
+                                            firstTunnel.tryFailure(
+                                                    new PeerException(1, f.cause().getMessage()));
+                                            return;
+                                        }
+                                        log.warn(
+                                                "could not open the tunnel to {}: {}; retrying",
+                                                config.name(),
+                                                f.cause().getMessage());
+                                        askLater();
+                                        return;
+                                    }
+                                    if (!everUp) log.info("tunnel to {} is up", config.name());
+                                    else log.info("{} is back; tunnel up again", config.name());
+                                    everUp = true;
+                                    firstTunnel.trySuccess(null);
+                                    while (!pending.isEmpty()) {
+                                        Channel ch = pending.poll();
+                                        if (ch.isActive()) t.openStream(ch);
+                                    }
+                                }));
     }
-
 
     private void onError(String code, String message) {
         asking = false;
         if (E_UNKNOWN_NAME.equals(code)) {
             if (!everUp) {
-                firstTunnel.tryFailure(new PeerException(2, "no share named '" + config.name() + "' on "
-                        + signalling.serverText() + "; check the name that `appshare share` printed"));
+                firstTunnel.tryFailure(
+                        new PeerException(
+                                2,
+                                "no share named '"
+                                        + config.name()
+                                        + "' on "
+                                        + signalling.serverText()
+                                        + "; check the name that `appshare share` printed"));
             } else {
                 askLater(); // the share is away: keep asking until it comes back
             }
@@ -197,13 +247,17 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     void tunnelClosed(ConnectorTunnel t, String why) {
-        loop.execute(() -> {
-            if (tunnel != t) return;
-            tunnel = null;
-            if (closed) return;
-            log.warn("the share {} is gone ({}); waiting for it to come back", config.name(), why);
-            askLater();
-        });
+        loop.execute(
+                () -> {
+                    if (tunnel != t) return;
+                    tunnel = null;
+                    if (closed) return;
+                    log.warn(
+                            "the share {} is gone ({}); waiting for it to come back",
+                            config.name(),
+                            why);
+                    askLater();
+                });
     }
 
     @Override
@@ -214,40 +268,56 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     @Override
     public void unreachable(String why) {
-        firstTunnel.tryFailure(new PeerException(1, "cannot reach the rendezvous at " + signalling.serverText()
-                + " (" + why + "); is `appshare server` running there? Set --server or APPSHARE_SERVER"));
+        firstTunnel.tryFailure(
+                new PeerException(
+                        1,
+                        "cannot reach the rendezvous at "
+                                + signalling.serverText()
+                                + " ("
+                                + why
+                                + "); is `appshare server` running there? Set --server or"
+                                + " APPSHARE_SERVER"));
     }
 
     private void accepted(Channel local) {
-        loop.execute(() -> {
-            ConnectorTunnel t = tunnel;
-            if (t != null && t.isUp()) {
-                t.openStream(local);
-            } else if (pending.size() < MAX_PENDING && !closed) {
-                pending.add(local);
-                loop.schedule(() -> {
-                    if (pending.remove(local)) {
-                        log.info("closed a local connection: no tunnel to {} within {} s", config.name(),
-                                PENDING_TIMEOUT_MILLIS / 1000);
+        loop.execute(
+                () -> {
+                    ConnectorTunnel t = tunnel;
+                    if (t != null && t.isUp()) {
+                        t.openStream(local);
+                    } else if (pending.size() < MAX_PENDING && !closed) {
+                        pending.add(local);
+                        loop.schedule(
+                                () -> {
+                                    if (pending.remove(local)) {
+                                        log.info(
+                                                "closed a local connection: no tunnel to {} within"
+                                                        + " {} s",
+                                                config.name(),
+                                                PENDING_TIMEOUT_MILLIS / 1000);
+                                        local.close();
+                                    }
+                                },
+                                PENDING_TIMEOUT_MILLIS,
+                                TimeUnit.MILLISECONDS);
+                    } else {
                         local.close();
                     }
-                }, PENDING_TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-            } else {
-                local.close();
-            }
-        });
+                });
     }
 
     @Override
     public void close() {
-        loop.submit(() -> {
-            closed = true;
-            if (listener != null) listener.close();
-            pending.forEach(Channel::close);
-            pending.clear();
-            if (tunnel != null) tunnel.close();
-            signalling.close();
-        }).syncUninterruptibly();
+        loop.submit(
+                        () -> {
+                            closed = true;
+                            if (listener != null) listener.close();
+                            pending.forEach(Channel::close);
+                            pending.clear();
+                            if (tunnel != null) tunnel.close();
+                            signalling.close();
+                        })
+                .syncUninterruptibly();
     }
 
     @ChannelHandler.Sharable

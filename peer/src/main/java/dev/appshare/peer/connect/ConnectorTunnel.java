@@ -1,17 +1,17 @@
 package dev.appshare.peer.connect;
 
-import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.peer.Console;
 import dev.appshare.peer.ice.IceSession;
-import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.path.VirtualAddresses;
-import dev.appshare.peer.Console;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
-import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.tunnel.PeerIdentity;
-import dev.appshare.wire.tunnel.StreamPreamble;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -26,7 +26,6 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -56,47 +55,69 @@ final class ConnectorTunnel implements PathSwitch.Listener {
         this.console = console;
     }
 
-    Future<QuicChannel> open(PeerIdentity identity, String peerFingerprint, PathCarrier.Route route,
-                             PathOptions options, IceSession.Signals signals) {
+    Future<QuicChannel> open(
+            PeerIdentity identity,
+            String peerFingerprint,
+            PathCarrier.Route route,
+            PathOptions options,
+            IceSession.Signals signals) {
         Promise<QuicChannel> up = loop.newPromise();
         ChannelHandler codec = TunnelCodecs.client(identity, peerFingerprint);
         carrier = PathCarrier.open(loop, codec, options, route, signals, this);
-        carrier.ready().addListener(f -> {
-            if (!f.isSuccess()) {
-                up.tryFailure(f.cause());
-                return;
-            }
-            QuicChannel.newBootstrap(carrier.udp())
-                    .handler(new ChannelInitializer<QuicChannel>() {
-                        @Override
-                        protected void initChannel(QuicChannel ch) {
-                            ch.pipeline().addLast(new KeepAliveHandler(), new CloseReason());
-                        }
-                    })
-                    .streamHandler(new RefuseStreams())
-                    .localAddress(VirtualAddresses.LOCAL)
-                    .remoteAddress(VirtualAddresses.REMOTE)
-                    .connect()
-                    .addListener(c -> {
-                        if (c.isSuccess()) {
-                            quic = (QuicChannel) c.getNow();
-                            carrier.startIce(); // the tunnel is up: now look for the direct path
-                            if (!up.trySuccess(quic)) quic.close();
-                            quic.closeFuture().addListener(x -> loop.execute(this::closed));
-                        } else {
-                            carrier.close();
-                            up.tryFailure(c.cause());
-                        }
-                    });
-        });
+        carrier.ready()
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) {
+                                up.tryFailure(f.cause());
+                                return;
+                            }
+                            QuicChannel.newBootstrap(carrier.udp())
+                                    .handler(
+                                            new ChannelInitializer<QuicChannel>() {
+                                                @Override
+                                                protected void initChannel(QuicChannel ch) {
+                                                    ch.pipeline()
+                                                            .addLast(
+                                                                    new KeepAliveHandler(),
+                                                                    new CloseReason());
+                                                }
+                                            })
+                                    .streamHandler(new RefuseStreams())
+                                    .localAddress(VirtualAddresses.LOCAL)
+                                    .remoteAddress(VirtualAddresses.REMOTE)
+                                    .connect()
+                                    .addListener(
+                                            c -> {
+                                                if (c.isSuccess()) {
+                                                    quic = (QuicChannel) c.getNow();
+                                                    carrier.startIce(); // the tunnel is up: now
+                                                    // look for the direct path
+                                                    if (!up.trySuccess(quic)) quic.close();
+                                                    quic.closeFuture()
+                                                            .addListener(
+                                                                    x ->
+                                                                            loop.execute(
+                                                                                    this::closed));
+                                                } else {
+                                                    carrier.close();
+                                                    up.tryFailure(c.cause());
+                                                }
+                                            });
+                        });
         // Without the relay, the handshake first waits for ICE.
-        long timeout = HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
-        var deadline = loop.schedule(() -> {
-            if (up.tryFailure(new java.util.concurrent.TimeoutException("no tunnel handshake within "
-                    + timeout + " ms"))) {
-                close();
-            }
-        }, timeout, TimeUnit.MILLISECONDS);
+        long timeout =
+                HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
+        var deadline =
+                loop.schedule(
+                        () -> {
+                            if (up.tryFailure(
+                                    new java.util.concurrent.TimeoutException(
+                                            "no tunnel handshake within " + timeout + " ms"))) {
+                                close();
+                            }
+                        },
+                        timeout,
+                        TimeUnit.MILLISECONDS);
         up.addListener(x -> deadline.cancel(false));
         return up;
     }
@@ -111,19 +132,37 @@ final class ConnectorTunnel implements PathSwitch.Listener {
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .handler(new ChannelInboundHandlerAdapter())
                 .create()
-                .addListener(f -> {
-                    if (!f.isSuccess()) {
-                        log.info("local connection #{} closed: cannot open a stream: {}", id, f.cause().getMessage());
-                        local.close();
-                        return;
-                    }
-                    QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
-                    stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {StreamPreamble.OPEN_TCP}));
-                    SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
-                    log.debug("local connection #{} from {} on stream {}", id, local.remoteAddress(), stream.streamId());
-                    local.closeFuture().addListener(c -> log.debug("local connection #{} closed: {} bytes out, {} in, {} ms",
-                            id, splice.fromA().bytes(), splice.fromB().bytes(), (System.nanoTime() - started) / 1_000_000));
-                });
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) {
+                                log.info(
+                                        "local connection #{} closed: cannot open a stream: {}",
+                                        id,
+                                        f.cause().getMessage());
+                                local.close();
+                                return;
+                            }
+                            QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                            stream.writeAndFlush(
+                                    Unpooled.wrappedBuffer(new byte[] {StreamPreamble.OPEN_TCP}));
+                            SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
+                            log.debug(
+                                    "local connection #{} from {} on stream {}",
+                                    id,
+                                    local.remoteAddress(),
+                                    stream.streamId());
+                            local.closeFuture()
+                                    .addListener(
+                                            c ->
+                                                    log.debug(
+                                                            "local connection #{} closed: {} bytes"
+                                                                    + " out, {} in, {} ms",
+                                                            id,
+                                                            splice.fromA().bytes(),
+                                                            splice.fromB().bytes(),
+                                                            (System.nanoTime() - started)
+                                                                    / 1_000_000));
+                        });
     }
 
     /** ICE signalling from the share. */
@@ -147,10 +186,11 @@ final class ConnectorTunnel implements PathSwitch.Listener {
     }
 
     void close() {
-        loop.execute(() -> {
-            if (quic != null) quic.close();
-            if (carrier != null) carrier.close();
-        });
+        loop.execute(
+                () -> {
+                    if (quic != null) quic.close();
+                    if (carrier != null) carrier.close();
+                });
     }
 
     private void closed() {

@@ -22,7 +22,8 @@ public final class HostAddresses {
             for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
                 if (!nif.isUp()) continue;
                 for (InetAddress a : Collections.list(nif.getInetAddresses())) {
-                    if (a instanceof Inet6Address && (a.isLinkLocalAddress() || a.isMulticastAddress())) continue;
+                    if (a instanceof Inet6Address
+                            && (a.isLinkLocalAddress() || a.isMulticastAddress())) continue;
                     out.add(stripScope(a));
                 }
             }
@@ -38,7 +39,9 @@ public final class HostAddresses {
         return List.of(InetAddress.getLoopbackAddress());
     }
 
-    /** A comma-separated list of address literals; throws IllegalArgumentException on anything else. */
+    /**
+     * A comma-separated list of address literals; throws IllegalArgumentException on anything else.
+     */
     public static List<InetAddress> parse(String list) {
         List<InetAddress> out = new ArrayList<>();
         for (String a : list.split(",")) out.add(literal(a.trim()));
@@ -46,9 +49,9 @@ public final class HostAddresses {
     }
 
     /**
-     * An IPv4 or IPv6 address literal; never a name, so this never reaches DNS: IPv4 is parsed here,
-     * and anything else must look like IPv6 (hex digits and colons, starting with either), which
-     * InetAddress parses as a literal or refuses, without a lookup.
+     * An IPv4 or IPv6 address literal; never a name, so this never reaches DNS: IPv4 is parsed
+     * here, and anything else must look like IPv6 (hex digits and colons, starting with either),
+     * which InetAddress parses as a literal or refuses, without a lookup.
      */
     static InetAddress literal(String s) {
         try {
@@ -57,7 +60,8 @@ public final class HostAddresses {
                 String[] octets = s.split("\\.");
                 for (int i = 0; i < 4; i++) {
                     int v = Integer.parseInt(octets[i]);
-                    if (v > 255) throw new IllegalArgumentException("not an IP address: '" + s + "'");
+                    if (v > 255)
+                        throw new IllegalArgumentException("not an IP address: '" + s + "'");
                     b[i] = (byte) v;
                 }
                 return InetAddress.getByAddress(b);

@@ -18,9 +18,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * First step of the tunnel's UDP pipeline: STUN datagrams (ICE checks, the rendezvous's STUN answers)
- * go to ice4j through the {@link IceSocket} of the host address they belong to; everything else
- * (QUIC, path probes) goes on up the pipeline. Also the way out for ice4j's datagrams, written
+ * First step of the tunnel's UDP pipeline: STUN datagrams (ICE checks, the rendezvous's STUN
+ * answers) go to ice4j through the {@link IceSocket} of the host address they belong to; everything
+ * else (QUIC, path probes) goes on up the pipeline. Also the way out for ice4j's datagrams, written
  * straight to the socket below, past the path layer.
  *
  * <p>The socket is bound to the wildcard address, so a datagram does not say which local address it
@@ -33,12 +33,16 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
     private static final int MAX_PENDING_TRANSACTIONS = 512;
 
     private final List<IceSocket> sockets = new CopyOnWriteArrayList<>();
-    private final Map<StunPackets.TransactionId, IceSocket> transactions = new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<StunPackets.TransactionId, IceSocket> e) {
-            return size() > MAX_PENDING_TRANSACTIONS; // ice4j's own transactions time out long before
-        }
-    };
+    private final Map<StunPackets.TransactionId, IceSocket> transactions =
+            new LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(
+                        Map.Entry<StunPackets.TransactionId, IceSocket> e) {
+                    return size()
+                            > MAX_PENDING_TRANSACTIONS; // ice4j's own transactions time out long
+                    // before
+                }
+            };
     private volatile ChannelHandlerContext ctx;
 
     @Override
@@ -91,7 +95,9 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
                 target = bestViewFor(from.getAddress());
             }
             if (target == null || !target.offer(ByteBufUtil.getBytes(b), from)) {
-                log.debug("dropped a STUN datagram from {} (no ICE socket for it, or ICE is behind)", from);
+                log.debug(
+                        "dropped a STUN datagram from {} (no ICE socket for it, or ICE is behind)",
+                        from);
             }
         } finally {
             p.release();

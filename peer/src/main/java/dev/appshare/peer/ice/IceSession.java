@@ -43,20 +43,27 @@ public final class IceSession {
     static final long REMOTE_END_WAIT_MILLIS = 2_000;
 
     static {
-        // Before any ice4j class loads: otherwise its first Agent probes the cloud metadata address.
+        // Before any ice4j class loads: otherwise its first Agent probes the cloud metadata
+        // address.
         if (System.getProperty("ice4j.harvest.mapping.aws.enabled") == null) {
             System.setProperty("ice4j.harvest.mapping.aws.enabled", "false");
         }
     }
+
     /** Remote host and reflexive candidates taken, and SIGNALs read at all, per session. */
     static final int MAX_REMOTE_HOSTS = 24;
+
     static final int MAX_REMOTE_REFLEXIVE = 8;
     static final int MAX_REMOTE_SIGNALS = 64;
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */
     public interface Listener {
-        void validated(InetSocketAddress local, InetSocketAddress remote, String localType, String remoteType);
+        void validated(
+                InetSocketAddress local,
+                InetSocketAddress remote,
+                String localType,
+                String remoteType);
 
         void failed(String why);
     }
@@ -84,7 +91,8 @@ public final class IceSession {
     private int remoteHosts;
     private int remoteReflexive;
     private int remoteSignals;
-    private final java.util.List<RendezvousMessage> early = new java.util.ArrayList<>(); // bounded by the SIGNAL budget
+    private final java.util.List<RendezvousMessage> early =
+            new java.util.ArrayList<>(); // bounded by the SIGNAL budget
     private boolean remoteHadSrflx;
     private boolean checking;
     private boolean localHadSrflx;
@@ -93,8 +101,15 @@ public final class IceSession {
     private volatile boolean done;
     private long startedNanos;
 
-    public IceSession(boolean controlling, IceDemuxHandler demux, List<InetAddress> hosts, InetSocketAddress stunServer,
-                      EventLoop loop, long timeoutMillis, Signals out, Listener listener) {
+    public IceSession(
+            boolean controlling,
+            IceDemuxHandler demux,
+            List<InetAddress> hosts,
+            InetSocketAddress stunServer,
+            EventLoop loop,
+            long timeoutMillis,
+            Signals out,
+            Listener listener) {
         this.controlling = controlling;
         this.demux = demux;
         this.hosts = hosts;
@@ -103,24 +118,34 @@ public final class IceSession {
         this.timeoutMillis = timeoutMillis;
         this.out = out;
         this.listener = listener;
-        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, "ice-" + (controlling ? "connect" : "share"));
-            t.setDaemon(true);
-            return t;
-        });
-        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false); // the give-up timer dies with it
+        ScheduledThreadPoolExecutor ex =
+                new ScheduledThreadPoolExecutor(
+                        1,
+                        r -> {
+                            Thread t = new Thread(r, "ice-" + (controlling ? "connect" : "share"));
+                            t.setDaemon(true);
+                            return t;
+                        });
+        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(
+                false); // the give-up timer dies with it
         this.ops = ex;
     }
 
-    /** Loads ice4j's classes off the critical path (the first Agent in a JVM costs most of a second). */
+    /**
+     * Loads ice4j's classes off the critical path (the first Agent in a JVM costs most of a
+     * second).
+     */
     public static void warmUp() {
-        Thread t = new Thread(() -> {
-            try {
-                new Agent().free();
-            } catch (RuntimeException | LinkageError e) {
-                log.debug("ICE warm-up failed: {}", e.toString());
-            }
-        }, "ice-warm-up");
+        Thread t =
+                new Thread(
+                        () -> {
+                            try {
+                                new Agent().free();
+                            } catch (RuntimeException | LinkageError e) {
+                                log.debug("ICE warm-up failed: {}", e.toString());
+                            }
+                        },
+                        "ice-warm-up");
         t.setDaemon(true);
         t.start();
     }
@@ -131,9 +156,18 @@ public final class IceSession {
         try {
             ops.execute(this::gather);
             // A backstop: the peer may never answer. The real deadline starts with its credentials,
-            // as the two peers start ICE at different moments (the connector after its tunnel is up).
-            ops.schedule(() -> fail("no ICE answer from the other peer within " + 2 * timeoutMillis / 1000 + " s ("
-                    + reasonGuess() + ")"), 2 * timeoutMillis, TimeUnit.MILLISECONDS);
+            // as the two peers start ICE at different moments (the connector after its tunnel is
+            // up).
+            ops.schedule(
+                    () ->
+                            fail(
+                                    "no ICE answer from the other peer within "
+                                            + 2 * timeoutMillis / 1000
+                                            + " s ("
+                                            + reasonGuess()
+                                            + ")"),
+                    2 * timeoutMillis,
+                    TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) {
             // closed before it started
         }
@@ -146,11 +180,17 @@ public final class IceSession {
         agent.setUseDynamicPorts(false);
         agent.setTrickling(true);
         agent.addCandidateHarvester(new SharedSocketHarvester(demux, hosts));
-        InetSocketAddress stun = stunServer == null || !stunServer.isUnresolved() ? stunServer
-                : new InetSocketAddress(stunServer.getHostString(), stunServer.getPort()); // DNS, on this thread
+        InetSocketAddress stun =
+                stunServer == null || !stunServer.isUnresolved()
+                        ? stunServer
+                        : new InetSocketAddress(
+                                stunServer.getHostString(),
+                                stunServer.getPort()); // DNS, on this thread
         if (stun != null && !stun.isUnresolved()) {
-            agent.addCandidateHarvester(new StunCandidateHarvester(
-                    new TransportAddress(stun.getAddress(), stun.getPort(), Transport.UDP)));
+            agent.addCandidateHarvester(
+                    new StunCandidateHarvester(
+                            new TransportAddress(
+                                    stun.getAddress(), stun.getPort(), Transport.UDP)));
         }
         agent.addStateChangeListener(this::stateChanged);
         try {
@@ -163,15 +203,19 @@ public final class IceSession {
         }
         out.send("ufrag", agent.getLocalUfrag(), "pwd", agent.getLocalPassword());
         for (LocalCandidate c : component.getLocalCandidates()) sendCandidate(c);
-        // Reflexive candidates trickle in from another thread: ice4j's STUN harvest blocks until done.
-        Thread trickle = new Thread(() -> {
-            try {
-                agent.startCandidateTrickle(found -> run(() -> trickled(found)));
-            } catch (RuntimeException e) {
-                log.debug("ICE trickle failed: {}", e.toString());
-                run(() -> trickled(null));
-            }
-        }, "ice-gather");
+        // Reflexive candidates trickle in from another thread: ice4j's STUN harvest blocks until
+        // done.
+        Thread trickle =
+                new Thread(
+                        () -> {
+                            try {
+                                agent.startCandidateTrickle(found -> run(() -> trickled(found)));
+                            } catch (RuntimeException e) {
+                                log.debug("ICE trickle failed: {}", e.toString());
+                                run(() -> trickled(null));
+                            }
+                        },
+                        "ice-gather");
         trickle.setDaemon(true);
         trickle.start();
         for (RendezvousMessage m : early) {
@@ -186,8 +230,13 @@ public final class IceSession {
         if (found == null) {
             if (localGatheringDone) return;
             localGatheringDone = true;
-            log.debug("ICE: gathering done in {} ms{}", millisSinceStart(),
-                    localHadSrflx ? "" : " (no server-reflexive address: the rendezvous's STUN did not answer)");
+            log.debug(
+                    "ICE: gathering done in {} ms{}",
+                    millisSinceStart(),
+                    localHadSrflx
+                            ? ""
+                            : " (no server-reflexive address: the rendezvous's STUN did not"
+                                    + " answer)");
             out.send("end", "1");
             return;
         }
@@ -216,7 +265,8 @@ public final class IceSession {
     private void onRemote(RendezvousMessage m) {
         if (done) return;
         if (++remoteSignals > MAX_REMOTE_SIGNALS) {
-            if (remoteSignals == MAX_REMOTE_SIGNALS + 1) log.debug("ICE: ignoring the peer's SIGNALs past {}", MAX_REMOTE_SIGNALS);
+            if (remoteSignals == MAX_REMOTE_SIGNALS + 1)
+                log.debug("ICE: ignoring the peer's SIGNALs past {}", MAX_REMOTE_SIGNALS);
             return;
         }
         if (agent == null) { // a SIGNAL that beat our own start: replayed once the agent exists
@@ -230,13 +280,24 @@ public final class IceSession {
         }
         String ufrag = m.get("ufrag");
         String pwd = m.get("pwd");
-        if (ufrag != null && pwd != null && !remoteCredentials && ufrag.matches("[A-Za-z0-9+/]{4,256}")
+        if (ufrag != null
+                && pwd != null
+                && !remoteCredentials
+                && ufrag.matches("[A-Za-z0-9+/]{4,256}")
                 && pwd.matches("[A-Za-z0-9+/]{22,256}")) {
             stream.setRemoteUfrag(ufrag);
             stream.setRemotePassword(pwd);
             remoteCredentials = true;
-            ops.schedule(() -> fail("no pair validated within " + timeoutMillis / 1000 + " s (" + reasonGuess() + ")"),
-                    timeoutMillis, TimeUnit.MILLISECONDS);
+            ops.schedule(
+                    () ->
+                            fail(
+                                    "no pair validated within "
+                                            + timeoutMillis / 1000
+                                            + " s ("
+                                            + reasonGuess()
+                                            + ")"),
+                    timeoutMillis,
+                    TimeUnit.MILLISECONDS);
         }
         String cand = m.get("cand");
         if (cand != null) {
@@ -245,7 +306,9 @@ public final class IceSession {
                 // Separate budgets, so that many host addresses cannot crowd out the reflexive
                 // candidate that NAT traversal needs (it is trickled last).
                 boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
-                if (host ? ++remoteHosts > MAX_REMOTE_HOSTS : ++remoteReflexive > MAX_REMOTE_REFLEXIVE) {
+                if (host
+                        ? ++remoteHosts > MAX_REMOTE_HOSTS
+                        : ++remoteReflexive > MAX_REMOTE_REFLEXIVE) {
                     log.debug("ICE: ignoring remote candidate {} (over the budget)", cand);
                     return;
                 }
@@ -257,8 +320,11 @@ public final class IceSession {
                 } else {
                     component.addRemoteCandidate(rc);
                     if (startLater == null) {
-                        startLater = ops
-                                .schedule(this::startChecks, REMOTE_END_WAIT_MILLIS, TimeUnit.MILLISECONDS);
+                        startLater =
+                                ops.schedule(
+                                        this::startChecks,
+                                        REMOTE_END_WAIT_MILLIS,
+                                        TimeUnit.MILLISECONDS);
                     }
                 }
             } catch (RuntimeException e) {
@@ -272,11 +338,15 @@ public final class IceSession {
     }
 
     private void startChecks() {
-        if (done || checking || !remoteCredentials || component.getRemoteCandidateCount() == 0) return;
+        if (done || checking || !remoteCredentials || component.getRemoteCandidateCount() == 0)
+            return;
         checking = true;
         if (startLater != null) startLater.cancel(false);
-        log.debug("ICE: checking {} local x {} remote candidates ({})", component.getLocalCandidateCount(),
-                component.getRemoteCandidateCount(), controlling ? "controlling" : "controlled");
+        log.debug(
+                "ICE: checking {} local x {} remote candidates ({})",
+                component.getLocalCandidateCount(),
+                component.getRemoteCandidateCount(),
+                controlling ? "controlling" : "controlled");
         agent.startConnectivityEstablishment();
     }
 
@@ -295,8 +365,11 @@ public final class IceSession {
         CandidatePair p = (CandidatePair) e.getSource();
         CandidatePairState s = (CandidatePairState) e.getNewValue();
         if (s == CandidatePairState.SUCCEEDED || s == CandidatePairState.FAILED) {
-            log.debug("ICE: pair {} -> {} {}", HostPort.literal(p.getLocalCandidate().getTransportAddress()),
-                    HostPort.literal(p.getRemoteCandidate().getTransportAddress()), s);
+            log.debug(
+                    "ICE: pair {} -> {} {}",
+                    HostPort.literal(p.getLocalCandidate().getTransportAddress()),
+                    HostPort.literal(p.getRemoteCandidate().getTransportAddress()),
+                    s);
         }
     }
 
@@ -311,14 +384,23 @@ public final class IceSession {
         InetSocketAddress remote = new InetSocketAddress(r.getAddress(), r.getPort());
         String lt = pair.getLocalCandidate().getType().toString();
         String rt = pair.getRemoteCandidate().getType().toString();
-        log.debug("ICE: selected {} ({}) <-> {} ({}) after {} ms", HostPort.literal(local), lt, HostPort.literal(remote),
-                rt, millisSinceStart());
+        log.debug(
+                "ICE: selected {} ({}) <-> {} ({}) after {} ms",
+                HostPort.literal(local),
+                lt,
+                HostPort.literal(remote),
+                rt,
+                millisSinceStart());
         // The agent stays a while to answer the peer's last checks (it may complete later than we
-        // did), then goes with its threads: the path layer's probes keep the pair open from here on.
-        ops.schedule(() -> {
-            freeAgent();
-            ops.shutdown();
-        }, LINGER_AFTER_COMPLETION_MILLIS, TimeUnit.MILLISECONDS);
+        // did), then goes with its threads: the path layer's probes keep the pair open from here
+        // on.
+        ops.schedule(
+                () -> {
+                    freeAgent();
+                    ops.shutdown();
+                },
+                LINGER_AFTER_COMPLETION_MILLIS,
+                TimeUnit.MILLISECONDS);
         loop.execute(() -> listener.validated(local, remote, lt, rt));
     }
 
@@ -335,7 +417,8 @@ public final class IceSession {
     private String reasonGuess() {
         if (remoteOff) return "the other peer takes no direct paths";
         if (stunServer != null && localGatheringDone && !localHadSrflx) {
-            return "no server-reflexive address: the rendezvous's STUN did not answer, UDP looks blocked here";
+            return "no server-reflexive address: the rendezvous's STUN did not answer, UDP looks"
+                    + " blocked here";
         }
         if (!remoteCredentials) return "the other peer sent no ICE candidates";
         if (remoteEnded && !remoteHadSrflx) {
@@ -347,9 +430,12 @@ public final class IceSession {
         return "checks timed out: the NATs filter or remap the peers' packets";
     }
 
-    /** A peer-reflexive address on the same IP as a server-reflexive one, other port: symmetric NAT. */
+    /**
+     * A peer-reflexive address on the same IP as a server-reflexive one, other port: symmetric NAT.
+     */
     private boolean mappingVaries() {
-        return mappingVaries(component.getLocalCandidates()) || mappingVaries(component.getRemoteCandidates());
+        return mappingVaries(component.getLocalCandidates())
+                || mappingVaries(component.getRemoteCandidates());
     }
 
     private static boolean mappingVaries(List<? extends Candidate<?>> candidates) {
@@ -357,7 +443,9 @@ public final class IceSession {
             if (p.getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) continue;
             for (Candidate<?> s : candidates) {
                 if (s.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE
-                        && s.getTransportAddress().getAddress().equals(p.getTransportAddress().getAddress())
+                        && s.getTransportAddress()
+                                .getAddress()
+                                .equals(p.getTransportAddress().getAddress())
                         && s.getTransportAddress().getPort() != p.getTransportAddress().getPort()) {
                     return true;
                 }
@@ -384,10 +472,11 @@ public final class IceSession {
 
     /** Ends ICE (the direct path, if any, stays usable: it is only a 5-tuple). Any thread. */
     public void close() {
-        run(() -> {
-            done = true;
-            freeAgent();
-            ops.shutdown();
-        });
+        run(
+                () -> {
+                    done = true;
+                    freeAgent();
+                    ops.shutdown();
+                });
     }
 }

@@ -19,8 +19,12 @@ import java.util.concurrent.TimeUnit;
  * ever bound twice and QUIC keeps the socket to itself.
  */
 final class IceSocket extends DatagramSocket {
-    /** STUN is a trickle (checks, keep-alives); a full inbox means ice4j stalled, and drops are fine. */
+    /**
+     * STUN is a trickle (checks, keep-alives); a full inbox means ice4j stalled, and drops are
+     * fine.
+     */
     private static final int INBOX = 64;
+
     private static final DatagramPacket CLOSED = new DatagramPacket(new byte[0], 0);
 
     private final InetSocketAddress local;
@@ -30,7 +34,9 @@ final class IceSocket extends DatagramSocket {
     private volatile int soTimeout;
 
     IceSocket(InetSocketAddress local, IceDemuxHandler demux) throws SocketException {
-        super((SocketAddress) null); // an unbound placeholder: every call that matters is overridden
+        super(
+                (SocketAddress)
+                        null); // an unbound placeholder: every call that matters is overridden
         this.local = local;
         this.demux = demux;
     }
@@ -63,7 +69,12 @@ final class IceSocket extends DatagramSocket {
     @Override
     public void send(DatagramPacket p) throws IOException {
         if (closed) throw new SocketException("socket closed");
-        demux.send(this, p.getData(), p.getOffset(), p.getLength(), (InetSocketAddress) p.getSocketAddress());
+        demux.send(
+                this,
+                p.getData(),
+                p.getOffset(),
+                p.getLength(),
+                (InetSocketAddress) p.getSocketAddress());
     }
 
     @Override

@@ -42,8 +42,11 @@ final class SharedSocketHarvester extends AbstractCandidateHarvester {
             IceSocket view = null;
             try {
                 view = demux.open(a);
-                HostCandidate c = new HostCandidate(new IceUdpSocketWrapper(new MultiplexingDatagramSocket(view)),
-                        component, Transport.UDP);
+                HostCandidate c =
+                        new HostCandidate(
+                                new IceUdpSocketWrapper(new MultiplexingDatagramSocket(view)),
+                                component,
+                                Transport.UDP);
                 if (!component.addLocalCandidate(c)) {
                     view.close();
                     continue;

@@ -16,15 +16,22 @@ import java.security.SecureRandom;
  *    |                   ^-----------answer-----------'
  *    '--no answer for {@value #PROVING_LIMIT_MILLIS} ms--> UNUSABLE (ICE's pair carries no full-size datagram)
  * </pre>
+ *
  * Silence is measured from the oldest probe still unanswered. While traffic flows a probe goes out
- * every {@value #ACTIVE_PROBE_MILLIS} ms, so a dead path is noticed within about a second; idle, every
- * {@value #IDLE_PROBE_MILLIS} ms, which also keeps the NAT mapping open. In DOUBT the path layer sends
- * on both paths (QUIC drops the duplicates). In DEAD probes back off from 500 ms to
+ * every {@value #ACTIVE_PROBE_MILLIS} ms, so a dead path is noticed within about a second; idle,
+ * every {@value #IDLE_PROBE_MILLIS} ms, which also keeps the NAT mapping open. In DOUBT the path
+ * layer sends on both paths (QUIC drops the duplicates). In DEAD probes back off from 500 ms to
  * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers are needed to come back, so a flaky path does
  * not flap. Runs on the tunnel's event loop.
  */
 final class DirectPath {
-    enum State { PROVING, ALIVE, DOUBT, DEAD, UNUSABLE }
+    enum State {
+        PROVING,
+        ALIVE,
+        DOUBT,
+        DEAD,
+        UNUSABLE
+    }
 
     static final long ACTIVE_PROBE_MILLIS = 100;
     static final long IDLE_PROBE_MILLIS = 2_000;
@@ -73,7 +80,13 @@ final class DirectPath {
     }
 
     String describe() {
-        return "direct (udp " + HostPort.literal(local) + " <-> " + HostPort.literal(remote) + ", rtt " + rttMillis() + " ms)";
+        return "direct (udp "
+                + HostPort.literal(local)
+                + " <-> "
+                + HostPort.literal(remote)
+                + ", rtt "
+                + rttMillis()
+                + " ms)";
     }
 
     String kinds() {
@@ -112,19 +125,21 @@ final class DirectPath {
         if (firstUnanswered != 0) {
             long silent = (now - firstUnanswered) / 1_000_000;
             long rtt = rttMillis();
-            if (state == State.ALIVE && silent > Math.max(DOUBT_AFTER_MILLIS, 4 * rtt)) state = State.DOUBT;
+            if (state == State.ALIVE && silent > Math.max(DOUBT_AFTER_MILLIS, 4 * rtt))
+                state = State.DOUBT;
             if (state == State.DOUBT && silent > Math.max(DEAD_AFTER_MILLIS, 8 * rtt)) {
                 state = State.DEAD;
                 deadInterval = 500;
                 answersWhileDead = 0;
             }
         }
-        long interval = switch (state) {
-            case ALIVE -> active ? ACTIVE_PROBE_MILLIS : IDLE_PROBE_MILLIS;
-            case PROVING, DOUBT -> UNANSWERED_PROBE_MILLIS;
-            case DEAD -> deadInterval;
-            case UNUSABLE -> Long.MAX_VALUE;
-        };
+        long interval =
+                switch (state) {
+                    case ALIVE -> active ? ACTIVE_PROBE_MILLIS : IDLE_PROBE_MILLIS;
+                    case PROVING, DOUBT -> UNANSWERED_PROBE_MILLIS;
+                    case DEAD -> deadInterval;
+                    case UNUSABLE -> Long.MAX_VALUE;
+                };
         if (lastProbe != 0 && (now - lastProbe) / 1_000_000 < interval) return 0;
         lastProbe = now;
         if (state == State.DEAD) deadInterval = Math.min(DEAD_PROBE_MAX_MILLIS, deadInterval * 2);

@@ -15,10 +15,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Everything under one QUIC connection: the UDP channel holding the codec, the path layer, the relay
- * path and the ICE negotiation for the direct one. {@link #open} completes once a path can carry
- * datagrams (the relay, or with {@code --transport direct} the direct path), so the QUIC handshake
- * that follows is never sent into a void; the other path joins whenever it is ready.
+ * Everything under one QUIC connection: the UDP channel holding the codec, the path layer, the
+ * relay path and the ICE negotiation for the direct one. {@link #open} completes once a path can
+ * carry datagrams (the relay, or with {@code --transport direct} the direct path), so the QUIC
+ * handshake that follows is never sent into a void; the other path joins whenever it is ready.
  */
 public final class PathCarrier {
     private static final Logger log = LoggerFactory.getLogger(PathCarrier.class);
@@ -26,12 +26,16 @@ public final class PathCarrier {
 
     /**
      * Where the tunnel's paths lead; relay and token are unused with --transport direct. With
-     * {@code iceLater}, ICE waits for {@link #startIce()}: the connector starts it once the tunnel is
-     * up on the relay, so that ice4j's first-use cost (about a second of CPU) never delays the first
-     * byte.
+     * {@code iceLater}, ICE waits for {@link #startIce()}: the connector starts it once the tunnel
+     * is up on the relay, so that ice4j's first-use cost (about a second of CPU) never delays the
+     * first byte.
      */
-    public record Route(InetSocketAddress relay, String token, InetSocketAddress stunServer, boolean controlling,
-                        boolean iceLater) {}
+    public record Route(
+            InetSocketAddress relay,
+            String token,
+            InetSocketAddress stunServer,
+            boolean controlling,
+            boolean iceLater) {}
 
     private final EventLoop loop;
     private final PathOptions options;
@@ -46,34 +50,55 @@ public final class PathCarrier {
     private boolean closed;
     private boolean iceStarted;
 
-    private PathCarrier(EventLoop loop, PathOptions options, Route route, IceSession.Signals signals,
-                        PathSwitch.Listener listener) {
+    private PathCarrier(
+            EventLoop loop,
+            PathOptions options,
+            Route route,
+            IceSession.Signals signals,
+            PathSwitch.Listener listener) {
         this.loop = loop;
         this.options = options;
         this.paths = new PathSwitch(listener, options.usesDirect());
         this.ready = loop.newPromise();
-        this.ice = options.usesDirect()
-                ? new IceSession(route.controlling(), demux, options.hostAddresses(), route.stunServer(), loop,
-                        options.iceTimeoutMillis(), signals, new IceListener())
-                : null;
-        if (ice == null) signals.send("ice", "off"); // lets the other peer stop waiting for candidates
+        this.ice =
+                options.usesDirect()
+                        ? new IceSession(
+                                route.controlling(),
+                                demux,
+                                options.hostAddresses(),
+                                route.stunServer(),
+                                loop,
+                                options.iceTimeoutMillis(),
+                                signals,
+                                new IceListener())
+                        : null;
+        if (ice == null)
+            signals.send("ice", "off"); // lets the other peer stop waiting for candidates
     }
 
     /** Starts setting up the paths; {@link #ready()} says when one carries datagrams. */
-    public static PathCarrier open(EventLoop loop, ChannelHandler quicCodec, PathOptions options, Route route,
-                                           IceSession.Signals signals, PathSwitch.Listener listener) {
+    public static PathCarrier open(
+            EventLoop loop,
+            ChannelHandler quicCodec,
+            PathOptions options,
+            Route route,
+            IceSession.Signals signals,
+            PathSwitch.Listener listener) {
         PathCarrier c = new PathCarrier(loop, options, route, signals, listener);
         ChannelHandler tap = options.socketTap() != null ? options.socketTap().get() : null;
-        TunnelSocket.bind(loop, tap, c.demux, c.paths, quicCodec).addListener((ChannelFutureListener) bound -> {
-            if (!bound.isSuccess()) {
-                c.ready.tryFailure(bound.cause());
-                c.close();
-                return;
-            }
-            c.udp = bound.channel();
-            if (options.usesRelay()) c.dialRelay(route);
-            if (!route.iceLater() || !options.usesRelay()) c.startIce();
-        });
+        TunnelSocket.bind(loop, tap, c.demux, c.paths, quicCodec)
+                .addListener(
+                        (ChannelFutureListener)
+                                bound -> {
+                                    if (!bound.isSuccess()) {
+                                        c.ready.tryFailure(bound.cause());
+                                        c.close();
+                                        return;
+                                    }
+                                    c.udp = bound.channel();
+                                    if (options.usesRelay()) c.dialRelay(route);
+                                    if (!route.iceLater() || !options.usesRelay()) c.startIce();
+                                });
         return c;
     }
 
@@ -83,24 +108,28 @@ public final class PathCarrier {
     }
 
     private void dialRelay(Route route) {
-        RelayPath.dial(loop, route.relay(), route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths).addListener(f -> {
-            if (!f.isSuccess()) {
-                relayFailure = f.cause().getMessage();
-                log.debug("relay path failed: {}", relayFailure);
-                paths.relayUnavailable();
-                startIce(); // ICE may have been waiting for the relay (a share with --transport direct)
-                failIfNoPath();
-                return;
-            }
-            relay = (Channel) f.getNow();
-            if (closed) {
-                relay.close();
-                return;
-            }
-            // Attach first: the owner starts QUIC as soon as the ready future completes.
-            paths.attachRelay(relay, HostPort.format(route.relay()));
-            ready.trySuccess(this);
-        });
+        RelayPath.dial(loop, route.relay(), route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths)
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) {
+                                relayFailure = f.cause().getMessage();
+                                log.debug("relay path failed: {}", relayFailure);
+                                paths.relayUnavailable();
+                                startIce(); // ICE may have been waiting for the relay (a share with
+                                // --transport direct)
+                                failIfNoPath();
+                                return;
+                            }
+                            relay = (Channel) f.getNow();
+                            if (closed) {
+                                relay.close();
+                                return;
+                            }
+                            // Attach first: the owner starts QUIC as soon as the ready future
+                            // completes.
+                            paths.attachRelay(relay, HostPort.format(route.relay()));
+                            ready.trySuccess(this);
+                        });
     }
 
     private void failIfNoPath() {
@@ -108,10 +137,17 @@ public final class PathCarrier {
         boolean relayOut = !options.usesRelay() || relayFailure != null;
         boolean directOut = !options.usesDirect() || directFailure != null;
         if (!relayOut || !directOut) return;
-        String why = options.usesRelay() && options.usesDirect()
-                ? "no path to the peer: relay: " + relayFailure + "; direct: " + directFailure
-                : options.usesRelay() ? relayFailure
-                : "no direct path to the peer: " + directFailure + " (--transport auto would use the relay)";
+        String why =
+                options.usesRelay() && options.usesDirect()
+                        ? "no path to the peer: relay: "
+                                + relayFailure
+                                + "; direct: "
+                                + directFailure
+                        : options.usesRelay()
+                                ? relayFailure
+                                : "no direct path to the peer: "
+                                        + directFailure
+                                        + " (--transport auto would use the relay)";
         ready.tryFailure(new NoPathException(why));
         close();
     }
@@ -141,16 +177,25 @@ public final class PathCarrier {
 
     private final class IceListener implements IceSession.Listener {
         @Override
-        public void validated(InetSocketAddress local, InetSocketAddress remote, String localType, String remoteType) {
+        public void validated(
+                InetSocketAddress local,
+                InetSocketAddress remote,
+                String localType,
+                String remoteType) {
             if (closed) return;
-            paths.directValidated(local, remote, localType + " <-> " + remoteType, () -> ready.trySuccess(PathCarrier.this),
+            paths.directValidated(
+                    local,
+                    remote,
+                    localType + " <-> " + remoteType,
+                    () -> ready.trySuccess(PathCarrier.this),
                     this::failed);
         }
 
         @Override
         public void failed(String why) {
             directFailure = why;
-            if (options.usesRelay()) log.info("no direct path to the peer: {}; staying on the relay", why);
+            if (options.usesRelay())
+                log.info("no direct path to the peer: {}; staying on the relay", why);
             failIfNoPath();
         }
     }

@@ -8,21 +8,26 @@ import java.util.function.Supplier;
 
 /**
  * How a tunnel may travel: {@code transport} says which paths (--transport), {@code hostAddresses}
- * which local addresses are offered as ICE host candidates, {@code iceTimeoutMillis} how long ICE may
- * try. {@code socketTap}, when set, is put in front of everything on the tunnel's UDP channel: tests
- * use it to cut the direct path as a firewall would.
+ * which local addresses are offered as ICE host candidates, {@code iceTimeoutMillis} how long ICE
+ * may try. {@code socketTap}, when set, is put in front of everything on the tunnel's UDP channel:
+ * tests use it to cut the direct path as a firewall would.
  */
-public record PathOptions(Transport transport, List<InetAddress> hostAddresses, long iceTimeoutMillis,
-                          Supplier<ChannelHandler> socketTap) {
+public record PathOptions(
+        Transport transport,
+        List<InetAddress> hostAddresses,
+        long iceTimeoutMillis,
+        Supplier<ChannelHandler> socketTap) {
     public static final long ICE_TIMEOUT_MILLIS = 15_000;
 
     /**
-     * What the command line uses: host candidates on all interfaces, or only the addresses listed in
-     * {@code $APPSHARE_ICE_HOSTS} (comma-separated literals, e.g. 127.0.0.1 for a loopback benchmark).
+     * What the command line uses: host candidates on all interfaces, or only the addresses listed
+     * in {@code $APPSHARE_ICE_HOSTS} (comma-separated literals, e.g. 127.0.0.1 for a loopback
+     * benchmark).
      */
     public static PathOptions of(Transport transport) {
         String only = System.getenv("APPSHARE_ICE_HOSTS");
-        List<InetAddress> hosts = only == null || only.isBlank() ? HostAddresses.all() : HostAddresses.parse(only);
+        List<InetAddress> hosts =
+                only == null || only.isBlank() ? HostAddresses.all() : HostAddresses.parse(only);
         return new PathOptions(transport, hosts, ICE_TIMEOUT_MILLIS, null);
     }
 

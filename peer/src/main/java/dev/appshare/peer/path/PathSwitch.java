@@ -1,7 +1,7 @@
 package dev.appshare.peer.path;
 
-import dev.appshare.wire.path.PathProbe;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.path.PathProbe;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
@@ -19,11 +19,11 @@ import org.slf4j.LoggerFactory;
 /**
  * The path layer: sits on the peer's UDP channel between the socket (after the STUN demux) and the
  * QUIC codec, and carries each datagram the codec sends on the best path. The codec always talks to
- * {@link VirtualAddresses#REMOTE}; datagrams from any path are handed to it as coming from there, so
- * QUIC never notices a path change and open streams carry on.
+ * {@link VirtualAddresses#REMOTE}; datagrams from any path are handed to it as coming from there,
+ * so QUIC never notices a path change and open streams carry on.
  *
- * <p>Paths: the relay (a spliced TCP connection carrying length-prefixed datagrams, see
- * {@link RelayPath}) and the direct path (the 5-tuple ICE validated, on this very socket, watched by
+ * <p>Paths: the relay (a spliced TCP connection carrying length-prefixed datagrams, see {@link
+ * RelayPath}) and the direct path (the 5-tuple ICE validated, on this very socket, watched by
  * {@link DirectPath}). The direct path is preferred whenever it answers; while it is in doubt every
  * datagram goes both ways; once it is dead, the relay alone. All methods run on the UDP channel's
  * event loop; the relay channel lives on the same loop, so injecting its datagrams costs no hop.
@@ -72,23 +72,31 @@ public final class PathSwitch extends ChannelDuplexHandler {
         relay = relayChannel;
         relayEverAttached = true;
         relayDescription = description;
-        relayChannel.closeFuture().addListener(f -> ctx.executor().execute(() -> relayClosed(relayChannel)));
+        relayChannel
+                .closeFuture()
+                .addListener(f -> ctx.executor().execute(() -> relayClosed(relayChannel)));
         announce();
     }
 
     /**
-     * ICE validated this 5-tuple: probe it, and move to it once it answers. {@code onAlive} runs the
-     * first time it does (the owner may be waiting to start QUIC over it).
+     * ICE validated this 5-tuple: probe it, and move to it once it answers. {@code onAlive} runs
+     * the first time it does (the owner may be waiting to start QUIC over it).
      */
-    public void directValidated(InetSocketAddress local, InetSocketAddress remote, String kinds, Runnable onAlive,
-                                java.util.function.Consumer<String> onUnusable) {
+    public void directValidated(
+            InetSocketAddress local,
+            InetSocketAddress remote,
+            String kinds,
+            Runnable onAlive,
+            java.util.function.Consumer<String> onUnusable) {
         assert ctx.executor().inEventLoop();
         if (!acceptDirect || !ctx.channel().isActive()) return;
         direct = new DirectPath(local, remote, kinds);
         onDirectAlive = onAlive;
         onDirectUnusable = onUnusable;
         log.debug("direct path candidate {} ({}); probing", HostPort.literal(remote), kinds);
-        ticker = ctx.executor().scheduleAtFixedRate(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
+        ticker =
+                ctx.executor()
+                        .scheduleAtFixedRate(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /** Where datagrams go now, for the Path: line. */
@@ -115,7 +123,9 @@ public final class PathSwitch extends ChannelDuplexHandler {
         DirectPath.State before = d.state();
         long nonce = d.tick(now, now - lastSent < ACTIVE_NANOS);
         if (nonce != 0) {
-            ctx.writeAndFlush(new DatagramPacket(PathProbe.encode(ctx.alloc(), PathProbe.PROBE, nonce), d.remote()));
+            ctx.writeAndFlush(
+                    new DatagramPacket(
+                            PathProbe.encode(ctx.alloc(), PathProbe.PROBE, nonce), d.remote()));
         }
         if (d.state() != before) stateChanged(d, before);
     }
@@ -126,7 +136,11 @@ public final class PathSwitch extends ChannelDuplexHandler {
                 if (before == DirectPath.State.DOUBT) {
                     log.debug("direct path answering again");
                 } else {
-                    log.debug("direct path to {} is up ({}, rtt {} ms)", HostPort.literal(d.remote()), d.kinds(), d.rttMillis());
+                    log.debug(
+                            "direct path to {} is up ({}, rtt {} ms)",
+                            HostPort.literal(d.remote()),
+                            d.kinds(),
+                            d.rttMillis());
                 }
                 Runnable r = onDirectAlive;
                 onDirectAlive = null;
@@ -134,28 +148,37 @@ public final class PathSwitch extends ChannelDuplexHandler {
             }
             case DOUBT -> log.debug("direct path silent; sending on both paths until it answers");
             case DEAD -> {
-                log.info("direct path to {} stopped answering{}", HostPort.literal(d.remote()),
+                log.info(
+                        "direct path to {} stopped answering{}",
+                        HostPort.literal(d.remote()),
                         relay != null ? "; moving to the relay" : "");
                 if (relay == null && (relayEverAttached || relayGone)) {
-                    listener.allPathsLost("the direct path stopped answering and the relay connection is closed");
+                    listener.allPathsLost(
+                            "the direct path stopped answering and the relay connection is closed");
                     return;
                 }
             }
             case UNUSABLE -> {
                 ticker.cancel(false);
                 direct = null;
-                String why = "the pair ICE validated did not answer " + PathProbe.PROBE_LENGTH
-                        + "-byte probes within " + DirectPath.PROVING_LIMIT_MILLIS / 1000
-                        + " s (full-size datagrams lost on the way, or the other peer's ICE did not finish)";
+                String why =
+                        "the pair ICE validated did not answer "
+                                + PathProbe.PROBE_LENGTH
+                                + "-byte probes within "
+                                + DirectPath.PROVING_LIMIT_MILLIS / 1000
+                                + " s (full-size datagrams lost on the way, or the other peer's ICE"
+                                + " did not finish)";
                 if (onDirectUnusable != null) onDirectUnusable.accept(why);
                 return;
             }
-            default -> { }
+            default -> {}
         }
         announce();
     }
 
-    /** The relay could not be paired (with --transport auto): losing the direct path is losing all. */
+    /**
+     * The relay could not be paired (with --transport auto): losing the direct path is losing all.
+     */
     public void relayUnavailable() {
         relayGone = true;
     }
@@ -163,7 +186,10 @@ public final class PathSwitch extends ChannelDuplexHandler {
     private void relayClosed(Channel ch) {
         if (relay != ch) return;
         relay = null;
-        log.debug("relay path via {} closed ({} datagrams dropped while it was full)", relayDescription, dropped);
+        log.debug(
+                "relay path via {} closed ({} datagrams dropped while it was full)",
+                relayDescription,
+                dropped);
         if (direct != null && direct.carries()) {
             log.info("the relay connection closed; carrying on over the direct path");
             return;
@@ -173,7 +199,8 @@ public final class PathSwitch extends ChannelDuplexHandler {
 
     /** A datagram the relay carried in: hand it to the codec as coming from the peer. */
     void fromRelay(ByteBuf datagram) {
-        ctx.fireChannelRead(new DatagramPacket(datagram, VirtualAddresses.LOCAL, VirtualAddresses.REMOTE));
+        ctx.fireChannelRead(
+                new DatagramPacket(datagram, VirtualAddresses.LOCAL, VirtualAddresses.REMOTE));
     }
 
     /** The relay's read burst ended: the codec flushes its ACKs and data here. */
@@ -196,8 +223,10 @@ public final class PathSwitch extends ChannelDuplexHandler {
         }
         if (PathProbe.isProbe(b)) {
             if (PathProbe.type(b) == PathProbe.PROBE) {
-                ctx.writeAndFlush(new DatagramPacket(PathProbe.encode(ctx.alloc(), PathProbe.ANSWER, PathProbe.nonce(b)),
-                        d.remote()));
+                ctx.writeAndFlush(
+                        new DatagramPacket(
+                                PathProbe.encode(ctx.alloc(), PathProbe.ANSWER, PathProbe.nonce(b)),
+                                d.remote()));
             } else {
                 DirectPath.State before = d.state();
                 d.answered(PathProbe.nonce(b), System.nanoTime());
@@ -227,14 +256,19 @@ public final class PathSwitch extends ChannelDuplexHandler {
         ByteBuf content = packet.content();
         if (viaRelay) {
             if (r.isWritable()) {
-                ChannelFuture written = r.write(viaDirect ? content.retainedDuplicate() : content.retain());
-                // The codec's promise must not complete inside this call: when quiche's send quantum
-                // runs out, the codec resumes sending from that promise's listener, which it ignores
-                // while it is still sending. So it completes when the relay has written the datagram,
+                ChannelFuture written =
+                        r.write(viaDirect ? content.retainedDuplicate() : content.retain());
+                // The codec's promise must not complete inside this call: when quiche's send
+                // quantum
+                // runs out, the codec resumes sending from that promise's listener, which it
+                // ignores
+                // while it is still sending. So it completes when the relay has written the
+                // datagram,
                 // as a socket's would.
                 if (!viaDirect) written.addListener(f -> promise.trySuccess());
             } else {
-                // Like a full UDP socket buffer: drop, and let QUIC's loss recovery resend. Queuing here
+                // Like a full UDP socket buffer: drop, and let QUIC's loss recovery resend. Queuing
+                // here
                 // instead would hide congestion from QUIC and grow without bound.
                 dropped++;
                 if (!viaDirect) ctx.executor().execute(promise::trySuccess);

@@ -24,14 +24,17 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The relay path: a TCP connection to the fallback relay, paired with the other peer's by a one-time
- * token. After the relay's "OK" it carries datagrams, each framed as {@code u16 length | datagram}
- * (length 1..{@value #MAX_DATAGRAM}). The connection is bound to the UDP channel's event loop.
+ * The relay path: a TCP connection to the fallback relay, paired with the other peer's by a
+ * one-time token. After the relay's "OK" it carries datagrams, each framed as {@code u16 length |
+ * datagram} (length 1..{@value #MAX_DATAGRAM}). The connection is bound to the UDP channel's event
+ * loop.
  */
 public final class RelayPath {
     public static final int MAX_DATAGRAM = 1500;
-    // Bound the relay's send queue: past the high mark, PathSwitch drops datagrams and QUIC backs off.
-    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(512 << 10, 1 << 20);
+    // Bound the relay's send queue: past the high mark, PathSwitch drops datagrams and QUIC backs
+    // off.
+    private static final WriteBufferWaterMark WATER_MARK =
+            new WriteBufferWaterMark(512 << 10, 1 << 20);
 
     /** Why the relay would not pair us. */
     public static final class RelayRefusedException extends Exception {
@@ -46,37 +49,70 @@ public final class RelayPath {
      * Dials the relay, presents the token and waits for the partner. The returned future completes
      * with the spliced channel, already delivering datagrams to {@code paths}, or fails.
      */
-    public static Future<Channel> dial(EventLoop loop, InetSocketAddress relay, String token,
-                                       long timeoutMillis, PathSwitch paths) {
+    public static Future<Channel> dial(
+            EventLoop loop,
+            InetSocketAddress relay,
+            String token,
+            long timeoutMillis,
+            PathSwitch paths) {
         Promise<Channel> paired = loop.newPromise();
-        Bootstrap b = new Bootstrap()
-                .group(loop)
-                .channel(EventLoops.socket())
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast("line", new LineBasedFrameDecoder(RelayProtocol.MAX_LINE));
-                        ch.pipeline().addLast("pairing", new PairingReply(paired, paths));
-                    }
-                });
-        b.connect(relay).addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess()) {
-                paired.tryFailure(f.cause());
-                return;
-            }
-            f.channel().writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.HELLO + token + "\n", StandardCharsets.US_ASCII));
-            var timeout = loop.schedule(() -> {
-                if (paired.tryFailure(new RelayRefusedException("no partner within " + timeoutMillis + " ms"))) {
-                    f.channel().close();
-                }
-            }, timeoutMillis, TimeUnit.MILLISECONDS);
-            paired.addListener(p -> timeout.cancel(false));
-            f.channel().closeFuture().addListener(c ->
-                    paired.tryFailure(new RelayRefusedException("the relay closed the connection")));
-        });
+        Bootstrap b =
+                new Bootstrap()
+                        .group(loop)
+                        .channel(EventLoops.socket())
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) timeoutMillis)
+                        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                        .handler(
+                                new ChannelInitializer<SocketChannel>() {
+                                    @Override
+                                    protected void initChannel(SocketChannel ch) {
+                                        ch.pipeline()
+                                                .addLast(
+                                                        "line",
+                                                        new LineBasedFrameDecoder(
+                                                                RelayProtocol.MAX_LINE));
+                                        ch.pipeline()
+                                                .addLast(
+                                                        "pairing", new PairingReply(paired, paths));
+                                    }
+                                });
+        b.connect(relay)
+                .addListener(
+                        (ChannelFutureListener)
+                                f -> {
+                                    if (!f.isSuccess()) {
+                                        paired.tryFailure(f.cause());
+                                        return;
+                                    }
+                                    f.channel()
+                                            .writeAndFlush(
+                                                    Unpooled.copiedBuffer(
+                                                            RelayProtocol.HELLO + token + "\n",
+                                                            StandardCharsets.US_ASCII));
+                                    var timeout =
+                                            loop.schedule(
+                                                    () -> {
+                                                        if (paired.tryFailure(
+                                                                new RelayRefusedException(
+                                                                        "no partner within "
+                                                                                + timeoutMillis
+                                                                                + " ms"))) {
+                                                            f.channel().close();
+                                                        }
+                                                    },
+                                                    timeoutMillis,
+                                                    TimeUnit.MILLISECONDS);
+                                    paired.addListener(p -> timeout.cancel(false));
+                                    f.channel()
+                                            .closeFuture()
+                                            .addListener(
+                                                    c ->
+                                                            paired.tryFailure(
+                                                                    new RelayRefusedException(
+                                                                            "the relay closed the"
+                                                                                + " connection")));
+                                });
         return paired;
     }
 
@@ -94,16 +130,26 @@ public final class RelayPath {
         protected void channelRead0(ChannelHandlerContext ctx, ByteBuf line) {
             String reply = line.toString(StandardCharsets.US_ASCII);
             if (!reply.equals(RelayProtocol.OK)) {
-                String reason = reply.startsWith(RelayProtocol.ERR) ? reply.substring(RelayProtocol.ERR.length()) : "bad reply";
-                paired.tryFailure(new RelayRefusedException("the relay refused pairing: " + reason));
+                String reason =
+                        reply.startsWith(RelayProtocol.ERR)
+                                ? reply.substring(RelayProtocol.ERR.length())
+                                : "bad reply";
+                paired.tryFailure(
+                        new RelayRefusedException("the relay refused pairing: " + reason));
                 ctx.close();
                 return;
             }
-            // Datagram framing goes in after the line decoder, so bytes that came with "OK" reach it.
-            ctx.pipeline().addAfter("line", "datagram-decoder",
-                    new LengthFieldBasedFrameDecoder(MAX_DATAGRAM + 2, 0, 2, 0, 2, true));
-            ctx.pipeline().addAfter("datagram-decoder", "datagram-encoder", new LengthFieldPrepender(2));
-            ctx.pipeline().addAfter("datagram-encoder", "datagrams", new RelayDatagramHandler(paths));
+            // Datagram framing goes in after the line decoder, so bytes that came with "OK" reach
+            // it.
+            ctx.pipeline()
+                    .addAfter(
+                            "line",
+                            "datagram-decoder",
+                            new LengthFieldBasedFrameDecoder(MAX_DATAGRAM + 2, 0, 2, 0, 2, true));
+            ctx.pipeline()
+                    .addAfter("datagram-decoder", "datagram-encoder", new LengthFieldPrepender(2));
+            ctx.pipeline()
+                    .addAfter("datagram-encoder", "datagrams", new RelayDatagramHandler(paths));
             ctx.pipeline().remove(this);
             if (!paired.trySuccess(ctx.channel())) {
                 ctx.close();

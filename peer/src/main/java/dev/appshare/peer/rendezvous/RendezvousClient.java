@@ -23,9 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A peer's control connection to the rendezvous. It keeps the connection alive with heartbeats and,
- * once it has been up, reconnects with back-off whenever it drops. Before the first success it gives
- * up after {@link #FIRST_CONNECT_ATTEMPTS} attempts, so a wrong --server fails within seconds.
- * All callbacks run on one event loop.
+ * once it has been up, reconnects with back-off whenever it drops. Before the first success it
+ * gives up after {@link #FIRST_CONNECT_ATTEMPTS} attempts, so a wrong --server fails within
+ * seconds. All callbacks run on one event loop.
  */
 public final class RendezvousClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RendezvousClient.class);
@@ -79,23 +79,31 @@ public final class RendezvousClient implements AutoCloseable {
                 .channel(EventLoops.socket())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 5000)
-                .handler(new ChannelInitializer<SocketChannel>() {
-                    @Override
-                    protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast(new IdleStateHandler(RendezvousProtocol.IDLE_MILLIS,
-                                RendezvousProtocol.HEARTBEAT_MILLIS, 0, TimeUnit.MILLISECONDS));
-                        RendezvousFrames.install(ch.pipeline());
-                        ch.pipeline().addLast(new Inbound());
-                    }
-                })
+                .handler(
+                        new ChannelInitializer<SocketChannel>() {
+                            @Override
+                            protected void initChannel(SocketChannel ch) {
+                                ch.pipeline()
+                                        .addLast(
+                                                new IdleStateHandler(
+                                                        RendezvousProtocol.IDLE_MILLIS,
+                                                        RendezvousProtocol.HEARTBEAT_MILLIS,
+                                                        0,
+                                                        TimeUnit.MILLISECONDS));
+                                RendezvousFrames.install(ch.pipeline());
+                                ch.pipeline().addLast(new Inbound());
+                            }
+                        })
                 .connect(HostPort.resolved(server))
-                .addListener((ChannelFutureListener) f -> {
-                    if (f.isSuccess()) {
-                        onUp(f.channel());
-                    } else {
-                        onFailed(f.cause());
-                    }
-                });
+                .addListener(
+                        (ChannelFutureListener)
+                                f -> {
+                                    if (f.isSuccess()) {
+                                        onUp(f.channel());
+                                    } else {
+                                        onFailed(f.cause());
+                                    }
+                                });
     }
 
     private void onUp(Channel ch) {
@@ -152,10 +160,11 @@ public final class RendezvousClient implements AutoCloseable {
 
     @Override
     public void close() {
-        loop.execute(() -> {
-            closed = true;
-            if (channel != null) channel.close();
-        });
+        loop.execute(
+                () -> {
+                    closed = true;
+                    if (channel != null) channel.close();
+                });
     }
 
     private final class Inbound extends SimpleChannelInboundHandler<RendezvousMessage> {
@@ -175,7 +184,10 @@ public final class RendezvousClient implements AutoCloseable {
                 if (e.state() == io.netty.handler.timeout.IdleState.WRITER_IDLE) {
                     ctx.writeAndFlush(RendezvousMessage.of(RendezvousProtocol.PING));
                 } else {
-                    log.debug("rendezvous {} silent for {} ms: reconnecting", serverText(), RendezvousProtocol.IDLE_MILLIS);
+                    log.debug(
+                            "rendezvous {} silent for {} ms: reconnecting",
+                            serverText(),
+                            RendezvousProtocol.IDLE_MILLIS);
                     ctx.close();
                 }
             }

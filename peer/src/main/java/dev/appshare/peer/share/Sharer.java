@@ -2,16 +2,16 @@ package dev.appshare.peer.share;
 
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
-import dev.appshare.peer.ice.IceSession;
-import dev.appshare.wire.net.HostPort;
-import dev.appshare.peer.path.PathOptions;
-import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
 import dev.appshare.peer.rendezvous.RendezvousClient;
-import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -24,15 +24,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code appshare share}: registers a name with the rendezvous, keeps it (heartbeats; re-registering
- * the same name after the control connection comes back), and serves a tunnel to each connector that
- * asks for it. State lives on the signalling connection's event loop.
+ * {@code appshare share}: registers a name with the rendezvous, keeps it (heartbeats;
+ * re-registering the same name after the control connection comes back), and serves a tunnel to
+ * each connector that asks for it. State lives on the signalling connection's event loop.
  */
 public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Sharer.class);
 
     /** What to share and where to register. */
-    public record Config(InetSocketAddress server, InetSocketAddress target, String name, PathOptions paths) {}
+    public record Config(
+            InetSocketAddress server, InetSocketAddress target, String name, PathOptions paths) {}
 
     private final Config config;
     private final EventLoopGroup group;
@@ -64,7 +65,9 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         return registered;
     }
 
-    /** Completes (with a {@link PeerException}) if the share cannot go on, e.g. its name was taken. */
+    /**
+     * Completes (with a {@link PeerException}) if the share cannot go on, e.g. its name was taken.
+     */
     public Future<Void> failure() {
         return failed;
     }
@@ -76,8 +79,17 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     @Override
     public void connected(RendezvousClient client) {
         String wanted = name != null ? name : config.name();
-        client.send(RendezvousMessage.of(REGISTER, "v", VERSION, "fp", identity.fingerprint(), "owner", owner,
-                "name", wanted));
+        client.send(
+                RendezvousMessage.of(
+                        REGISTER,
+                        "v",
+                        VERSION,
+                        "fp",
+                        identity.fingerprint(),
+                        "owner",
+                        owner,
+                        "name",
+                        wanted));
     }
 
     @Override
@@ -98,7 +110,11 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         if (name == null) {
             name = n;
             console.line("Name: " + n);
-            log.info("sharing {} as {} via {}", HostPort.format(config.target()), n, signalling.serverText());
+            log.info(
+                    "sharing {} as {} via {}",
+                    HostPort.format(config.target()),
+                    n,
+                    signalling.serverText());
             registered.trySuccess(n);
         } else {
             log.info("re-registered as {} with {}", n, signalling.serverText());
@@ -110,8 +126,12 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         String fp = m.get("fp");
         String token = m.get("token");
         String relay = m.get("relay");
-        if (session == null || fp == null || token == null || relay == null
-                || !fp.matches(FP_PATTERN) || sessions.containsKey(session)) {
+        if (session == null
+                || fp == null
+                || token == null
+                || relay == null
+                || !fp.matches(FP_PATTERN)
+                || sessions.containsKey(session)) {
             log.warn("ignoring a malformed INCOMING from the rendezvous");
             return;
         }
@@ -119,8 +139,17 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         sessions.put(session, s);
         log.info("session {}: a connector asked for {}", session, name);
         try {
-            s.start(identity, fp, new PathCarrier.Route(RelayAddress.resolve(relay, config.server()), token,
-                    config.server(), false, false), config.paths(), config.target());
+            s.start(
+                    identity,
+                    fp,
+                    new PathCarrier.Route(
+                            RelayAddress.resolve(relay, config.server()),
+                            token,
+                            config.server(),
+                            false,
+                            false),
+                    config.paths(),
+                    config.target());
         } catch (RuntimeException e) {
             log.warn("session {}: {}", session, e.getMessage());
             s.close(null);
@@ -130,8 +159,13 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private void onError(String code, String message) {
         PeerException e;
         if (E_NAME_TAKEN.equals(code)) {
-            e = new PeerException(1, "the name " + (name != null ? name : config.name())
-                    + " is taken by another share; choose another with --name, or omit it for a random one");
+            e =
+                    new PeerException(
+                            1,
+                            "the name "
+                                    + (name != null ? name : config.name())
+                                    + " is taken by another share; choose another with --name, or"
+                                    + " omit it for a random one");
         } else if (E_BAD_NAME.equals(code)) {
             e = new PeerException(2, "invalid --name: " + message);
         } else {
@@ -143,15 +177,23 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     @Override
     public void disconnected() {
-        log.warn("lost the rendezvous {}; reconnecting (open tunnels carry on)", signalling.serverText());
+        log.warn(
+                "lost the rendezvous {}; reconnecting (open tunnels carry on)",
+                signalling.serverText());
     }
 
     @Override
     public void unreachable(String why) {
-        registered.tryFailure(new PeerException(1, "cannot reach the rendezvous at " + signalling.serverText()
-                + " (" + why + "); is `appshare server` running there? Set --server or APPSHARE_SERVER"));
+        registered.tryFailure(
+                new PeerException(
+                        1,
+                        "cannot reach the rendezvous at "
+                                + signalling.serverText()
+                                + " ("
+                                + why
+                                + "); is `appshare server` running there? Set --server or"
+                                + " APPSHARE_SERVER"));
     }
-
 
     RendezvousClient signalling() {
         return signalling;
@@ -163,15 +205,24 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     @Override
     public void close() {
-        boolean hadSessions = signalling.loop().submit(() -> {
-            boolean any = !sessions.isEmpty();
-            for (SharerSession s : sessions.values().toArray(new SharerSession[0])) s.close("share stopped");
-            signalling.close();
-            return any;
-        }).syncUninterruptibly().getNow();
+        boolean hadSessions =
+                signalling
+                        .loop()
+                        .submit(
+                                () -> {
+                                    boolean any = !sessions.isEmpty();
+                                    for (SharerSession s :
+                                            sessions.values().toArray(new SharerSession[0]))
+                                        s.close("share stopped");
+                                    signalling.close();
+                                    return any;
+                                })
+                        .syncUninterruptibly()
+                        .getNow();
         if (hadSessions) {
             try {
-                Thread.sleep(100); // let each CONNECTION_CLOSE reach its connector before the loops stop
+                Thread.sleep(
+                        100); // let each CONNECTION_CLOSE reach its connector before the loops stop
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

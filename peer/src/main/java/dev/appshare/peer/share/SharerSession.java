@@ -1,13 +1,13 @@
 package dev.appshare.peer.share;
 
-import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
-import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The sharer's side of one connector: a QUIC server for exactly that connector's key, on its own
- * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared port.
+ * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared
+ * port.
  */
 final class SharerSession implements PathSwitch.Listener {
     private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
@@ -48,34 +49,61 @@ final class SharerSession implements PathSwitch.Listener {
         return id;
     }
 
-    void start(PeerIdentity identity, String peerFingerprint, PathCarrier.Route route, PathOptions options,
-               InetSocketAddress target) {
-        ChannelHandler codec = TunnelCodecs.server(identity, peerFingerprint,
-                new ChannelInitializer<QuicChannel>() {
-                    @Override
-                    protected void initChannel(QuicChannel ch) {
-                        ch.pipeline().addLast(new KeepAliveHandler());
-                        loop.execute(() -> connected(ch));
-                    }
-                },
-                new ChannelInitializer<QuicStreamChannel>() {
-                    @Override
-                    protected void initChannel(QuicStreamChannel ch) {
-                        ch.pipeline().addLast(new TargetDialHandler(target, id));
-                    }
-                });
-        long deadline = HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
-        handshakeDeadline = loop.schedule(() -> {
-            log.warn("session {}: the connector did not complete the tunnel handshake in time", id);
-            close(null);
-        }, deadline, TimeUnit.MILLISECONDS);
-        carrier = PathCarrier.open(loop, codec, options, route, kv -> owner.signalling().sendSignal(id, kv), this);
-        carrier.ready().addListener(f -> {
-            if (!f.isSuccess()) {
-                log.warn("session {}: no path to the connector: {}", id, f.cause().getMessage());
-                close(null);
-            }
-        });
+    void start(
+            PeerIdentity identity,
+            String peerFingerprint,
+            PathCarrier.Route route,
+            PathOptions options,
+            InetSocketAddress target) {
+        ChannelHandler codec =
+                TunnelCodecs.server(
+                        identity,
+                        peerFingerprint,
+                        new ChannelInitializer<QuicChannel>() {
+                            @Override
+                            protected void initChannel(QuicChannel ch) {
+                                ch.pipeline().addLast(new KeepAliveHandler());
+                                loop.execute(() -> connected(ch));
+                            }
+                        },
+                        new ChannelInitializer<QuicStreamChannel>() {
+                            @Override
+                            protected void initChannel(QuicStreamChannel ch) {
+                                ch.pipeline().addLast(new TargetDialHandler(target, id));
+                            }
+                        });
+        long deadline =
+                HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
+        handshakeDeadline =
+                loop.schedule(
+                        () -> {
+                            log.warn(
+                                    "session {}: the connector did not complete the tunnel"
+                                            + " handshake in time",
+                                    id);
+                            close(null);
+                        },
+                        deadline,
+                        TimeUnit.MILLISECONDS);
+        carrier =
+                PathCarrier.open(
+                        loop,
+                        codec,
+                        options,
+                        route,
+                        kv -> owner.signalling().sendSignal(id, kv),
+                        this);
+        carrier.ready()
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) {
+                                log.warn(
+                                        "session {}: no path to the connector: {}",
+                                        id,
+                                        f.cause().getMessage());
+                                close(null);
+                            }
+                        });
     }
 
     private void connected(QuicChannel ch) {
@@ -86,10 +114,14 @@ final class SharerSession implements PathSwitch.Listener {
         quic = ch;
         handshakeDeadline.cancel(false);
         log.info("session {}: tunnel up with connector", id);
-        ch.closeFuture().addListener(f -> loop.execute(() -> {
-            if (!closed) log.info("session {}: connector left", id);
-            close(null);
-        }));
+        ch.closeFuture()
+                .addListener(
+                        f ->
+                                loop.execute(
+                                        () -> {
+                                            if (!closed) log.info("session {}: connector left", id);
+                                            close(null);
+                                        }));
     }
 
     /** ICE signalling from the connector. */
@@ -120,7 +152,8 @@ final class SharerSession implements PathSwitch.Listener {
         Channel q = quic;
         if (q != null && q.isActive() && reason != null) {
             // Let CONNECTION_CLOSE leave through the path before the path itself goes.
-            ((QuicChannel) q).close(true, 0, Unpooled.copiedBuffer(reason, StandardCharsets.UTF_8))
+            ((QuicChannel) q)
+                    .close(true, 0, Unpooled.copiedBuffer(reason, StandardCharsets.UTF_8))
                     .addListener(f -> loop.schedule(this::closeCarrier, 50, TimeUnit.MILLISECONDS));
         } else {
             if (q != null) q.close();

@@ -14,10 +14,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Sits on a tunnel's QUIC connection and sends a one-byte QUIC DATAGRAM every few seconds, so an idle
- * tunnel is not closed by QUIC's idle timeout (netty's QUIC has no PING API) and paths see traffic.
- * Datagrams received are only evidence of life and are dropped. At DEBUG it logs the connection's
- * loss, RTT and congestion window on each tick.
+ * Sits on a tunnel's QUIC connection and sends a one-byte QUIC DATAGRAM every few seconds, so an
+ * idle tunnel is not closed by QUIC's idle timeout (netty's QUIC has no PING API) and paths see
+ * traffic. Datagrams received are only evidence of life and are dropped. At DEBUG it logs the
+ * connection's loss, RTT and congestion window on each tick.
  */
 public final class KeepAliveHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(KeepAliveHandler.class);
@@ -26,24 +26,45 @@ public final class KeepAliveHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        timer = ctx.executor().scheduleAtFixedRate(() -> {
-            ctx.channel().writeAndFlush(Unpooled.wrappedBuffer(new byte[] {0}));
-            if (log.isDebugEnabled() && ctx.channel() instanceof QuicChannel quic) logStats(quic);
-        }, INTERVAL_MILLIS, INTERVAL_MILLIS, TimeUnit.MILLISECONDS);
+        timer =
+                ctx.executor()
+                        .scheduleAtFixedRate(
+                                () -> {
+                                    ctx.channel()
+                                            .writeAndFlush(Unpooled.wrappedBuffer(new byte[] {0}));
+                                    if (log.isDebugEnabled()
+                                            && ctx.channel() instanceof QuicChannel quic)
+                                        logStats(quic);
+                                },
+                                INTERVAL_MILLIS,
+                                INTERVAL_MILLIS,
+                                TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
     }
 
     private static void logStats(QuicChannel quic) {
-        quic.collectStats().addListener(f -> {
-            if (!f.isSuccess()) return;
-            QuicConnectionStats s = (QuicConnectionStats) f.getNow();
-            quic.collectPathStats(0).addListener(p -> {
-                if (!p.isSuccess()) return;
-                QuicConnectionPathStats ps = (QuicConnectionPathStats) p.getNow();
-                log.debug("tunnel: sent {} pkts ({} B), lost {}, rtt {} us, cwnd {} B, delivery {} B/s",
-                        s.sent(), s.sentBytes(), s.lost(), ps.rtt() / 1000, ps.cwnd(), ps.deliveryRate());
-            });
-        });
+        quic.collectStats()
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) return;
+                            QuicConnectionStats s = (QuicConnectionStats) f.getNow();
+                            quic.collectPathStats(0)
+                                    .addListener(
+                                            p -> {
+                                                if (!p.isSuccess()) return;
+                                                QuicConnectionPathStats ps =
+                                                        (QuicConnectionPathStats) p.getNow();
+                                                log.debug(
+                                                        "tunnel: sent {} pkts ({} B), lost {}, rtt"
+                                                            + " {} us, cwnd {} B, delivery {} B/s",
+                                                        s.sent(),
+                                                        s.sentBytes(),
+                                                        s.lost(),
+                                                        ps.rtt() / 1000,
+                                                        ps.cwnd(),
+                                                        ps.deliveryRate());
+                                            });
+                        });
     }
 
     @Override

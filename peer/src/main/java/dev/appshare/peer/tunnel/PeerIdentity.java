@@ -22,8 +22,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * This peer's TLS identity for the tunnel: a fresh EC P-256 key pair per process and a self-signed
- * certificate around it. Peers trust each other by the SHA-256 fingerprint of the public key, passed
- * through the rendezvous; names and dates in the certificate mean nothing.
+ * certificate around it. Peers trust each other by the SHA-256 fingerprint of the public key,
+ * passed through the rendezvous; names and dates in the certificate mean nothing.
  */
 public final class PeerIdentity {
     private final PrivateKey privateKey;
@@ -43,21 +43,30 @@ public final class PeerIdentity {
             KeyPair kp = g.generateKeyPair();
             X500Name subject = new X500Name("CN=appshare peer");
             Instant now = Instant.now();
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(subject,
-                    new BigInteger(64, new SecureRandom()), Date.from(now.minus(Duration.ofDays(1))),
-                    Date.from(now.plus(Duration.ofDays(365))), subject, kp.getPublic());
-            ContentSigner signer = new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate());
-            X509Certificate cert = new JcaX509CertificateConverter().getCertificate(b.build(signer));
+            JcaX509v3CertificateBuilder b =
+                    new JcaX509v3CertificateBuilder(
+                            subject,
+                            new BigInteger(64, new SecureRandom()),
+                            Date.from(now.minus(Duration.ofDays(1))),
+                            Date.from(now.plus(Duration.ofDays(365))),
+                            subject,
+                            kp.getPublic());
+            ContentSigner signer =
+                    new JcaContentSignerBuilder("SHA256withECDSA").build(kp.getPrivate());
+            X509Certificate cert =
+                    new JcaX509CertificateConverter().getCertificate(b.build(signer));
             return new PeerIdentity(kp.getPrivate(), cert);
         } catch (GeneralSecurityException | org.bouncycastle.operator.OperatorCreationException e) {
-            throw new IllegalStateException("cannot create this peer's TLS key: " + e.getMessage(), e);
+            throw new IllegalStateException(
+                    "cannot create this peer's TLS key: " + e.getMessage(), e);
         }
     }
 
     /** SHA-256 over the DER SubjectPublicKeyInfo, lower-case hex. */
     public static String fingerprint(PublicKey key) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException(e);
         }

@@ -21,40 +21,48 @@ public final class PinnedKeyTrustManager extends X509ExtendedTrustManager {
     }
 
     private void check(X509Certificate[] chain) throws CertificateException {
-        if (chain == null || chain.length == 0) throw new CertificateException("peer sent no certificate");
+        if (chain == null || chain.length == 0)
+            throw new CertificateException("peer sent no certificate");
         byte[] got = HexFormat.of().parseHex(PeerIdentity.fingerprint(chain[0].getPublicKey()));
         if (!MessageDigest.isEqual(expected, got)) {
-            throw new CertificateException("peer key does not match the fingerprint from the rendezvous");
+            throw new CertificateException(
+                    "peer key does not match the fingerprint from the rendezvous");
         }
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType)
+            throws CertificateException {
         check(chain);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType)
+            throws CertificateException {
         check(chain);
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket s) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, Socket s)
+            throws CertificateException {
         check(chain);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket s) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, Socket s)
+            throws CertificateException {
         check(chain);
     }
 
     @Override
-    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine e) throws CertificateException {
+    public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine e)
+            throws CertificateException {
         check(chain);
     }
 
     @Override
-    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine e) throws CertificateException {
+    public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine e)
+            throws CertificateException {
         check(chain);
     }
 

@@ -1,9 +1,9 @@
 package dev.appshare.peer.tunnel;
 
-import dev.appshare.wire.tunnel.StreamPreamble;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
@@ -43,7 +43,8 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        // One read before the splice (another only if it came back empty): at most one chunk is held.
+        // One read before the splice (another only if it came back empty): at most one chunk is
+        // held.
         ctx.read();
         ctx.fireChannelActive();
     }
@@ -55,8 +56,12 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (opened) {
-            // Cannot happen with one read requested; keep the bytes rather than lose them if it does.
-            early = early == null ? buf : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
+            // Cannot happen with one read requested; keep the bytes rather than lose them if it
+            // does.
+            early =
+                    early == null
+                            ? buf
+                            : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
             return;
         }
         if (!buf.isReadable()) {
@@ -87,34 +92,66 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
                 .handler(new ChannelInboundHandlerAdapter())
                 .connect(target)
-                .addListener((ChannelFutureListener) f -> {
-                    ByteBuf held = early;
-                    early = null;
-                    if (!f.isSuccess()) {
-                        held.release();
-                        String why = f.cause() instanceof ConnectException ? "connection refused — is the shared app running?" : f.cause().getMessage();
-                        log.info("connection #{}: cannot reach {}: {}", id, HostPort.format(target), why);
-                        stream.close();
-                        return;
-                    }
-                    Channel tcp = f.channel();
-                    if (!stream.isActive()) {
-                        held.release();
-                        tcp.close();
-                        return;
-                    }
-                    log.debug("connection #{} opened (session {}, stream {}) to {}", id, session, stream.streamId(), target);
-                    if (held.isReadable()) tcp.writeAndFlush(held);
-                    else held.release();
-                    ctx.pipeline().remove(this);
-                    SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
-                    if (inputShut) {
-                        // The connector half-closed before the splice existed: pass the FIN on now.
-                        stream.eventLoop().execute(() -> stream.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE));
-                    }
-                    tcp.closeFuture().addListener(c -> log.info("connection #{} closed: {} bytes in, {} out, {} ms",
-                            id, splice.fromA().bytes(), splice.fromB().bytes(), (System.nanoTime() - started) / 1_000_000));
-                });
+                .addListener(
+                        (ChannelFutureListener)
+                                f -> {
+                                    ByteBuf held = early;
+                                    early = null;
+                                    if (!f.isSuccess()) {
+                                        held.release();
+                                        String why =
+                                                f.cause() instanceof ConnectException
+                                                        ? "connection refused — is the shared app"
+                                                                + " running?"
+                                                        : f.cause().getMessage();
+                                        log.info(
+                                                "connection #{}: cannot reach {}: {}",
+                                                id,
+                                                HostPort.format(target),
+                                                why);
+                                        stream.close();
+                                        return;
+                                    }
+                                    Channel tcp = f.channel();
+                                    if (!stream.isActive()) {
+                                        held.release();
+                                        tcp.close();
+                                        return;
+                                    }
+                                    log.debug(
+                                            "connection #{} opened (session {}, stream {}) to {}",
+                                            id,
+                                            session,
+                                            stream.streamId(),
+                                            target);
+                                    if (held.isReadable()) tcp.writeAndFlush(held);
+                                    else held.release();
+                                    ctx.pipeline().remove(this);
+                                    SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
+                                    if (inputShut) {
+                                        // The connector half-closed before the splice existed: pass
+                                        // the FIN on now.
+                                        stream.eventLoop()
+                                                .execute(
+                                                        () ->
+                                                                stream.pipeline()
+                                                                        .fireUserEventTriggered(
+                                                                                ChannelInputShutdownEvent
+                                                                                        .INSTANCE));
+                                    }
+                                    tcp.closeFuture()
+                                            .addListener(
+                                                    c ->
+                                                            log.info(
+                                                                    "connection #{} closed: {}"
+                                                                        + " bytes in, {} out, {}"
+                                                                        + " ms",
+                                                                    id,
+                                                                    splice.fromA().bytes(),
+                                                                    splice.fromB().bytes(),
+                                                                    (System.nanoTime() - started)
+                                                                            / 1_000_000));
+                                });
     }
 
     @Override
@@ -133,7 +170,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        log.debug("session {}: stream failed before its connection was made: {}", session, cause.toString());
+        log.debug(
+                "session {}: stream failed before its connection was made: {}",
+                session,
+                cause.toString());
         ctx.close();
     }
 }

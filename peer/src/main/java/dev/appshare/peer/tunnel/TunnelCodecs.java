@@ -17,10 +17,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TunnelCodecs {
     public static final String ALPN = "appshare/1";
-    /** One size for every path (quiche's limits are per connection): fits a relay frame and most MTUs. */
+
+    /**
+     * One size for every path (quiche's limits are per connection): fits a relay frame and most
+     * MTUs.
+     */
     public static final int MAX_UDP_PAYLOAD = 1350;
+
     public static final long IDLE_TIMEOUT_SECONDS = 30;
-    // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of it.
+    // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of
+    // it.
     static final long MAX_DATA = 24L << 20;
     static final long MAX_STREAM_DATA = 6L << 20;
     static final long MAX_STREAMS = 100_000;
@@ -36,23 +42,31 @@ public final class TunnelCodecs {
                 .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
                 .initialMaxStreamsBidirectional(MAX_STREAMS)
                 // BBR keeps the relay's TCP queue short; CUBIC fills it (see docs/architecture.md).
-                .congestionControlAlgorithm(QuicCongestionControlAlgorithm.valueOf(
-                        System.getProperty("appshare.cc", "BBR")))
-                // DATAGRAM frames carry the keep-alive; the addresses never change, so no migration.
+                .congestionControlAlgorithm(
+                        QuicCongestionControlAlgorithm.valueOf(
+                                System.getProperty("appshare.cc", "BBR")))
+                // DATAGRAM frames carry the keep-alive; the addresses never change, so no
+                // migration.
                 .datagram(16, 16)
                 .activeMigration(false);
     }
 
-    public static ChannelHandler server(PeerIdentity self, String peerFingerprint,
-                                        ChannelHandler connectionHandler, ChannelHandler streamHandler) {
-        QuicSslContext ssl = QuicSslContextBuilder.forServer(self.privateKey(), null, self.certificate())
-                .trustManager(new PinnedKeyTrustManager(peerFingerprint))
-                .clientAuth(ClientAuth.REQUIRE)
-                .applicationProtocols(ALPN)
-                .build();
+    public static ChannelHandler server(
+            PeerIdentity self,
+            String peerFingerprint,
+            ChannelHandler connectionHandler,
+            ChannelHandler streamHandler) {
+        QuicSslContext ssl =
+                QuicSslContextBuilder.forServer(self.privateKey(), null, self.certificate())
+                        .trustManager(new PinnedKeyTrustManager(peerFingerprint))
+                        .clientAuth(ClientAuth.REQUIRE)
+                        .applicationProtocols(ALPN)
+                        .build();
         return tune(new QuicServerCodecBuilder())
                 .sslContext(ssl)
-                .tokenHandler(null) // no Retry: the peer was vouched for by the rendezvous, the path is ours
+                .tokenHandler(
+                        null) // no Retry: the peer was vouched for by the rendezvous, the path is
+                // ours
                 .handler(connectionHandler)
                 .streamOption(ChannelOption.AUTO_READ, false)
                 .streamOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
@@ -61,12 +75,13 @@ public final class TunnelCodecs {
     }
 
     public static ChannelHandler client(PeerIdentity self, String peerFingerprint) {
-        QuicSslContext ssl = QuicSslContextBuilder.forClient()
-                .keyManager(self.privateKey(), null, self.certificate())
-                .trustManager(new PinnedKeyTrustManager(peerFingerprint))
-                .endpointIdentificationAlgorithm(null)
-                .applicationProtocols(ALPN)
-                .build();
+        QuicSslContext ssl =
+                QuicSslContextBuilder.forClient()
+                        .keyManager(self.privateKey(), null, self.certificate())
+                        .trustManager(new PinnedKeyTrustManager(peerFingerprint))
+                        .endpointIdentificationAlgorithm(null)
+                        .applicationProtocols(ALPN)
+                        .build();
         return tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
     }
 }

@@ -15,40 +15,56 @@ class BulkTransferTest {
     static final long SIZE = 200L << 20;
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
     void twoHundredMegabytesEachWayAtOnce(Transport transport) throws Exception {
         CompletableFuture<Bytes.Digest> atServer = new CompletableFuture<>();
         CompletableFuture<String> fromServer = new CompletableFuture<>();
-        try (TestServers.Tcp server = new TestServers.Tcp(s -> {
-                    CompletableFuture<Void> sending = CompletableFuture.runAsync(() -> {
-                        try {
-                            fromServer.complete(Bytes.send(s.getOutputStream(), SIZE, 2));
-                            s.shutdownOutput();
-                        } catch (Exception e) {
-                            fromServer.completeExceptionally(e);
-                        }
-                    });
-                    atServer.complete(Bytes.drain(s.getInputStream()));
-                    sending.get(120, TimeUnit.SECONDS);
-                });
-             Lab lab = Lab.with(transport)) {
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    CompletableFuture<Void> sending =
+                                            CompletableFuture.runAsync(
+                                                    () -> {
+                                                        try {
+                                                            fromServer.complete(
+                                                                    Bytes.send(
+                                                                            s.getOutputStream(),
+                                                                            SIZE,
+                                                                            2));
+                                                            s.shutdownOutput();
+                                                        } catch (Exception e) {
+                                                            fromServer.completeExceptionally(e);
+                                                        }
+                                                    });
+                                    atServer.complete(Bytes.drain(s.getInputStream()));
+                                    sending.get(120, TimeUnit.SECONDS);
+                                });
+                Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(server.port()).name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
-                CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        String d = Bytes.send(s.getOutputStream(), SIZE, 1);
-                        s.shutdownOutput();
-                        return d;
-                    } catch (Exception e) {
-                        throw new RuntimeException(e);
-                    }
-                });
+                CompletableFuture<String> sent =
+                        CompletableFuture.supplyAsync(
+                                () -> {
+                                    try {
+                                        String d = Bytes.send(s.getOutputStream(), SIZE, 1);
+                                        s.shutdownOutput();
+                                        return d;
+                                    } catch (Exception e) {
+                                        throw new RuntimeException(e);
+                                    }
+                                });
                 Bytes.Digest atClient = Bytes.drain(s.getInputStream());
                 assertEquals(SIZE, atClient.length());
-                assertEquals(fromServer.get(120, TimeUnit.SECONDS), atClient.sha256(), "server -> client bytes");
+                assertEquals(
+                        fromServer.get(120, TimeUnit.SECONDS),
+                        atClient.sha256(),
+                        "server -> client bytes");
                 Bytes.Digest got = atServer.get(120, TimeUnit.SECONDS);
                 assertEquals(SIZE, got.length());
-                assertEquals(sent.get(120, TimeUnit.SECONDS), got.sha256(), "client -> server bytes");
+                assertEquals(
+                        sent.get(120, TimeUnit.SECONDS), got.sha256(), "client -> server bytes");
             }
         }
     }

@@ -1,10 +1,10 @@
 package dev.appshare.peer.e2e;
 
-import dev.appshare.wire.relay.RelayToken;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.connect.Connector;
+import dev.appshare.wire.relay.RelayToken;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -29,7 +29,8 @@ class HostileInputTest {
         try {
             return in.readAllBytes();
         } catch (java.net.SocketTimeoutException e) {
-            throw new AssertionError("server did not close the connection within " + seconds + " s");
+            throw new AssertionError(
+                    "server did not close the connection within " + seconds + " s");
         } catch (IOException reset) {
             return new byte[0];
         }
@@ -41,7 +42,8 @@ class HostileInputTest {
 
     @Test
     void rendezvousSurvivesGarbageOversizedFramesSilenceAndSlowDrip() throws Exception {
-        try (Lab lab = new Lab(); TestServers.Tcp echo = TestServers.echo()) {
+        try (Lab lab = new Lab();
+                TestServers.Tcp echo = TestServers.echo()) {
             int port = lab.server().getPort();
             // Random bytes.
             try (Socket s = open(port)) {
@@ -57,8 +59,14 @@ class HostileInputTest {
                 assertTrue(answer.contains("ERROR"), "an ERROR before the close: " + answer);
             }
             // Well-framed nonsense and a REGISTER with a forged fingerprint.
-            for (String line : new String[] {"HELLO there", "REGISTER v=1 fp=zz owner=00", "CONNECT v=9 name=x fp=00",
-                    "register lowercase", "REGISTER v=1 fp=%%%"}) {
+            for (String line :
+                    new String[] {
+                        "HELLO there",
+                        "REGISTER v=1 fp=zz owner=00",
+                        "CONNECT v=9 name=x fp=00",
+                        "register lowercase",
+                        "REGISTER v=1 fp=%%%"
+                    }) {
                 try (Socket s = open(port)) {
                     byte[] body = line.getBytes(StandardCharsets.UTF_8);
                     OutputStream out = s.getOutputStream();
@@ -91,7 +99,9 @@ class HostileInputTest {
             }
             // After all that, a real share and connect work.
             Connector c = lab.connect(lab.share(echo.port()).name());
-            assertEquals("still here", ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "still here"));
+            assertEquals(
+                    "still here",
+                    ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "still here"));
         }
     }
 
@@ -104,35 +114,50 @@ class HostileInputTest {
 
     @Test
     void relayRefusesBadUnknownForgedAndReusedTokens() throws Exception {
-        try (Lab lab = new Lab(); TestServers.Tcp echo = TestServers.echo()) {
+        try (Lab lab = new Lab();
+                TestServers.Tcp echo = TestServers.echo()) {
             int port = lab.relayPort();
             assertEquals("ERR bad-request", relayAnswer(port, "GET / HTTP/1.1\r\n\r\n"));
             assertEquals("ERR bad-token", relayAnswer(port, "RELAY not-a-token\n"));
             // A well-formed token signed with another secret.
-            String forged = new RelayToken(RelayToken.randomSecret(),
-                    java.time.Clock.systemUTC()).mint(60_000);
+            String forged =
+                    new RelayToken(RelayToken.randomSecret(), java.time.Clock.systemUTC())
+                            .mint(60_000);
             assertEquals("ERR bad-token", relayAnswer(port, "RELAY " + forged + "\n"));
             // An expired one.
             assertEquals("ERR bad-token", relayAnswer(port, "RELAY " + lab.tokens.mint(-1) + "\n"));
             // A line far over the limit without a newline.
             byte[] huge = new byte[100_000];
             java.util.Arrays.fill(huge, (byte) 'A');
-            assertEquals("ERR bad-request", relayAnswer(port, "RELAY " + new String(huge, StandardCharsets.US_ASCII)));
+            assertEquals(
+                    "ERR bad-request",
+                    relayAnswer(port, "RELAY " + new String(huge, StandardCharsets.US_ASCII)));
             // Random bytes.
             byte[] junk = new byte[2048];
             new Random(5).nextBytes(junk);
             relayAnswer(port, new String(junk, StandardCharsets.ISO_8859_1));
             // Silence: closed after the handshake timeout (2 s in the lab).
             try (Socket s = open(port)) {
-                assertEquals("ERR timeout", new String(closedWithin(s, 5), StandardCharsets.US_ASCII).trim());
+                assertEquals(
+                        "ERR timeout",
+                        new String(closedWithin(s, 5), StandardCharsets.US_ASCII).trim());
             }
             // A valid token pairs exactly once; a third connection with it is refused.
             String token = lab.tokens.mint(60_000);
-            try (Socket a = open(port); Socket b = open(port)) {
-                a.getOutputStream().write(("RELAY " + token + "\n").getBytes(StandardCharsets.US_ASCII));
-                b.getOutputStream().write(("RELAY " + token + "\n").getBytes(StandardCharsets.US_ASCII));
-                assertEquals("OK", new String(a.getInputStream().readNBytes(3), StandardCharsets.US_ASCII).trim());
-                assertEquals("OK", new String(b.getInputStream().readNBytes(3), StandardCharsets.US_ASCII).trim());
+            try (Socket a = open(port);
+                    Socket b = open(port)) {
+                a.getOutputStream()
+                        .write(("RELAY " + token + "\n").getBytes(StandardCharsets.US_ASCII));
+                b.getOutputStream()
+                        .write(("RELAY " + token + "\n").getBytes(StandardCharsets.US_ASCII));
+                assertEquals(
+                        "OK",
+                        new String(a.getInputStream().readNBytes(3), StandardCharsets.US_ASCII)
+                                .trim());
+                assertEquals(
+                        "OK",
+                        new String(b.getInputStream().readNBytes(3), StandardCharsets.US_ASCII)
+                                .trim());
                 assertEquals("ERR spent-token", relayAnswer(port, "RELAY " + token + "\n"));
                 // The pair still works.
                 a.getOutputStream().write("x".getBytes(StandardCharsets.US_ASCII));
@@ -142,13 +167,18 @@ class HostileInputTest {
             // A lone token holder whose partner never comes is dropped, and its token is spent.
             String lonely = lab.tokens.mint(60_000);
             try (Socket s = open(port)) {
-                s.getOutputStream().write(("RELAY " + lonely + "\n").getBytes(StandardCharsets.US_ASCII));
-                assertEquals("ERR timeout", new String(closedWithin(s, 5), StandardCharsets.US_ASCII).trim());
+                s.getOutputStream()
+                        .write(("RELAY " + lonely + "\n").getBytes(StandardCharsets.US_ASCII));
+                assertEquals(
+                        "ERR timeout",
+                        new String(closedWithin(s, 5), StandardCharsets.US_ASCII).trim());
             }
             assertEquals("ERR spent-token", relayAnswer(port, "RELAY " + lonely + "\n"));
             // After all that, a real tunnel over this relay works.
             Connector c = lab.connect(lab.share(echo.port()).name());
-            assertEquals("relay ok", ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "relay ok"));
+            assertEquals(
+                    "relay ok",
+                    ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "relay ok"));
         }
     }
 }

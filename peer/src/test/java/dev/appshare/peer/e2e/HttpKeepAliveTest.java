@@ -22,13 +22,18 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** Many keep-alive HTTP connections at once through one share: the failure the project was born from. */
+/**
+ * Many keep-alive HTTP connections at once through one share: the failure the project was born
+ * from.
+ */
 class HttpKeepAliveTest {
     static final int CLIENTS = 50;
     static final int REQUESTS = 20;
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
     void fiftyKeepAliveClientsTwentyRequestsEach(Transport transport) throws Exception {
         HttpServer http = TestServers.http();
         ExecutorService pool = Executors.newFixedThreadPool(CLIENTS);
@@ -50,7 +55,9 @@ class HttpKeepAliveTest {
         }
     }
 
-    /** One connection, {@link #REQUESTS} requests on it in turn; returns how many came back right. */
+    /**
+     * One connection, {@link #REQUESTS} requests on it in turn; returns how many came back right.
+     */
     static int runClient(int port, int client) throws IOException {
         int ok = 0;
         try (Socket s = new Socket("127.0.0.1", port)) {
@@ -59,7 +66,9 @@ class HttpKeepAliveTest {
             InputStream in = new BufferedInputStream(s.getInputStream());
             for (int r = 0; r < REQUESTS; r++) {
                 String path = "/client" + client + "/req" + r;
-                out.write(("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                out.write(
+                        ("GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n")
+                                .getBytes(StandardCharsets.US_ASCII));
                 out.flush();
                 byte[] body = readResponse(in);
                 assertArrayEquals(TestServers.bodyFor(path), body, "body of " + path);
@@ -75,7 +84,8 @@ class HttpKeepAliveTest {
         if (!status.startsWith("HTTP/1.1 200")) throw new IOException("bad status: " + status);
         int length = -1;
         for (String h; !(h = line(in)).isEmpty(); ) {
-            if (h.toLowerCase().startsWith("content-length:")) length = Integer.parseInt(h.substring(15).trim());
+            if (h.toLowerCase().startsWith("content-length:"))
+                length = Integer.parseInt(h.substring(15).trim());
         }
         if (length < 0) throw new IOException("no Content-Length");
         return in.readNBytes(length);

@@ -3,9 +3,9 @@ package dev.appshare.peer.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.appshare.peer.path.UdpGate;
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.path.Transport;
+import dev.appshare.peer.path.UdpGate;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,9 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * One QUIC tunnel moving between paths under a live 200 MB transfer, with --transport auto: from the
- * relay to the direct path once it answers, and back to the relay when the direct path is cut (its
- * datagrams dropped at the socket, as a firewall would). Bytes are compared by SHA-256.
+ * One QUIC tunnel moving between paths under a live 200 MB transfer, with --transport auto: from
+ * the relay to the direct path once it answers, and back to the relay when the direct path is cut
+ * (its datagrams dropped at the socket, as a firewall would). Bytes are compared by SHA-256.
  */
 class PathMoveTest {
     static final long SIZE = 200L << 20;
@@ -27,14 +27,18 @@ class PathMoveTest {
 
     @Test
     void transferStartedOnTheRelayFinishesOnTheDirectPath() throws Exception {
-        UdpGate cut = new UdpGate(UdpGate.Mode.ALL_BUT_STUN); // ICE validates a pair that carries nothing yet
+        UdpGate cut =
+                new UdpGate(
+                        UdpGate.Mode.ALL_BUT_STUN); // ICE validates a pair that carries nothing yet
         CompletableFuture<String> sent = new CompletableFuture<>();
-        try (TestServers.Tcp server = new TestServers.Tcp(s -> {
-                    sent.complete(Bytes.send(s.getOutputStream(), SIZE, 7));
-                    s.shutdownOutput();
-                    s.getInputStream().read();
-                });
-             Lab lab = Lab.with(Transport.AUTO)) {
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    sent.complete(Bytes.send(s.getOutputStream(), SIZE, 7));
+                                    s.shutdownOutput();
+                                    s.getInputStream().read();
+                                });
+                Lab lab = Lab.with(Transport.AUTO)) {
             lab.connectorTap = () -> cut;
             Connector c = lab.connect(lab.share(server.port()).name());
             assertTrue(lab.awaitLine("Path: ", 0, 10_000).startsWith("Path: relay"));
@@ -42,7 +46,8 @@ class PathMoveTest {
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
                 s.setSoTimeout(60_000);
                 Counted in = new Counted(s.getInputStream());
-                CompletableFuture<Bytes.Digest> got = CompletableFuture.supplyAsync(() -> drain(in));
+                CompletableFuture<Bytes.Digest> got =
+                        CompletableFuture.supplyAsync(() -> drain(in));
                 awaitCount(in, MOVE_AFTER);
                 cut.mode = UdpGate.Mode.OPEN;
                 lab.awaitLine("Path: direct", before, 10_000);
@@ -50,7 +55,8 @@ class PathMoveTest {
                 Bytes.Digest d = got.get(120, TimeUnit.SECONDS);
                 assertEquals(SIZE, d.length());
                 assertEquals(sent.get(10, TimeUnit.SECONDS), d.sha256());
-                assertTrue(atMove > 0 && atMove < SIZE, "the move happened mid-transfer: " + atMove);
+                assertTrue(
+                        atMove > 0 && atMove < SIZE, "the move happened mid-transfer: " + atMove);
             }
         }
     }
@@ -59,23 +65,27 @@ class PathMoveTest {
     void transferOnTheDirectPathFinishesOnTheRelayWhenDirectIsCut() throws Exception {
         UdpGate cut = new UdpGate(UdpGate.Mode.OPEN);
         CompletableFuture<Bytes.Digest> received = new CompletableFuture<>();
-        try (TestServers.Tcp server = new TestServers.Tcp(s -> received.complete(Bytes.drain(s.getInputStream())));
-             Lab lab = Lab.with(Transport.AUTO)) {
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> received.complete(Bytes.drain(s.getInputStream())));
+                Lab lab = Lab.with(Transport.AUTO)) {
             lab.connectorTap = () -> cut;
             Connector c = lab.connect(lab.share(server.port()).name());
             lab.awaitLine("Path: direct", 0, 10_000);
             int before = lab.consoleLines.size();
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
                 CountedOut out = new CountedOut(s.getOutputStream());
-                CompletableFuture<String> sent = CompletableFuture.supplyAsync(() -> {
-                    try {
-                        String digest = Bytes.send(out, SIZE, 8);
-                        s.shutdownOutput();
-                        return digest;
-                    } catch (IOException e) {
-                        throw new RuntimeException(e);
-                    }
-                });
+                CompletableFuture<String> sent =
+                        CompletableFuture.supplyAsync(
+                                () -> {
+                                    try {
+                                        String digest = Bytes.send(out, SIZE, 8);
+                                        s.shutdownOutput();
+                                        return digest;
+                                    } catch (IOException e) {
+                                        throw new RuntimeException(e);
+                                    }
+                                });
                 while (out.count.get() < MOVE_AFTER) Thread.sleep(5);
                 cut.mode = UdpGate.Mode.ALL;
                 lab.awaitLine("Path: relay", before, 10_000);
@@ -99,7 +109,8 @@ class PathMoveTest {
     private static void awaitCount(Counted in, long n) throws InterruptedException {
         long end = System.currentTimeMillis() + 60_000;
         while (in.count.get() < n) {
-            if (System.currentTimeMillis() > end) throw new AssertionError("transfer stalled at " + in.count.get());
+            if (System.currentTimeMillis() > end)
+                throw new AssertionError("transfer stalled at " + in.count.get());
             Thread.sleep(5);
         }
     }

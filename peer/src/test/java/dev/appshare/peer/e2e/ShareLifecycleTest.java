@@ -27,11 +27,13 @@ class ShareLifecycleTest {
     @Test
     void shareLeavingMidTransferClosesConnectionsAndConnectWaitsForItsReturn() throws Exception {
         try (Lab lab = new Lab();
-             TestServers.Tcp endless = new TestServers.Tcp(s -> {
-                 byte[] chunk = new byte[16 << 10];
-                 while (true) s.getOutputStream().write(chunk);
-             });
-             TestServers.Tcp echo = TestServers.echo()) {
+                TestServers.Tcp endless =
+                        new TestServers.Tcp(
+                                s -> {
+                                    byte[] chunk = new byte[16 << 10];
+                                    while (true) s.getOutputStream().write(chunk);
+                                });
+                TestServers.Tcp echo = TestServers.echo()) {
             Sharer sharer = lab.share(endless.port(), "leaving-otter-1234");
             Connector c = lab.connect("leaving-otter-1234");
             int port = c.localAddress().getPort();
@@ -42,13 +44,16 @@ class ShareLifecycleTest {
                 sharer.close();
                 long t0 = System.nanoTime();
                 try {
-                    while (in.read(new byte[65536]) >= 0) { }
+                    while (in.read(new byte[65536]) >= 0) {}
                 } catch (IOException reset) {
                     // closed by reset: also an end
                 }
-                assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10), "connection ended promptly");
+                assertTrue(
+                        System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(10),
+                        "connection ended promptly");
             }
-            // The share comes back under the same name (now serving echo); the same connect finds it.
+            // The share comes back under the same name (now serving echo); the same connect finds
+            // it.
             lab.share(echo.port(), "leaving-otter-1234");
             String got = null;
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -65,7 +70,8 @@ class ShareLifecycleTest {
 
     @Test
     void serverRestartUnderALiveShare() throws Exception {
-        try (Lab lab = new Lab(); TestServers.Tcp echo = TestServers.echo()) {
+        try (Lab lab = new Lab();
+                TestServers.Tcp echo = TestServers.echo()) {
             Sharer sharer = lab.share(echo.port());
             String name = sharer.name();
             Connector before = lab.connect(name);
@@ -74,8 +80,10 @@ class ShareLifecycleTest {
             lab.stopServer();
             lab.startServer(); // same ports
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (lab.rendezvous.registry().lookup(name) == null && System.nanoTime() < deadline) Thread.sleep(100);
-            assertNotNull(lab.rendezvous.registry().lookup(name), "the share re-registered its name");
+            while (lab.rendezvous.registry().lookup(name) == null && System.nanoTime() < deadline)
+                Thread.sleep(100);
+            assertNotNull(
+                    lab.rendezvous.registry().lookup(name), "the share re-registered its name");
 
             Connector after = lab.connect(name);
             assertEquals("two", echoOnce(after.localAddress().getPort(), "two"));

@@ -13,42 +13,49 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Back-pressure end to end: a reader that takes 256 KB every 100 ms must slow the far writer down, so
- * what the writer got rid of minus what the reader took stays within the socket buffers plus QUIC's
- * flow-control window, instead of growing with time.
+ * Back-pressure end to end: a reader that takes 256 KB every 100 ms must slow the far writer down,
+ * so what the writer got rid of minus what the reader took stays within the socket buffers plus
+ * QUIC's flow-control window, instead of growing with time.
  */
 class SlowReaderTest {
-    static final long BOUND = 64L << 20; // 24 MiB QUIC window + four kernel socket buffers, with room
+    static final long BOUND =
+            64L << 20; // 24 MiB QUIC window + four kernel socket buffers, with room
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
     void slowReaderSlowsTheWriterAndMemoryStaysBounded(Transport transport) throws Exception {
         AtomicLong read = new AtomicLong();
-        try (TestServers.Tcp slow = new TestServers.Tcp(s -> {
-                    InputStream in = s.getInputStream();
-                    byte[] buf = new byte[256 << 10];
-                    while (true) {
-                        int n = in.readNBytes(buf, 0, buf.length);
-                        if (n <= 0) return;
-                        read.addAndGet(n);
-                        Thread.sleep(100);
-                    }
-                });
-             Lab lab = Lab.with(transport)) {
+        try (TestServers.Tcp slow =
+                        new TestServers.Tcp(
+                                s -> {
+                                    InputStream in = s.getInputStream();
+                                    byte[] buf = new byte[256 << 10];
+                                    while (true) {
+                                        int n = in.readNBytes(buf, 0, buf.length);
+                                        if (n <= 0) return;
+                                        read.addAndGet(n);
+                                        Thread.sleep(100);
+                                    }
+                                });
+                Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(slow.port()).name());
             AtomicLong written = new AtomicLong();
             Socket s = new Socket("127.0.0.1", c.localAddress().getPort());
-            Thread writer = new Thread(() -> {
-                byte[] chunk = new byte[64 << 10];
-                try (OutputStream out = s.getOutputStream()) {
-                    while (true) {
-                        out.write(chunk);
-                        written.addAndGet(chunk.length);
-                    }
-                } catch (Exception stopped) {
-                    // the test closed the socket
-                }
-            });
+            Thread writer =
+                    new Thread(
+                            () -> {
+                                byte[] chunk = new byte[64 << 10];
+                                try (OutputStream out = s.getOutputStream()) {
+                                    while (true) {
+                                        out.write(chunk);
+                                        written.addAndGet(chunk.length);
+                                    }
+                                } catch (Exception stopped) {
+                                    // the test closed the socket
+                                }
+                            });
             writer.start();
             Runtime rt = Runtime.getRuntime();
             long maxBacklog = 0;
@@ -60,7 +67,8 @@ class SlowReaderTest {
             }
             s.close();
             writer.join(5_000);
-            System.out.printf("slow reader: wrote %d, read %d, max backlog %d bytes, max heap %d MB%n",
+            System.out.printf(
+                    "slow reader: wrote %d, read %d, max backlog %d bytes, max heap %d MB%n",
                     written.get(), read.get(), maxBacklog, maxHeap >> 20);
             assertTrue(read.get() > 0, "the reader got data");
             assertTrue(maxBacklog < BOUND, "backlog " + maxBacklog + " stays under " + BOUND);

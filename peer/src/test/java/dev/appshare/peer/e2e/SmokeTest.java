@@ -13,21 +13,25 @@ import org.junit.jupiter.api.Test;
 class SmokeTest {
     @Test
     void writeThenHalfClose() throws Exception {
-        try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
+        try (TestServers.Tcp echo = TestServers.echo();
+                Lab lab = new Lab()) {
             Sharer sharer = lab.share(echo.port());
             Connector c = lab.connect(sharer.name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
                 s.setSoTimeout(20_000);
                 s.getOutputStream().write("hello".getBytes(StandardCharsets.UTF_8));
                 s.shutdownOutput();
-                assertEquals("hello", new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+                assertEquals(
+                        "hello",
+                        new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
             }
         }
     }
 
     @Test
     void echoThroughTunnel() throws Exception {
-        try (TestServers.Tcp echo = TestServers.echo(); Lab lab = new Lab()) {
+        try (TestServers.Tcp echo = TestServers.echo();
+                Lab lab = new Lab()) {
             Sharer sharer = lab.share(echo.port());
             Connector c = lab.connect(sharer.name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {

@@ -19,18 +19,23 @@ import org.junit.jupiter.params.provider.EnumSource;
 class TcpSemanticsTest {
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
     void halfCloseKeepsTheOtherDirectionFlowing(Transport transport) throws Exception {
         // The server reads until the client's FIN, and only then sends 4 MB back.
         long reply = 4L << 20;
         CompletableFuture<String> sentBack = new CompletableFuture<>();
-        try (TestServers.Tcp server = new TestServers.Tcp(s -> {
-                    byte[] got = s.getInputStream().readAllBytes();
-                    assertEquals("request", new String(got, StandardCharsets.UTF_8));
-                    sentBack.complete(Bytes.send(s.getOutputStream(), reply, 7));
-                    s.shutdownOutput();
-                });
-             Lab lab = Lab.with(transport)) {
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    byte[] got = s.getInputStream().readAllBytes();
+                                    assertEquals(
+                                            "request", new String(got, StandardCharsets.UTF_8));
+                                    sentBack.complete(Bytes.send(s.getOutputStream(), reply, 7));
+                                    s.shutdownOutput();
+                                });
+                Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(server.port()).name());
             try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
                 s.setSoTimeout(20_000);
@@ -44,19 +49,23 @@ class TcpSemanticsTest {
     }
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
     void clientClosingEarlyClosesTheServersConnection(Transport transport) throws Exception {
         CompletableFuture<Long> serverSawClose = new CompletableFuture<>();
-        try (TestServers.Tcp server = new TestServers.Tcp(s -> {
-                    // Stream until the write fails because the far side went away.
-                    byte[] chunk = new byte[16 << 10];
-                    try {
-                        while (true) s.getOutputStream().write(chunk);
-                    } catch (IOException e) {
-                        serverSawClose.complete(System.nanoTime());
-                    }
-                });
-             Lab lab = Lab.with(transport)) {
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    // Stream until the write fails because the far side went away.
+                                    byte[] chunk = new byte[16 << 10];
+                                    try {
+                                        while (true) s.getOutputStream().write(chunk);
+                                    } catch (IOException e) {
+                                        serverSawClose.complete(System.nanoTime());
+                                    }
+                                });
+                Lab lab = Lab.with(transport)) {
             Connector c = lab.connect(lab.share(server.port()).name());
             Socket s = new Socket("127.0.0.1", c.localAddress().getPort());
             s.getOutputStream().write(1);
@@ -70,13 +79,17 @@ class TcpSemanticsTest {
     }
 
     @ParameterizedTest(name = "over {0}")
-    @EnumSource(value = Transport.class, names = {"RELAY", "DIRECT"})
-    void connectionToAClosedSharedPortIsClosedAtOnceAndOthersCarryOn(Transport transport) throws Exception {
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
+    void connectionToAClosedSharedPortIsClosedAtOnceAndOthersCarryOn(Transport transport)
+            throws Exception {
         int closedPort;
         try (ServerSocket probe = new ServerSocket(0)) {
             closedPort = probe.getLocalPort();
         }
-        try (Lab lab = Lab.with(transport); TestServers.Tcp echo = TestServers.echo()) {
+        try (Lab lab = Lab.with(transport);
+                TestServers.Tcp echo = TestServers.echo()) {
             Connector refused = lab.connect(lab.share(closedPort).name());
             try (Socket s = new Socket("127.0.0.1", refused.localAddress().getPort())) {
                 s.setSoTimeout(10_000);
@@ -96,7 +109,9 @@ class TcpSemanticsTest {
             try (Socket s = new Socket("127.0.0.1", ok.localAddress().getPort())) {
                 s.setSoTimeout(10_000);
                 s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
-                assertEquals("ping", new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
+                assertEquals(
+                        "ping",
+                        new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
             }
         }
     }

@@ -9,7 +9,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.function.Consumer;
 
 /** Real servers on loopback for the shared side of the tunnel. */
 final class TestServers {
@@ -22,22 +21,24 @@ final class TestServers {
 
         Tcp(IoConsumer<Socket> session) throws IOException {
             socket = new ServerSocket(0, 200, java.net.InetAddress.getLoopbackAddress());
-            pool.execute(() -> {
-                while (!socket.isClosed()) {
-                    try {
-                        Socket s = socket.accept();
-                        pool.execute(() -> {
-                            try (s) {
-                                session.accept(s);
-                            } catch (Exception ignored) {
-                                // the test on the other side judges what arrived
+            pool.execute(
+                    () -> {
+                        while (!socket.isClosed()) {
+                            try {
+                                Socket s = socket.accept();
+                                pool.execute(
+                                        () -> {
+                                            try (s) {
+                                                session.accept(s);
+                                            } catch (Exception ignored) {
+                                                // the test on the other side judges what arrived
+                                            }
+                                        });
+                            } catch (IOException e) {
+                                return;
                             }
-                        });
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
+                        }
+                    });
         }
 
         int port() {
@@ -59,17 +60,21 @@ final class TestServers {
         return new Tcp(s -> s.getInputStream().transferTo(s.getOutputStream()));
     }
 
-    /** An HTTP/1.1 server (keep-alive) answering GET /anything with a body derived from the path. */
+    /**
+     * An HTTP/1.1 server (keep-alive) answering GET /anything with a body derived from the path.
+     */
     static HttpServer http() throws IOException {
         HttpServer h = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 200);
-        h.createContext("/", ex -> {
-            byte[] body = bodyFor(ex.getRequestURI().getPath());
-            ex.getResponseHeaders().add("Content-Type", "text/plain");
-            ex.sendResponseHeaders(200, body.length);
-            try (OutputStream o = ex.getResponseBody()) {
-                o.write(body);
-            }
-        });
+        h.createContext(
+                "/",
+                ex -> {
+                    byte[] body = bodyFor(ex.getRequestURI().getPath());
+                    ex.getResponseHeaders().add("Content-Type", "text/plain");
+                    ex.sendResponseHeaders(200, body.length);
+                    try (OutputStream o = ex.getResponseBody()) {
+                        o.write(body);
+                    }
+                });
         h.setExecutor(Executors.newFixedThreadPool(16));
         h.start();
         return h;
@@ -81,5 +86,4 @@ final class TestServers {
         for (int i = 0; i < repeat; i++) sb.append(path).append(' ').append(i).append('\n');
         return sb.toString().getBytes(StandardCharsets.UTF_8);
     }
-
 }

@@ -10,22 +10,28 @@ import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Benchmark and test helper: a firewall in front of a tunnel's UDP socket (put there through
- * {@code PathOptions.socketTap}, first in the pipeline). It passes everything ({@link Mode#OPEN}),
- * drops every datagram but STUN both ways ({@link Mode#ALL_BUT_STUN}: ICE validates a pair that then
+ * Benchmark and test helper: a firewall in front of a tunnel's UDP socket (put there through {@code
+ * PathOptions.socketTap}, first in the pipeline). It passes everything ({@link Mode#OPEN}), drops
+ * every datagram but STUN both ways ({@link Mode#ALL_BUT_STUN}: ICE validates a pair that then
  * carries nothing), or drops everything ({@link Mode#ALL}: the direct path is cut).
  *
  * <p>It also notes when it first dropped an outgoing non-STUN datagram: on the relay path the QUIC
- * codec never writes to this socket, so the first such datagram is the path layer's first probe of a
- * pair ICE has just validated.
+ * codec never writes to this socket, so the first such datagram is the path layer's first probe of
+ * a pair ICE has just validated.
  */
 @ChannelHandler.Sharable
 public final class UdpGate extends ChannelDuplexHandler {
-    public enum Mode { OPEN, ALL_BUT_STUN, ALL }
+    public enum Mode {
+        OPEN,
+        ALL_BUT_STUN,
+        ALL
+    }
 
     public volatile Mode mode;
+
     /** System.nanoTime() of the first outgoing non-STUN datagram dropped, 0 before. */
     public volatile long firstOutDropNanos;
+
     public final AtomicLong droppedIn = new AtomicLong();
     public final AtomicLong droppedOut = new AtomicLong();
 
@@ -41,7 +47,6 @@ public final class UdpGate extends ChannelDuplexHandler {
         };
     }
 
-
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof DatagramPacket p && drops(p)) {
@@ -55,7 +60,8 @@ public final class UdpGate extends ChannelDuplexHandler {
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         if (msg instanceof DatagramPacket p && drops(p)) {
-            if (firstOutDropNanos == 0 && !StunPackets.isStun(p.content())) firstOutDropNanos = System.nanoTime();
+            if (firstOutDropNanos == 0 && !StunPackets.isStun(p.content()))
+                firstOutDropNanos = System.nanoTime();
             droppedOut.incrementAndGet();
             ReferenceCountUtil.release(msg);
             promise.trySuccess();

@@ -12,11 +12,13 @@ public final class HostPort {
         int port = defaultPort;
         if (s.startsWith("[")) {
             int end = s.indexOf(']');
-            if (end < 0) throw new IllegalArgumentException("bad address '" + text + "': missing ']'");
+            if (end < 0)
+                throw new IllegalArgumentException("bad address '" + text + "': missing ']'");
             host = s.substring(1, end);
             String rest = s.substring(end + 1);
             if (rest.startsWith(":")) port = parsePort(rest.substring(1), text);
-            else if (!rest.isEmpty()) throw new IllegalArgumentException("bad address '" + text + "'");
+            else if (!rest.isEmpty())
+                throw new IllegalArgumentException("bad address '" + text + "'");
         } else {
             int colon = s.lastIndexOf(':');
             if (colon >= 0 && s.indexOf(':') == colon) {

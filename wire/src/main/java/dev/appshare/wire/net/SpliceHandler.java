@@ -7,27 +7,32 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 
 /**
- * Copies bytes from its channel to a peer channel, netty's proxy idiom: auto-read is off and the next
- * chunk is read only while the peer is writable (its outbound buffer under the high-water mark), and
- * resumed by the peer's handler when it drains, so a slow peer slows this side down and at most a
- * high-water mark's worth per direction is ever held. A FIN is passed on as a half-close once the last write
- * has completed; when both directions are shut, or either side closes, both close.
+ * Copies bytes from its channel to a peer channel, netty's proxy idiom: auto-read is off and the
+ * next chunk is read only while the peer is writable (its outbound buffer under the high-water
+ * mark), and resumed by the peer's handler when it drains, so a slow peer slows this side down and
+ * at most a high-water mark's worth per direction is ever held. A FIN is passed on as a half-close
+ * once the last write has completed; when both directions are shut, or either side closes, both
+ * close.
  *
  * <p>Used for both halves of every splice: relay TCP <-> relay TCP, and local TCP <-> QUIC stream.
- * Both channels must be {@link DuplexChannel}s opened with {@code ALLOW_HALF_CLOSURE} and auto-read off.
+ * Both channels must be {@link DuplexChannel}s opened with {@code ALLOW_HALF_CLOSURE} and auto-read
+ * off.
  */
 public final class SpliceHandler extends ChannelInboundHandlerAdapter {
-    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(SpliceHandler.class);
+    private static final org.slf4j.Logger log =
+            org.slf4j.LoggerFactory.getLogger(SpliceHandler.class);
+
     /** Application error code on a stream reset because its TCP connection broke. */
     public static final int ABORT_ERROR = 1;
+
     private final Channel peer;
     private ChannelFuture lastWrite;
     private long bytes;
@@ -48,13 +53,15 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     }
 
     private static void install(Channel self, SpliceHandler h) {
-        self.eventLoop().execute(() -> {
-            if (!self.isActive()) {
-                closeOnFlush(h.peer);
-                return;
-            }
-            self.pipeline().addLast("splice", h);
-        });
+        self.eventLoop()
+                .execute(
+                        () -> {
+                            if (!self.isActive()) {
+                                closeOnFlush(h.peer);
+                                return;
+                            }
+                            self.pipeline().addLast("splice", h);
+                        });
     }
 
     /** Bytes this side has read and handed to its peer. */
@@ -76,13 +83,18 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         }
         if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
         lastWrite = peer.writeAndFlush(msg);
-        lastWrite.addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess()) {
-                log.debug("splice write to {} failed: {}", peer, f.cause().toString());
-                abort(ctx.channel());
-                peer.close();
-            }
-        });
+        lastWrite.addListener(
+                (ChannelFutureListener)
+                        f -> {
+                            if (!f.isSuccess()) {
+                                log.debug(
+                                        "splice write to {} failed: {}",
+                                        peer,
+                                        f.cause().toString());
+                                abort(ctx.channel());
+                                peer.close();
+                            }
+                        });
         // Keep reading while the peer takes more; once its buffer passes the high-water mark, the
         // peer's own splice handler resumes us when it drains (channelWritabilityChanged).
         if (peer.isWritable()) readMore(ctx.channel());
@@ -104,20 +116,29 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
             ChannelFuture written = lastWrite != null ? lastWrite : peer.newSucceededFuture();
-            written.addListener((ChannelFutureListener) f -> {
-                if (!f.isSuccess() || !(peer instanceof DuplexChannel dp) || !peer.isActive()) {
-                    ctx.close();
-                    peer.close();
-                    return;
-                }
-                dp.shutdownOutput().addListener((ChannelFutureListener) s -> {
-                    boolean selfDone = ((DuplexChannel) ctx.channel()).isOutputShutdown();
-                    if (!s.isSuccess() || selfDone) {
-                        ctx.close();
-                        peer.close();
-                    }
-                });
-            });
+            written.addListener(
+                    (ChannelFutureListener)
+                            f -> {
+                                if (!f.isSuccess()
+                                        || !(peer instanceof DuplexChannel dp)
+                                        || !peer.isActive()) {
+                                    ctx.close();
+                                    peer.close();
+                                    return;
+                                }
+                                dp.shutdownOutput()
+                                        .addListener(
+                                                (ChannelFutureListener)
+                                                        s -> {
+                                                            boolean selfDone =
+                                                                    ((DuplexChannel) ctx.channel())
+                                                                            .isOutputShutdown();
+                                                            if (!s.isSuccess() || selfDone) {
+                                                                ctx.close();
+                                                                peer.close();
+                                                            }
+                                                        });
+                            });
             return;
         }
         ctx.fireUserEventTriggered(evt);
@@ -125,7 +146,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        // Our side is gone. A QUIC stream whose far end is still sending must be reset (STOP_SENDING),
+        // Our side is gone. A QUIC stream whose far end is still sending must be reset
+        // (STOP_SENDING),
         // or the far writer fills the stream window and waits forever; otherwise flush and close.
         if (peer instanceof QuicStreamChannel stream && !stream.isInputShutdown()) {
             abort(peer);
@@ -146,9 +168,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Ends a channel abortively, so the far end learns the connection broke rather than ended: a TCP
-     * connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so the far
-     * writer stops at once instead of filling the stream's window and stalling).
+     * Ends a channel abortively, so the far end learns the connection broke rather than ended: a
+     * TCP connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so
+     * the far writer stops at once instead of filling the stream's window and stalling).
      */
     public static void abort(Channel ch) {
         if (!ch.isActive()) {

@@ -15,7 +15,9 @@ public final class StunPackets {
 
     public static boolean isStun(ByteBuf b) {
         int i = b.readerIndex();
-        return b.readableBytes() >= HEADER && (b.getByte(i) & 0xC0) == 0 && b.getInt(i + 4) == MAGIC_COOKIE;
+        return b.readableBytes() >= HEADER
+                && (b.getByte(i) & 0xC0) == 0
+                && b.getInt(i + 4) == MAGIC_COOKIE;
     }
 
     /** Success and error responses have the class bits C1 (0x0100) set in the message type. */

@@ -2,20 +2,25 @@ package dev.appshare.wire.relay;
 
 /**
  * The relay's whole protocol. A client connects over TCP and sends one ASCII line:
+ *
  * <pre>
  *   "RELAY " token "\n"          token: base64url, at most {@value RelayToken#MAX_TEXT} chars
  * </pre>
+ *
  * It then sends nothing until the relay answers with one line:
+ *
  * <pre>
  *   "OK\n"                        paired: from the next byte on, the connection is spliced to its partner
  *   "ERR " reason "\n"            then the relay closes; reason is one of the constants below
  * </pre>
+ *
  * After "OK" the relay parses nothing: bytes in, bytes out, until either side closes.
  */
 public final class RelayProtocol {
     public static final String HELLO = "RELAY ";
     public static final String OK = "OK";
     public static final String ERR = "ERR ";
+
     /** Longest line the relay reads before giving up on a client. */
     public static final int MAX_LINE = HELLO.length() + RelayToken.MAX_TEXT + 2;
 

@@ -12,13 +12,14 @@ import javax.crypto.spec.SecretKeySpec;
 
 /**
  * One-time relay tokens, minted by the rendezvous and checked by the relay without any shared state
- * but a secret: {@code base64url(expiry u64 | nonce 16 bytes | HMAC-SHA256(secret, expiry|nonce)[0..16])}.
- * Stateless checking lets a relay run on another host; single use is enforced by the relay's
- * {@link PairingTable}, which remembers a token until it expires.
+ * but a secret: {@code base64url(expiry u64 | nonce 16 bytes | HMAC-SHA256(secret,
+ * expiry|nonce)[0..16])}. Stateless checking lets a relay run on another host; single use is
+ * enforced by the relay's {@link PairingTable}, which remembers a token until it expires.
  */
 public final class RelayToken {
     static final int BODY = 8 + 16;
     static final int MAC = 16;
+
     /** The longest token text we accept, so a pairing line has a hard bound. */
     public static final int MAX_TEXT = 64;
 
@@ -27,7 +28,8 @@ public final class RelayToken {
     private final SecureRandom random = new SecureRandom();
 
     public RelayToken(byte[] secret, Clock clock) {
-        if (secret.length < 16) throw new IllegalArgumentException("relay secret must be at least 16 bytes");
+        if (secret.length < 16)
+            throw new IllegalArgumentException("relay secret must be at least 16 bytes");
         this.secret = secret.clone();
         this.clock = clock;
     }

@@ -7,10 +7,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * One control message: a type word and named fields, carried as one UTF-8 line
- * {@code TYPE key=value key=value}; values are percent-encoded (space, '=', '%' and control
- * characters), keys are [a-z0-9-]. The frame around it is {@link RendezvousFrames}. The message types
- * are listed in {@link RendezvousProtocol}.
+ * One control message: a type word and named fields, carried as one UTF-8 line {@code TYPE
+ * key=value key=value}; values are percent-encoded (space, '=', '%' and control characters), keys
+ * are [a-z0-9-]. The frame around it is {@link RendezvousFrames}. The message types are listed in
+ * {@link RendezvousProtocol}.
  */
 public final class RendezvousMessage {
     public static final int MAX_FIELDS = 32;
@@ -80,13 +80,15 @@ public final class RendezvousMessage {
         for (byte b : v.getBytes(StandardCharsets.UTF_8)) {
             int c = b & 0xff;
             if (c <= 0x20 || c == '=' || c == '%' || c == 0x7f) {
-                sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+                sb.append('%')
+                        .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
                         .append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
             } else {
                 sb.append((char) c); // bytes >= 0x80 are re-joined below as UTF-8
             }
         }
-        return new String(sb.toString().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+        return new String(
+                sb.toString().getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
     }
 
     private static String unescape(String v) throws ProtocolException {

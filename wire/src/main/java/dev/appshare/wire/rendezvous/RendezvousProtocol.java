@@ -17,9 +17,10 @@ package dev.appshare.wire.rendezvous;
  * server  -> either   ERROR code=CODE message=TEXT   then the server closes, unless code is
  *                                                    unknown-name (the connector may ask again)
  * </pre>
- * fp is the SHA-256 of the sender's TLS public key (SubjectPublicKeyInfo), in lower-case hex; owner is
- * a secret the share chose, so that only it can re-register its name after a reconnect; a name is
- * {@code adjective-animal-NNNN} or any [a-z0-9-]{3,48} a share asks for.
+ *
+ * fp is the SHA-256 of the sender's TLS public key (SubjectPublicKeyInfo), in lower-case hex; owner
+ * is a secret the share chose, so that only it can re-register its name after a reconnect; a name
+ * is {@code adjective-animal-NNNN} or any [a-z0-9-]{3,48} a share asks for.
  */
 public final class RendezvousProtocol {
     public static final String VERSION = "1";
@@ -44,6 +45,7 @@ public final class RendezvousProtocol {
     public static final String E_BUSY = "busy";
 
     public static final long HEARTBEAT_MILLIS = 15_000;
+
     /** A connection silent for this long is dead: three missed heartbeats. */
     public static final long IDLE_MILLIS = 3 * HEARTBEAT_MILLIS;
 

@@ -24,9 +24,13 @@ class RelayTokenTest {
         assertEquals(-1, tokens.check(other.mint(60_000)), "signed with another secret");
         byte[] raw = Base64.getUrlDecoder().decode(tokens.mint(60_000));
         raw[3] ^= 1; // push the expiry
-        assertEquals(-1, tokens.check(Base64.getUrlEncoder().withoutPadding().encodeToString(raw)), "tampered");
+        assertEquals(
+                -1,
+                tokens.check(Base64.getUrlEncoder().withoutPadding().encodeToString(raw)),
+                "tampered");
         String good = tokens.mint(60_000);
         assertEquals(-1, tokens.check(good + "=="), "padded spelling of a valid token");
-        for (String bad : new String[] {"", "x", "!!!!", "A".repeat(200)}) assertEquals(-1, tokens.check(bad), bad);
+        for (String bad : new String[] {"", "x", "!!!!", "A".repeat(200)})
+            assertEquals(-1, tokens.check(bad), bad);
     }
 }

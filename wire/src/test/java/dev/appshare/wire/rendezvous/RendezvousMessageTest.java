@@ -10,7 +10,13 @@ import org.junit.jupiter.api.Test;
 class RendezvousMessageTest {
     @Test
     void roundTripsValuesWithSpacesEqualsPercentAndUnicode() throws Exception {
-        RendezvousMessage m = RendezvousMessage.of("ERROR", "code", "bad-request", "message", "a = b 100% \u00e9t\u00e9\nnext");
+        RendezvousMessage m =
+                RendezvousMessage.of(
+                        "ERROR",
+                        "code",
+                        "bad-request",
+                        "message",
+                        "a = b 100% \u00e9t\u00e9\nnext");
         String line = m.encode();
         assertEquals(1, line.split("\n", -1).length, "one line on the wire");
         RendezvousMessage back = RendezvousMessage.decode(line);
@@ -28,8 +34,17 @@ class RendezvousMessageTest {
 
     @Test
     void rejectsMalformedLines() {
-        for (String bad : new String[] {"", "lower case", "REGISTER novalue", "REGISTER =x", "REGISTER K=v",
-                "REGISTER a=%zz", "REGISTER a=%4", "WAYTOOLONGTYPENAMEHERE x=1"}) {
+        for (String bad :
+                new String[] {
+                    "",
+                    "lower case",
+                    "REGISTER novalue",
+                    "REGISTER =x",
+                    "REGISTER K=v",
+                    "REGISTER a=%zz",
+                    "REGISTER a=%4",
+                    "WAYTOOLONGTYPENAMEHERE x=1"
+                }) {
             assertThrows(ProtocolException.class, () -> RendezvousMessage.decode(bad), bad);
         }
         StringBuilder many = new StringBuilder("X");
@@ -39,7 +54,10 @@ class RendezvousMessageTest {
 
     @Test
     void requireNamesTheMissingField() {
-        ProtocolException e = assertThrows(ProtocolException.class, () -> RendezvousMessage.of("CONNECT").require("name"));
+        ProtocolException e =
+                assertThrows(
+                        ProtocolException.class,
+                        () -> RendezvousMessage.of("CONNECT").require("name"));
         assertTrue(e.getMessage().contains("name"));
     }
 }
