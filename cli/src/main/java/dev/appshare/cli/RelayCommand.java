@@ -3,6 +3,7 @@ package dev.appshare.cli;
 import dev.appshare.peer.PeerException;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -55,7 +56,7 @@ final class RelayCommand implements Callable<Integer> {
         try {
             relay =
                     bind(
-                            new RelayServer(tokens, 10_000),
+                            new RelayServer(tokens, RelayProtocol.PAIRING_TIMEOUT_MILLIS),
                             run,
                             ServerCommand.parse("--listen", listen));
         } catch (Exception e) {

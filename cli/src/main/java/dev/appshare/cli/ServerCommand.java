@@ -4,6 +4,7 @@ import dev.appshare.peer.PeerException;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import java.net.InetSocketAddress;
 import java.time.Clock;
@@ -89,7 +90,11 @@ final class ServerCommand implements Callable<Integer> {
                                         rendezvousAddr.getPort() == 0
                                                 ? 0
                                                 : rendezvousAddr.getPort() + 1);
-                relay = RelayCommand.bind(new RelayServer(tokens, 10_000), run, relayAddr);
+                relay =
+                        RelayCommand.bind(
+                                new RelayServer(tokens, RelayProtocol.PAIRING_TIMEOUT_MILLIS),
+                                run,
+                                relayAddr);
                 int port = relay.localAddress().getPort();
                 advertised = (publicHost != null ? publicHost : "") + ":" + port;
             }

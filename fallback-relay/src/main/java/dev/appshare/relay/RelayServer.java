@@ -24,6 +24,9 @@ import java.time.Clock;
  * and timing. See {@link RelayProtocol} for the wire format.
  */
 public final class RelayServer implements AutoCloseable {
+    /** Waiting and spent tokens together; past it a newcomer gets "ERR busy". ~150 bytes each. */
+    public static final int MAX_PAIRING_ENTRIES = 100_000;
+
     private final RelayToken tokens;
     private final PairingTable table;
     private final long handshakeTimeoutMillis;
@@ -32,7 +35,7 @@ public final class RelayServer implements AutoCloseable {
 
     public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
         this.tokens = tokens;
-        this.table = new PairingTable(100_000, Clock.systemUTC());
+        this.table = new PairingTable(MAX_PAIRING_ENTRIES, Clock.systemUTC());
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
     }
 

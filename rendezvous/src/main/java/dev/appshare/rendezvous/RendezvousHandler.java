@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * good. Any protocol error is answered with ERROR and the connection closed; it never affects other
  * connections.
  */
-final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMessage> {
+public final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMessage> {
     private static final Logger log = LoggerFactory.getLogger(RendezvousHandler.class);
 
     private final RendezvousServer server;
@@ -32,7 +32,7 @@ final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMess
     private Share share; // set once this connection registered a share
     private boolean connector; // set once this connection asked for a share
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
-    static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
+    public static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
 
     RendezvousHandler(RendezvousServer server) {
         this.server = server;

@@ -44,7 +44,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     static final int MAX_PENDING = 1024;
 
     static final long PENDING_TIMEOUT_MILLIS = 15_000;
-    static final long RETRY_MILLIS = 2_000;
+    public static final long RETRY_MILLIS = 2_000;
 
     /** What to connect to and where to listen. */
     public record Config(

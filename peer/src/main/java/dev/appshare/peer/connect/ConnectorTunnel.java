@@ -36,9 +36,9 @@ import org.slf4j.LoggerFactory;
  * The connector's side of the tunnel: a QUIC client over the path layer. Each local TCP connection
  * becomes one stream, so connections never wait for each other or for the rendezvous.
  */
-final class ConnectorTunnel implements PathSwitch.Listener {
+public final class ConnectorTunnel implements PathSwitch.Listener {
     private static final Logger log = LoggerFactory.getLogger(ConnectorTunnel.class);
-    static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+    public static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
     private static final AtomicLong COUNTER = new AtomicLong();
 
     private final Connector owner;

@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class IceSession {
     private static final Logger log = LoggerFactory.getLogger(IceSession.class);
-    static final long REMOTE_END_WAIT_MILLIS = 2_000;
+    public static final long REMOTE_END_WAIT_MILLIS = 2_000;
 
     static {
         // Before any ice4j class loads: otherwise its first Agent probes the cloud metadata
@@ -51,10 +51,10 @@ public final class IceSession {
     }
 
     /** Remote host and reflexive candidates taken, and SIGNALs read at all, per session. */
-    static final int MAX_REMOTE_HOSTS = 24;
+    public static final int MAX_REMOTE_HOSTS = 24;
 
-    static final int MAX_REMOTE_REFLEXIVE = 8;
-    static final int MAX_REMOTE_SIGNALS = 64;
+    public static final int MAX_REMOTE_REFLEXIVE = 8;
+    public static final int MAX_REMOTE_SIGNALS = 64;
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */

@@ -24,7 +24,7 @@ import java.security.SecureRandom;
  * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers are needed to come back, so a flaky path does
  * not flap. Runs on the tunnel's event loop.
  */
-final class DirectPath {
+public final class DirectPath {
     enum State {
         PROVING,
         ALIVE,
@@ -33,13 +33,13 @@ final class DirectPath {
         UNUSABLE
     }
 
-    static final long ACTIVE_PROBE_MILLIS = 100;
-    static final long IDLE_PROBE_MILLIS = 2_000;
-    static final long UNANSWERED_PROBE_MILLIS = 100;
-    static final long DOUBT_AFTER_MILLIS = 150;
-    static final long DEAD_AFTER_MILLIS = 1_000;
-    static final long DEAD_PROBE_MAX_MILLIS = 2_000;
-    static final long PROVING_LIMIT_MILLIS = 10_000;
+    public static final long ACTIVE_PROBE_MILLIS = 100;
+    public static final long IDLE_PROBE_MILLIS = 2_000;
+    public static final long UNANSWERED_PROBE_MILLIS = 100;
+    public static final long DOUBT_AFTER_MILLIS = 150;
+    public static final long DEAD_AFTER_MILLIS = 1_000;
+    public static final long DEAD_PROBE_MAX_MILLIS = 2_000;
+    public static final long PROVING_LIMIT_MILLIS = 10_000;
     private static final SecureRandom RANDOM = new SecureRandom();
 
     private final InetSocketAddress local;

@@ -29,8 +29,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class RendezvousClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RendezvousClient.class);
-    static final int FIRST_CONNECT_ATTEMPTS = 6;
-    private static final long MAX_BACKOFF_MILLIS = 10_000;
+    public static final int FIRST_CONNECT_ATTEMPTS = 6;
+    public static final long MAX_BACKOFF_MILLIS = 10_000;
 
     /** What the owner does with the connection. */
     public interface Handler {

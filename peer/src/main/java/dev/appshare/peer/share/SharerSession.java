@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared
  * port.
  */
-final class SharerSession implements PathSwitch.Listener {
+public final class SharerSession implements PathSwitch.Listener {
     private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
-    static final long HANDSHAKE_TIMEOUT_MILLIS = 20_000;
+    public static final long HANDSHAKE_TIMEOUT_MILLIS = 20_000;
 
     private final Sharer owner;
     private final String id;

@@ -27,9 +27,9 @@ public final class TunnelCodecs {
     public static final long IDLE_TIMEOUT_SECONDS = 30;
     // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of
     // it.
-    static final long MAX_DATA = 24L << 20;
-    static final long MAX_STREAM_DATA = 6L << 20;
-    static final long MAX_STREAMS = 100_000;
+    public static final long MAX_DATA = 24L << 20;
+    public static final long MAX_STREAM_DATA = 6L << 20;
+    public static final long MAX_STREAMS = 100_000;
 
     private TunnelCodecs() {}
 

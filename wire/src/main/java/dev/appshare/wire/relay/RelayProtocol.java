@@ -24,6 +24,13 @@ public final class RelayProtocol {
     /** Longest line the relay reads before giving up on a client. */
     public static final int MAX_LINE = HELLO.length() + RelayToken.MAX_TEXT + 2;
 
+    /**
+     * The relay answers every connection within this long of its accept: "OK" once the partner
+     * came, else "ERR timeout". Both peers dial at once after the rendezvous answered, so a partner
+     * later than this is not coming; the bound frees a silent or lone client's socket.
+     */
+    public static final long PAIRING_TIMEOUT_MILLIS = 10_000;
+
     public static final String BAD_REQUEST = "bad-request";
     public static final String BAD_TOKEN = "bad-token";
     public static final String SPENT_TOKEN = "spent-token";

@@ -1,0 +1,296 @@
+package dev.appshare.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.appshare.peer.connect.Connector;
+import dev.appshare.peer.connect.ConnectorTunnel;
+import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.path.DirectPath;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.path.PathOptions;
+import dev.appshare.peer.path.RelayPath;
+import dev.appshare.peer.rendezvous.RendezvousClient;
+import dev.appshare.peer.share.SharerSession;
+import dev.appshare.peer.tunnel.KeepAliveHandler;
+import dev.appshare.peer.tunnel.TargetDialHandler;
+import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.relay.RelayServer;
+import dev.appshare.rendezvous.RendezvousHandler;
+import dev.appshare.rendezvous.RendezvousServer;
+import dev.appshare.rendezvous.StunResponder;
+import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.path.PathProbe;
+import dev.appshare.wire.relay.RelayProtocol;
+import dev.appshare.wire.relay.RelayToken;
+import dev.appshare.wire.rendezvous.RendezvousFrames;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
+import dev.appshare.wire.tunnel.StreamPreamble;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docs/protocol.md's tables against the code: every row of "Constants at a glance" names a constant
+ * and gives its value, and the message, error-code and relay-reason tables list exactly the names
+ * the code speaks. A value changed on one side only fails here.
+ */
+class ProtocolDocTest {
+    private static final RendezvousServer.Config SERVER_DEFAULTS = new RendezvousServer.Config();
+
+    /** Each constant the glance table must hold, by the name its "code" column gives. */
+    private static final Map<String, Object> CONSTANTS = constants();
+
+    private static Map<String, Object> constants() {
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("RendezvousProtocol.VERSION", RendezvousProtocol.VERSION);
+        c.put("RendezvousFrames.MAX_FRAME", (long) RendezvousFrames.MAX_FRAME);
+        c.put("RendezvousMessage.MAX_FIELDS", (long) RendezvousMessage.MAX_FIELDS);
+        c.put(
+                "RendezvousServer.Config.handshakeTimeoutMillis",
+                Duration.ofMillis(SERVER_DEFAULTS.handshakeTimeoutMillis));
+        c.put(
+                "RendezvousProtocol.HEARTBEAT_MILLIS",
+                Duration.ofMillis(RendezvousProtocol.HEARTBEAT_MILLIS));
+        c.put("RendezvousProtocol.IDLE_MILLIS", Duration.ofMillis(RendezvousProtocol.IDLE_MILLIS));
+        c.put(
+                "RendezvousClient.FIRST_CONNECT_ATTEMPTS",
+                (long) RendezvousClient.FIRST_CONNECT_ATTEMPTS);
+        c.put(
+                "RendezvousClient.MAX_BACKOFF_MILLIS",
+                Duration.ofMillis(RendezvousClient.MAX_BACKOFF_MILLIS));
+        c.put(
+                "RendezvousServer.Config.maxSessionsPerShare",
+                (long) SERVER_DEFAULTS.maxSessionsPerShare);
+        c.put(
+                "RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS",
+                Duration.ofNanos(RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS));
+        c.put(
+                "RendezvousServer.Config.tokenLifetimeMillis",
+                Duration.ofMillis(SERVER_DEFAULTS.tokenLifetimeMillis));
+        c.put("RelayToken.MAX_TEXT", (long) RelayToken.MAX_TEXT);
+        c.put("RelayProtocol.MAX_LINE", (long) RelayProtocol.MAX_LINE);
+        c.put(
+                "RelayProtocol.PAIRING_TIMEOUT_MILLIS",
+                Duration.ofMillis(RelayProtocol.PAIRING_TIMEOUT_MILLIS));
+        c.put("RelayServer.MAX_PAIRING_ENTRIES", (long) RelayServer.MAX_PAIRING_ENTRIES);
+        c.put(
+                "PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS",
+                Duration.ofMillis(PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS));
+        c.put("RelayPath.MAX_DATAGRAM", (long) RelayPath.MAX_DATAGRAM);
+        c.put("StunResponder.MAX_REQUEST", (long) StunResponder.MAX_REQUEST);
+        c.put("TunnelCodecs.ALPN", TunnelCodecs.ALPN);
+        c.put("TunnelCodecs.MAX_UDP_PAYLOAD", (long) TunnelCodecs.MAX_UDP_PAYLOAD);
+        c.put(
+                "TunnelCodecs.IDLE_TIMEOUT_SECONDS",
+                Duration.ofSeconds(TunnelCodecs.IDLE_TIMEOUT_SECONDS));
+        c.put("TunnelCodecs.MAX_DATA", TunnelCodecs.MAX_DATA);
+        c.put("TunnelCodecs.MAX_STREAM_DATA", TunnelCodecs.MAX_STREAM_DATA);
+        c.put("TunnelCodecs.MAX_STREAMS", TunnelCodecs.MAX_STREAMS);
+        c.put(
+                "KeepAliveHandler.INTERVAL_MILLIS",
+                Duration.ofMillis(KeepAliveHandler.INTERVAL_MILLIS));
+        c.put(
+                "ConnectorTunnel.HANDSHAKE_TIMEOUT_MILLIS",
+                Duration.ofMillis(ConnectorTunnel.HANDSHAKE_TIMEOUT_MILLIS));
+        c.put(
+                "SharerSession.HANDSHAKE_TIMEOUT_MILLIS",
+                Duration.ofMillis(SharerSession.HANDSHAKE_TIMEOUT_MILLIS));
+        c.put("Connector.RETRY_MILLIS", Duration.ofMillis(Connector.RETRY_MILLIS));
+        c.put(
+                "TargetDialHandler.CONNECT_TIMEOUT_MILLIS",
+                Duration.ofMillis(TargetDialHandler.CONNECT_TIMEOUT_MILLIS));
+        c.put("StreamPreamble.OPEN_TCP", (long) StreamPreamble.OPEN_TCP);
+        c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
+        c.put("IceSession.MAX_REMOTE_HOSTS", (long) IceSession.MAX_REMOTE_HOSTS);
+        c.put("IceSession.MAX_REMOTE_REFLEXIVE", (long) IceSession.MAX_REMOTE_REFLEXIVE);
+        c.put("IceSession.MAX_REMOTE_SIGNALS", (long) IceSession.MAX_REMOTE_SIGNALS);
+        c.put(
+                "IceSession.REMOTE_END_WAIT_MILLIS",
+                Duration.ofMillis(IceSession.REMOTE_END_WAIT_MILLIS));
+        c.put("PathOptions.ICE_TIMEOUT_MILLIS", Duration.ofMillis(PathOptions.ICE_TIMEOUT_MILLIS));
+        c.put("PathProbe.PROBE", (long) PathProbe.PROBE);
+        c.put("PathProbe.ANSWER", (long) PathProbe.ANSWER);
+        c.put("PathProbe.PROBE_LENGTH", (long) PathProbe.PROBE_LENGTH);
+        c.put("PathProbe.ANSWER_LENGTH", (long) PathProbe.ANSWER_LENGTH);
+        c.put(
+                "DirectPath.UNANSWERED_PROBE_MILLIS",
+                Duration.ofMillis(DirectPath.UNANSWERED_PROBE_MILLIS));
+        c.put("DirectPath.ACTIVE_PROBE_MILLIS", Duration.ofMillis(DirectPath.ACTIVE_PROBE_MILLIS));
+        c.put("DirectPath.IDLE_PROBE_MILLIS", Duration.ofMillis(DirectPath.IDLE_PROBE_MILLIS));
+        c.put(
+                "DirectPath.DEAD_PROBE_MAX_MILLIS",
+                Duration.ofMillis(DirectPath.DEAD_PROBE_MAX_MILLIS));
+        c.put(
+                "DirectPath.PROVING_LIMIT_MILLIS",
+                Duration.ofMillis(DirectPath.PROVING_LIMIT_MILLIS));
+        c.put("DirectPath.DOUBT_AFTER_MILLIS", Duration.ofMillis(DirectPath.DOUBT_AFTER_MILLIS));
+        c.put("DirectPath.DEAD_AFTER_MILLIS", Duration.ofMillis(DirectPath.DEAD_AFTER_MILLIS));
+        return c;
+    }
+
+    @Test
+    void everyConstantInTheGlanceTableMatchesTheCode() throws IOException {
+        List<List<String>> rows = table(protocolDoc(), "## Constants at a glance");
+        Map<String, Object> seen = new LinkedHashMap<>();
+        List<String> wrong = new ArrayList<>();
+        for (List<String> row : rows) {
+            assertEquals(3, row.size(), "a glance row is | constant | value | code |: " + row);
+            String name = row.get(2);
+            assertTrue(CONSTANTS.containsKey(name), "the table names an unknown constant: " + name);
+            assertTrue(seen.put(name, row.get(1)) == null, "a constant listed twice: " + name);
+            Object documented = value(row.get(1));
+            if (!CONSTANTS.get(name).equals(documented)) {
+                wrong.add(
+                        name
+                                + ": docs/protocol.md says "
+                                + row.get(1)
+                                + ", the code has "
+                                + CONSTANTS.get(name));
+            }
+        }
+        assertEquals(List.of(), wrong, "docs/protocol.md and the code differ");
+        assertEquals(
+                CONSTANTS.keySet(), seen.keySet(), "every constant this test checks has a row");
+    }
+
+    @Test
+    void theMessageTableListsEveryMessageType() throws IOException {
+        Set<String> documented = new TreeSet<>();
+        for (List<String> row : table(protocolDoc(), "### Messages")) {
+            documented.add(unquote(row.get(0)).split(" ")[0]);
+        }
+        assertEquals(
+                new TreeSet<>(
+                        Set.of(
+                                RendezvousProtocol.REGISTER,
+                                RendezvousProtocol.REGISTERED,
+                                RendezvousProtocol.CONNECT,
+                                RendezvousProtocol.ACCEPTED,
+                                RendezvousProtocol.INCOMING,
+                                RendezvousProtocol.SIGNAL,
+                                RendezvousProtocol.GONE,
+                                RendezvousProtocol.PING,
+                                RendezvousProtocol.PONG,
+                                RendezvousProtocol.ERROR)),
+                documented);
+    }
+
+    @Test
+    void theErrorCodeTableListsEveryErrorCode() throws IOException {
+        assertEquals(
+                new TreeSet<>(
+                        Set.of(
+                                RendezvousProtocol.E_UNKNOWN_NAME,
+                                RendezvousProtocol.E_NAME_TAKEN,
+                                RendezvousProtocol.E_BAD_NAME,
+                                RendezvousProtocol.E_BAD_REQUEST,
+                                RendezvousProtocol.E_TIMEOUT,
+                                RendezvousProtocol.E_BUSY,
+                                RendezvousProtocol.E_VERSION)),
+                firstColumn(table(protocolDoc(), "### Error codes")));
+    }
+
+    @Test
+    void theRelayReasonTableListsEveryReason() throws IOException {
+        String doc = protocolDoc();
+        // The reasons table is the first table after the pairing section's heading whose header
+        // starts with "| reason |".
+        String pairing = doc.substring(doc.indexOf("### Pairing"));
+        assertEquals(
+                new TreeSet<>(
+                        Set.of(
+                                RelayProtocol.BAD_REQUEST,
+                                RelayProtocol.BAD_TOKEN,
+                                RelayProtocol.SPENT_TOKEN,
+                                RelayProtocol.BUSY,
+                                RelayProtocol.TIMEOUT,
+                                RelayProtocol.NO_PARTNER)),
+                firstColumn(table(pairing, "| reason |")));
+    }
+
+    private static Set<String> firstColumn(List<List<String>> rows) {
+        Set<String> s = new TreeSet<>();
+        for (List<String> row : rows) s.add(unquote(row.get(0)));
+        return s;
+    }
+
+    private static String unquote(String cell) {
+        return cell.startsWith("`") && cell.endsWith("`")
+                ? cell.substring(1, cell.length() - 1)
+                : cell;
+    }
+
+    private static final Pattern NUMBER =
+            Pattern.compile("(\\d[\\d,]*)(?: (bytes|KiB|MiB|ms|s|entries|chars))?");
+    private static final Pattern HEX = Pattern.compile("0x([0-9A-Fa-f]{2})");
+
+    /**
+     * A value cell as the code holds it: a Duration for ms and s, a Long for counts, sizes (in
+     * bytes) and hex bytes, a String for text in backticks.
+     */
+    static Object value(String cell) {
+        if (cell.length() > 1 && cell.startsWith("`") && cell.endsWith("`")) return unquote(cell);
+        Matcher hex = HEX.matcher(cell);
+        if (hex.matches()) return Long.parseLong(hex.group(1), 16);
+        Matcher m = NUMBER.matcher(cell);
+        if (!m.matches()) throw new IllegalArgumentException("not a value: '" + cell + "'");
+        long n = Long.parseLong(m.group(1).replace(",", ""));
+        String unit = m.group(2) == null ? "" : m.group(2);
+        return switch (unit) {
+            case "ms" -> Duration.ofMillis(n);
+            case "s" -> Duration.ofSeconds(n);
+            case "KiB" -> n << 10;
+            case "MiB" -> n << 20;
+            default -> n; // a count, bytes, entries, chars
+        };
+    }
+
+    /**
+     * The body rows of the first Markdown table after the first line that starts with {@code
+     * heading}: cells trimmed, header and separator skipped.
+     */
+    static List<List<String>> table(String doc, String heading) {
+        List<String> lines = doc.lines().toList();
+        int i = 0;
+        while (i < lines.size() && !lines.get(i).startsWith(heading)) i++;
+        assertTrue(i < lines.size(), "docs/protocol.md has no '" + heading + "'");
+        if (!lines.get(i).startsWith("|")) {
+            while (i < lines.size() && !lines.get(i).startsWith("|")) i++;
+        }
+        List<List<String>> rows = new ArrayList<>();
+        for (int row = 0; i < lines.size() && lines.get(i).startsWith("|"); i++, row++) {
+            if (row < 2) continue; // the header and the --- line
+            String line = lines.get(i).trim();
+            List<String> cells = new ArrayList<>();
+            for (String cell : line.substring(1, line.length() - 1).split("\\|", -1)) {
+                cells.add(cell.trim());
+            }
+            rows.add(cells);
+        }
+        assertFalse(rows.isEmpty(), "no table rows after '" + heading + "'");
+        return rows;
+    }
+
+    /** docs/protocol.md, found from the module directory (or the repository root) upwards. */
+    static String protocolDoc() throws IOException {
+        for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            Path doc = dir.resolve("docs").resolve("protocol.md");
+            if (Files.isRegularFile(doc)) return Files.readString(doc, StandardCharsets.UTF_8);
+        }
+        throw new IOException("docs/protocol.md not found above " + Path.of("").toAbsolutePath());
+    }
+}
