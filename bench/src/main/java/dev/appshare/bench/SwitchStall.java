@@ -7,7 +7,7 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.path.UdpGate;
 import dev.appshare.peer.share.Sharer;
-import dev.appshare.relay.RelayServer;
+import dev.appshare.rendezvous.AppshareServer;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.relay.RelayToken;
@@ -96,8 +96,7 @@ public final class SwitchStall {
     private final EventLoopGroup serverGroup = EventLoops.newGroup(2);
     private final EventLoopGroup shareGroup = EventLoops.newGroup(2);
     private final EventLoopGroup connectGroup = EventLoops.newGroup(2);
-    private RelayServer relay;
-    private RendezvousServer rendezvous;
+    private AppshareServer server;
     private ServerSocket source;
     private Sharer sharer;
 
@@ -148,13 +147,12 @@ public final class SwitchStall {
 
     private void startDeployment() throws Exception {
         RelayToken tokens = new RelayToken(RelayToken.randomSecret(), Clock.systemUTC());
-        relay =
-                new RelayServer(tokens, 10_000)
-                        .start(serverGroup, new InetSocketAddress("127.0.0.1", 0));
-        RendezvousServer.Config cfg = new RendezvousServer.Config();
-        cfg.listen = new InetSocketAddress("127.0.0.1", 0);
-        cfg.relayAdvertised = ":" + relay.localAddress().getPort();
-        rendezvous = new RendezvousServer(cfg, tokens).start(serverGroup);
+        server =
+                AppshareServer.start(
+                        AppshareServer.Options.of(new InetSocketAddress("127.0.0.1", 0)),
+                        tokens,
+                        serverGroup);
+        RendezvousServer rendezvous = server.rendezvous();
         source = new ServerSocket();
         source.bind(new InetSocketAddress("127.0.0.1", 0));
         Thread acceptor = new Thread(this::serveSource, "source-accept");
@@ -173,7 +171,7 @@ public final class SwitchStall {
         System.out.printf(
                 "deployment: rendezvous %s, relay %s, source port %d, share %s%n",
                 rendezvous.localAddress(),
-                relay.localAddress(),
+                server.relay().localAddress(),
                 source.getLocalPort(),
                 sharer.name());
     }
@@ -223,8 +221,7 @@ public final class SwitchStall {
         } catch (IOException ignored) {
             // going down anyway
         }
-        if (rendezvous != null) rendezvous.close();
-        if (relay != null) relay.close();
+        if (server != null) server.close();
         for (EventLoopGroup g : List.of(connectGroup, shareGroup, serverGroup)) {
             g.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(3, TimeUnit.SECONDS);
         }
@@ -336,7 +333,7 @@ public final class SwitchStall {
         Connector c =
                 new Connector(
                         new Connector.Config(
-                                rendezvous.localAddress(),
+                                server.rendezvous().localAddress(),
                                 sharer.name(),
                                 new InetSocketAddress("127.0.0.1", 0),
                                 paths(gate)),

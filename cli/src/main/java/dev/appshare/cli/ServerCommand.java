@@ -2,11 +2,14 @@ package dev.appshare.cli;
 
 import dev.appshare.peer.PeerException;
 import dev.appshare.relay.RelayServer;
+import dev.appshare.rendezvous.AppshareServer;
+import dev.appshare.rendezvous.AppshareServer.ListenFailure;
+import dev.appshare.rendezvous.AppshareServer.Options;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.HostPort;
-import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
 import org.slf4j.Logger;
@@ -61,7 +64,7 @@ final class ServerCommand implements Callable<Integer> {
             description =
                     "Secret shared with standalone relays to sign relay tokens (default: a random"
                             + " one).")
-    java.nio.file.Path secretFile;
+    Path secretFile;
 
     @Option(
             names = {"-v", "--verbose"},
@@ -74,60 +77,43 @@ final class ServerCommand implements Callable<Integer> {
         RelayToken tokens =
                 new RelayToken(
                         RelayCommand.secret(secretFile, externalRelay != null), Clock.systemUTC());
+        Options options = Options.of(rendezvousAddr).withPublicHost(publicHost);
+        if (externalRelay != null) {
+            options =
+                    options.withExternalRelay(
+                            HostPort.format(parse("--external-relay", externalRelay)));
+        } else if (relayListen != null) {
+            options = options.withRelayListen(parse("--relay-listen", relayListen));
+        }
         Runner run = new Runner();
-        RelayServer relay = null;
-        RendezvousServer rendezvous = null;
+        AppshareServer server;
         try {
-            String advertised;
-            if (externalRelay != null) {
-                advertised = HostPort.format(parse("--external-relay", externalRelay));
-            } else {
-                InetSocketAddress relayAddr =
-                        relayListen != null
-                                ? parse("--relay-listen", relayListen)
-                                : InetSocketAddress.createUnresolved(
-                                        rendezvousAddr.getHostString(),
-                                        rendezvousAddr.getPort() == 0
-                                                ? 0
-                                                : rendezvousAddr.getPort() + 1);
-                relay =
-                        RelayCommand.bind(
-                                new RelayServer(tokens, RelayProtocol.PAIRING_TIMEOUT_MILLIS),
-                                run,
-                                relayAddr);
-                int port = relay.localAddress().getPort();
-                advertised = (publicHost != null ? publicHost : "") + ":" + port;
-            }
-            RendezvousServer.Config cfg = new RendezvousServer.Config();
-            cfg.listen = rendezvousAddr;
-            cfg.relayAdvertised = advertised;
-            rendezvous = new RendezvousServer(cfg, tokens);
-            try {
-                rendezvous.start(run.group);
-            } catch (Exception e) {
-                throw RelayCommand.bindFailure("--listen", rendezvousAddr, e);
-            }
-            log.info(
-                    "rendezvous listening on {}; peers are sent to the relay at {}",
-                    HostPort.format(rendezvous.localAddress()),
-                    advertised.startsWith(":") ? "<rendezvous host>" + advertised : advertised);
-            System.out.println(
-                    "Rendezvous on "
-                            + HostPort.format(rendezvous.localAddress())
-                            + " (STUN on udp "
-                            + rendezvous.stunAddress().getPort()
-                            + ")"
-                            + (relay != null
-                                    ? ", relay on " + HostPort.format(relay.localAddress())
-                                    : ""));
-            System.out.flush();
+            server = AppshareServer.start(options, tokens, run.group);
+        } catch (ListenFailure e) {
+            run.shutdown();
+            throw RelayCommand.bindFailure(e.relay() ? "relay" : "--listen", e.address(), e);
         } catch (Exception e) {
-            if (rendezvous != null) rendezvous.close();
-            if (relay != null) relay.close();
             run.shutdown();
             throw e;
         }
-        return run.awaitStop(rendezvous, relay);
+        RendezvousServer rendezvous = server.rendezvous();
+        RelayServer relay = server.relay();
+        String advertised = server.relayAdvertised();
+        log.info(
+                "rendezvous listening on {}; peers are sent to the relay at {}",
+                HostPort.format(rendezvous.localAddress()),
+                advertised.startsWith(":") ? "<rendezvous host>" + advertised : advertised);
+        System.out.println(
+                "Rendezvous on "
+                        + HostPort.format(rendezvous.localAddress())
+                        + " (STUN on udp "
+                        + rendezvous.stunAddress().getPort()
+                        + ")"
+                        + (relay != null
+                                ? ", relay on " + HostPort.format(relay.localAddress())
+                                : ""));
+        System.out.flush();
+        return run.awaitStop(server);
     }
 
     static InetSocketAddress parse(String option, String value) {

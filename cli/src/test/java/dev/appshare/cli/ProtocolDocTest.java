@@ -78,6 +78,7 @@ class ProtocolDocTest {
         c.put(
                 "RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS",
                 Duration.ofNanos(RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS));
+        c.put("RendezvousServer.QUEUE_HIGH", (long) RendezvousServer.QUEUE_HIGH);
         c.put(
                 "RendezvousServer.Config.tokenLifetimeMillis",
                 Duration.ofMillis(SERVER_DEFAULTS.tokenLifetimeMillis));

@@ -2,6 +2,7 @@ package dev.appshare.rendezvous;
 
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import java.security.SecureRandom;
+import java.util.Random;
 import java.util.function.Predicate;
 
 /**
@@ -35,7 +36,16 @@ public final class NameAllocator {
         "turtle", "walrus", "wombat", "zebra"
     };
 
-    private final SecureRandom random = new SecureRandom();
+    private final Random random;
+
+    public NameAllocator() {
+        this(new SecureRandom());
+    }
+
+    /** With a seeded {@link Random}, tests can replay the names a registry will draw. */
+    NameAllocator(Random random) {
+        this.random = random;
+    }
 
     /** Draws names until one is free; gives up (null) after a bounded number of draws. */
     public String allocate(Predicate<String> taken) {

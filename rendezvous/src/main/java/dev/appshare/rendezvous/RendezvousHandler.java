@@ -8,11 +8,13 @@ import dev.appshare.rendezvous.ShareRegistry.Share;
 import dev.appshare.wire.rendezvous.ProtocolException;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,6 +35,8 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private boolean connector; // set once this connection asked for a share
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
     public static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
+    private static final AttributeKey<Boolean> NOT_READING =
+            AttributeKey.valueOf(RendezvousHandler.class, "notReading");
 
     RendezvousHandler(RendezvousServer server) {
         this.server = server;
@@ -53,7 +57,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
         switch (m.type()) {
-            case PING -> ctx.writeAndFlush(RendezvousMessage.of(PONG));
+            case PING -> send(ctx.channel(), RendezvousMessage.of(PONG));
             case PONG -> {}
             case REGISTER -> onRegister(ctx, m);
             case CONNECT -> onConnect(ctx, m);
@@ -93,7 +97,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                             share.name(),
                             ctx.channel().remoteAddress());
                 }
-                ctx.writeAndFlush(RendezvousMessage.of(REGISTERED, "name", share.name()));
+                send(ctx.channel(), RendezvousMessage.of(REGISTERED, "name", share.name()));
             }
         }
     }
@@ -117,7 +121,8 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                 return;
             }
             lastUnknown = now;
-            ctx.writeAndFlush(
+            send(
+                    ctx.channel(),
                     RendezvousMessage.of(
                             ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
             return;
@@ -134,12 +139,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                 ctx.channel().remoteAddress(),
                 name,
                 s.id());
-        target.channel()
-                .writeAndFlush(
-                        RendezvousMessage.of(
-                                INCOMING, "session", s.id(), "fp", fp, "token", token, "relay",
-                                relay));
-        ctx.writeAndFlush(
+        send(
+                target.channel(),
+                RendezvousMessage.of(
+                        INCOMING, "session", s.id(), "fp", fp, "token", token, "relay", relay));
+        send(
+                ctx.channel(),
                 RendezvousMessage.of(
                         ACCEPTED,
                         "session",
@@ -158,7 +163,46 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         if (s.connector() != ctx.channel() && s.share().channel() != ctx.channel()) {
             throw new ProtocolException("SIGNAL for another peer's session");
         }
-        s.other(ctx.channel()).writeAndFlush(m);
+        Channel to = s.other(ctx.channel());
+        if (to.isActive() && !to.isWritable()) {
+            // SIGNAL volume is the sender's doing: a peer that signals faster than its partner
+            // reads loses its own connection, never its partner's. Otherwise anyone who knows a
+            // share's name could knock the share off the rendezvous with a burst of SIGNALs.
+            log.info(
+                    "control connection {} signals faster than its partner reads: closing",
+                    ctx.channel().remoteAddress());
+            ctx.close();
+            return;
+        }
+        send(to, m);
+    }
+
+    /**
+     * Writes a message to a control connection, unless that connection is not reading: with {@link
+     * RendezvousServer#QUEUE_HIGH} bytes already waiting for it (it is not writable), the message
+     * is dropped and the connection closed. Whoever caused the write (its own PING, a connector's
+     * CONNECT, its partner leaving), the one closed is the connection that does not read, so a peer
+     * that stops reading cannot make the server queue more for it. (A SIGNAL is checked before
+     * this, in onSignal: its sender pays.)
+     *
+     * @return the write, or null if the message was dropped
+     */
+    private ChannelFuture send(Channel to, RendezvousMessage m) {
+        if (!to.isActive()) return null;
+        if (!to.isWritable()) {
+            // A close asked for from another event loop takes effect later: say it once.
+            if (to.attr(NOT_READING).setIfAbsent(Boolean.TRUE) == null) {
+                log.info(
+                        "control connection {} does not read (over {} bytes wait for it): closing",
+                        to.remoteAddress(),
+                        RendezvousServer.QUEUE_HIGH);
+            }
+            to.close();
+            return null;
+        }
+        ChannelFuture f = to.writeAndFlush(m);
+        server.noteQueued(to);
+        return f;
     }
 
     private static void checkVersion(RendezvousMessage m) throws ProtocolException {
@@ -184,8 +228,10 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                 ctx.channel().remoteAddress(),
                 code,
                 message);
-        ctx.writeAndFlush(RendezvousMessage.of(ERROR, "code", code, "message", message))
-                .addListener(ChannelFutureListener.CLOSE);
+        ChannelFuture f =
+                send(ctx.channel(), RendezvousMessage.of(ERROR, "code", code, "message", message));
+        if (f != null) f.addListener(ChannelFutureListener.CLOSE);
+        else ctx.close();
     }
 
     @Override
@@ -204,7 +250,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         Channel ch = ctx.channel();
         for (Session s : server.registry().drop(ch, share)) {
             if (s.connector() != ch) {
-                s.connector().writeAndFlush(RendezvousMessage.of(GONE, "session", s.id()));
+                send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));
             }
         }
         if (share != null && server.registry().lookup(share.name()) == null) {

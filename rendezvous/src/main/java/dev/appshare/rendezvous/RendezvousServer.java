@@ -11,7 +11,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
@@ -20,6 +22,7 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
@@ -41,7 +44,18 @@ public final class RendezvousServer implements AutoCloseable {
         public int maxSessionsPerShare = 1024;
     }
 
+    /**
+     * Write-buffer watermarks of each control connection: what the server holds for a peer beyond
+     * what the kernel's socket buffer took. A peer that reads never comes near them (control
+     * messages are small and rare); one with {@value #QUEUE_HIGH} bytes waiting is not reading, and
+     * the next message for it closes it instead of queueing (see {@code RendezvousHandler.send}).
+     * 64 KiB is eight frames of the largest size ({@link RendezvousFrames#MAX_FRAME}), or about ten
+     * thousand PONGs.
+     */
+    public static final int QUEUE_LOW = 32 * 1024, QUEUE_HIGH = 64 * 1024;
+
     private final Config config;
+    private final AtomicLong peakQueued = new AtomicLong();
     private final RelayToken tokens;
     private final ShareRegistry registry;
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -71,6 +85,11 @@ public final class RendezvousServer implements AutoCloseable {
                                 ChannelOption.SO_REUSEADDR,
                                 true) // a restarted server gets its port back at once
                         .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childOption(
+                                ChannelOption.WRITE_BUFFER_WATER_MARK,
+                                new WriteBufferWaterMark(QUEUE_LOW, QUEUE_HIGH))
+                        .childOption(
+                                ChannelOption.MESSAGE_SIZE_ESTIMATOR, ControlMessageSizes.INSTANCE)
                         .childHandler(
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
@@ -145,6 +164,17 @@ public final class RendezvousServer implements AutoCloseable {
 
     RelayToken tokens() {
         return tokens;
+    }
+
+    /** Notes how many bytes wait in a control connection's write buffer after a write to it. */
+    void noteQueued(Channel ch) {
+        ChannelOutboundBuffer out = ch.unsafe().outboundBuffer();
+        if (out != null) peakQueued.accumulateAndGet(out.totalPendingWriteBytes(), Math::max);
+    }
+
+    /** The most bytes seen waiting for any one control connection after a write to it. */
+    long testOnlyPeakQueuedBytes() {
+        return peakQueued.get();
     }
 
     public ShareRegistry registry() {

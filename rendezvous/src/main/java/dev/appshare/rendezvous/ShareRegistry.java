@@ -24,12 +24,26 @@ public final class ShareRegistry {
 
     private final Map<String, Share> byName = new HashMap<>();
     private final Map<String, Session> sessions = new HashMap<>();
-    private final NameAllocator names = new NameAllocator();
+    // Indexes of the sessions above, so that open and drop touch only the sessions involved: by
+    // the share's control channel (at most maxSessionsPerShare each), and by connector (one each).
+    private final Map<Channel, Map<String, Session>> byShare = new HashMap<>();
+    private final Map<Channel, Session> byConnector = new HashMap<>();
+    private final NameAllocator names;
     private final int maxSessionsPerShare;
     private long nextSession = 1;
+    private long visited; // sessions looked at by open and drop, for tests
+
+    synchronized long testOnlySessionsVisited() {
+        return visited;
+    }
 
     public ShareRegistry(int maxSessionsPerShare) {
+        this(maxSessionsPerShare, new NameAllocator());
+    }
+
+    ShareRegistry(int maxSessionsPerShare, NameAllocator names) {
         this.maxSessionsPerShare = maxSessionsPerShare;
+        this.names = names;
     }
 
     public enum Claim {
@@ -72,11 +86,14 @@ public final class ShareRegistry {
      * session at a time: asking again (after its tunnel broke) replaces the old one.
      */
     public synchronized Session open(Share share, Channel connector) {
-        sessions.values().removeIf(s -> s.connector() == connector);
-        long live = sessions.values().stream().filter(s -> s.share() == share).count();
-        if (live >= maxSessionsPerShare) return null;
+        Session old = byConnector.get(connector);
+        if (old != null) end(old);
+        Map<String, Session> ofShare = byShare.get(share.channel());
+        if (ofShare != null && ofShare.size() >= maxSessionsPerShare) return null;
         Session s = new Session(Long.toString(nextSession++), share, connector);
         sessions.put(s.id(), s);
+        byShare.computeIfAbsent(share.channel(), ch -> new HashMap<>()).put(s.id(), s);
+        byConnector.put(connector, s);
         return s;
     }
 
@@ -88,13 +105,30 @@ public final class ShareRegistry {
     public synchronized List<Session> drop(Channel ch, Share share) {
         if (share != null && byName.get(share.name()) == share) byName.remove(share.name());
         List<Session> gone = new ArrayList<>();
-        sessions.values()
-                .removeIf(
-                        s -> {
-                            boolean hit = s.connector() == ch || s.share().channel() == ch;
-                            if (hit) gone.add(s);
-                            return hit;
-                        });
+        Session asConnector = byConnector.get(ch);
+        if (asConnector != null) {
+            end(asConnector);
+            gone.add(asConnector);
+        }
+        Map<String, Session> asShare = byShare.get(ch);
+        if (asShare != null) {
+            for (Session s : List.copyOf(asShare.values())) {
+                end(s);
+                gone.add(s);
+            }
+        }
         return gone;
+    }
+
+    /** Removes one session from the table and both indexes. */
+    private void end(Session s) {
+        visited++;
+        sessions.remove(s.id());
+        byConnector.remove(s.connector(), s);
+        Map<String, Session> ofShare = byShare.get(s.share().channel());
+        if (ofShare != null) {
+            ofShare.remove(s.id());
+            if (ofShare.isEmpty()) byShare.remove(s.share().channel());
+        }
     }
 }

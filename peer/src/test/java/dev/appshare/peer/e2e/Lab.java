@@ -7,6 +7,8 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.relay.RelayServer;
+import dev.appshare.rendezvous.AppshareServer;
+import dev.appshare.rendezvous.AppshareServer.ListenFailure;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.relay.RelayToken;
@@ -16,6 +18,7 @@ import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -34,6 +37,7 @@ public final class Lab implements AutoCloseable {
 
     public final EventLoopGroup group = EventLoops.newGroup(2);
     public final RelayToken tokens = new RelayToken(RelayToken.randomSecret(), Clock.systemUTC());
+    public AppshareServer servers;
     public RelayServer relay;
     public RendezvousServer rendezvous;
     private int rendezvousPort;
@@ -76,62 +80,43 @@ public final class Lab implements AutoCloseable {
     public void startServer() throws Exception {
         if (relayPort == 0) {
             // Below Linux's ephemeral range (32768+), so that no client socket of this JVM can take
-            // the
-            // port between a stopServer() and the startServer() that rebinds it.
-            java.util.Random r = new java.util.Random();
+            // the port between a stopServer() and the startServer() that rebinds it.
+            Random r = new Random();
             for (int attempt = 0; ; attempt++) {
-                int base = 20_000 + 2 * r.nextInt(6_000);
                 try {
-                    relay =
-                            new RelayServer(tokens, 2_000)
-                                    .start(group, new InetSocketAddress("127.0.0.1", base + 1));
-                    relayPort = base + 1;
-                    rendezvousPort = base;
-                    startRendezvous();
+                    startOn(20_000 + 2 * r.nextInt(6_000));
                     return;
-                } catch (Exception taken) {
-                    if (relay != null) relay.close();
-                    relay = null;
-                    relayPort = 0;
-                    rendezvousPort = 0;
+                } catch (ListenFailure taken) {
                     if (attempt > 50) throw taken;
                 }
             }
         }
         // A restart on the same ports: the sockets the old servers accepted are closed, but NIO
-        // frees
-        // their descriptors only when their event loop next selects, so the port can stay taken for
-        // a moment. Retry for a few seconds, as an operator restarting a server would.
+        // frees their descriptors only when their event loop next selects, so the port can stay
+        // taken for a moment. Retry for a few seconds, as an operator restarting a server would.
         for (int attempt = 0; ; attempt++) {
             try {
-                relay =
-                        new RelayServer(tokens, 2_000)
-                                .start(group, new InetSocketAddress("127.0.0.1", relayPort));
-                break;
-            } catch (Exception stillTaken) {
-                if (attempt >= 50) throw stillTaken;
-                Thread.sleep(100);
-            }
-        }
-        for (int attempt = 0; ; attempt++) {
-            try {
-                startRendezvous();
+                startOn(rendezvousPort);
                 return;
-            } catch (Exception stillTaken) {
+            } catch (ListenFailure stillTaken) {
                 if (attempt >= 50) throw stillTaken;
                 Thread.sleep(100);
             }
         }
     }
 
-    private void startRendezvous() throws Exception {
-        RendezvousServer.Config cfg = new RendezvousServer.Config();
-        cfg.listen = new InetSocketAddress("127.0.0.1", rendezvousPort);
-        cfg.relayAdvertised = relayAdvertised != null ? relayAdvertised : ":" + relayPort;
-        cfg.handshakeTimeoutMillis =
-                3_000; // short for the hostile-input tests, with room for a busy machine
-        rendezvous = new RendezvousServer(cfg, tokens).start(group);
-        rendezvousPort = rendezvous.localAddress().getPort();
+    /** The rendezvous on {@code port}, the relay on the next. */
+    private void startOn(int port) throws Exception {
+        AppshareServer.Options options =
+                AppshareServer.Options.of(new InetSocketAddress("127.0.0.1", port))
+                        .withRelayAdvertised(relayAdvertised) // null: the embedded relay
+                        // short for the hostile-input tests, with room for a busy machine
+                        .withHandshakes(3_000, 2_000);
+        servers = AppshareServer.start(options, tokens, group);
+        rendezvous = servers.rendezvous();
+        relay = servers.relay();
+        rendezvousPort = port;
+        relayPort = port + 1;
     }
 
     public void setRelayAdvertised(String relayAdvertised) {
@@ -139,8 +124,7 @@ public final class Lab implements AutoCloseable {
     }
 
     public void stopServer() {
-        rendezvous.close();
-        relay.close();
+        servers.close();
     }
 
     public InetSocketAddress server() {
