@@ -36,7 +36,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         deadline =
                 ctx.executor()
                         .schedule(
-                                () -> reject(ctx, RelayProtocol.TIMEOUT),
+                                () -> timeout(ctx),
                                 relay.handshakeTimeoutMillis(),
                                 TimeUnit.MILLISECONDS);
         ctx.read();
@@ -98,6 +98,20 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
         if (ch.pipeline().get("line") != null) ch.pipeline().remove("line");
         ch.pipeline().remove(this);
+    }
+
+    /**
+     * The pairing deadline. A waiting holder and its arriving partner race here: the partner claims
+     * the holder in the table, then queues the splice on the holder's event loop, where this
+     * deadline may run first. The table decides atomically: if the partner's claim came first, the
+     * holder keeps waiting for the splice (no "ERR" before its "OK"); otherwise the token is spent
+     * and a partner that arrives later gets "ERR spent-token", never an "OK" onto a closing
+     * connection.
+     */
+    private void timeout(ChannelHandlerContext ctx) {
+        if (waiting && !relay.table().abandon(token, expiry, ctx.channel())) return;
+        waiting = false;
+        reject(ctx, RelayProtocol.TIMEOUT);
     }
 
     private void reject(ChannelHandlerContext ctx, String reason) {

@@ -49,9 +49,15 @@ public final class PairingTable {
         return new Result(Outcome.WAITING, null);
     }
 
-    /** The waiting connection gave up (closed or timed out): its token is spent too. */
-    public synchronized void abandon(String token, long expiry, Channel ch) {
-        if (waiting.remove(token, ch)) spent.put(token, expiry);
+    /**
+     * The waiting connection gives up (closed or timed out): its token is spent too. Returns false
+     * if a partner claimed it first (an {@link #offer} already returned it as PAIRED): that pairing
+     * won, and its splice is on its way to the waiting connection.
+     */
+    public synchronized boolean abandon(String token, long expiry, Channel ch) {
+        if (!waiting.remove(token, ch)) return false;
+        spent.put(token, expiry);
+        return true;
     }
 
     private void purgeExpired() {

@@ -57,21 +57,18 @@ public final class RelayServer implements AutoCloseable {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
                                         children.add(ch);
-                                        ch.pipeline()
-                                                .addLast(
-                                                        "line",
-                                                        new LineBasedFrameDecoder(
-                                                                RelayProtocol.MAX_LINE,
-                                                                true,
-                                                                true));
-                                        ch.pipeline()
-                                                .addLast(
-                                                        "pairing",
-                                                        new PairingHandler(RelayServer.this));
+                                        initPairing(ch);
                                     }
                                 });
         server = b.bind(HostPort.resolved(listen)).sync().channel();
         return this;
+    }
+
+    /** The pairing stage of an accepted connection: the line decoder and the pairing handler. */
+    void initPairing(Channel ch) {
+        ch.pipeline()
+                .addLast("line", new LineBasedFrameDecoder(RelayProtocol.MAX_LINE, true, true))
+                .addLast("pairing", new PairingHandler(this));
     }
 
     public InetSocketAddress localAddress() {

@@ -1,6 +1,7 @@
 package dev.appshare.peer.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.connect.Connector;
@@ -9,13 +10,14 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-/** TCP's semantics survive the tunnel: half-close, early close, refusal. */
+/** TCP's semantics survive the tunnel: half-close, early close, reset, refusal. */
 class TcpSemanticsTest {
 
     @ParameterizedTest(name = "over {0}")
@@ -113,6 +115,186 @@ class TcpSemanticsTest {
                         "ping",
                         new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
             }
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
+    void serverResettingResetsTheClientsConnection(Transport transport) throws Exception {
+        // The shared app answers, then aborts its connection (SO_LINGER 0: RST, not FIN).
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    s.getInputStream().readNBytes(4);
+                                    s.getOutputStream()
+                                            .write("pong".getBytes(StandardCharsets.UTF_8));
+                                    s.getInputStream().readNBytes(4);
+                                    s.setSoLinger(true, 0);
+                                    s.close();
+                                });
+                Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.setSoTimeout(20_000);
+                s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+                assertEquals(
+                        "pong",
+                        new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
+                s.getOutputStream().write("stop".getBytes(StandardCharsets.UTF_8));
+                SocketException e =
+                        assertThrows(
+                                SocketException.class,
+                                () -> s.getInputStream().read(),
+                                "a reset, not an end of stream");
+                assertTrue(e.getMessage().contains("reset"), e.getMessage());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
+    void clientResettingResetsTheServersConnection(Transport transport) throws Exception {
+        CompletableFuture<Exception> serverSaw = new CompletableFuture<>();
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    s.setSoTimeout(20_000);
+                                    s.getInputStream().readNBytes(4);
+                                    s.getOutputStream()
+                                            .write("pong".getBytes(StandardCharsets.UTF_8));
+                                    try {
+                                        int r = s.getInputStream().read();
+                                        serverSaw.complete(
+                                                new IllegalStateException("read returned " + r));
+                                    } catch (IOException e) {
+                                        serverSaw.complete(e);
+                                    }
+                                });
+                Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            Socket s = new Socket("127.0.0.1", c.localAddress().getPort());
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+            assertEquals(
+                    "pong", new String(s.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
+            s.setSoLinger(true, 0);
+            s.close();
+            Exception e = serverSaw.get(20, TimeUnit.SECONDS);
+            assertTrue(
+                    e instanceof SocketException && e.getMessage().contains("reset"),
+                    "the server's read saw a reset, not an end of stream: " + e);
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
+    void serverResettingMidTransferResetsASlowClient(Transport transport) throws Exception {
+        CompletableFuture<Void> reset = new CompletableFuture<>();
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    s.getInputStream().readNBytes(4);
+                                    Bytes.send(s.getOutputStream(), 4 << 20, 3);
+                                    s.setSoLinger(true, 0);
+                                    s.close();
+                                    reset.complete(null);
+                                });
+                Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.setSoTimeout(20_000);
+                s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+                reset.get(20, TimeUnit.SECONDS);
+                // Not reading yet: the reset reaches a connect side whose local connection is
+                // backed up, so its stream is not being read when RESET_STREAM arrives.
+                Thread.sleep(1000);
+                byte[] buf = new byte[64 << 10];
+                IOException e =
+                        assertThrows(
+                                IOException.class,
+                                () -> {
+                                    while (s.getInputStream().read(buf) >= 0) {}
+                                },
+                                "a reset, not an end of stream");
+                assertTrue(e.getMessage().contains("reset"), e.getMessage());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
+    void serverResettingAfterTheClientsFinResetsTheClient(Transport transport) throws Exception {
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    s.getInputStream().readAllBytes();
+                                    s.getOutputStream()
+                                            .write("pong".getBytes(StandardCharsets.UTF_8));
+                                    s.setSoLinger(true, 0);
+                                    s.close();
+                                });
+                Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            try (Socket s = new Socket("127.0.0.1", c.localAddress().getPort())) {
+                s.setSoTimeout(20_000);
+                s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+                s.shutdownOutput();
+                byte[] buf = new byte[64];
+                IOException e =
+                        assertThrows(
+                                IOException.class,
+                                () -> {
+                                    while (s.getInputStream().read(buf) >= 0) {}
+                                },
+                                "a reset, not an end of stream");
+                assertTrue(e.getMessage().contains("reset"), e.getMessage());
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "over {0}")
+    @EnumSource(
+            value = Transport.class,
+            names = {"RELAY", "DIRECT"})
+    void clientResettingAfterTheServersFinResetsTheServer(Transport transport) throws Exception {
+        CompletableFuture<Exception> serverSaw = new CompletableFuture<>();
+        try (TestServers.Tcp server =
+                        new TestServers.Tcp(
+                                s -> {
+                                    s.setSoTimeout(20_000);
+                                    s.getInputStream().readNBytes(4);
+                                    s.getOutputStream()
+                                            .write("pong".getBytes(StandardCharsets.UTF_8));
+                                    s.shutdownOutput();
+                                    try {
+                                        int r = s.getInputStream().read();
+                                        serverSaw.complete(
+                                                new IllegalStateException("read returned " + r));
+                                    } catch (IOException e) {
+                                        serverSaw.complete(e);
+                                    }
+                                });
+                Lab lab = Lab.with(transport)) {
+            Connector c = lab.connect(lab.share(server.port()).name());
+            Socket s = new Socket("127.0.0.1", c.localAddress().getPort());
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+            assertEquals(
+                    "pong", new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+            s.setSoLinger(true, 0);
+            s.close();
+            Exception e = serverSaw.get(20, TimeUnit.SECONDS);
+            assertTrue(
+                    e instanceof SocketException && e.getMessage().contains("reset"),
+                    "the server's read saw a reset, not an end of stream: " + e);
         }
     }
 }
