@@ -22,7 +22,8 @@ import java.security.SecureRandom;
  * every {@value #IDLE_PROBE_MILLIS} ms, which also keeps the NAT mapping open. In DOUBT the path
  * layer sends on both paths (QUIC drops the duplicates). In DEAD probes back off from 500 ms to
  * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers are needed to come back, so a flaky path does
- * not flap. Runs on the tunnel's event loop.
+ * not flap. Runs on the tunnel's event loop; it reads no clock of its own: every call passes the
+ * loop's time in nanoseconds, so tests drive it with a clock of theirs.
  */
 final class DirectPath {
     enum State {
@@ -49,17 +50,19 @@ final class DirectPath {
     private final long[] sentAt = new long[16];
     private int next;
     private State state = State.PROVING;
-    private final long created = System.nanoTime();
+    private final long created;
     private long deadInterval;
     private int answersWhileDead;
     private long firstUnanswered; // 0: nothing outstanding
     private long lastProbe;
     private double srttMillis = -1;
 
-    DirectPath(InetSocketAddress local, InetSocketAddress remote, String kinds) {
+    /** {@code now}: the loop's clock in nanoseconds; the proving limit counts from here. */
+    DirectPath(InetSocketAddress local, InetSocketAddress remote, String kinds, long now) {
         this.local = local;
         this.remote = remote;
         this.kinds = kinds;
+        this.created = now;
     }
 
     InetSocketAddress remote() {
