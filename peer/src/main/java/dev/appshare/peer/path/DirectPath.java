@@ -48,12 +48,17 @@ final class DirectPath {
     private final String kinds;
     private final long[] nonces = new long[16];
     private final long[] sentAt = new long[16];
+    // Which of the 16 probes still waits for its answer. Flags, not a 0 in sentAt: a clock may
+    // read 0 (a loop's ticker counts from its own start).
+    private final boolean[] outstanding = new boolean[16];
     private int next;
     private State state = State.PROVING;
     private final long created;
     private long deadInterval;
     private int answersWhileDead;
-    private long firstUnanswered; // 0: nothing outstanding
+    private boolean unanswered; // a probe is outstanding, the oldest sent at firstUnanswered
+    private long firstUnanswered;
+    private boolean probeNow = true; // the next tick probes whenever lastProbe was
     private long lastProbe;
     private double srttMillis = -1;
 
@@ -99,13 +104,13 @@ final class DirectPath {
     /** An answer to one of our probes: the path works both ways. Returns a new state, or null. */
     State answered(long nonce, long now) {
         for (int i = 0; i < nonces.length; i++) {
-            if (nonces[i] == nonce && sentAt[i] != 0) {
+            if (nonces[i] == nonce && outstanding[i]) {
                 double rtt = (now - sentAt[i]) / 1e6;
                 srttMillis = srttMillis < 0 ? rtt : 0.875 * srttMillis + 0.125 * rtt;
-                sentAt[i] = 0;
-                firstUnanswered = 0;
+                outstanding[i] = false;
+                unanswered = false;
                 if (state == State.DEAD && ++answersWhileDead < 2) {
-                    lastProbe = 0; // ask again at once: one answer may be a fluke
+                    probeNow = true; // ask again at once: one answer may be a fluke
                     return null;
                 }
                 if (state != State.ALIVE) return state = State.ALIVE;
@@ -125,7 +130,7 @@ final class DirectPath {
             state = State.UNUSABLE;
             return 0;
         }
-        if (firstUnanswered != 0) {
+        if (unanswered) {
             long silent = (now - firstUnanswered) / 1_000_000;
             long rtt = rttMillis();
             if (state == State.ALIVE && silent > Math.max(DOUBT_AFTER_MILLIS, 4 * rtt))
@@ -143,13 +148,18 @@ final class DirectPath {
                     case DEAD -> deadInterval;
                     case UNUSABLE -> Long.MAX_VALUE;
                 };
-        if (lastProbe != 0 && (now - lastProbe) / 1_000_000 < interval) return 0;
+        if (!probeNow && (now - lastProbe) / 1_000_000 < interval) return 0;
+        probeNow = false;
         lastProbe = now;
         if (state == State.DEAD) deadInterval = Math.min(DEAD_PROBE_MAX_MILLIS, deadInterval * 2);
-        if (firstUnanswered == 0) firstUnanswered = now;
+        if (!unanswered) {
+            unanswered = true;
+            firstUnanswered = now;
+        }
         long nonce = RANDOM.nextLong() | 1; // never 0
         nonces[next] = nonce;
         sentAt[next] = now;
+        outstanding[next] = true;
         next = (next + 1) % nonces.length;
         return nonce;
     }

@@ -234,4 +234,26 @@ class DirectPathTest {
         assertNull(answer(first), "an answer already counted");
         assertEquals(State.DEAD, path.state());
     }
+
+    @Test
+    void aClockReadingZeroIsATimeLikeAnyOther() {
+        // A loop's ticker may start at 0 (netty's counts from its own start; a mock one from 0).
+        DirectPath fromZero = new DirectPath(LOCAL, REMOTE, "host <-> host", 0);
+        long first = fromZero.tick(0, true);
+        assertEquals(0, fromZero.tick(50 * MS, true), "the next probe waits its interval");
+        assertEquals(State.ALIVE, fromZero.answered(first, 60 * MS), "the probe sent at 0 counts");
+        assertEquals(60, fromZero.rttMillis());
+
+        DirectPath silentFromZero = new DirectPath(LOCAL, REMOTE, "host <-> host", 0);
+        long p = silentFromZero.tick(0, true);
+        silentFromZero.answered(p, 0);
+        long unanswered = 0;
+        for (long t = 0; unanswered == 0; t += TICK_MS * MS) {
+            unanswered = silentFromZero.tick(t, false);
+        }
+        assertEquals(State.ALIVE, silentFromZero.state());
+        // The unanswered idle probe went out at 2 s; 150 ms later the path is in doubt.
+        silentFromZero.tick((DirectPath.IDLE_PROBE_MILLIS + 200) * MS, false);
+        assertEquals(State.DOUBT, silentFromZero.state());
+    }
 }
