@@ -12,7 +12,7 @@ import java.security.SecureRandom;
  * would otherwise keep trusting it.
  *
  * <pre>
- * PROVING --answer--> ALIVE --silence > doubt--> DOUBT --silence > dead--> DEAD --2 answers--> ALIVE
+ * PROVING --answer--> ALIVE --silence > doubt--> DOUBT --silence > dead--> DEAD --2 answers in a row--> ALIVE
  *    |                   ^-----------answer-----------'
  *    '--no answer for {@value #PROVING_LIMIT_MILLIS} ms--> UNUSABLE (ICE's pair carries no full-size datagram)
  * </pre>
@@ -21,9 +21,9 @@ import java.security.SecureRandom;
  * every {@value #ACTIVE_PROBE_MILLIS} ms, so a dead path is noticed within about a second; idle,
  * every {@value #IDLE_PROBE_MILLIS} ms, which also keeps the NAT mapping open. In DOUBT the path
  * layer sends on both paths (QUIC drops the duplicates). In DEAD probes back off from 500 ms to
- * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers are needed to come back, so a flaky path does
- * not flap. Runs on the tunnel's event loop; it reads no clock of its own: every call passes the
- * loop's time in nanoseconds, so tests drive it with a clock of theirs.
+ * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers in a row are needed to come back, so a flaky
+ * path does not flap. Runs on the tunnel's event loop; it reads no clock of its own: every call
+ * passes the loop's time in nanoseconds, so tests drive it with a clock of theirs.
  */
 final class DirectPath {
     enum State {
@@ -152,6 +152,9 @@ final class DirectPath {
         probeNow = false;
         lastProbe = now;
         if (state == State.DEAD) deadInterval = Math.min(DEAD_PROBE_MAX_MILLIS, deadInterval * 2);
+        // Dead, the last probe unanswered: an answer before it no longer counts towards the two
+        // in a row that revive the path (a path that loses most probes would flap).
+        if (state == State.DEAD && unanswered) answersWhileDead = 0;
         if (!unanswered) {
             unanswered = true;
             firstUnanswered = now;

@@ -256,4 +256,21 @@ class DirectPathTest {
         silentFromZero.tick((DirectPath.IDLE_PROBE_MILLIS + 200) * MS, false);
         assertEquals(State.DOUBT, silentFromZero.state());
     }
+
+    @Test
+    void aDeadPathComesBackOnlyOnTwoAnswersInARow() {
+        dead();
+        Probe p = silence(2_000, true).get(0);
+        assertNull(answer(p));
+        Probe confirm = silence(TICK_MS, true).get(0); // asked again at once ...
+        List<Probe> later = silence(2_000, true); // ... and lost
+        assertFalse(later.isEmpty());
+        assertNull(answer(later.get(0)), "an answer, a loss, an answer: a flaky path, still dead");
+        assertEquals(State.DEAD, path.state());
+        assertFalse(path.carries());
+
+        Probe next = silence(TICK_MS, true).get(0);
+        assertEquals(State.ALIVE, answer(next), "two in a row");
+        assertNotEquals(confirm.nonce(), next.nonce());
+    }
 }
