@@ -10,7 +10,6 @@ import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.path.DirectPath;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
-import dev.appshare.peer.path.RelayPath;
 import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.share.SharerSession;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
@@ -22,6 +21,7 @@ import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.StunResponder;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.path.PathProbe;
+import dev.appshare.wire.relay.RelayDatagrams;
 import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
@@ -91,7 +91,7 @@ class ProtocolDocTest {
         c.put(
                 "PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS",
                 Duration.ofMillis(PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS));
-        c.put("RelayPath.MAX_DATAGRAM", (long) RelayPath.MAX_DATAGRAM);
+        c.put("RelayDatagrams.MAX_DATAGRAM", (long) RelayDatagrams.MAX_DATAGRAM);
         c.put("StunResponder.MAX_REQUEST", (long) StunResponder.MAX_REQUEST);
         c.put("TunnelCodecs.ALPN", TunnelCodecs.ALPN);
         c.put("TunnelCodecs.MAX_UDP_PAYLOAD", (long) TunnelCodecs.MAX_UDP_PAYLOAD);

@@ -12,7 +12,7 @@ import java.security.SecureRandom;
  * would otherwise keep trusting it.
  *
  * <pre>
- * PROVING --answer--> ALIVE --silence > doubt--> DOUBT --silence > dead--> DEAD --2 answers--> ALIVE
+ * PROVING --answer--> ALIVE --silence > doubt--> DOUBT --silence > dead--> DEAD --2 answers in a row--> ALIVE
  *    |                   ^-----------answer-----------'
  *    '--no answer for {@value #PROVING_LIMIT_MILLIS} ms--> UNUSABLE (ICE's pair carries no full-size datagram)
  * </pre>
@@ -21,8 +21,9 @@ import java.security.SecureRandom;
  * every {@value #ACTIVE_PROBE_MILLIS} ms, so a dead path is noticed within about a second; idle,
  * every {@value #IDLE_PROBE_MILLIS} ms, which also keeps the NAT mapping open. In DOUBT the path
  * layer sends on both paths (QUIC drops the duplicates). In DEAD probes back off from 500 ms to
- * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers are needed to come back, so a flaky path does
- * not flap. Runs on the tunnel's event loop.
+ * {@value #DEAD_PROBE_MAX_MILLIS} ms, and two answers in a row are needed to come back, so a flaky
+ * path does not flap. Runs on the tunnel's event loop; it reads no clock of its own: every call
+ * passes the loop's time in nanoseconds, so tests drive it with a clock of theirs.
  */
 public final class DirectPath {
     enum State {
@@ -47,19 +48,26 @@ public final class DirectPath {
     private final String kinds;
     private final long[] nonces = new long[16];
     private final long[] sentAt = new long[16];
+    // Which of the 16 probes still waits for its answer. Flags, not a 0 in sentAt: a clock may
+    // read 0 (a loop's ticker counts from its own start).
+    private final boolean[] outstanding = new boolean[16];
     private int next;
     private State state = State.PROVING;
-    private final long created = System.nanoTime();
+    private final long created;
     private long deadInterval;
     private int answersWhileDead;
-    private long firstUnanswered; // 0: nothing outstanding
+    private boolean unanswered; // a probe is outstanding, the oldest sent at firstUnanswered
+    private long firstUnanswered;
+    private boolean probeNow = true; // the next tick probes whenever lastProbe was
     private long lastProbe;
     private double srttMillis = -1;
 
-    DirectPath(InetSocketAddress local, InetSocketAddress remote, String kinds) {
+    /** {@code now}: the loop's clock in nanoseconds; the proving limit counts from here. */
+    DirectPath(InetSocketAddress local, InetSocketAddress remote, String kinds, long now) {
         this.local = local;
         this.remote = remote;
         this.kinds = kinds;
+        this.created = now;
     }
 
     InetSocketAddress remote() {
@@ -96,13 +104,13 @@ public final class DirectPath {
     /** An answer to one of our probes: the path works both ways. Returns a new state, or null. */
     State answered(long nonce, long now) {
         for (int i = 0; i < nonces.length; i++) {
-            if (nonces[i] == nonce && sentAt[i] != 0) {
+            if (nonces[i] == nonce && outstanding[i]) {
                 double rtt = (now - sentAt[i]) / 1e6;
                 srttMillis = srttMillis < 0 ? rtt : 0.875 * srttMillis + 0.125 * rtt;
-                sentAt[i] = 0;
-                firstUnanswered = 0;
+                outstanding[i] = false;
+                unanswered = false;
                 if (state == State.DEAD && ++answersWhileDead < 2) {
-                    lastProbe = 0; // ask again at once: one answer may be a fluke
+                    probeNow = true; // ask again at once: one answer may be a fluke
                     return null;
                 }
                 if (state != State.ALIVE) return state = State.ALIVE;
@@ -122,7 +130,7 @@ public final class DirectPath {
             state = State.UNUSABLE;
             return 0;
         }
-        if (firstUnanswered != 0) {
+        if (unanswered) {
             long silent = (now - firstUnanswered) / 1_000_000;
             long rtt = rttMillis();
             if (state == State.ALIVE && silent > Math.max(DOUBT_AFTER_MILLIS, 4 * rtt))
@@ -140,13 +148,21 @@ public final class DirectPath {
                     case DEAD -> deadInterval;
                     case UNUSABLE -> Long.MAX_VALUE;
                 };
-        if (lastProbe != 0 && (now - lastProbe) / 1_000_000 < interval) return 0;
+        if (!probeNow && (now - lastProbe) / 1_000_000 < interval) return 0;
+        probeNow = false;
         lastProbe = now;
         if (state == State.DEAD) deadInterval = Math.min(DEAD_PROBE_MAX_MILLIS, deadInterval * 2);
-        if (firstUnanswered == 0) firstUnanswered = now;
+        // Dead, the last probe unanswered: an answer before it no longer counts towards the two
+        // in a row that revive the path (a path that loses most probes would flap).
+        if (state == State.DEAD && unanswered) answersWhileDead = 0;
+        if (!unanswered) {
+            unanswered = true;
+            firstUnanswered = now;
+        }
         long nonce = RANDOM.nextLong() | 1; // never 0
         nonces[next] = nonce;
         sentAt[next] = now;
+        outstanding[next] = true;
         next = (next + 1) % nonces.length;
         return nonce;
     }

@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  * {@link DirectPath}). The direct path is preferred whenever it answers; while it is in doubt every
  * datagram goes both ways; once it is dead, the relay alone. All methods run on the UDP channel's
  * event loop; the relay channel lives on the same loop, so injecting its datagrams costs no hop.
+ * Time is the loop's own ({@link #nanoTime()}), the clock its timers run on, so a test's
+ * EmbeddedChannel with a mock ticker drives both.
  */
 public final class PathSwitch extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(PathSwitch.class);
@@ -52,6 +54,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
     private Runnable onDirectAlive;
     private java.util.function.Consumer<String> onDirectUnusable;
     private boolean relayGone;
+    private boolean sentAny;
     private long lastSent;
     private long dropped;
 
@@ -90,7 +93,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
             java.util.function.Consumer<String> onUnusable) {
         assert ctx.executor().inEventLoop();
         if (!acceptDirect || !ctx.channel().isActive()) return;
-        direct = new DirectPath(local, remote, kinds);
+        direct = new DirectPath(local, remote, kinds, nanoTime());
         onDirectAlive = onAlive;
         onDirectUnusable = onUnusable;
         log.debug("direct path candidate {} ({}); probing", HostPort.literal(remote), kinds);
@@ -116,12 +119,17 @@ public final class PathSwitch extends ChannelDuplexHandler {
         listener.pathChanged(now);
     }
 
+    /** The event loop's clock: the one its scheduled tasks (our tick) run on. */
+    private long nanoTime() {
+        return ctx.executor().ticker().nanoTime();
+    }
+
     private void tick() {
         DirectPath d = direct;
         if (d == null) return;
-        long now = System.nanoTime();
+        long now = nanoTime();
         DirectPath.State before = d.state();
-        long nonce = d.tick(now, now - lastSent < ACTIVE_NANOS);
+        long nonce = d.tick(now, sentAny && now - lastSent < ACTIVE_NANOS);
         if (nonce != 0) {
             ctx.writeAndFlush(
                     new DatagramPacket(
@@ -229,7 +237,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
                                 d.remote()));
             } else {
                 DirectPath.State before = d.state();
-                d.answered(PathProbe.nonce(b), System.nanoTime());
+                d.answered(PathProbe.nonce(b), nanoTime());
                 if (d.state() != before) stateChanged(d, before);
             }
             p.release();
@@ -248,7 +256,8 @@ public final class PathSwitch extends ChannelDuplexHandler {
             ctx.write(msg, promise);
             return;
         }
-        lastSent = System.nanoTime();
+        sentAny = true;
+        lastSent = nanoTime();
         DirectPath d = direct;
         boolean viaDirect = d != null && d.carries();
         Channel r = relay;

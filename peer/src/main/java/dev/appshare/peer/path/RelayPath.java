@@ -1,6 +1,7 @@
 package dev.appshare.peer.path;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.relay.RelayDatagrams;
 import dev.appshare.wire.relay.RelayProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -14,8 +15,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.LengthFieldBasedFrameDecoder;
-import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -25,12 +24,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The relay path: a TCP connection to the fallback relay, paired with the other peer's by a
- * one-time token. After the relay's "OK" it carries datagrams, each framed as {@code u16 length |
- * datagram} (length 1..{@value #MAX_DATAGRAM}). The connection is bound to the UDP channel's event
- * loop.
+ * one-time token. After the relay's "OK" it carries datagrams, framed as {@link RelayDatagrams}
+ * says. The connection is bound to the UDP channel's event loop.
  */
 public final class RelayPath {
-    public static final int MAX_DATAGRAM = 1500;
     // Bound the relay's send queue: past the high mark, PathSwitch drops datagrams and QUIC backs
     // off.
     private static final WriteBufferWaterMark WATER_MARK =
@@ -141,13 +138,9 @@ public final class RelayPath {
             }
             // Datagram framing goes in after the line decoder, so bytes that came with "OK" reach
             // it.
+            ctx.pipeline().addAfter("line", "datagram-decoder", RelayDatagrams.newDecoder());
             ctx.pipeline()
-                    .addAfter(
-                            "line",
-                            "datagram-decoder",
-                            new LengthFieldBasedFrameDecoder(MAX_DATAGRAM + 2, 0, 2, 0, 2, true));
-            ctx.pipeline()
-                    .addAfter("datagram-decoder", "datagram-encoder", new LengthFieldPrepender(2));
+                    .addAfter("datagram-decoder", "datagram-encoder", RelayDatagrams.newEncoder());
             ctx.pipeline()
                     .addAfter("datagram-encoder", "datagrams", new RelayDatagramHandler(paths));
             ctx.pipeline().remove(this);
