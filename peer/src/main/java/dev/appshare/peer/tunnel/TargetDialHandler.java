@@ -31,14 +31,14 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private static final AtomicLong COUNTER = new AtomicLong();
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
-    private final InetSocketAddress target;
+    private final SharedTarget target;
     private final String session;
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
     private Channel dialing; // the TCP connection being made, until it is spliced
 
-    public TargetDialHandler(InetSocketAddress target, String session) {
+    public TargetDialHandler(SharedTarget target, String session) {
         this.target = target;
         this.session = session;
     }
@@ -85,6 +85,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream) {
         long id = COUNTER.incrementAndGet();
         long started = System.nanoTime();
+        InetSocketAddress address = target.address();
         ChannelFuture connect =
                 new Bootstrap()
                         .group(stream.eventLoop())
@@ -94,9 +95,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                         .option(ChannelOption.TCP_NODELAY, true)
                         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
                         .handler(new ChannelInboundHandlerAdapter())
-                        .connect(target);
+                        .connect(address);
         dialing = connect.channel();
-        connect.addListener((ChannelFutureListener) f -> dialed(ctx, stream, f, id, started));
+        connect.addListener(
+                (ChannelFutureListener) f -> dialed(ctx, stream, f, id, address, started));
     }
 
     /** On the stream's loop, which is also the new connection's. */
@@ -105,6 +107,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             QuicStreamChannel stream,
             ChannelFuture f,
             long id,
+            InetSocketAddress address,
             long started) {
         ByteBuf held = early;
         early = null;
@@ -122,7 +125,13 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                     f.cause() instanceof ConnectException
                             ? "connection refused — is the shared app running?"
                             : f.cause().getMessage();
-            log.info("connection #{}: cannot reach {}: {}", id, HostPort.format(target), why);
+            log.info(
+                    "connection #{}: cannot reach {} ({}): {}",
+                    id,
+                    target.text(),
+                    HostPort.literal(address),
+                    why);
+            target.dialFailed();
             stream.close();
             return;
         }
@@ -136,7 +145,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 id,
                 session,
                 stream.streamId(),
-                target);
+                HostPort.literal(address));
         if (held.isReadable()) tcp.writeAndFlush(held);
         else held.release();
         ctx.pipeline().remove(this);
