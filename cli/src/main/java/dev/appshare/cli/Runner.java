@@ -4,6 +4,8 @@ import dev.appshare.peer.PeerException;
 import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** Runs a long-lived command: one event loop group, a clean stop on Ctrl-C or SIGTERM. */
@@ -33,18 +35,39 @@ final class Runner {
                 });
     }
 
-    /** Blocks until stopped; returns 0, or throws the failure that stopped it. */
+    /**
+     * Blocks until stopped, then closes every resource and shuts the event loops down, whatever
+     * fails on the way (one close that throws must not leave the others open or the loops running).
+     * Returns 0, or throws what stopped the command, else the first failure to close, with the
+     * later ones suppressed.
+     */
     int awaitStop(AutoCloseable... resources) throws Exception {
+        List<Exception> failures = new ArrayList<>();
         try {
             stop.await();
-        } finally {
-            for (AutoCloseable r : resources) {
-                if (r != null) r.close();
-            }
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(3, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            failures.add(e);
         }
-        if (fatal != null) throw fatal;
-        return 0;
+        for (AutoCloseable r : resources) {
+            if (r == null) continue;
+            try {
+                r.close();
+            } catch (Exception e) {
+                failures.add(e);
+            }
+        }
+        try {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(3, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            failures.add(e);
+        }
+        if (fatal != null) failures.add(0, fatal);
+        if (failures.isEmpty()) return 0;
+        Exception first = failures.get(0);
+        for (Exception later : failures.subList(1, failures.size())) first.addSuppressed(later);
+        if (failures.stream().anyMatch(e -> e instanceof InterruptedException))
+            Thread.currentThread().interrupt();
+        throw first;
     }
 
     void shutdown() {

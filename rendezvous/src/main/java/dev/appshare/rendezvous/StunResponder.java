@@ -1,5 +1,6 @@
 package dev.appshare.rendezvous;
 
+import dev.appshare.wire.path.StunPackets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -37,24 +38,20 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
      */
     public static final int MAX_REQUEST = 548;
 
-    private static final int HEADER = 20; // Message.HEADER_LENGTH
-    private static final int MAGIC_COOKIE = 0x2112A442;
-
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
         ByteBuf in = packet.content();
         InetSocketAddress sender = packet.sender();
         int n = in.readableBytes();
         int at = in.readerIndex();
-        // RFC 5389 §7.3's cheap checks before handing the bytes to ice4j: a Binding request type
-        // (which also means the two top bits are 0), the magic cookie (RFC 3489 requests, which
-        // lack
-        // it, are not answered), and a length field that covers exactly the rest of the datagram.
-        if (n < HEADER
-                || n > MAX_REQUEST
+        // RFC 5389 §7.3's cheap checks before handing the bytes to ice4j: STUN as the peers' demux
+        // sees it (a full header, first byte 0..3, the magic cookie: RFC 3489 requests, which lack
+        // it, are not answered), a Binding request type, and a length field that covers exactly
+        // the rest of the datagram.
+        if (n > MAX_REQUEST
+                || !StunPackets.isStun(in)
                 || in.getUnsignedShort(at) != Message.BINDING_REQUEST
-                || in.getUnsignedShort(at + 2) != n - HEADER
-                || in.getInt(at + 4) != MAGIC_COOKIE) {
+                || in.getUnsignedShort(at + 2) != n - StunPackets.HEADER) {
             log.debug(
                     "STUN: dropped {} bytes from {}: not a Binding request of at most {} bytes",
                     n,

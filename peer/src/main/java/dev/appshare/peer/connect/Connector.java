@@ -69,7 +69,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         this.config = config;
         this.group = group;
         this.console = console;
-        this.signalling = new RendezvousClient(group.next(), config.server(), this);
+        this.signalling =
+                new RendezvousClient(
+                        group.next(), config.server(), this, config.paths().resolver());
         this.loop = signalling.loop();
         this.firstTunnel = loop.newPromise();
     }
@@ -177,7 +179,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                             identity,
                             fp,
                             new PathCarrier.Route(
-                                    RelayAddress.resolve(relay, config.server()),
+                                    RelayAddress.parse(relay, config.server()),
                                     token,
                                     config.server(),
                                     true,

@@ -3,17 +3,18 @@ package dev.appshare.peer.ice;
 import dev.appshare.wire.path.StunPackets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketException;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +44,7 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
                     // before
                 }
             };
+    private static final String CLOSED = "the tunnel's UDP socket is closed";
     private volatile ChannelHandlerContext ctx;
 
     @Override
@@ -55,7 +57,7 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
         return ((InetSocketAddress) ctx.channel().localAddress()).getPort();
     }
 
-    IceSocket open(InetAddress address) throws java.net.SocketException {
+    IceSocket open(InetAddress address) throws SocketException {
         IceSocket s = new IceSocket(new InetSocketAddress(address, port()), this);
         sockets.add(s);
         return s;
@@ -65,16 +67,29 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
         sockets.remove(s);
     }
 
-    void send(IceSocket from, byte[] data, int offset, int length, InetSocketAddress to) {
-        ByteBuf b = Unpooled.copiedBuffer(data, offset, length);
+    /**
+     * Writes one of ice4j's datagrams to the socket. Once the channel is closed or its event loop
+     * shut down, this fails as a closed {@code DatagramSocket} would, with a {@link
+     * SocketException} that ice4j handles, and holds no buffer.
+     */
+    void send(IceSocket from, byte[] data, int offset, int length, InetSocketAddress to)
+            throws SocketException {
+        ChannelHandlerContext c = ctx;
+        if (c == null || !c.channel().isActive()) throw new SocketException(CLOSED);
+        ByteBuf b = c.alloc().buffer(length).writeBytes(data, offset, length);
         if (StunPackets.isStun(b) && !StunPackets.isResponse(b)) {
             // A request or indication: its response must come back to this view.
             synchronized (transactions) {
                 transactions.put(StunPackets.transactionId(b), from);
             }
         }
-        ChannelHandlerContext c = ctx;
-        c.executor().execute(() -> c.writeAndFlush(new DatagramPacket(b, to)));
+        try {
+            c.executor().execute(() -> c.writeAndFlush(new DatagramPacket(b, to)));
+        } catch (RejectedExecutionException e) {
+            // The loop shut down between the check above and now.
+            b.release();
+            throw new SocketException(CLOSED);
+        }
     }
 
     @Override

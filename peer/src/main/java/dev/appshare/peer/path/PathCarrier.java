@@ -108,16 +108,37 @@ public final class PathCarrier {
     }
 
     private void dialRelay(Route route) {
-        RelayPath.dial(loop, route.relay(), route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths)
+        options.resolver()
+                .resolve(route.relay(), loop)
+                .addListener(
+                        r -> {
+                            if (closed) return;
+                            if (!r.isSuccess()) {
+                                relayFailed(
+                                        "cannot resolve the relay "
+                                                + HostPort.format(route.relay())
+                                                + ": "
+                                                + r.cause().getMessage());
+                            } else {
+                                dialRelay(route, (InetSocketAddress) r.getNow());
+                            }
+                        });
+    }
+
+    private void relayFailed(String why) {
+        relayFailure = why;
+        log.debug("relay path failed: {}", why);
+        paths.relayUnavailable();
+        startIce(); // ICE may have been waiting for the relay (a share with --transport direct)
+        failIfNoPath();
+    }
+
+    private void dialRelay(Route route, InetSocketAddress relayAddress) {
+        RelayPath.dial(loop, relayAddress, route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths)
                 .addListener(
                         f -> {
                             if (!f.isSuccess()) {
-                                relayFailure = f.cause().getMessage();
-                                log.debug("relay path failed: {}", relayFailure);
-                                paths.relayUnavailable();
-                                startIce(); // ICE may have been waiting for the relay (a share with
-                                // --transport direct)
-                                failIfNoPath();
+                                relayFailed(f.cause().getMessage());
                                 return;
                             }
                             relay = (Channel) f.getNow();

@@ -1,6 +1,7 @@
 package dev.appshare.peer.path;
 
 import dev.appshare.peer.ice.HostAddresses;
+import dev.appshare.wire.net.Resolver;
 import io.netty.channel.ChannelHandler;
 import java.net.InetAddress;
 import java.util.List;
@@ -10,14 +11,25 @@ import java.util.function.Supplier;
  * How a tunnel may travel: {@code transport} says which paths (--transport), {@code hostAddresses}
  * which local addresses are offered as ICE host candidates, {@code iceTimeoutMillis} how long ICE
  * may try. {@code socketTap}, when set, is put in front of everything on the tunnel's UDP channel:
- * tests use it to cut the direct path as a firewall would.
+ * tests use it to cut the direct path as a firewall would. {@code resolver} looks up the host names
+ * of the rendezvous, the relay and the shared host, off the event loops (tests count its lookups).
  */
 public record PathOptions(
         Transport transport,
         List<InetAddress> hostAddresses,
         long iceTimeoutMillis,
-        Supplier<ChannelHandler> socketTap) {
+        Supplier<ChannelHandler> socketTap,
+        Resolver resolver) {
     public static final long ICE_TIMEOUT_MILLIS = 15_000;
+
+    /** With the JDK's resolver. */
+    public PathOptions(
+            Transport transport,
+            List<InetAddress> hostAddresses,
+            long iceTimeoutMillis,
+            Supplier<ChannelHandler> socketTap) {
+        this(transport, hostAddresses, iceTimeoutMillis, socketTap, Resolver.JDK);
+    }
 
     /**
      * What the command line uses: host candidates on all interfaces, or only the addresses listed

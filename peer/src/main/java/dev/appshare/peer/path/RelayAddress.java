@@ -3,15 +3,21 @@ package dev.appshare.peer.path;
 import dev.appshare.wire.net.HostPort;
 import java.net.InetSocketAddress;
 
-/** The relay address the rendezvous hands out; an empty host means "the rendezvous's own host". */
+/**
+ * The relay address the rendezvous hands out; an empty host means "the rendezvous's own host".
+ * Parsed here without a lookup (this runs on an event loop): {@link PathCarrier} resolves it off
+ * the loop before dialling.
+ */
 public final class RelayAddress {
     private RelayAddress() {}
 
-    public static InetSocketAddress resolve(String field, InetSocketAddress rendezvous) {
+    public static InetSocketAddress parse(String field, InetSocketAddress rendezvous) {
         InetSocketAddress a = HostPort.parse(field, -1);
         if (field.startsWith(":") || a.getHostString().equals("0.0.0.0")) {
-            return new InetSocketAddress(rendezvous.getHostString(), a.getPort());
+            return rendezvous.isUnresolved()
+                    ? InetSocketAddress.createUnresolved(rendezvous.getHostString(), a.getPort())
+                    : new InetSocketAddress(rendezvous.getAddress(), a.getPort());
         }
-        return HostPort.resolved(a);
+        return a;
     }
 }

@@ -2,6 +2,7 @@ package dev.appshare.peer.rendezvous;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
@@ -25,7 +26,8 @@ import org.slf4j.LoggerFactory;
  * A peer's control connection to the rendezvous. It keeps the connection alive with heartbeats and,
  * once it has been up, reconnects with back-off whenever it drops. Before the first success it
  * gives up after {@link #FIRST_CONNECT_ATTEMPTS} attempts, so a wrong --server fails within
- * seconds. All callbacks run on one event loop.
+ * seconds. All callbacks run on one event loop; the server's name is looked up before each attempt,
+ * off the loop.
  */
 public final class RendezvousClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RendezvousClient.class);
@@ -49,15 +51,18 @@ public final class RendezvousClient implements AutoCloseable {
     private final EventLoop loop;
     private final InetSocketAddress server;
     private final Handler handler;
+    private final Resolver resolver;
     private volatile Channel channel; // read by ICE threads sending SIGNALs
     private boolean everConnected;
     private boolean closed;
     private int failures;
 
-    public RendezvousClient(EventLoop loop, InetSocketAddress server, Handler handler) {
+    public RendezvousClient(
+            EventLoop loop, InetSocketAddress server, Handler handler, Resolver resolver) {
         this.loop = loop;
         this.server = server;
         this.handler = handler;
+        this.resolver = resolver;
     }
 
     public EventLoop loop() {
@@ -74,6 +79,16 @@ public final class RendezvousClient implements AutoCloseable {
 
     private void attempt() {
         if (closed) return;
+        resolver.resolve(server, loop)
+                .addListener(
+                        r -> {
+                            if (closed) return;
+                            if (r.isSuccess()) connect((InetSocketAddress) r.getNow());
+                            else onFailed(r.cause());
+                        });
+    }
+
+    private void connect(InetSocketAddress address) {
         new Bootstrap()
                 .group(loop)
                 .channel(EventLoops.socket())
@@ -94,7 +109,7 @@ public final class RendezvousClient implements AutoCloseable {
                                 ch.pipeline().addLast(new Inbound());
                             }
                         })
-                .connect(HostPort.resolved(server))
+                .connect(address)
                 .addListener(
                         (ChannelFutureListener)
                                 f -> {

@@ -10,6 +10,7 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
 import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoopGroup;
@@ -40,6 +41,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final Console console;
     private final PeerIdentity identity = PeerIdentity.generate();
     private final String owner;
+    private final SharedTarget target;
     private final RendezvousClient signalling;
     private final Promise<String> registered;
     private final Promise<Void> failed;
@@ -53,15 +55,36 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         byte[] secret = new byte[16];
         new SecureRandom().nextBytes(secret);
         this.owner = HexFormat.of().formatHex(secret);
-        this.signalling = new RendezvousClient(group.next(), config.server(), this);
+        this.target = new SharedTarget(config.target(), config.paths().resolver());
+        this.signalling =
+                new RendezvousClient(
+                        group.next(), config.server(), this, config.paths().resolver());
         this.registered = signalling.loop().newPromise();
         this.failed = signalling.loop().newPromise();
     }
 
-    /** Starts registering; the future gives the name, or fails with a {@link PeerException}. */
+    /**
+     * Looks the shared host up (off the event loops), then starts registering; the future gives the
+     * name, or fails with a {@link PeerException}.
+     */
     public Future<String> start() {
         if (config.paths().usesDirect()) IceSession.warmUp();
-        signalling.start();
+        target.resolve(signalling.loop())
+                .addListener(
+                        f -> {
+                            if (f.isSuccess()) {
+                                signalling.start();
+                                return;
+                            }
+                            registered.tryFailure(
+                                    new PeerException(
+                                            1,
+                                            "cannot resolve the shared host "
+                                                    + target.text()
+                                                    + " ("
+                                                    + f.cause().getMessage()
+                                                    + "); check --host"));
+                        });
         return registered;
     }
 
@@ -143,13 +166,13 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                     identity,
                     fp,
                     new PathCarrier.Route(
-                            RelayAddress.resolve(relay, config.server()),
+                            RelayAddress.parse(relay, config.server()),
                             token,
                             config.server(),
                             false,
                             false),
                     config.paths(),
-                    config.target());
+                    target);
         } catch (RuntimeException e) {
             log.warn("session {}: {}", session, e.getMessage());
             s.close(null);

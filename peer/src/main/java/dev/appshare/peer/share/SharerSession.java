@@ -5,6 +5,7 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
@@ -16,7 +17,6 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -54,7 +54,7 @@ public final class SharerSession implements PathSwitch.Listener {
             String peerFingerprint,
             PathCarrier.Route route,
             PathOptions options,
-            InetSocketAddress target) {
+            SharedTarget target) {
         ChannelHandler codec =
                 TunnelCodecs.server(
                         identity,

@@ -7,6 +7,7 @@ import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -30,13 +31,14 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private static final AtomicLong COUNTER = new AtomicLong();
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
-    private final InetSocketAddress target;
+    private final SharedTarget target;
     private final String session;
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
+    private Channel dialing; // the TCP connection being made, until it is spliced
 
-    public TargetDialHandler(InetSocketAddress target, String session) {
+    public TargetDialHandler(SharedTarget target, String session) {
         this.target = target;
         this.session = session;
     }
@@ -83,75 +85,89 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream) {
         long id = COUNTER.incrementAndGet();
         long started = System.nanoTime();
-        new Bootstrap()
-                .group(stream.eventLoop())
-                .channel(EventLoops.socket())
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
-                .handler(new ChannelInboundHandlerAdapter())
-                .connect(target)
+        InetSocketAddress address = target.address();
+        ChannelFuture connect =
+                new Bootstrap()
+                        .group(stream.eventLoop())
+                        .channel(EventLoops.socket())
+                        .option(ChannelOption.AUTO_READ, false)
+                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                        .option(ChannelOption.TCP_NODELAY, true)
+                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, CONNECT_TIMEOUT_MILLIS)
+                        .handler(new ChannelInboundHandlerAdapter())
+                        .connect(address);
+        dialing = connect.channel();
+        connect.addListener(
+                (ChannelFutureListener) f -> dialed(ctx, stream, f, id, address, started));
+    }
+
+    /** On the stream's loop, which is also the new connection's. */
+    private void dialed(
+            ChannelHandlerContext ctx,
+            QuicStreamChannel stream,
+            ChannelFuture f,
+            long id,
+            InetSocketAddress address,
+            long started) {
+        ByteBuf held = early;
+        early = null;
+        dialing = null;
+        Channel tcp = f.channel();
+        if (held == null) {
+            // The stream closed while the dial was in flight: handlerRemoved released the bytes
+            // and closed the dial.
+            tcp.close();
+            return;
+        }
+        if (!f.isSuccess()) {
+            held.release();
+            String why =
+                    f.cause() instanceof ConnectException
+                            ? "connection refused — is the shared app running?"
+                            : f.cause().getMessage();
+            log.info(
+                    "connection #{}: cannot reach {} ({}): {}",
+                    id,
+                    target.text(),
+                    HostPort.literal(address),
+                    why);
+            target.dialFailed();
+            stream.close();
+            return;
+        }
+        if (!stream.isActive()) {
+            held.release();
+            tcp.close();
+            return;
+        }
+        log.debug(
+                "connection #{} opened (session {}, stream {}) to {}",
+                id,
+                session,
+                stream.streamId(),
+                HostPort.literal(address));
+        if (held.isReadable()) tcp.writeAndFlush(held);
+        else held.release();
+        ctx.pipeline().remove(this);
+        SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
+        if (inputShut) {
+            // The connector half-closed before the splice existed: pass the FIN on now.
+            stream.eventLoop()
+                    .execute(
+                            () ->
+                                    stream.pipeline()
+                                            .fireUserEventTriggered(
+                                                    ChannelInputShutdownEvent.INSTANCE));
+        }
+        tcp.closeFuture()
                 .addListener(
-                        (ChannelFutureListener)
-                                f -> {
-                                    ByteBuf held = early;
-                                    early = null;
-                                    if (!f.isSuccess()) {
-                                        held.release();
-                                        String why =
-                                                f.cause() instanceof ConnectException
-                                                        ? "connection refused — is the shared app"
-                                                                + " running?"
-                                                        : f.cause().getMessage();
-                                        log.info(
-                                                "connection #{}: cannot reach {}: {}",
-                                                id,
-                                                HostPort.format(target),
-                                                why);
-                                        stream.close();
-                                        return;
-                                    }
-                                    Channel tcp = f.channel();
-                                    if (!stream.isActive()) {
-                                        held.release();
-                                        tcp.close();
-                                        return;
-                                    }
-                                    log.debug(
-                                            "connection #{} opened (session {}, stream {}) to {}",
-                                            id,
-                                            session,
-                                            stream.streamId(),
-                                            target);
-                                    if (held.isReadable()) tcp.writeAndFlush(held);
-                                    else held.release();
-                                    ctx.pipeline().remove(this);
-                                    SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
-                                    if (inputShut) {
-                                        // The connector half-closed before the splice existed: pass
-                                        // the FIN on now.
-                                        stream.eventLoop()
-                                                .execute(
-                                                        () ->
-                                                                stream.pipeline()
-                                                                        .fireUserEventTriggered(
-                                                                                ChannelInputShutdownEvent
-                                                                                        .INSTANCE));
-                                    }
-                                    tcp.closeFuture()
-                                            .addListener(
-                                                    c ->
-                                                            log.info(
-                                                                    "connection #{} closed: {}"
-                                                                        + " bytes in, {} out, {}"
-                                                                        + " ms",
-                                                                    id,
-                                                                    splice.fromA().bytes(),
-                                                                    splice.fromB().bytes(),
-                                                                    (System.nanoTime() - started)
-                                                                            / 1_000_000));
-                                });
+                        c ->
+                                log.info(
+                                        "connection #{} closed: {} bytes in, {} out, {} ms",
+                                        id,
+                                        splice.fromA().bytes(),
+                                        splice.fromB().bytes(),
+                                        (System.nanoTime() - started) / 1_000_000));
     }
 
     @Override
@@ -160,11 +176,20 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         ctx.fireUserEventTriggered(evt);
     }
 
+    /**
+     * Runs when the splice replaces this handler, and when the stream closes (its pipeline is torn
+     * down): then a dial still in flight is abandoned, so that no connection to the shared port is
+     * left open with nothing at the other end.
+     */
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
         if (early != null) {
             early.release();
             early = null;
+        }
+        if (dialing != null) {
+            dialing.close();
+            dialing = null;
         }
     }
 

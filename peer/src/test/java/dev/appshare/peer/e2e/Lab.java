@@ -11,6 +11,7 @@ import dev.appshare.rendezvous.AppshareServer;
 import dev.appshare.rendezvous.AppshareServer.ListenFailure;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
@@ -54,6 +55,16 @@ public final class Lab implements AutoCloseable {
 
     /** The host candidates ICE offers (loopback only: tests stay on this machine). */
     public java.util.List<java.net.InetAddress> hostAddresses = HostAddresses.loopback();
+
+    /** How peers started from now on look host names up. */
+    public Resolver resolver = Resolver.JDK;
+
+    /**
+     * When set, peers started from now on are given the rendezvous by this name (which {@link
+     * #resolver} must map to 127.0.0.1) instead of its address; the relay then too, as the
+     * rendezvous advertises it by port only.
+     */
+    public String serverName;
 
     /** Put in front of each connector's tunnel socket: lets a test cut the direct path. */
     public Supplier<ChannelHandler> connectorTap;
@@ -144,11 +155,16 @@ public final class Lab implements AutoCloseable {
     }
 
     public Sharer share(int port, String name) throws Exception {
+        return share(new InetSocketAddress("127.0.0.1", port), name);
+    }
+
+    /** A share of {@code target}, which may be unresolved (a host name, as with --host). */
+    public Sharer share(InetSocketAddress target, String name) throws Exception {
         Sharer s =
                 new Sharer(
                         new Sharer.Config(
-                                server(),
-                                new InetSocketAddress("127.0.0.1", port),
+                                peerServer(),
+                                target,
                                 name,
                                 paths(shareTransport != null ? shareTransport : transport, null)),
                         group,
@@ -162,7 +178,7 @@ public final class Lab implements AutoCloseable {
         Connector c =
                 new Connector(
                         new Connector.Config(
-                                server(),
+                                peerServer(),
                                 name,
                                 new InetSocketAddress("127.0.0.1", 0),
                                 paths(transport, connectorTap)),
@@ -173,9 +189,16 @@ public final class Lab implements AutoCloseable {
         return c;
     }
 
+    private InetSocketAddress peerServer() {
+        return serverName == null
+                ? server()
+                : InetSocketAddress.createUnresolved(serverName, rendezvousPort);
+    }
+
     /** ICE offers loopback only: tests stay on 127.0.0.1. */
     private PathOptions paths(Transport transport, Supplier<ChannelHandler> tap) {
-        return new PathOptions(transport, hostAddresses, PathOptions.ICE_TIMEOUT_MILLIS, tap);
+        return new PathOptions(
+                transport, hostAddresses, PathOptions.ICE_TIMEOUT_MILLIS, tap, resolver);
     }
 
     /**

@@ -43,7 +43,10 @@ public final class HostPort {
         }
     }
 
-    /** Resolves an unresolved address, so binds and connects see a real one. */
+    /**
+     * Resolves an unresolved address, so binds see a real one. Blocking: not on an event loop (use
+     * {@link Resolver#resolve} there).
+     */
     public static InetSocketAddress resolved(InetSocketAddress a) {
         return a.isUnresolved() ? new InetSocketAddress(a.getHostString(), a.getPort()) : a;
     }
