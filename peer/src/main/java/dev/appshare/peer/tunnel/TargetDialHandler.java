@@ -73,8 +73,8 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (buf.readByte() != StreamPreamble.OPEN_TCP) {
             buf.release();
-            log.warn("session {}: stream with an unknown preamble; closing it", session);
-            ctx.close();
+            log.warn("session {}: stream with an unknown preamble; resetting it", session);
+            SpliceHandler.abort(ctx.channel());
             return;
         }
         opened = true;
@@ -132,7 +132,9 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                     HostPort.literal(address),
                     why);
             target.dialFailed();
-            stream.close();
+            // Reset, not FIN: the client on the connect side then sees its connection reset, as
+            // a refused connection would be, instead of a clean end it could take for an answer.
+            SpliceHandler.abort(stream);
             return;
         }
         if (!stream.isActive()) {
