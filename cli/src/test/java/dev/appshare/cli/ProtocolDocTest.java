@@ -90,6 +90,9 @@ class ProtocolDocTest {
         c.put(
                 "PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS",
                 Duration.ofMillis(PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS));
+        c.put(
+                "PathCarrier.RELAY_HEAD_START_MILLIS",
+                Duration.ofMillis(PathCarrier.RELAY_HEAD_START_MILLIS));
         c.put("RelayPath.MAX_DATAGRAM", (long) RelayPath.MAX_DATAGRAM);
         c.put("StunResponder.MAX_REQUEST", (long) StunResponder.MAX_REQUEST);
         c.put("TunnelCodecs.ALPN", TunnelCodecs.ALPN);

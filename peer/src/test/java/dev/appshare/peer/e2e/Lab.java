@@ -9,6 +9,7 @@ import dev.appshare.peer.share.Sharer;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
@@ -39,6 +40,7 @@ public final class Lab implements AutoCloseable {
     private int rendezvousPort;
     private int relayPort;
     private String relayAdvertised;
+    private final long relayPairingTimeoutMillis;
     private final List<AutoCloseable> peers = new ArrayList<>();
     public final List<String> consoleLines = new CopyOnWriteArrayList<>();
 
@@ -62,7 +64,16 @@ public final class Lab implements AutoCloseable {
      * @param relayAdvertised where peers are told the relay is (null: the embedded relay itself)
      */
     public Lab(String relayAdvertised) throws Exception {
+        this(relayAdvertised, RelayProtocol.PAIRING_TIMEOUT_MILLIS);
+    }
+
+    /**
+     * @param relayPairingTimeoutMillis the relay's pairing timeout: production's, unless a test
+     *     waits for the relay's own "ERR timeout"
+     */
+    public Lab(String relayAdvertised, long relayPairingTimeoutMillis) throws Exception {
         this.relayAdvertised = relayAdvertised;
+        this.relayPairingTimeoutMillis = relayPairingTimeoutMillis;
         startServer();
     }
 
@@ -83,7 +94,7 @@ public final class Lab implements AutoCloseable {
                 int base = 20_000 + 2 * r.nextInt(6_000);
                 try {
                     relay =
-                            new RelayServer(tokens, 2_000)
+                            new RelayServer(tokens, relayPairingTimeoutMillis)
                                     .start(group, new InetSocketAddress("127.0.0.1", base + 1));
                     relayPort = base + 1;
                     rendezvousPort = base;
@@ -105,7 +116,7 @@ public final class Lab implements AutoCloseable {
         for (int attempt = 0; ; attempt++) {
             try {
                 relay =
-                        new RelayServer(tokens, 2_000)
+                        new RelayServer(tokens, relayPairingTimeoutMillis)
                                 .start(group, new InetSocketAddress("127.0.0.1", relayPort));
                 break;
             } catch (Exception stillTaken) {
