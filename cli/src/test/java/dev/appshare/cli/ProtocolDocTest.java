@@ -73,6 +73,9 @@ class ProtocolDocTest {
                 "RendezvousClient.MAX_BACKOFF_MILLIS",
                 Duration.ofMillis(RendezvousClient.MAX_BACKOFF_MILLIS));
         c.put(
+                "RendezvousClient.SHORT_LIVED_MILLIS",
+                Duration.ofMillis(RendezvousClient.SHORT_LIVED_MILLIS));
+        c.put(
                 "RendezvousServer.Config.maxSessionsPerShare",
                 (long) SERVER_DEFAULTS.maxSessionsPerShare);
         c.put(
