@@ -73,6 +73,9 @@ class ProtocolDocTest {
                 "RendezvousClient.MAX_BACKOFF_MILLIS",
                 Duration.ofMillis(RendezvousClient.MAX_BACKOFF_MILLIS));
         c.put(
+                "RendezvousClient.SHORT_LIVED_MILLIS",
+                Duration.ofMillis(RendezvousClient.SHORT_LIVED_MILLIS));
+        c.put(
                 "RendezvousServer.Config.maxSessionsPerShare",
                 (long) SERVER_DEFAULTS.maxSessionsPerShare);
         c.put(
@@ -91,6 +94,9 @@ class ProtocolDocTest {
         c.put(
                 "PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS",
                 Duration.ofMillis(PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS));
+        c.put(
+                "PathCarrier.RELAY_HEAD_START_MILLIS",
+                Duration.ofMillis(PathCarrier.RELAY_HEAD_START_MILLIS));
         c.put("RelayDatagrams.MAX_DATAGRAM", (long) RelayDatagrams.MAX_DATAGRAM);
         c.put("StunResponder.MAX_REQUEST", (long) StunResponder.MAX_REQUEST);
         c.put("TunnelCodecs.ALPN", TunnelCodecs.ALPN);

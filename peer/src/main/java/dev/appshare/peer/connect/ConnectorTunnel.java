@@ -2,6 +2,7 @@ package dev.appshare.peer.connect;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.path.HandshakeDeadline;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
@@ -27,7 +28,7 @@ import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -104,21 +105,25 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                 }
                                             });
                         });
-        // Without the relay, the handshake first waits for ICE.
+        // Without the relay, the handshake first waits for ICE; with it, the deadline still waits
+        // while ICE works, as the relay may never pair (HandshakeDeadline).
         long timeout =
                 HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
-        var deadline =
-                loop.schedule(
+        long opened = System.nanoTime();
+        HandshakeDeadline deadline =
+                HandshakeDeadline.start(
+                        loop,
+                        carrier,
+                        timeout,
                         () -> {
+                            long waited = (System.nanoTime() - opened) / 1_000_000;
                             if (up.tryFailure(
-                                    new java.util.concurrent.TimeoutException(
-                                            "no tunnel handshake within " + timeout + " ms"))) {
+                                    new TimeoutException(
+                                            "no tunnel handshake within " + waited + " ms"))) {
                                 close();
                             }
-                        },
-                        timeout,
-                        TimeUnit.MILLISECONDS);
-        up.addListener(x -> deadline.cancel(false));
+                        });
+        up.addListener(x -> deadline.cancel());
         return up;
     }
 

@@ -11,6 +11,7 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,10 +26,19 @@ public final class PathCarrier {
     public static final long RELAY_PAIRING_TIMEOUT_MILLIS = 15_000;
 
     /**
+     * With {@code iceLater}, how long the relay has to pair before ICE starts anyway. A relay that
+     * pairs at all does so within a few round trips; one that is silent, unreachable or has no
+     * partner (a share with --transport direct, or one that cannot reach the relay) is only
+     * detected after 10 to 30 s, and the direct path must not wait for that.
+     */
+    public static final long RELAY_HEAD_START_MILLIS = 1_500;
+
+    /**
      * Where the tunnel's paths lead; relay and token are unused with --transport direct. With
      * {@code iceLater}, ICE waits for {@link #startIce()}: the connector starts it once the tunnel
      * is up on the relay, so that ice4j's first-use cost (about a second of CPU) never delays the
-     * first byte.
+     * first byte; if the relay has not paired within {@link #RELAY_HEAD_START_MILLIS}, or cannot,
+     * ICE starts then.
      */
     public record Route(
             InetSocketAddress relay,
@@ -43,6 +53,7 @@ public final class PathCarrier {
     private final IceDemuxHandler demux = new IceDemuxHandler();
     private final IceSession ice;
     private final Promise<PathCarrier> ready;
+    private final Promise<Void> directSettled;
     private Channel udp;
     private Channel relay;
     private String relayFailure;
@@ -60,6 +71,7 @@ public final class PathCarrier {
         this.options = options;
         this.paths = new PathSwitch(listener, options.usesDirect());
         this.ready = loop.newPromise();
+        this.directSettled = loop.newPromise();
         this.ice =
                 options.usesDirect()
                         ? new IceSession(
@@ -97,7 +109,14 @@ public final class PathCarrier {
                                     }
                                     c.udp = bound.channel();
                                     if (options.usesRelay()) c.dialRelay(route);
-                                    if (!route.iceLater() || !options.usesRelay()) c.startIce();
+                                    if (!route.iceLater() || !options.usesRelay()) {
+                                        c.startIce();
+                                    } else {
+                                        loop.schedule(
+                                                c::startIceUnlessRelayPaired,
+                                                RELAY_HEAD_START_MILLIS,
+                                                TimeUnit.MILLISECONDS);
+                                    }
                                 });
         return c;
     }
@@ -180,6 +199,23 @@ public final class PathCarrier {
         }
     }
 
+    private void startIceUnlessRelayPaired() {
+        if (relay == null) startIce();
+    }
+
+    /**
+     * True while ICE was started and has neither failed nor produced a direct path that answers:
+     * the tunnel may still get a path from it. ICE gives up on its own (see {@link IceSession}).
+     */
+    public boolean iceRunning() {
+        return iceStarted && !closed && !directSettled.isDone();
+    }
+
+    /** Completes when ICE has failed, its direct path first answered, or the carrier closed. */
+    public Future<Void> directSettled() {
+        return directSettled;
+    }
+
     /** Starts ICE (once; no-op with --transport relay). Any thread. */
     public void startIce() {
         if (!loop.inEventLoop()) {
@@ -208,13 +244,17 @@ public final class PathCarrier {
                     local,
                     remote,
                     localType + " <-> " + remoteType,
-                    () -> ready.trySuccess(PathCarrier.this),
+                    () -> {
+                        directSettled.trySuccess(null);
+                        ready.trySuccess(PathCarrier.this);
+                    },
                     this::failed);
         }
 
         @Override
         public void failed(String why) {
             directFailure = why;
+            directSettled.trySuccess(null);
             if (options.usesRelay())
                 log.info("no direct path to the peer: {}; staying on the relay", why);
             failIfNoPath();
@@ -236,6 +276,7 @@ public final class PathCarrier {
             return;
         }
         closed = true;
+        directSettled.trySuccess(null);
         if (ice != null) ice.close();
         if (relay != null) relay.close();
         if (udp != null) udp.close();

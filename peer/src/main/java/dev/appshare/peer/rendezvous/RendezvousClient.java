@@ -15,6 +15,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
@@ -24,15 +25,24 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A peer's control connection to the rendezvous. It keeps the connection alive with heartbeats and,
- * once it has been up, reconnects with back-off whenever it drops. Before the first success it
- * gives up after {@link #FIRST_CONNECT_ATTEMPTS} attempts, so a wrong --server fails within
- * seconds. All callbacks run on one event loop; the server's name is looked up before each attempt,
- * off the loop.
+ * once it has been up, reconnects with back-off whenever it drops. A connection counts as up only
+ * once the server sent a valid message: a server that accepts TCP and then closes or answers
+ * something else (an HTTP or ssh port) is a failed attempt like a refused connect. Before the first
+ * success it gives up after {@link #FIRST_CONNECT_ATTEMPTS} attempts, so a wrong --server fails
+ * within seconds. All callbacks run on one event loop; the server's name is looked up before each
+ * attempt, off the loop.
  */
 public final class RendezvousClient implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(RendezvousClient.class);
     public static final int FIRST_CONNECT_ATTEMPTS = 6;
     public static final long MAX_BACKOFF_MILLIS = 10_000;
+
+    /**
+     * A connection that drops sooner than this after it was made counts as a failed attempt for the
+     * back-off, so a server that answers and then closes at once is not hammered 4 times a second.
+     * Longer than the server's 10 s wait for a first REGISTER or CONNECT.
+     */
+    public static final long SHORT_LIVED_MILLIS = 30_000;
 
     /** What the owner does with the connection. */
     public interface Handler {
@@ -53,6 +63,9 @@ public final class RendezvousClient implements AutoCloseable {
     private final Handler handler;
     private final Resolver resolver;
     private volatile Channel channel; // read by ICE threads sending SIGNALs
+    private boolean answered; // the current connection carried a valid message
+    private long connectedNanos;
+    private String notAppshare; // why the current connection is not a rendezvous, if it is not
     private boolean everConnected;
     private boolean closed;
     private int failures;
@@ -127,21 +140,25 @@ public final class RendezvousClient implements AutoCloseable {
             return;
         }
         channel = ch;
-        failures = 0;
-        everConnected = true;
+        answered = false;
+        notAppshare = null;
+        connectedNanos = System.nanoTime();
         ch.closeFuture().addListener(f -> loop.execute(() -> onDown(ch)));
         handler.connected(this);
     }
 
     private void onFailed(Throwable cause) {
+        onFailed(cause.getMessage() != null ? cause.getMessage() : cause.toString());
+    }
+
+    private void onFailed(String why) {
         if (closed) return;
         failures++;
-        String why = cause.getMessage() != null ? cause.getMessage() : cause.toString();
         if (!everConnected && failures >= FIRST_CONNECT_ATTEMPTS) {
             handler.unreachable(why);
             return;
         }
-        long delay = Math.min(MAX_BACKOFF_MILLIS, 250L << Math.min(failures, 6));
+        long delay = backoffMillis();
         log.debug("rendezvous {} unreachable ({}); retrying in {} ms", serverText(), why, delay);
         loop.schedule(this::attempt, delay, TimeUnit.MILLISECONDS);
     }
@@ -150,8 +167,31 @@ public final class RendezvousClient implements AutoCloseable {
         if (channel != ch) return;
         channel = null;
         if (closed) return;
+        if (!answered) {
+            onFailed(
+                    notAppshare != null
+                            ? notAppshare
+                            : "the server closed the connection without an answer: it does not"
+                                    + " speak appshare's protocol");
+            return;
+        }
         handler.disconnected();
-        loop.schedule(this::attempt, 250, TimeUnit.MILLISECONDS);
+        boolean shortLived =
+                System.nanoTime() - connectedNanos
+                        < TimeUnit.MILLISECONDS.toNanos(SHORT_LIVED_MILLIS);
+        failures = shortLived ? failures + 1 : 0;
+        loop.schedule(this::attempt, backoffMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /** 250 ms after a long-lived connection, then doubling per failure, at most 10 s. */
+    private long backoffMillis() {
+        return Math.min(MAX_BACKOFF_MILLIS, 250L << Math.min(failures, 6));
+    }
+
+    /** The first valid message: this is a rendezvous; from now on it is never given up. */
+    private void onAnswer() {
+        answered = true;
+        everConnected = true;
     }
 
     public void send(RendezvousMessage m) {
@@ -185,6 +225,7 @@ public final class RendezvousClient implements AutoCloseable {
     private final class Inbound extends SimpleChannelInboundHandler<RendezvousMessage> {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m) {
+            if (ctx.channel() == channel) onAnswer();
             if (RendezvousProtocol.PONG.equals(m.type())) return;
             if (RendezvousProtocol.PING.equals(m.type())) {
                 ctx.writeAndFlush(RendezvousMessage.of(RendezvousProtocol.PONG));
@@ -211,6 +252,10 @@ public final class RendezvousClient implements AutoCloseable {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             log.debug("control connection failed: {}", cause.toString());
+            if (ctx.channel() == channel && !answered && cause instanceof DecoderException) {
+                notAppshare =
+                        "the server does not speak appshare's protocol: " + cause.getMessage();
+            }
             ctx.close();
         }
     }

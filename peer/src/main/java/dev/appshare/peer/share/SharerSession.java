@@ -1,5 +1,6 @@
 package dev.appshare.peer.share;
 
+import dev.appshare.peer.path.HandshakeDeadline;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
@@ -16,7 +17,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -36,7 +36,7 @@ public final class SharerSession implements PathSwitch.Listener {
     private final EventLoop loop;
     private PathCarrier carrier;
     private QuicChannel quic;
-    private ScheduledFuture<?> handshakeDeadline;
+    private volatile HandshakeDeadline handshakeDeadline; // set on the signalling loop
     private boolean closed;
 
     SharerSession(Sharer owner, String id, EventLoop loop) {
@@ -72,19 +72,6 @@ public final class SharerSession implements PathSwitch.Listener {
                                 ch.pipeline().addLast(new TargetDialHandler(target, id));
                             }
                         });
-        long deadline =
-                HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
-        handshakeDeadline =
-                loop.schedule(
-                        () -> {
-                            log.warn(
-                                    "session {}: the connector did not complete the tunnel"
-                                            + " handshake in time",
-                                    id);
-                            close(null);
-                        },
-                        deadline,
-                        TimeUnit.MILLISECONDS);
         carrier =
                 PathCarrier.open(
                         loop,
@@ -93,6 +80,21 @@ public final class SharerSession implements PathSwitch.Listener {
                         route,
                         kv -> owner.signalling().sendSignal(id, kv),
                         this);
+        // Waits while ICE works (HandshakeDeadline): the connector's relay may never pair.
+        handshakeDeadline =
+                HandshakeDeadline.start(
+                        loop,
+                        carrier,
+                        HANDSHAKE_TIMEOUT_MILLIS
+                                + (options.usesRelay() ? 0 : options.iceTimeoutMillis()),
+                        () -> {
+                            if (quic != null || closed) return;
+                            log.warn(
+                                    "session {}: the connector did not complete the tunnel"
+                                            + " handshake in time",
+                                    id);
+                            close(null);
+                        });
         carrier.ready()
                 .addListener(
                         f -> {
@@ -112,7 +114,8 @@ public final class SharerSession implements PathSwitch.Listener {
             return;
         }
         quic = ch;
-        handshakeDeadline.cancel(false);
+        HandshakeDeadline d = handshakeDeadline;
+        if (d != null) d.cancel();
         log.info("session {}: tunnel up with connector", id);
         ch.closeFuture()
                 .addListener(
@@ -148,7 +151,8 @@ public final class SharerSession implements PathSwitch.Listener {
         }
         if (closed) return;
         closed = true;
-        if (handshakeDeadline != null) handshakeDeadline.cancel(false);
+        HandshakeDeadline d = handshakeDeadline;
+        if (d != null) d.cancel();
         Channel q = quic;
         if (q != null && q.isActive() && reason != null) {
             // Let CONNECTION_CLOSE leave through the path before the path itself goes.

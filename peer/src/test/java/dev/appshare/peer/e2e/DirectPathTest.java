@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.Sharer;
+import java.io.OutputStream;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
@@ -78,6 +79,28 @@ class DirectPathTest {
             assertEquals(
                     "no relay",
                     ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "no relay"));
+        }
+    }
+
+    @Test
+    void autoPeersGoDirectWhenTheRelayAcceptsButNeverAnswers() throws Exception {
+        // A "relay" that takes the TCP connection and the RELAY line, then says nothing: the
+        // peers learn only after 15 s that it will not pair, longer than the tunnel deadline.
+        try (TestServers.Tcp silentRelay =
+                        new TestServers.Tcp(
+                                s ->
+                                        s.getInputStream()
+                                                .transferTo(OutputStream.nullOutputStream()));
+                TestServers.Tcp echo = TestServers.echo();
+                Lab lab = new Lab("127.0.0.1:" + silentRelay.port())) {
+            lab.transport = Transport.AUTO;
+            Connector c = lab.connect(lab.share(echo.port()).name());
+            assertTrue(
+                    lab.awaitLine("Path: ", 0, 30_000).startsWith("Path: direct"),
+                    lab.consoleLines.toString());
+            assertEquals(
+                    "silent relay",
+                    ShareLifecycleTest.echoOnce(c.localAddress().getPort(), "silent relay"));
         }
     }
 

@@ -114,7 +114,7 @@ class HostileInputTest {
 
     @Test
     void relayRefusesBadUnknownForgedAndReusedTokens() throws Exception {
-        try (Lab lab = new Lab();
+        try (Lab lab = new Lab(null, 2_000); // the relay's own timeout is under test
                 TestServers.Tcp echo = TestServers.echo()) {
             int port = lab.relayPort();
             assertEquals("ERR bad-request", relayAnswer(port, "GET / HTTP/1.1\r\n\r\n"));

@@ -12,6 +12,7 @@ import dev.appshare.rendezvous.AppshareServer.ListenFailure;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.Resolver;
+import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
@@ -44,6 +45,7 @@ public final class Lab implements AutoCloseable {
     private int rendezvousPort;
     private int relayPort;
     private String relayAdvertised;
+    private final long relayPairingTimeoutMillis;
     private final List<AutoCloseable> peers = new ArrayList<>();
     public final List<String> consoleLines = new CopyOnWriteArrayList<>();
 
@@ -77,7 +79,16 @@ public final class Lab implements AutoCloseable {
      * @param relayAdvertised where peers are told the relay is (null: the embedded relay itself)
      */
     public Lab(String relayAdvertised) throws Exception {
+        this(relayAdvertised, RelayProtocol.PAIRING_TIMEOUT_MILLIS);
+    }
+
+    /**
+     * @param relayPairingTimeoutMillis the relay's pairing timeout: production's, unless a test
+     *     waits for the relay's own "ERR timeout"
+     */
+    public Lab(String relayAdvertised, long relayPairingTimeoutMillis) throws Exception {
         this.relayAdvertised = relayAdvertised;
+        this.relayPairingTimeoutMillis = relayPairingTimeoutMillis;
         startServer();
     }
 
@@ -122,7 +133,7 @@ public final class Lab implements AutoCloseable {
                 AppshareServer.Options.of(new InetSocketAddress("127.0.0.1", port))
                         .withRelayAdvertised(relayAdvertised) // null: the embedded relay
                         // short for the hostile-input tests, with room for a busy machine
-                        .withHandshakes(3_000, 2_000);
+                        .withHandshakes(3_000, relayPairingTimeoutMillis);
         servers = AppshareServer.start(options, tokens, group);
         rendezvous = servers.rendezvous();
         relay = servers.relay();
