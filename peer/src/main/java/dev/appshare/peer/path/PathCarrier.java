@@ -108,6 +108,10 @@ public final class PathCarrier {
                                         return;
                                     }
                                     c.udp = bound.channel();
+                                    if (c.closed) { // close() ran while the bind was pending
+                                        c.udp.close();
+                                        return;
+                                    }
                                     if (options.usesRelay()) c.dialRelay(route);
                                     if (!route.iceLater() || !options.usesRelay()) {
                                         c.startIce();

@@ -25,10 +25,11 @@ import org.slf4j.LoggerFactory;
  * <p>Paths: the relay (a spliced TCP connection carrying length-prefixed datagrams, see {@link
  * RelayPath}) and the direct path (the 5-tuple ICE validated, on this very socket, watched by
  * {@link DirectPath}). The direct path is preferred whenever it answers; while it is in doubt every
- * datagram goes both ways; once it is dead, the relay alone. All methods run on the UDP channel's
- * event loop; the relay channel lives on the same loop, so injecting its datagrams costs no hop.
- * Time is the loop's own ({@link #nanoTime()}), the clock its timers run on, so a test's
- * EmbeddedChannel with a mock ticker drives both.
+ * datagram goes both ways; once it is dead, the relay alone (if there is none, still the direct
+ * path: it is the only hope). All methods run on the UDP channel's event loop; the relay channel
+ * lives on the same loop, so injecting its datagrams costs no hop. Time is the loop's own ({@link
+ * #nanoTime()}), the clock its timers run on, so a test's EmbeddedChannel with a mock ticker drives
+ * both.
  */
 public final class PathSwitch extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(PathSwitch.class);
@@ -189,6 +190,13 @@ public final class PathSwitch extends ChannelDuplexHandler {
      */
     public void relayUnavailable() {
         relayGone = true;
+        // The direct path may have died while the relay was still pairing: nothing is left, so
+        // say so now rather than at QUIC's idle timeout. (A pair given up while proving never
+        // carried the tunnel: PathCarrier fails its ready future with both reasons instead.)
+        if (direct != null && direct.state() == DirectPath.State.DEAD) {
+            listener.allPathsLost(
+                    "the direct path stopped answering and the relay could not be paired");
+        }
     }
 
     private void relayClosed(Channel ch) {
@@ -259,8 +267,12 @@ public final class PathSwitch extends ChannelDuplexHandler {
         sentAny = true;
         lastSent = nanoTime();
         DirectPath d = direct;
-        boolean viaDirect = d != null && d.carries();
         Channel r = relay;
+        // Dead with no relay attached, the direct path is still the only hope: dropping here would
+        // make QUIC's retransmission timer back off for the whole outage, so recovery would stall
+        // for seconds after the path answers again.
+        boolean viaDirect =
+                d != null && (d.carries() || (r == null && d.state() == DirectPath.State.DEAD));
         boolean viaRelay = r != null && (!viaDirect || d.state() == DirectPath.State.DOUBT);
         ByteBuf content = packet.content();
         if (viaRelay) {

@@ -13,6 +13,8 @@ import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
@@ -25,7 +27,10 @@ import org.slf4j.LoggerFactory;
 /**
  * The sharer's side of one connector: a QUIC server for exactly that connector's key, on its own
  * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared
- * port.
+ * port. The tunnel is up when a QUIC handshake completes (the connector's key checked), not when
+ * its first Initial arrives: netty's server codec creates the connection's channel then, and a
+ * connector silent after its Initial must still meet the handshake deadline. One connection per
+ * session: a second one is closed once its handshake completes and never ends the session.
  */
 public final class SharerSession implements PathSwitch.Listener {
     private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
@@ -34,15 +39,22 @@ public final class SharerSession implements PathSwitch.Listener {
     private final Sharer owner;
     private final String id;
     private final EventLoop loop;
+    private final long handshakeTimeoutMillis;
     private PathCarrier carrier;
     private QuicChannel quic;
     private volatile HandshakeDeadline handshakeDeadline; // set on the signalling loop
     private boolean closed;
 
     SharerSession(Sharer owner, String id, EventLoop loop) {
+        this(owner, id, loop, HANDSHAKE_TIMEOUT_MILLIS);
+    }
+
+    /** {@code handshakeTimeoutMillis}: tests shorten the deadline; the share uses the default. */
+    SharerSession(Sharer owner, String id, EventLoop loop, long handshakeTimeoutMillis) {
         this.owner = owner;
         this.id = id;
         this.loop = loop;
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
     }
 
     String id() {
@@ -62,8 +74,7 @@ public final class SharerSession implements PathSwitch.Listener {
                         new ChannelInitializer<QuicChannel>() {
                             @Override
                             protected void initChannel(QuicChannel ch) {
-                                ch.pipeline().addLast(new KeepAliveHandler());
-                                loop.execute(() -> connected(ch));
+                                ch.pipeline().addLast(new KeepAliveHandler(), new HandshakeDone());
                             }
                         },
                         new ChannelInitializer<QuicStreamChannel>() {
@@ -85,7 +96,7 @@ public final class SharerSession implements PathSwitch.Listener {
                 HandshakeDeadline.start(
                         loop,
                         carrier,
-                        HANDSHAKE_TIMEOUT_MILLIS
+                        handshakeTimeoutMillis
                                 + (options.usesRelay() ? 0 : options.iceTimeoutMillis()),
                         () -> {
                             if (quic != null || closed) return;
@@ -108,8 +119,22 @@ public final class SharerSession implements PathSwitch.Listener {
                         });
     }
 
+    /** netty's QUIC fires channelActive on a connection once its handshake has completed. */
+    private final class HandshakeDone extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            connected((QuicChannel) ctx.channel());
+            ctx.fireChannelActive();
+        }
+    }
+
     private void connected(QuicChannel ch) {
         if (closed) {
+            ch.close();
+            return;
+        }
+        if (quic != null) {
+            log.warn("session {}: refusing a second QUIC connection from the connector", id);
             ch.close();
             return;
         }
@@ -125,6 +150,11 @@ public final class SharerSession implements PathSwitch.Listener {
                                             if (!closed) log.info("session {}: connector left", id);
                                             close(null);
                                         }));
+    }
+
+    /** Whether a QUIC connection ever completed its handshake in this session. */
+    boolean testOnlyTunnelWasUp() {
+        return quic != null;
     }
 
     /** ICE signalling from the connector. */

@@ -208,6 +208,29 @@ class PathSwitchTest {
         events.clear();
     }
 
+    /**
+     * No relay attached (--transport direct, or a share whose relay is still pairing): direct
+     * validated and answered, then traffic while every probe is lost, until the probes back off to
+     * DEAD's pace (DOUBT probes every 100 ms, DEAD at most every 500 ms).
+     */
+    void deadDirectWithoutRelay() {
+        open(true);
+        validated();
+        udp.runScheduledPendingTasks();
+        List<Long> nonces = probes(sentOnSocket());
+        clock.advance(20, TimeUnit.MILLISECONDS);
+        receive(PathProbe.ANSWER, nonces.get(0), PEER);
+        assertEquals(List.of("path " + direct(20)), events);
+        events.clear();
+        codecSends(quic(0)); // traffic flows: a probe every 100 ms, all lost from here on
+        sentOnSocket().forEach(DatagramPacket::release);
+        advance(1_500);
+        probes(sentOnSocket());
+        advance(1_000);
+        assertTrue(probes(sentOnSocket()).size() <= 2, "dead: probes backed off");
+        assertTrue(events.isEmpty(), events.toString());
+    }
+
     @AfterEach
     void close() {
         if (udp != null) udp.finishAndReleaseAll();
@@ -398,6 +421,57 @@ class PathSwitchTest {
         List<DatagramPacket> sent = sentOnSocket();
         assertArrayEquals(quic(3), bytes(sent.get(0)));
         assertTrue(sentOnRelay().isEmpty());
+    }
+
+    @Test
+    void aDeadDirectPathWithNoRelayKeepsCarryingTheCodecsDatagrams() {
+        deadDirectWithoutRelay();
+        byte[] d = quic(1);
+        ChannelPromise promise = codecSends(d);
+        List<DatagramPacket> sent = sentOnSocket();
+        assertEquals(1, sent.size(), "the only path left: not dropped");
+        assertEquals(PEER, sent.get(0).recipient());
+        assertArrayEquals(d, bytes(sent.get(0)));
+        assertTrue(promise.isSuccess(), "completed by the socket's write");
+        assertTrue(events.isEmpty(), "no relay was ever there to lose");
+
+        attachRelay(); // the relay pairs after all: a dead direct path no longer carries
+        assertEquals(List.of("path " + RELAY), events);
+        codecSends(quic(2));
+        assertTrue(sentOnSocket().isEmpty(), "dead: not direct");
+        assertArrayEquals(quic(2), sentOnRelay().get(0));
+    }
+
+    @Test
+    void theRelayFailingToPairAfterTheDirectPathDiedIsLosingEverything() {
+        deadDirectWithoutRelay();
+        paths.relayUnavailable();
+        assertEquals(
+                List.of(
+                        "lost the direct path stopped answering and the relay could not be"
+                                + " paired"),
+                events);
+    }
+
+    @Test
+    void theRelayFailingToPairWhileDirectIsAliveLosesNothingUntilDirectDies() {
+        open(true);
+        validated();
+        udp.runScheduledPendingTasks();
+        List<Long> nonces = probes(sentOnSocket());
+        receive(PathProbe.ANSWER, nonces.get(0), PEER);
+        events.clear();
+        paths.relayUnavailable();
+        assertTrue(events.isEmpty(), "carrying on over the direct path");
+        for (int i = 0; i < 100 && events.isEmpty(); i++) {
+            advance(50);
+            probes(sentOnSocket());
+        }
+        assertEquals(
+                List.of(
+                        "lost the direct path stopped answering and the relay connection is"
+                                + " closed"),
+                events);
     }
 
     @Test

@@ -1,0 +1,255 @@
+package dev.appshare.peer.share;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.appshare.peer.e2e.Lab;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.path.PathOptions;
+import dev.appshare.peer.path.PathSwitch;
+import dev.appshare.peer.path.Transport;
+import dev.appshare.peer.path.VirtualAddresses;
+import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.SharedTarget;
+import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.wire.net.Resolver;
+import dev.appshare.wire.tunnel.StreamPreamble;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * One share session against a real QUIC client over the lab's real relay, on loopback. The client
+ * is what a connector runs (a PathCarrier with the client codec), sometimes with a wrong key or
+ * silenced after its first datagram. The session's handshake deadline is shortened to 1 s.
+ */
+class SharerSessionTest {
+    private static final long DEADLINE_MILLIS = 1_000;
+    private static final PathOptions RELAY_ONLY =
+            new PathOptions(Transport.RELAY, List.of(), PathOptions.ICE_TIMEOUT_MILLIS, null);
+
+    private Lab lab;
+    private ServerSocket target;
+    private Thread echo;
+    private final PeerIdentity sharerKey = PeerIdentity.generate();
+    private final PeerIdentity connectorKey = PeerIdentity.generate();
+    private SharerSession session;
+    private PathCarrier client;
+    private final List<String> clientLost = new CopyOnWriteArrayList<>();
+    private final CompletableFuture<String> clientPathLost = new CompletableFuture<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        lab = new Lab();
+        target = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+        echo =
+                new Thread(
+                        () -> {
+                            while (!target.isClosed()) {
+                                try (Socket s = target.accept()) {
+                                    s.getInputStream().transferTo(s.getOutputStream());
+                                } catch (IOException e) {
+                                    // closed: the test is over
+                                }
+                            }
+                        });
+        echo.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (client != null) client.close();
+        if (session != null) session.close(null);
+        target.close();
+        lab.close();
+        echo.join(5_000);
+    }
+
+    /**
+     * Starts the session, which pins {@link #connectorKey}, and a client presenting {@code
+     * clientKey}, whose outbound datagrams pass {@code clientFilter} (when set) on their way out.
+     */
+    EventLoop startSession(PeerIdentity clientKey, ChannelOutboundHandlerAdapter clientFilter)
+            throws Exception {
+        Sharer owner =
+                new Sharer(
+                        new Sharer.Config(
+                                lab.server(),
+                                (InetSocketAddress) target.getLocalSocketAddress(),
+                                null,
+                                RELAY_ONLY),
+                        lab.group,
+                        lab.console());
+        EventLoop loop = lab.group.next();
+        String token = lab.tokens.mint(60_000);
+        InetSocketAddress relay = new InetSocketAddress("127.0.0.1", lab.relayPort());
+        session = new SharerSession(owner, "s1", loop, DEADLINE_MILLIS);
+        loop.submit(
+                        () ->
+                                session.start(
+                                        sharerKey,
+                                        connectorKey.fingerprint(),
+                                        new PathCarrier.Route(relay, token, null, false, false),
+                                        RELAY_ONLY,
+                                        new SharedTarget(
+                                                (InetSocketAddress) target.getLocalSocketAddress(),
+                                                Resolver.JDK)))
+                .sync();
+        client =
+                PathCarrier.open(
+                        loop,
+                        TunnelCodecs.client(clientKey, sharerKey.fingerprint()),
+                        RELAY_ONLY,
+                        new PathCarrier.Route(relay, token, null, true, false),
+                        kv -> {},
+                        new PathSwitch.Listener() {
+                            @Override
+                            public void pathChanged(String description) {}
+
+                            @Override
+                            public void allPathsLost(String why) {
+                                clientLost.add(why);
+                                clientPathLost.complete(why);
+                            }
+                        });
+        client.ready().get(10, TimeUnit.SECONDS);
+        if (clientFilter != null)
+            loop.submit(() -> client.udp().pipeline().addAfter("paths", "filter", clientFilter))
+                    .sync();
+        return loop;
+    }
+
+    CompletableFuture<QuicChannel> connectQuic() {
+        CompletableFuture<QuicChannel> up = new CompletableFuture<>();
+        QuicChannel.newBootstrap(client.udp())
+                .handler(new ChannelInboundHandlerAdapter())
+                .streamHandler(new ChannelInboundHandlerAdapter())
+                .localAddress(VirtualAddresses.LOCAL)
+                .remoteAddress(VirtualAddresses.REMOTE)
+                .connect()
+                .addListener(
+                        f -> {
+                            if (f.isSuccess()) up.complete((QuicChannel) f.getNow());
+                            else up.completeExceptionally(f.cause());
+                        });
+        return up;
+    }
+
+    boolean tunnelWasUp(EventLoop loop) throws Exception {
+        return loop.submit(() -> session.testOnlyTunnelWasUp()).get(5, TimeUnit.SECONDS);
+    }
+
+    /** The client's codec speaks once (its Initial), then every datagram it sends is lost. */
+    static final class SilentAfterFirst extends ChannelOutboundHandlerAdapter {
+        private boolean sent;
+
+        @Override
+        public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+            if (msg instanceof DatagramPacket && sent) {
+                ReferenceCountUtil.release(msg);
+                promise.setSuccess();
+                return;
+            }
+            sent |= msg instanceof DatagramPacket;
+            ctx.write(msg, promise);
+        }
+    }
+
+    @Test
+    void aConnectorSilentAfterItsInitialIsNotATunnelAndTheDeadlineEndsTheSession()
+            throws Exception {
+        EventLoop loop = startSession(connectorKey, new SilentAfterFirst());
+        connectQuic();
+        // The session's end closes its relay connection, and so the client's: all paths lost.
+        // Without the deadline, only QUIC's 30 s idle timeout would end it.
+        String why = clientPathLost.get(10, TimeUnit.SECONDS);
+        assertEquals("the relay connection closed", why);
+        assertFalse(tunnelWasUp(loop), "an Initial alone is no tunnel");
+    }
+
+    @Test
+    void aConnectorWithTheWrongKeyIsNotATunnelAndTheDeadlineEndsTheSession() throws Exception {
+        EventLoop loop = startSession(PeerIdentity.generate(), null);
+        connectQuic();
+        clientPathLost.get(10, TimeUnit.SECONDS);
+        assertFalse(tunnelWasUp(loop), "the handshake failed on the connector's key");
+    }
+
+    @Test
+    void theConnectorsTunnelCarriesStreamsAndASecondConnectionIsRefusedWithoutEndingIt()
+            throws Exception {
+        EventLoop loop = startSession(connectorKey, null);
+        QuicChannel tunnel = connectQuic().get(10, TimeUnit.SECONDS);
+        assertEquals("one", echo(tunnel, "one"));
+        assertTrue(tunnelWasUp(loop), "up at the latest when the share serves a stream");
+
+        // Refused: closed by the share once its handshake completes (if the client's connect
+        // has not already failed on that close).
+        QuicChannel second = connectQuic().handle((ch, failed) -> ch).get(10, TimeUnit.SECONDS);
+        if (second != null)
+            assertTrue(second.closeFuture().await(10, TimeUnit.SECONDS), "the share closed it");
+        // Whatever the share did with the second connection, the tunnel carries on: a few
+        // exchanges over a second or so, time enough for a wrongly ended session to show.
+        for (int i = 0; i < 5; i++) {
+            assertEquals("again " + i, echo(tunnel, "again " + i));
+            Thread.sleep(300);
+        }
+        assertTrue(tunnel.isActive());
+        assertTrue(clientLost.isEmpty(), clientLost.toString());
+    }
+
+    /** One stream through the tunnel to the echo target: preamble, text, and its echo back. */
+    static String echo(QuicChannel tunnel, String text) throws Exception {
+        byte[] sent = text.getBytes(StandardCharsets.UTF_8);
+        CompletableFuture<byte[]> answer = new CompletableFuture<>();
+        ByteBuf got = Unpooled.buffer();
+        QuicStreamChannel stream =
+                tunnel.newStreamBootstrap()
+                        .type(QuicStreamType.BIDIRECTIONAL)
+                        .handler(
+                                new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                        ByteBuf b = (ByteBuf) msg;
+                                        got.writeBytes(b);
+                                        b.release();
+                                        if (got.readableBytes() >= sent.length) {
+                                            answer.complete(ByteBufUtil.getBytes(got));
+                                            ctx.close();
+                                        }
+                                    }
+                                })
+                        .create()
+                        .get(10, TimeUnit.SECONDS);
+        stream.writeAndFlush(Unpooled.buffer().writeByte(StreamPreamble.OPEN_TCP).writeBytes(sent));
+        byte[] back = answer.get(10, TimeUnit.SECONDS);
+        got.release();
+        assertArrayEquals(sent, back);
+        return new String(back, StandardCharsets.UTF_8);
+    }
+}
