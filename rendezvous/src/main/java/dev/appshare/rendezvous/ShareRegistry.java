@@ -96,10 +96,17 @@ public final class ShareRegistry {
     }
 
     /**
-     * Opens a session, or returns null if the share already has too many. A connector has one
-     * session at a time: asking again (after its tunnel broke) replaces the old one.
+     * Opens a session, or returns null if the share already has too many or is no longer the
+     * registered one (it closed, or re-registered on another connection, since {@link #lookup}). A
+     * connector has one session at a time: asking again (after its tunnel broke) replaces the old
+     * one.
+     *
+     * <p>The share is checked here, under the lock {@link #drop} takes: a share's drop either comes
+     * after this open (and ends the session) or before it (and this opens none), so no session
+     * outlives its share.
      */
     public synchronized Session open(Share share, Channel connector) {
+        if (byName.get(share.name()) != share) return null;
         Session old = byConnector.get(connector);
         if (old != null) end(old);
         Map<String, Session> ofShare = byShare.get(share.channel());

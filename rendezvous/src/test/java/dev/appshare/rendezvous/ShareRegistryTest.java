@@ -212,4 +212,23 @@ class ShareRegistryTest {
         assertEquals("0000000000abcdef", second.id());
         assertSame(first, r.session(first.id()));
     }
+
+    @Test
+    void aConnectRacingTheShareClosingOpensNoSession() {
+        ShareRegistry r = new ShareRegistry(8);
+        Share share = register(r, "my-app", OWNER);
+        Channel connector = new EmbeddedChannel();
+        Share found = r.lookup("my-app"); // the connector's CONNECT looks the share up ...
+        r.drop(share.channel(), share); // ... its control connection closes on another loop ...
+        assertNull(r.open(found, connector), "... and open must see that it is gone");
+        assertEquals(List.of(), r.drop(connector, null), "no session was left behind");
+
+        // The same with a re-registration in between: the old registration is gone too.
+        Share again = register(r, "my-app", OWNER);
+        Share stale = r.lookup("my-app");
+        Registration replaced = r.register("my-app", new EmbeddedChannel(), FP, OWNER);
+        assertSame(again, replaced.replaced());
+        assertNull(r.open(stale, connector));
+        assertNotNull(r.open(replaced.share(), connector), "the live registration opens");
+    }
 }
