@@ -99,6 +99,7 @@ class ProtocolDocTest {
                 Duration.ofMillis(PathCarrier.RELAY_HEAD_START_MILLIS));
         c.put("RelayDatagrams.MAX_DATAGRAM", (long) RelayDatagrams.MAX_DATAGRAM);
         c.put("StunResponder.MAX_REQUEST", (long) StunResponder.MAX_REQUEST);
+        c.put("StunResponder.QUEUE_HIGH", (long) StunResponder.QUEUE_HIGH);
         c.put("TunnelCodecs.ALPN", TunnelCodecs.ALPN);
         c.put("TunnelCodecs.MAX_UDP_PAYLOAD", (long) TunnelCodecs.MAX_UDP_PAYLOAD);
         c.put(

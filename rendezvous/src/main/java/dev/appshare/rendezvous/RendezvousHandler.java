@@ -111,10 +111,15 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         cancelHandshake();
         connector = true;
         Share target = NameAllocator.isValid(name) ? server.registry().lookup(name) : null;
-        if (target == null) {
-            // Not fatal: a connector waiting for a share to come back asks again on this
-            // connection,
-            // but no faster than once a second, which keeps guessing names slow.
+        Session s = target != null ? server.registry().open(target, ctx.channel()) : null;
+        if (s == null && target != null && server.registry().lookup(name) == target) {
+            fail(ctx, E_BUSY, "share " + name + " has too many connectors");
+            return;
+        }
+        if (s == null) {
+            // No such share, or it left (or re-registered) between lookup and open. Not fatal: a
+            // connector waiting for a share to come back asks again on this connection, but no
+            // faster than once a second, which keeps guessing names slow.
             long now = System.nanoTime();
             if (now - lastUnknown < UNKNOWN_NAME_INTERVAL_NANOS) {
                 fail(ctx, E_BUSY, "too many lookups of unknown names; slow down");
@@ -125,11 +130,6 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                     ctx.channel(),
                     RendezvousMessage.of(
                             ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
-            return;
-        }
-        Session s = server.registry().open(target, ctx.channel());
-        if (s == null) {
-            fail(ctx, E_BUSY, "share " + name + " has too many connectors");
             return;
         }
         String token = server.tokens().mint(server.config().tokenLifetimeMillis);

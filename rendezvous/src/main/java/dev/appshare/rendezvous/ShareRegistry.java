@@ -1,15 +1,24 @@
 package dev.appshare.rendezvous;
 
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.Channel;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.random.RandomGenerator;
 
 /**
  * Live shares by name and the sessions between each share and its connectors. Names are unique
  * among live shares and freed when the share's control connection closes. Synchronized: control
  * connections live on several event loops.
+ *
+ * <p>Session ids are 64 random bits (lower-case hex, {@link RendezvousProtocol#SESSION_PATTERN}),
+ * unique among live sessions. Not a counter: tunnels outlive a server restart (the direct path, or
+ * a standalone relay) and keep their ids, and a share keys its sessions by id, so a restarted
+ * server must not hand out an id it handed out before. Random ids are also unguessable.
  */
 public final class ShareRegistry {
     /** A registered share: its control channel, TLS key fingerprint and re-registration secret. */
@@ -30,7 +39,7 @@ public final class ShareRegistry {
     private final Map<Channel, Session> byConnector = new HashMap<>();
     private final NameAllocator names;
     private final int maxSessionsPerShare;
-    private long nextSession = 1;
+    private final RandomGenerator sessionIds;
     private long visited; // sessions looked at by open and drop, for tests
 
     synchronized long testOnlySessionsVisited() {
@@ -42,8 +51,13 @@ public final class ShareRegistry {
     }
 
     ShareRegistry(int maxSessionsPerShare, NameAllocator names) {
+        this(maxSessionsPerShare, names, new SecureRandom());
+    }
+
+    ShareRegistry(int maxSessionsPerShare, NameAllocator names, RandomGenerator sessionIds) {
         this.maxSessionsPerShare = maxSessionsPerShare;
         this.names = names;
+        this.sessionIds = sessionIds;
     }
 
     public enum Claim {
@@ -82,19 +96,34 @@ public final class ShareRegistry {
     }
 
     /**
-     * Opens a session, or returns null if the share already has too many. A connector has one
-     * session at a time: asking again (after its tunnel broke) replaces the old one.
+     * Opens a session, or returns null if the share already has too many or is no longer the
+     * registered one (it closed, or re-registered on another connection, since {@link #lookup}). A
+     * connector has one session at a time: asking again (after its tunnel broke) replaces the old
+     * one.
+     *
+     * <p>The share is checked here, under the lock {@link #drop} takes: a share's drop either comes
+     * after this open (and ends the session) or before it (and this opens none), so no session
+     * outlives its share.
      */
     public synchronized Session open(Share share, Channel connector) {
+        if (byName.get(share.name()) != share) return null;
         Session old = byConnector.get(connector);
         if (old != null) end(old);
         Map<String, Session> ofShare = byShare.get(share.channel());
         if (ofShare != null && ofShare.size() >= maxSessionsPerShare) return null;
-        Session s = new Session(Long.toString(nextSession++), share, connector);
+        Session s = new Session(newSessionId(), share, connector);
         sessions.put(s.id(), s);
         byShare.computeIfAbsent(share.channel(), ch -> new HashMap<>()).put(s.id(), s);
         byConnector.put(connector, s);
         return s;
+    }
+
+    /** 64 random bits, drawn again in the (2^-64 per live session) case that one holds them. */
+    private String newSessionId() {
+        String id;
+        do id = HexFormat.of().toHexDigits(sessionIds.nextLong());
+        while (sessions.containsKey(id));
+        return id;
     }
 
     public synchronized Session session(String id) {

@@ -7,8 +7,11 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DatagramPacket;
 import java.net.InetSocketAddress;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
 import org.ice4j.message.Message;
@@ -27,6 +30,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Amplification: one datagram out per request in, of 48 bytes (IPv4) or 60 (IPv6) with ice4j's
  * default SOFTWARE value "ice4j.org", against at least 20 bytes in: no worse than any STUN server.
+ *
+ * <p>Back-pressure: requests cost nothing to send (and their source can be spoofed), so a flood can
+ * outpace the uplink. Answers the kernel does not take wait in the channel's outbound buffer, which
+ * this handler bounds with {@link #QUEUE_HIGH}: while the channel is not writable, requests are
+ * dropped unanswered (counted; logged at most once per {@link #DROP_LOG_INTERVAL_NANOS}).
  */
 @ChannelHandler.Sharable
 public final class StunResponder extends SimpleChannelInboundHandler<DatagramPacket> {
@@ -38,8 +46,42 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
      */
     public static final int MAX_REQUEST = 548;
 
+    /**
+     * Write-buffer watermarks of the STUN channel: what waits for the kernel beyond its socket
+     * buffer. Over {@value #QUEUE_HIGH} bytes (with netty's 96 bytes of overhead per entry, about a
+     * hundred answers) requests are dropped until the queue drains below {@value #QUEUE_LOW}. A
+     * Binding client retransmits, so a dropped request costs it one retransmission interval.
+     */
+    public static final int QUEUE_LOW = 8 * 1024, QUEUE_HIGH = 16 * 1024;
+
+    /** Drops are logged at most this often, with the count since the last line. */
+    public static final long DROP_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private final AtomicLong dropped = new AtomicLong();
+    private final AtomicLong droppedLogged = new AtomicLong();
+    private final AtomicLong lastDropLog =
+            new AtomicLong(System.nanoTime() - DROP_LOG_INTERVAL_NANOS);
+
+    /** Sets the watermarks on the channel this handler answers on (see {@link #QUEUE_HIGH}). */
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        ctx.channel()
+                .config()
+                .setWriteBufferWaterMark(new WriteBufferWaterMark(QUEUE_LOW, QUEUE_HIGH));
+    }
+
+    /** Requests dropped because answers were not leaving fast enough, since start. */
+    public long dropped() {
+        return dropped.get();
+    }
+
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, DatagramPacket packet) {
+        if (!ctx.channel().isWritable()) {
+            // Checked first: under a flood, not even ice4j's decode is worth doing.
+            noteDropped();
+            return;
+        }
         ByteBuf in = packet.content();
         InetSocketAddress sender = packet.sender();
         int n = in.readableBytes();
@@ -87,6 +129,19 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
                                         sender,
                                         f.cause().toString());
                         });
+    }
+
+    private void noteDropped() {
+        long total = dropped.incrementAndGet();
+        long now = System.nanoTime();
+        long last = lastDropLog.get();
+        if (now - last >= DROP_LOG_INTERVAL_NANOS && lastDropLog.compareAndSet(last, now)) {
+            log.warn(
+                    "STUN: answers are not leaving fast enough (over {} bytes queued): dropped {}"
+                            + " requests since the last report",
+                    QUEUE_HIGH,
+                    total - droppedLogged.getAndSet(total));
+        }
     }
 
     private static byte[] respond(Request request, InetSocketAddress sender) throws Exception {

@@ -11,13 +11,18 @@ import dev.appshare.rendezvous.ShareRegistry.Claim;
 import dev.appshare.rendezvous.ShareRegistry.Registration;
 import dev.appshare.rendezvous.ShareRegistry.Session;
 import dev.appshare.rendezvous.ShareRegistry.Share;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.Channel;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.PrimitiveIterator;
 import java.util.Random;
 import java.util.Set;
+import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.Test;
 
 /** The registry on its own; each control connection is an EmbeddedChannel. */
@@ -177,5 +182,53 @@ class ShareRegistryTest {
                 r.testOnlySessionsVisited() - before <= 2,
                 "a share's drop visited " + (r.testOnlySessionsVisited() - before));
         assertNotNull(r.lookup("busy-app-7"));
+    }
+
+    @Test
+    void aRestartedRegistryDoesNotHandOutTheIdsOfTheOldOne() {
+        // Tunnels outlive a server restart and keep their session ids: the first sessions of a
+        // registry before and after a restart must differ.
+        Set<String> ids = new HashSet<>();
+        for (int restart = 0; restart < 2; restart++) {
+            ShareRegistry r = new ShareRegistry(8);
+            Share share = register(r, "my-app", OWNER);
+            for (int i = 0; i < 3; i++) {
+                String id = r.open(share, new EmbeddedChannel()).id();
+                assertTrue(id.matches(RendezvousProtocol.SESSION_PATTERN), id);
+                assertTrue(ids.add(id), "session id " + id + " handed out twice");
+            }
+        }
+    }
+
+    @Test
+    void aSessionIdDrawnTwiceIsDrawnAgain() {
+        PrimitiveIterator.OfLong draws = LongStream.of(7, 7, 7, 0xabcdefL).iterator();
+        RandomGenerator replay = draws::nextLong;
+        ShareRegistry r = new ShareRegistry(8, new NameAllocator(), replay);
+        Share share = register(r, "my-app", OWNER);
+        Session first = r.open(share, new EmbeddedChannel());
+        Session second = r.open(share, new EmbeddedChannel());
+        assertEquals("0000000000000007", first.id());
+        assertEquals("0000000000abcdef", second.id());
+        assertSame(first, r.session(first.id()));
+    }
+
+    @Test
+    void aConnectRacingTheShareClosingOpensNoSession() {
+        ShareRegistry r = new ShareRegistry(8);
+        Share share = register(r, "my-app", OWNER);
+        Channel connector = new EmbeddedChannel();
+        Share found = r.lookup("my-app"); // the connector's CONNECT looks the share up ...
+        r.drop(share.channel(), share); // ... its control connection closes on another loop ...
+        assertNull(r.open(found, connector), "... and open must see that it is gone");
+        assertEquals(List.of(), r.drop(connector, null), "no session was left behind");
+
+        // The same with a re-registration in between: the old registration is gone too.
+        Share again = register(r, "my-app", OWNER);
+        Share stale = r.lookup("my-app");
+        Registration replaced = r.register("my-app", new EmbeddedChannel(), FP, OWNER);
+        assertSame(again, replaced.replaced());
+        assertNull(r.open(stale, connector));
+        assertNotNull(r.open(replaced.share(), connector), "the live registration opens");
     }
 }

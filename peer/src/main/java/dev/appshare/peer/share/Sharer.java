@@ -153,9 +153,19 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                 || fp == null
                 || token == null
                 || relay == null
-                || !fp.matches(FP_PATTERN)
-                || sessions.containsKey(session)) {
+                || !session.matches(SESSION_PATTERN)
+                || !fp.matches(FP_PATTERN)) {
             log.warn("ignoring a malformed INCOMING from the rendezvous");
+            return;
+        }
+        if (sessions.containsKey(session)) {
+            // A rendezvous draws ids at random (see SESSION_PATTERN), so only a server that reuses
+            // them (e.g. one that counts from 1 again after a restart) gets here. The tunnel on
+            // the live id carries on; the new connector's tunnel fails and it asks again.
+            log.warn(
+                    "session {}: refused a connector: the rendezvous reused the id of a live"
+                            + " session",
+                    session);
             return;
         }
         SharerSession s = new SharerSession(this, session, group.next());

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.connect.Connector;
+import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.Sharer;
 import java.io.IOException;
 import java.io.InputStream;
@@ -98,6 +99,36 @@ class ShareLifecycleTest {
                 }
             }
             assertEquals("three", got);
+        }
+    }
+
+    /**
+     * A direct tunnel does not need the server once it is up, so it outlives a restart, and keeps
+     * its session id. The restarted server's sessions must not collide with it: a connector that
+     * arrives after the restart gets its own tunnel (within Lab.connect's 20 s, which the first
+     * tunnel's session id being handed out again would miss: the share would refuse that INCOMING
+     * and the connector's ICE would give up), and the first tunnel carries on.
+     */
+    @Test
+    void aTunnelThatOutlivesAServerRestartDoesNotBlockNewConnectors() throws Exception {
+        try (Lab lab = Lab.with(Transport.DIRECT);
+                TestServers.Tcp echo = TestServers.echo()) {
+            Sharer sharer = lab.share(echo.port());
+            String name = sharer.name();
+            Connector before = lab.connect(name);
+            assertEquals("one", echoOnce(before.localAddress().getPort(), "one"));
+
+            lab.stopServer();
+            lab.startServer(); // same ports
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (lab.rendezvous.registry().lookup(name) == null && System.nanoTime() < deadline)
+                Thread.sleep(100);
+            assertNotNull(
+                    lab.rendezvous.registry().lookup(name), "the share re-registered its name");
+
+            Connector after = lab.connect(name);
+            assertEquals("two", echoOnce(after.localAddress().getPort(), "two"));
+            assertEquals("three", echoOnce(before.localAddress().getPort(), "three"));
         }
     }
 }

@@ -20,7 +20,9 @@ package dev.appshare.wire.rendezvous;
  *
  * fp is the SHA-256 of the sender's TLS public key (SubjectPublicKeyInfo), in lower-case hex; owner
  * is a secret the share chose, so that only it can re-register its name after a reconnect; a name
- * is {@code adjective-animal-NNNN} or any [a-z0-9-]{3,48} a share asks for.
+ * is {@code adjective-animal-NNNN} or any [a-z0-9-]{3,48} a share asks for; a session id is 64
+ * random bits in lower-case hex, never a counter (tunnels outlive a server restart and keep
+ * theirs).
  */
 public final class RendezvousProtocol {
     public static final String VERSION = "1";
@@ -52,6 +54,9 @@ public final class RendezvousProtocol {
     public static final String NAME_PATTERN = "[a-z0-9][a-z0-9-]{1,46}[a-z0-9]";
     public static final String FP_PATTERN = "[0-9a-f]{64}";
     public static final String OWNER_PATTERN = "[0-9a-f]{32}";
+
+    /** A session id: 64 bits from a SecureRandom, lower-case hex (16 chars). */
+    public static final String SESSION_PATTERN = "[0-9a-f]{16}";
 
     private RendezvousProtocol() {}
 }
