@@ -6,6 +6,7 @@ import io.netty.channel.EventLoop;
 import java.beans.PropertyChangeEvent;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -15,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
 import org.ice4j.ice.Agent;
-import org.ice4j.ice.Candidate;
 import org.ice4j.ice.CandidatePair;
 import org.ice4j.ice.CandidatePairState;
 import org.ice4j.ice.CandidateType;
@@ -50,11 +50,6 @@ public final class IceSession {
         }
     }
 
-    /** Remote host and reflexive candidates taken, and SIGNALs read at all, per session. */
-    static final int MAX_REMOTE_HOSTS = 24;
-
-    static final int MAX_REMOTE_REFLEXIVE = 8;
-    static final int MAX_REMOTE_SIGNALS = 64;
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */
@@ -85,15 +80,7 @@ public final class IceSession {
     private Agent agent;
     private IceMediaStream stream;
     private Component component;
-    private boolean remoteCredentials;
-    private boolean remoteEnded;
-    private boolean remoteOff;
-    private int remoteHosts;
-    private int remoteReflexive;
-    private int remoteSignals;
-    private final java.util.List<RendezvousMessage> early =
-            new java.util.ArrayList<>(); // bounded by the SIGNAL budget
-    private boolean remoteHadSrflx;
+    private final RemoteSignals remote = new RemoteSignals();
     private boolean checking;
     private boolean localHadSrflx;
     private boolean localGatheringDone;
@@ -218,14 +205,10 @@ public final class IceSession {
                         "ice-gather");
         trickle.setDaemon(true);
         trickle.start();
-        for (RendezvousMessage m : early) {
-            remoteSignals--; // counted once already
-            onRemote(m);
-        }
-        early.clear();
+        for (RendezvousMessage m : remote.takeEarly()) onRemote(m);
     }
 
-    private void trickled(java.util.Collection<LocalCandidate> found) {
+    private void trickled(Collection<LocalCandidate> found) {
         if (done) return;
         if (found == null) {
             if (localGatheringDone) return;
@@ -263,31 +246,19 @@ public final class IceSession {
     }
 
     private void onRemote(RendezvousMessage m) {
-        if (done) return;
-        if (++remoteSignals > MAX_REMOTE_SIGNALS) {
-            if (remoteSignals == MAX_REMOTE_SIGNALS + 1)
-                log.debug("ICE: ignoring the peer's SIGNALs past {}", MAX_REMOTE_SIGNALS);
-            return;
-        }
+        if (done || !remote.admit()) return;
         if (agent == null) { // a SIGNAL that beat our own start: replayed once the agent exists
-            early.add(m);
+            remote.holdEarly(m);
             return;
         }
-        if ("off".equals(m.get("ice"))) {
-            remoteOff = true;
+        if (remote.off(m)) {
             fail("the other peer does not take direct paths (it runs with --transport relay)");
             return;
         }
-        String ufrag = m.get("ufrag");
-        String pwd = m.get("pwd");
-        if (ufrag != null
-                && pwd != null
-                && !remoteCredentials
-                && ufrag.matches("[A-Za-z0-9+/]{4,256}")
-                && pwd.matches("[A-Za-z0-9+/]{22,256}")) {
-            stream.setRemoteUfrag(ufrag);
-            stream.setRemotePassword(pwd);
-            remoteCredentials = true;
+        RemoteSignals.Credentials credentials = remote.credentials(m);
+        if (credentials != null) {
+            stream.setRemoteUfrag(credentials.ufrag());
+            stream.setRemotePassword(credentials.pwd());
             ops.schedule(
                     () ->
                             fail(
@@ -303,16 +274,10 @@ public final class IceSession {
         if (cand != null) {
             try {
                 RemoteCandidate rc = CandidateLine.decode(cand, component);
-                // Separate budgets, so that many host addresses cannot crowd out the reflexive
-                // candidate that NAT traversal needs (it is trickled last).
-                boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
-                if (host
-                        ? ++remoteHosts > MAX_REMOTE_HOSTS
-                        : ++remoteReflexive > MAX_REMOTE_REFLEXIVE) {
+                if (!remote.admitCandidate(rc)) {
                     log.debug("ICE: ignoring remote candidate {} (over the budget)", cand);
                     return;
                 }
-                if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) remoteHadSrflx = true;
                 log.debug("ICE: remote candidate {}", cand);
                 if (checking) {
                     component.addUpdateRemoteCandidates(rc);
@@ -331,15 +296,14 @@ public final class IceSession {
                 log.debug("ICE: ignoring a bad remote candidate '{}': {}", cand, e.getMessage());
             }
         }
-        if ("1".equals(m.get("end"))) {
-            remoteEnded = true;
-            startChecks();
-        }
+        if (remote.end(m)) startChecks();
     }
 
     private void startChecks() {
-        if (done || checking || !remoteCredentials || component.getRemoteCandidateCount() == 0)
-            return;
+        if (done
+                || checking
+                || !remote.hasCredentials()
+                || component.getRemoteCandidateCount() == 0) return;
         checking = true;
         if (startLater != null) startLater.cancel(false);
         log.debug(
@@ -415,43 +379,19 @@ public final class IceSession {
 
     /** Our best explanation of why no pair validated, from what each side gathered and learned. */
     private String reasonGuess() {
-        if (remoteOff) return "the other peer takes no direct paths";
-        if (stunServer != null && localGatheringDone && !localHadSrflx) {
-            return "no server-reflexive address: the rendezvous's STUN did not answer, UDP looks"
-                    + " blocked here";
-        }
-        if (!remoteCredentials) return "the other peer sent no ICE candidates";
-        if (remoteEnded && !remoteHadSrflx) {
-            return "the other peer has no server-reflexive address: UDP looks blocked on its side";
-        }
-        if (component != null && mappingVaries()) {
-            return "a NAT maps each destination to a new port (symmetric NAT)";
-        }
-        return "checks timed out: the NATs filter or remap the peers' packets";
-    }
-
-    /**
-     * A peer-reflexive address on the same IP as a server-reflexive one, other port: symmetric NAT.
-     */
-    private boolean mappingVaries() {
-        return mappingVaries(component.getLocalCandidates())
-                || mappingVaries(component.getRemoteCandidates());
-    }
-
-    private static boolean mappingVaries(List<? extends Candidate<?>> candidates) {
-        for (Candidate<?> p : candidates) {
-            if (p.getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) continue;
-            for (Candidate<?> s : candidates) {
-                if (s.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE
-                        && s.getTransportAddress()
-                                .getAddress()
-                                .equals(p.getTransportAddress().getAddress())
-                        && s.getTransportAddress().getPort() != p.getTransportAddress().getPort()) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return NoPairReason.of(
+                new NoPairReason.Seen(
+                        remote.isOff(),
+                        stunServer != null,
+                        localGatheringDone,
+                        localHadSrflx,
+                        remote.hasCredentials(),
+                        remote.hasEnded(),
+                        remote.hadSrflx(),
+                        component != null
+                                && (NoPairReason.symmetricNatSeen(component.getLocalCandidates())
+                                        || NoPairReason.symmetricNatSeen(
+                                                component.getRemoteCandidates()))));
     }
 
     private long millisSinceStart() {
