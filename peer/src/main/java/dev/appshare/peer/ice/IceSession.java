@@ -3,15 +3,14 @@ package dev.appshare.peer.ice;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.beans.PropertyChangeEvent;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
@@ -35,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * the rendezvous's STUN answers (trickle), then {@code end=1}. Checks start once the peer has sent
  * its end-of-candidates (or {@value #REMOTE_END_WAIT_MILLIS} ms after its first candidate), so a
  * peer's slow STUN cannot make all early pairs fail before its reflexive candidate is known. The
- * connector is the controlling agent. ice4j runs on its own threads; results reach the listener on
- * the tunnel's event loop.
+ * connector is the controlling agent. Agent calls run on one of {@link IceThreads}'s shared threads
+ * (ice4j adds its own); results reach the listener on the tunnel's event loop. At most {@link
+ * IceThreads#MAX_SESSIONS} sessions run at once per process: see {@link #open}.
  */
 public final class IceSession {
     private static final Logger log = LoggerFactory.getLogger(IceSession.class);
@@ -51,6 +51,9 @@ public final class IceSession {
     }
 
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
+
+    /** ICE sessions one process runs at once: see {@link IceThreads#MAX_SESSIONS}. */
+    public static final int MAX_SESSIONS = IceThreads.MAX_SESSIONS;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */
     public interface Listener {
@@ -76,7 +79,7 @@ public final class IceSession {
     private final Signals out;
     private final Listener listener;
     private final long timeoutMillis;
-    private final ScheduledExecutorService ops; // every agent call happens here, in order
+    private final EventExecutor ops; // every agent call happens here, in order
     private Agent agent;
     private IceMediaStream stream;
     private Component component;
@@ -85,10 +88,32 @@ public final class IceSession {
     private boolean localHadSrflx;
     private boolean localGatheringDone;
     private ScheduledFuture<?> startLater;
+    private ScheduledFuture<?> backstop;
+    private ScheduledFuture<?> giveUp;
+    private boolean finished; // agent freed, slot given back
     private volatile boolean done;
     private long startedNanos;
 
-    public IceSession(
+    /**
+     * A session holding one of the process's {@link IceThreads#MAX_SESSIONS} slots until it ends,
+     * or null when all are taken: the caller then runs without ICE (and tells the other peer, with
+     * {@code ice=busy}, not to wait for it).
+     */
+    public static IceSession open(
+            boolean controlling,
+            IceDemuxHandler demux,
+            List<InetAddress> hosts,
+            InetSocketAddress stunServer,
+            EventLoop loop,
+            long timeoutMillis,
+            Signals out,
+            Listener listener) {
+        if (!IceThreads.tryAcquire()) return null;
+        return new IceSession(
+                controlling, demux, hosts, stunServer, loop, timeoutMillis, out, listener);
+    }
+
+    private IceSession(
             boolean controlling,
             IceDemuxHandler demux,
             List<InetAddress> hosts,
@@ -105,17 +130,17 @@ public final class IceSession {
         this.timeoutMillis = timeoutMillis;
         this.out = out;
         this.listener = listener;
-        ScheduledThreadPoolExecutor ex =
-                new ScheduledThreadPoolExecutor(
-                        1,
-                        r -> {
-                            Thread t = new Thread(r, "ice-" + (controlling ? "connect" : "share"));
-                            t.setDaemon(true);
-                            return t;
-                        });
-        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(
-                false); // the give-up timer dies with it
-        this.ops = ex;
+        this.ops = IceThreads.agentExecutor();
+    }
+
+    /** Takes every free session slot until closed, as if that many sessions ran. */
+    public static AutoCloseable testOnlyTakeAllSlots() {
+        return IceThreads.testOnlyTakeAllSlots();
+    }
+
+    /** ICE sessions running in this process now (each holds a slot until its agent is freed). */
+    public static int testOnlyRunning() {
+        return IceThreads.testOnlyRunning();
     }
 
     /**
@@ -141,38 +166,47 @@ public final class IceSession {
     public void start() {
         startedNanos = System.nanoTime();
         try {
-            ops.execute(this::gather);
-            // A backstop: the peer may never answer. The real deadline starts with its credentials,
-            // as the two peers start ICE at different moments (the connector after its tunnel is
-            // up).
-            ops.schedule(
-                    () ->
-                            fail(
-                                    "no ICE answer from the other peer within "
-                                            + 2 * timeoutMillis / 1000
-                                            + " s ("
-                                            + reasonGuess()
-                                            + ")"),
-                    2 * timeoutMillis,
-                    TimeUnit.MILLISECONDS);
+            IceThreads.blocking().execute(this::resolveStunServer);
         } catch (RejectedExecutionException e) {
-            // closed before it started
+            run(() -> fail("too much ICE work queued in this process"));
+            return;
         }
+        run(
+                () -> {
+                    // A backstop: the peer may never answer. The real deadline starts with its
+                    // credentials, as the two peers start ICE at different moments (the connector
+                    // after its tunnel is up).
+                    if (done) return;
+                    backstop =
+                            ops.schedule(
+                                    () ->
+                                            fail(
+                                                    "no ICE answer from the other peer within "
+                                                            + 2 * timeoutMillis / 1000
+                                                            + " s ("
+                                                            + reasonGuess()
+                                                            + ")"),
+                                    2 * timeoutMillis,
+                                    TimeUnit.MILLISECONDS);
+                });
     }
 
-    private void gather() {
+    /** The STUN server's name, looked up off the agent threads (DNS can block for seconds). */
+    private void resolveStunServer() {
+        InetSocketAddress stun =
+                stunServer == null || !stunServer.isUnresolved()
+                        ? stunServer
+                        : new InetSocketAddress(stunServer.getHostString(), stunServer.getPort());
+        run(() -> gather(stun));
+    }
+
+    private void gather(InetSocketAddress stun) {
         if (done) return;
         agent = new Agent();
         agent.setControlling(controlling);
         agent.setUseDynamicPorts(false);
         agent.setTrickling(true);
         agent.addCandidateHarvester(new SharedSocketHarvester(demux, hosts));
-        InetSocketAddress stun =
-                stunServer == null || !stunServer.isUnresolved()
-                        ? stunServer
-                        : new InetSocketAddress(
-                                stunServer.getHostString(),
-                                stunServer.getPort()); // DNS, on this thread
         if (stun != null && !stun.isUnresolved()) {
             agent.addCandidateHarvester(
                     new StunCandidateHarvester(
@@ -192,19 +226,23 @@ public final class IceSession {
         for (LocalCandidate c : component.getLocalCandidates()) sendCandidate(c);
         // Reflexive candidates trickle in from another thread: ice4j's STUN harvest blocks until
         // done.
-        Thread trickle =
-                new Thread(
-                        () -> {
-                            try {
-                                agent.startCandidateTrickle(found -> run(() -> trickled(found)));
-                            } catch (RuntimeException e) {
-                                log.debug("ICE trickle failed: {}", e.toString());
-                                run(() -> trickled(null));
-                            }
-                        },
-                        "ice-gather");
-        trickle.setDaemon(true);
-        trickle.start();
+        Agent gathering = agent;
+        try {
+            IceThreads.blocking()
+                    .execute(
+                            () -> {
+                                try {
+                                    gathering.startCandidateTrickle(
+                                            found -> run(() -> trickled(found)));
+                                } catch (RuntimeException e) {
+                                    log.debug("ICE trickle failed: {}", e.toString());
+                                    run(() -> trickled(null));
+                                }
+                            });
+        } catch (RejectedExecutionException e) {
+            log.debug("ICE: no thread free for the reflexive harvest");
+            trickled(null);
+        }
         for (RendezvousMessage m : remote.takeEarly()) onRemote(m);
     }
 
@@ -238,11 +276,7 @@ public final class IceSession {
     }
 
     private void run(Runnable r) {
-        try {
-            ops.execute(r);
-        } catch (RejectedExecutionException e) {
-            // closed: nothing to do any more
-        }
+        ops.execute(r);
     }
 
     private void onRemote(RendezvousMessage m) {
@@ -252,23 +286,28 @@ public final class IceSession {
             return;
         }
         if (remote.off(m)) {
-            fail("the other peer does not take direct paths (it runs with --transport relay)");
+            fail(
+                    remote.isBusy()
+                            ? "the other peer already runs its most ICE negotiations at once"
+                            : "the other peer does not take direct paths (it runs with --transport"
+                                    + " relay)");
             return;
         }
         RemoteSignals.Credentials credentials = remote.credentials(m);
         if (credentials != null) {
             stream.setRemoteUfrag(credentials.ufrag());
             stream.setRemotePassword(credentials.pwd());
-            ops.schedule(
-                    () ->
-                            fail(
-                                    "no pair validated within "
-                                            + timeoutMillis / 1000
-                                            + " s ("
-                                            + reasonGuess()
-                                            + ")"),
-                    timeoutMillis,
-                    TimeUnit.MILLISECONDS);
+            giveUp =
+                    ops.schedule(
+                            () ->
+                                    fail(
+                                            "no pair validated within "
+                                                    + timeoutMillis / 1000
+                                                    + " s ("
+                                                    + reasonGuess()
+                                                    + ")"),
+                            timeoutMillis,
+                            TimeUnit.MILLISECONDS);
         }
         String cand = m.get("cand");
         if (cand != null) {
@@ -358,13 +397,8 @@ public final class IceSession {
         // The agent stays a while to answer the peer's last checks (it may complete later than we
         // did), then goes with its threads: the path layer's probes keep the pair open from here
         // on.
-        ops.schedule(
-                () -> {
-                    freeAgent();
-                    ops.shutdown();
-                },
-                LINGER_AFTER_COMPLETION_MILLIS,
-                TimeUnit.MILLISECONDS);
+        cancelTimers();
+        ops.schedule(this::finish, LINGER_AFTER_COMPLETION_MILLIS, TimeUnit.MILLISECONDS);
         loop.execute(() -> listener.validated(local, remote, lt, rt));
     }
 
@@ -372,8 +406,7 @@ public final class IceSession {
         if (done) return;
         done = true;
         log.debug("ICE: gave up after {} ms: {}", millisSinceStart(), why);
-        freeAgent();
-        ops.shutdown(); // this task is the last; the delayed give-up timer is dropped with it
+        finish();
         loop.execute(() -> listener.failed(why));
     }
 
@@ -398,6 +431,21 @@ public final class IceSession {
         return (System.nanoTime() - startedNanos) / 1_000_000;
     }
 
+    /** Frees the agent (and its threads) and gives back the slot; once. */
+    private void finish() {
+        if (finished) return;
+        finished = true;
+        cancelTimers();
+        freeAgent();
+        IceThreads.release();
+    }
+
+    private void cancelTimers() {
+        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {backstop, giveUp, startLater}) {
+            if (f != null) f.cancel(false);
+        }
+    }
+
     private void freeAgent() {
         Agent a = agent;
         agent = null;
@@ -415,8 +463,7 @@ public final class IceSession {
         run(
                 () -> {
                     done = true;
-                    freeAgent();
-                    ops.shutdown();
+                    finish();
                 });
     }
 }

@@ -38,6 +38,7 @@ final class RemoteSignals {
     private int reflexive;
     private final List<RendezvousMessage> early = new ArrayList<>(); // within the SIGNAL budget
     private boolean off;
+    private boolean busy;
     private boolean credentials;
     private boolean ended;
     private boolean hadSrflx;
@@ -63,10 +64,22 @@ final class RemoteSignals {
         return held;
     }
 
-    /** Whether {@code m} says the other peer takes no direct path; remembered. */
+    /**
+     * Whether {@code m} says the other peer takes no direct path ({@code ice=off}: it runs with
+     * --transport relay; {@code ice=busy}: it runs its most ICE sessions at once); remembered.
+     */
     boolean off(RendezvousMessage m) {
-        if ("off".equals(m.get("ice"))) off = true;
+        String ice = m.get("ice");
+        if ("off".equals(ice) || "busy".equals(ice)) {
+            off = true;
+            busy = "busy".equals(ice);
+        }
         return off;
+    }
+
+    /** Whether the other peer's {@code ice=off} was {@code ice=busy}. */
+    boolean isBusy() {
+        return busy;
     }
 
     /** The credentials {@code m} carries, if well-formed and the first; else null. */

@@ -57,7 +57,7 @@ final class IcePair implements AutoCloseable {
                             .sync()
                             .channel();
             ice =
-                    new IceSession(
+                    IceSession.open(
                             controlling,
                             demux,
                             List.of(InetAddress.getLoopbackAddress()),
@@ -73,6 +73,7 @@ final class IcePair implements AutoCloseable {
                                         RendezvousMessage.of(RendezvousProtocol.SIGNAL, fields));
                             },
                             this);
+            if (ice == null) throw new IllegalStateException("no free ICE session slot");
         }
 
         @Override
