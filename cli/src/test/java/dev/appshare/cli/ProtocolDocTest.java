@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.connect.ConnectorTunnel;
 import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.ice.IceThreads;
+import dev.appshare.peer.ice.RemoteSignals;
 import dev.appshare.peer.path.DirectPath;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
@@ -123,9 +125,10 @@ class ProtocolDocTest {
                 Duration.ofMillis(TargetDialHandler.CONNECT_TIMEOUT_MILLIS));
         c.put("StreamPreamble.OPEN_TCP", (long) StreamPreamble.OPEN_TCP);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
-        c.put("IceSession.MAX_REMOTE_HOSTS", (long) IceSession.MAX_REMOTE_HOSTS);
-        c.put("IceSession.MAX_REMOTE_REFLEXIVE", (long) IceSession.MAX_REMOTE_REFLEXIVE);
-        c.put("IceSession.MAX_REMOTE_SIGNALS", (long) IceSession.MAX_REMOTE_SIGNALS);
+        c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
+        c.put("RemoteSignals.MAX_REMOTE_REFLEXIVE", (long) RemoteSignals.MAX_REMOTE_REFLEXIVE);
+        c.put("RemoteSignals.MAX_REMOTE_SIGNALS", (long) RemoteSignals.MAX_REMOTE_SIGNALS);
+        c.put("IceThreads.MAX_SESSIONS", (long) IceThreads.MAX_SESSIONS);
         c.put(
                 "IceSession.REMOTE_END_WAIT_MILLIS",
                 Duration.ofMillis(IceSession.REMOTE_END_WAIT_MILLIS));

@@ -3,19 +3,18 @@ package dev.appshare.peer.ice;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.beans.PropertyChangeEvent;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
 import org.ice4j.ice.Agent;
-import org.ice4j.ice.Candidate;
 import org.ice4j.ice.CandidatePair;
 import org.ice4j.ice.CandidatePairState;
 import org.ice4j.ice.CandidateType;
@@ -35,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * the rendezvous's STUN answers (trickle), then {@code end=1}. Checks start once the peer has sent
  * its end-of-candidates (or {@value #REMOTE_END_WAIT_MILLIS} ms after its first candidate), so a
  * peer's slow STUN cannot make all early pairs fail before its reflexive candidate is known. The
- * connector is the controlling agent. ice4j runs on its own threads; results reach the listener on
- * the tunnel's event loop.
+ * connector is the controlling agent. Agent calls run on one of {@link IceThreads}'s shared threads
+ * (ice4j adds its own); results reach the listener on the tunnel's event loop. At most {@link
+ * IceThreads#MAX_SESSIONS} sessions run at once per process: see {@link #open}.
  */
 public final class IceSession {
     private static final Logger log = LoggerFactory.getLogger(IceSession.class);
@@ -50,12 +50,10 @@ public final class IceSession {
         }
     }
 
-    /** Remote host and reflexive candidates taken, and SIGNALs read at all, per session. */
-    public static final int MAX_REMOTE_HOSTS = 24;
-
-    public static final int MAX_REMOTE_REFLEXIVE = 8;
-    public static final int MAX_REMOTE_SIGNALS = 64;
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
+
+    /** ICE sessions one process runs at once: see {@link IceThreads#MAX_SESSIONS}. */
+    public static final int MAX_SESSIONS = IceThreads.MAX_SESSIONS;
 
     /** Told, on the event loop, when ICE has validated a pair or given up. */
     public interface Listener {
@@ -81,27 +79,41 @@ public final class IceSession {
     private final Signals out;
     private final Listener listener;
     private final long timeoutMillis;
-    private final ScheduledExecutorService ops; // every agent call happens here, in order
+    private final EventExecutor ops; // every agent call happens here, in order
     private Agent agent;
     private IceMediaStream stream;
     private Component component;
-    private boolean remoteCredentials;
-    private boolean remoteEnded;
-    private boolean remoteOff;
-    private int remoteHosts;
-    private int remoteReflexive;
-    private int remoteSignals;
-    private final java.util.List<RendezvousMessage> early =
-            new java.util.ArrayList<>(); // bounded by the SIGNAL budget
-    private boolean remoteHadSrflx;
+    private final RemoteSignals remote = new RemoteSignals();
     private boolean checking;
     private boolean localHadSrflx;
     private boolean localGatheringDone;
     private ScheduledFuture<?> startLater;
+    private ScheduledFuture<?> backstop;
+    private ScheduledFuture<?> giveUp;
+    private boolean finished; // agent freed, slot given back
     private volatile boolean done;
     private long startedNanos;
 
-    public IceSession(
+    /**
+     * A session holding one of the process's {@link IceThreads#MAX_SESSIONS} slots until it ends,
+     * or null when all are taken: the caller then runs without ICE (and tells the other peer, with
+     * {@code ice=busy}, not to wait for it).
+     */
+    public static IceSession open(
+            boolean controlling,
+            IceDemuxHandler demux,
+            List<InetAddress> hosts,
+            InetSocketAddress stunServer,
+            EventLoop loop,
+            long timeoutMillis,
+            Signals out,
+            Listener listener) {
+        if (!IceThreads.tryAcquire()) return null;
+        return new IceSession(
+                controlling, demux, hosts, stunServer, loop, timeoutMillis, out, listener);
+    }
+
+    private IceSession(
             boolean controlling,
             IceDemuxHandler demux,
             List<InetAddress> hosts,
@@ -118,17 +130,17 @@ public final class IceSession {
         this.timeoutMillis = timeoutMillis;
         this.out = out;
         this.listener = listener;
-        ScheduledThreadPoolExecutor ex =
-                new ScheduledThreadPoolExecutor(
-                        1,
-                        r -> {
-                            Thread t = new Thread(r, "ice-" + (controlling ? "connect" : "share"));
-                            t.setDaemon(true);
-                            return t;
-                        });
-        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(
-                false); // the give-up timer dies with it
-        this.ops = ex;
+        this.ops = IceThreads.agentExecutor();
+    }
+
+    /** Takes every free session slot until closed, as if that many sessions ran. */
+    public static AutoCloseable testOnlyTakeAllSlots() {
+        return IceThreads.testOnlyTakeAllSlots();
+    }
+
+    /** ICE sessions running in this process now (each holds a slot until its agent is freed). */
+    public static int testOnlyRunning() {
+        return IceThreads.testOnlyRunning();
     }
 
     /**
@@ -154,38 +166,47 @@ public final class IceSession {
     public void start() {
         startedNanos = System.nanoTime();
         try {
-            ops.execute(this::gather);
-            // A backstop: the peer may never answer. The real deadline starts with its credentials,
-            // as the two peers start ICE at different moments (the connector after its tunnel is
-            // up).
-            ops.schedule(
-                    () ->
-                            fail(
-                                    "no ICE answer from the other peer within "
-                                            + 2 * timeoutMillis / 1000
-                                            + " s ("
-                                            + reasonGuess()
-                                            + ")"),
-                    2 * timeoutMillis,
-                    TimeUnit.MILLISECONDS);
+            IceThreads.blocking().execute(this::resolveStunServer);
         } catch (RejectedExecutionException e) {
-            // closed before it started
+            run(() -> fail("too much ICE work queued in this process"));
+            return;
         }
+        run(
+                () -> {
+                    // A backstop: the peer may never answer. The real deadline starts with its
+                    // credentials, as the two peers start ICE at different moments (the connector
+                    // after its tunnel is up).
+                    if (done) return;
+                    backstop =
+                            ops.schedule(
+                                    () ->
+                                            fail(
+                                                    "no ICE answer from the other peer within "
+                                                            + 2 * timeoutMillis / 1000
+                                                            + " s ("
+                                                            + reasonGuess()
+                                                            + ")"),
+                                    2 * timeoutMillis,
+                                    TimeUnit.MILLISECONDS);
+                });
     }
 
-    private void gather() {
+    /** The STUN server's name, looked up off the agent threads (DNS can block for seconds). */
+    private void resolveStunServer() {
+        InetSocketAddress stun =
+                stunServer == null || !stunServer.isUnresolved()
+                        ? stunServer
+                        : new InetSocketAddress(stunServer.getHostString(), stunServer.getPort());
+        run(() -> gather(stun));
+    }
+
+    private void gather(InetSocketAddress stun) {
         if (done) return;
         agent = new Agent();
         agent.setControlling(controlling);
         agent.setUseDynamicPorts(false);
         agent.setTrickling(true);
         agent.addCandidateHarvester(new SharedSocketHarvester(demux, hosts));
-        InetSocketAddress stun =
-                stunServer == null || !stunServer.isUnresolved()
-                        ? stunServer
-                        : new InetSocketAddress(
-                                stunServer.getHostString(),
-                                stunServer.getPort()); // DNS, on this thread
         if (stun != null && !stun.isUnresolved()) {
             agent.addCandidateHarvester(
                     new StunCandidateHarvester(
@@ -205,27 +226,27 @@ public final class IceSession {
         for (LocalCandidate c : component.getLocalCandidates()) sendCandidate(c);
         // Reflexive candidates trickle in from another thread: ice4j's STUN harvest blocks until
         // done.
-        Thread trickle =
-                new Thread(
-                        () -> {
-                            try {
-                                agent.startCandidateTrickle(found -> run(() -> trickled(found)));
-                            } catch (RuntimeException e) {
-                                log.debug("ICE trickle failed: {}", e.toString());
-                                run(() -> trickled(null));
-                            }
-                        },
-                        "ice-gather");
-        trickle.setDaemon(true);
-        trickle.start();
-        for (RendezvousMessage m : early) {
-            remoteSignals--; // counted once already
-            onRemote(m);
+        Agent gathering = agent;
+        try {
+            IceThreads.blocking()
+                    .execute(
+                            () -> {
+                                try {
+                                    gathering.startCandidateTrickle(
+                                            found -> run(() -> trickled(found)));
+                                } catch (RuntimeException e) {
+                                    log.debug("ICE trickle failed: {}", e.toString());
+                                    run(() -> trickled(null));
+                                }
+                            });
+        } catch (RejectedExecutionException e) {
+            log.debug("ICE: no thread free for the reflexive harvest");
+            trickled(null);
         }
-        early.clear();
+        for (RendezvousMessage m : remote.takeEarly()) onRemote(m);
     }
 
-    private void trickled(java.util.Collection<LocalCandidate> found) {
+    private void trickled(Collection<LocalCandidate> found) {
         if (done) return;
         if (found == null) {
             if (localGatheringDone) return;
@@ -255,64 +276,47 @@ public final class IceSession {
     }
 
     private void run(Runnable r) {
-        try {
-            ops.execute(r);
-        } catch (RejectedExecutionException e) {
-            // closed: nothing to do any more
-        }
+        ops.execute(r);
     }
 
     private void onRemote(RendezvousMessage m) {
-        if (done) return;
-        if (++remoteSignals > MAX_REMOTE_SIGNALS) {
-            if (remoteSignals == MAX_REMOTE_SIGNALS + 1)
-                log.debug("ICE: ignoring the peer's SIGNALs past {}", MAX_REMOTE_SIGNALS);
-            return;
-        }
+        if (done || !remote.admit()) return;
         if (agent == null) { // a SIGNAL that beat our own start: replayed once the agent exists
-            early.add(m);
+            remote.holdEarly(m);
             return;
         }
-        if ("off".equals(m.get("ice"))) {
-            remoteOff = true;
-            fail("the other peer does not take direct paths (it runs with --transport relay)");
+        if (remote.off(m)) {
+            fail(
+                    remote.isBusy()
+                            ? "the other peer already runs its most ICE negotiations at once"
+                            : "the other peer does not take direct paths (it runs with --transport"
+                                    + " relay)");
             return;
         }
-        String ufrag = m.get("ufrag");
-        String pwd = m.get("pwd");
-        if (ufrag != null
-                && pwd != null
-                && !remoteCredentials
-                && ufrag.matches("[A-Za-z0-9+/]{4,256}")
-                && pwd.matches("[A-Za-z0-9+/]{22,256}")) {
-            stream.setRemoteUfrag(ufrag);
-            stream.setRemotePassword(pwd);
-            remoteCredentials = true;
-            ops.schedule(
-                    () ->
-                            fail(
-                                    "no pair validated within "
-                                            + timeoutMillis / 1000
-                                            + " s ("
-                                            + reasonGuess()
-                                            + ")"),
-                    timeoutMillis,
-                    TimeUnit.MILLISECONDS);
+        RemoteSignals.Credentials credentials = remote.credentials(m);
+        if (credentials != null) {
+            stream.setRemoteUfrag(credentials.ufrag());
+            stream.setRemotePassword(credentials.pwd());
+            giveUp =
+                    ops.schedule(
+                            () ->
+                                    fail(
+                                            "no pair validated within "
+                                                    + timeoutMillis / 1000
+                                                    + " s ("
+                                                    + reasonGuess()
+                                                    + ")"),
+                            timeoutMillis,
+                            TimeUnit.MILLISECONDS);
         }
         String cand = m.get("cand");
         if (cand != null) {
             try {
                 RemoteCandidate rc = CandidateLine.decode(cand, component);
-                // Separate budgets, so that many host addresses cannot crowd out the reflexive
-                // candidate that NAT traversal needs (it is trickled last).
-                boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
-                if (host
-                        ? ++remoteHosts > MAX_REMOTE_HOSTS
-                        : ++remoteReflexive > MAX_REMOTE_REFLEXIVE) {
+                if (!remote.admitCandidate(rc)) {
                     log.debug("ICE: ignoring remote candidate {} (over the budget)", cand);
                     return;
                 }
-                if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) remoteHadSrflx = true;
                 log.debug("ICE: remote candidate {}", cand);
                 if (checking) {
                     component.addUpdateRemoteCandidates(rc);
@@ -331,15 +335,14 @@ public final class IceSession {
                 log.debug("ICE: ignoring a bad remote candidate '{}': {}", cand, e.getMessage());
             }
         }
-        if ("1".equals(m.get("end"))) {
-            remoteEnded = true;
-            startChecks();
-        }
+        if (remote.end(m)) startChecks();
     }
 
     private void startChecks() {
-        if (done || checking || !remoteCredentials || component.getRemoteCandidateCount() == 0)
-            return;
+        if (done
+                || checking
+                || !remote.hasCredentials()
+                || component.getRemoteCandidateCount() == 0) return;
         checking = true;
         if (startLater != null) startLater.cancel(false);
         log.debug(
@@ -394,13 +397,8 @@ public final class IceSession {
         // The agent stays a while to answer the peer's last checks (it may complete later than we
         // did), then goes with its threads: the path layer's probes keep the pair open from here
         // on.
-        ops.schedule(
-                () -> {
-                    freeAgent();
-                    ops.shutdown();
-                },
-                LINGER_AFTER_COMPLETION_MILLIS,
-                TimeUnit.MILLISECONDS);
+        cancelTimers();
+        ops.schedule(this::finish, LINGER_AFTER_COMPLETION_MILLIS, TimeUnit.MILLISECONDS);
         loop.execute(() -> listener.validated(local, remote, lt, rt));
     }
 
@@ -408,54 +406,44 @@ public final class IceSession {
         if (done) return;
         done = true;
         log.debug("ICE: gave up after {} ms: {}", millisSinceStart(), why);
-        freeAgent();
-        ops.shutdown(); // this task is the last; the delayed give-up timer is dropped with it
+        finish();
         loop.execute(() -> listener.failed(why));
     }
 
     /** Our best explanation of why no pair validated, from what each side gathered and learned. */
     private String reasonGuess() {
-        if (remoteOff) return "the other peer takes no direct paths";
-        if (stunServer != null && localGatheringDone && !localHadSrflx) {
-            return "no server-reflexive address: the rendezvous's STUN did not answer, UDP looks"
-                    + " blocked here";
-        }
-        if (!remoteCredentials) return "the other peer sent no ICE candidates";
-        if (remoteEnded && !remoteHadSrflx) {
-            return "the other peer has no server-reflexive address: UDP looks blocked on its side";
-        }
-        if (component != null && mappingVaries()) {
-            return "a NAT maps each destination to a new port (symmetric NAT)";
-        }
-        return "checks timed out: the NATs filter or remap the peers' packets";
-    }
-
-    /**
-     * A peer-reflexive address on the same IP as a server-reflexive one, other port: symmetric NAT.
-     */
-    private boolean mappingVaries() {
-        return mappingVaries(component.getLocalCandidates())
-                || mappingVaries(component.getRemoteCandidates());
-    }
-
-    private static boolean mappingVaries(List<? extends Candidate<?>> candidates) {
-        for (Candidate<?> p : candidates) {
-            if (p.getType() != CandidateType.PEER_REFLEXIVE_CANDIDATE) continue;
-            for (Candidate<?> s : candidates) {
-                if (s.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE
-                        && s.getTransportAddress()
-                                .getAddress()
-                                .equals(p.getTransportAddress().getAddress())
-                        && s.getTransportAddress().getPort() != p.getTransportAddress().getPort()) {
-                    return true;
-                }
-            }
-        }
-        return false;
+        return NoPairReason.of(
+                new NoPairReason.Seen(
+                        remote.isOff(),
+                        stunServer != null,
+                        localGatheringDone,
+                        localHadSrflx,
+                        remote.hasCredentials(),
+                        remote.hasEnded(),
+                        remote.hadSrflx(),
+                        component != null
+                                && (NoPairReason.symmetricNatSeen(component.getLocalCandidates())
+                                        || NoPairReason.symmetricNatSeen(
+                                                component.getRemoteCandidates()))));
     }
 
     private long millisSinceStart() {
         return (System.nanoTime() - startedNanos) / 1_000_000;
+    }
+
+    /** Frees the agent (and its threads) and gives back the slot; once. */
+    private void finish() {
+        if (finished) return;
+        finished = true;
+        cancelTimers();
+        freeAgent();
+        IceThreads.release();
+    }
+
+    private void cancelTimers() {
+        for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {backstop, giveUp, startLater}) {
+            if (f != null) f.cancel(false);
+        }
     }
 
     private void freeAgent() {
@@ -475,8 +463,7 @@ public final class IceSession {
         run(
                 () -> {
                     done = true;
-                    freeAgent();
-                    ops.shutdown();
+                    finish();
                 });
     }
 }

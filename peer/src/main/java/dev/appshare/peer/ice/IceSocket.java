@@ -14,9 +14,9 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * How ice4j sees the tunnel's one UDP socket, for one host address: receive() takes the STUN
- * datagrams {@link IceDemuxHandler} routed here, send() writes through the netty channel. ice4j
- * wraps it in its own MultiplexingDatagramSocket like any socket it bound itself, so no port is
- * ever bound twice and QUIC keeps the socket to itself.
+ * datagrams {@link IceDemuxHandler} routed here, send() writes through the netty channel. ice4j's
+ * STUN stack reads and writes it like a socket it bound itself, so no port is ever bound twice and
+ * QUIC keeps the socket to itself.
  */
 final class IceSocket extends DatagramSocket {
     /**

@@ -74,7 +74,7 @@ public final class PathCarrier {
         this.directSettled = loop.newPromise();
         this.ice =
                 options.usesDirect()
-                        ? new IceSession(
+                        ? IceSession.open(
                                 route.controlling(),
                                 demux,
                                 options.hostAddresses(),
@@ -84,8 +84,17 @@ public final class PathCarrier {
                                 signals,
                                 new IceListener())
                         : null;
-        if (ice == null)
+        if (!options.usesDirect()) {
             signals.send("ice", "off"); // lets the other peer stop waiting for candidates
+        } else if (ice == null) {
+            signals.send("ice", "busy"); // the same, for this session only
+            directFailure =
+                    "this process already runs its most ICE negotiations at once ("
+                            + IceSession.MAX_SESSIONS
+                            + ")";
+            if (options.usesRelay())
+                log.info("no direct path to the peer: {}; staying on the relay", directFailure);
+        }
     }
 
     /** Starts setting up the paths; {@link #ready()} says when one carries datagrams. */
@@ -121,6 +130,7 @@ public final class PathCarrier {
                                                 RELAY_HEAD_START_MILLIS,
                                                 TimeUnit.MILLISECONDS);
                                     }
+                                    c.failIfNoPath(); // direct only, and no ICE slot
                                 });
         return c;
     }

@@ -186,6 +186,11 @@ public final class Lab implements AutoCloseable {
     }
 
     public Connector connect(String name) throws Exception {
+        return connect(name, console());
+    }
+
+    /** A connector that prints to its own console. */
+    public Connector connect(String name, Console console) throws Exception {
         Connector c =
                 new Connector(
                         new Connector.Config(
@@ -194,7 +199,7 @@ public final class Lab implements AutoCloseable {
                                 new InetSocketAddress("127.0.0.1", 0),
                                 paths(transport, connectorTap)),
                         group,
-                        console());
+                        console);
         peers.add(c);
         c.start().get(20, TimeUnit.SECONDS);
         return c;
