@@ -8,6 +8,7 @@ import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -216,7 +217,7 @@ public final class ConnectTimes {
                 int b;
                 try {
                     b = in.read();
-                } catch (java.net.SocketTimeoutException e) {
+                } catch (SocketTimeoutException e) {
                     throw new IOException(
                             "no response byte within "
                                     + FIRST_BYTE_TIMEOUT_MILLIS

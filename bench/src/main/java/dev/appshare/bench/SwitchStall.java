@@ -23,10 +23,16 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToDoubleFunction;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.Logger;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Benchmark helper for scripts/bench: how long a running transfer stalls when the tunnel changes
@@ -80,9 +86,9 @@ public final class SwitchStall {
         setDefault("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         setDefault("org.slf4j.simpleLogger.showShortLogName", "true");
         setDefault("org.slf4j.simpleLogger.levelInBrackets", "true");
-        java.util.logging.LogManager.getLogManager().reset();
-        org.slf4j.bridge.SLF4JBridgeHandler.install();
-        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        LogManager.getLogManager().reset();
+        SLF4JBridgeHandler.install();
+        Logger.getLogger("").setLevel(Level.WARNING);
     }
 
     private static void setDefault(String key, String value) {
@@ -187,7 +193,7 @@ public final class SwitchStall {
     /** The shared target: every connection gets an endless stream of 64 KiB blocks. */
     private void serveSource() {
         byte[] block = new byte[BLOCK];
-        new java.util.Random(7).nextBytes(block);
+        new Random(7).nextBytes(block);
         while (!source.isClosed()) {
             try {
                 Socket s = source.accept();
@@ -624,7 +630,7 @@ public final class SwitchStall {
 
     // ---- statistics ----------------------------------------------------------------------------
 
-    private static double[] collect(List<Rep> reps, java.util.function.ToDoubleFunction<Rep> f) {
+    private static double[] collect(List<Rep> reps, ToDoubleFunction<Rep> f) {
         return reps.stream().mapToDouble(f).filter(v -> v >= 0).toArray();
     }
 

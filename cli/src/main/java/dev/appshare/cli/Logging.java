@@ -2,6 +2,7 @@ package dev.appshare.cli;
 
 import java.util.logging.Level;
 import java.util.logging.LogManager;
+import java.util.logging.Logger;
 import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
@@ -25,7 +26,7 @@ final class Logging {
         set("org.slf4j.simpleLogger.levelInBrackets", "true");
         LogManager.getLogManager().reset();
         SLF4JBridgeHandler.install();
-        java.util.logging.Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.WARNING);
+        Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.WARNING);
     }
 
     private static void set(String key, String value) {

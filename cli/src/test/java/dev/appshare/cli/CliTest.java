@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.e2e.Lab;
 import dev.appshare.peer.path.Transport;
+import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The command line's exit codes, through the real commands against a real in-JVM server. */
@@ -45,7 +47,7 @@ class CliTest {
                             "--transport",
                             "direct"));
             assertTrue(
-                    System.nanoTime() - t0 < java.util.concurrent.TimeUnit.SECONDS.toNanos(15),
+                    System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(15),
                     "the share said at once that it takes no direct path");
         }
     }
@@ -70,8 +72,7 @@ class CliTest {
     @Test
     void localPortInUseExitsOne() throws Exception {
         try (Lab lab = new Lab();
-                ServerSocket taken =
-                        new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+                ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             String server = "127.0.0.1:" + lab.server().getPort();
             assertEquals(
                     1,

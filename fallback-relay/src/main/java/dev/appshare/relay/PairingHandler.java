@@ -2,6 +2,7 @@ package dev.appshare.relay;
 
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.relay.RelayProtocol;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -46,7 +47,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         String line = msg.toString();
-        if (msg instanceof io.netty.buffer.ByteBuf b) {
+        if (msg instanceof ByteBuf b) {
             line = b.toString(StandardCharsets.US_ASCII);
             b.release();
         }

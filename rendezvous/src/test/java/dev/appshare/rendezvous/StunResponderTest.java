@@ -9,15 +9,18 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
+import java.net.BindException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.util.Arrays;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
@@ -76,7 +79,7 @@ class StunResponderTest {
     private static InetAddress loopback() {
         try {
             return InetAddress.getByAddress(new byte[] {127, 0, 0, 1});
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             throw new AssertionError(e);
         }
     }
@@ -187,12 +190,12 @@ class StunResponderTest {
      * The port must come free. NIO closes a registered channel's descriptor only when its selector
      * next runs, so allow it a moment, as Lab does for restarts.
      */
-    private static void eventuallyBinds(java.util.concurrent.Callable<?> bind) throws Exception {
+    private static void eventuallyBinds(Callable<?> bind) throws Exception {
         for (int attempt = 0; ; attempt++) {
             try {
                 bind.call();
                 return;
-            } catch (java.net.BindException stillTaken) {
+            } catch (BindException stillTaken) {
                 if (attempt >= 50) throw stillTaken;
                 Thread.sleep(100);
             }

@@ -172,7 +172,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
             return;
         }
         ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
-        io.netty.util.concurrent.Future<?> opening;
+        Future<?> opening;
         try {
             opening =
                     t.open(

@@ -4,6 +4,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -69,7 +70,7 @@ public final class HostAddresses {
             if (s.matches("[0-9a-fA-F:][0-9a-fA-F:.]{1,44}") && s.indexOf(':') >= 0) {
                 return InetAddress.getByName(s);
             }
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             // an invalid IPv6 literal
         }
         throw new IllegalArgumentException("not an IP address literal: '" + s + "'");
@@ -79,7 +80,7 @@ public final class HostAddresses {
         if (!(a instanceof Inet6Address)) return a;
         try {
             return InetAddress.getByAddress(a.getAddress());
-        } catch (java.net.UnknownHostException e) {
+        } catch (UnknownHostException e) {
             return a;
         }
     }

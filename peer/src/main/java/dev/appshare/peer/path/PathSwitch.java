@@ -13,6 +13,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,7 +54,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
     private ScheduledFuture<?> ticker;
     private String announced;
     private Runnable onDirectAlive;
-    private java.util.function.Consumer<String> onDirectUnusable;
+    private Consumer<String> onDirectUnusable;
     private boolean relayGone;
     private boolean sentAny;
     private long lastSent;
@@ -91,7 +92,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
             InetSocketAddress remote,
             String kinds,
             Runnable onAlive,
-            java.util.function.Consumer<String> onUnusable) {
+            Consumer<String> onUnusable) {
         assert ctx.executor().inEventLoop();
         if (!acceptDirect || !ctx.channel().isActive()) return;
         direct = new DirectPath(local, remote, kinds, nanoTime());

@@ -1,5 +1,7 @@
 package dev.appshare.peer.path;
 
+import java.util.Locale;
+
 /** Which paths a peer may use: {@code --transport auto|direct|relay}. */
 public enum Transport {
     AUTO,
@@ -7,7 +9,7 @@ public enum Transport {
     RELAY;
 
     public static Transport parse(String s) {
-        return switch (s.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (s.toLowerCase(Locale.ROOT)) {
             case "auto" -> AUTO;
             case "direct" -> DIRECT;
             case "relay" -> RELAY;

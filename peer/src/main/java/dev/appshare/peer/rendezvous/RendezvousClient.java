@@ -16,6 +16,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
@@ -237,7 +238,7 @@ public final class RendezvousClient implements AutoCloseable {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof IdleStateEvent e) {
-                if (e.state() == io.netty.handler.timeout.IdleState.WRITER_IDLE) {
+                if (e.state() == IdleState.WRITER_IDLE) {
                     ctx.writeAndFlush(RendezvousMessage.of(RendezvousProtocol.PING));
                 } else {
                     log.debug(

@@ -18,6 +18,7 @@ import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
@@ -56,7 +57,7 @@ public final class PeerIdentity {
             X509Certificate cert =
                     new JcaX509CertificateConverter().getCertificate(b.build(signer));
             return new PeerIdentity(kp.getPrivate(), cert);
-        } catch (GeneralSecurityException | org.bouncycastle.operator.OperatorCreationException e) {
+        } catch (GeneralSecurityException | OperatorCreationException e) {
             throw new IllegalStateException(
                     "cannot create this peer's TLS key: " + e.getMessage(), e);
         }

@@ -11,6 +11,8 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -41,7 +43,7 @@ class DirectPathTest {
                     switch (i % 5) {
                         case 0 -> { // STUN-looking: type 0..3, the magic cookie, random rest (for
                             // ice4j to parse)
-                            if (d.length < 20) d = java.util.Arrays.copyOf(d, 20 + d.length);
+                            if (d.length < 20) d = Arrays.copyOf(d, 20 + d.length);
                             d[0] = (byte) (d[0] & 0x03);
                             d[4] = 0x21;
                             d[5] = 0x12;
@@ -109,7 +111,7 @@ class DirectPathTest {
         try (TestServers.Tcp echo = TestServers.echo();
                 Lab lab = new Lab()) {
             lab.transport = Transport.DIRECT;
-            lab.hostAddresses = java.util.List.of(InetAddress.getByName("::1"));
+            lab.hostAddresses = List.of(InetAddress.getByName("::1"));
             Connector c = lab.connect(lab.share(echo.port()).name());
             String path = lab.awaitLine("Path: ", 0, 10_000);
             assertTrue(path.startsWith("Path: direct (udp [0:0:0:0:0:0:0:1]:"), path);

@@ -9,8 +9,11 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -28,7 +31,7 @@ class HostileInputTest {
         InputStream in = s.getInputStream();
         try {
             return in.readAllBytes();
-        } catch (java.net.SocketTimeoutException e) {
+        } catch (SocketTimeoutException e) {
             throw new AssertionError(
                     "server did not close the connection within " + seconds + " s");
         } catch (IOException reset) {
@@ -121,14 +124,13 @@ class HostileInputTest {
             assertEquals("ERR bad-token", relayAnswer(port, "RELAY not-a-token\n"));
             // A well-formed token signed with another secret.
             String forged =
-                    new RelayToken(RelayToken.randomSecret(), java.time.Clock.systemUTC())
-                            .mint(60_000);
+                    new RelayToken(RelayToken.randomSecret(), Clock.systemUTC()).mint(60_000);
             assertEquals("ERR bad-token", relayAnswer(port, "RELAY " + forged + "\n"));
             // An expired one.
             assertEquals("ERR bad-token", relayAnswer(port, "RELAY " + lab.tokens.mint(-1) + "\n"));
             // A line far over the limit without a newline.
             byte[] huge = new byte[100_000];
-            java.util.Arrays.fill(huge, (byte) 'A');
+            Arrays.fill(huge, (byte) 'A');
             assertEquals(
                     "ERR bad-request",
                     relayAnswer(port, "RELAY " + new String(huge, StandardCharsets.US_ASCII)));

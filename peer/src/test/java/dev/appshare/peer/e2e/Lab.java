@@ -16,6 +16,7 @@ import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoopGroup;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -24,6 +25,10 @@ import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.Logger;
+import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * A whole appshare deployment in one JVM on loopback: a rendezvous with its relay, and any number
@@ -32,9 +37,9 @@ import java.util.function.Supplier;
 public final class Lab implements AutoCloseable {
     static {
         // ice4j logs through java.util.logging: into slf4j, at WARN, as the command line does.
-        java.util.logging.LogManager.getLogManager().reset();
-        org.slf4j.bridge.SLF4JBridgeHandler.install();
-        java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
+        LogManager.getLogManager().reset();
+        SLF4JBridgeHandler.install();
+        Logger.getLogger("").setLevel(Level.WARNING);
     }
 
     public final EventLoopGroup group = EventLoops.newGroup(2);
@@ -56,7 +61,7 @@ public final class Lab implements AutoCloseable {
     public Transport shareTransport;
 
     /** The host candidates ICE offers (loopback only: tests stay on this machine). */
-    public java.util.List<java.net.InetAddress> hostAddresses = HostAddresses.loopback();
+    public List<InetAddress> hostAddresses = HostAddresses.loopback();
 
     /** How peers started from now on look host names up. */
     public Resolver resolver = Resolver.JDK;

@@ -7,6 +7,7 @@ import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.path.UdpGate;
 import java.io.FilterInputStream;
+import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -130,7 +131,7 @@ class PathMoveTest {
         }
     }
 
-    private static final class CountedOut extends java.io.FilterOutputStream {
+    private static final class CountedOut extends FilterOutputStream {
         final AtomicLong count = new AtomicLong();
 
         CountedOut(OutputStream out) {

@@ -9,6 +9,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -26,8 +27,7 @@ class RelayBlindnessTest {
 
     /** Forwards every connection to the relay and records every byte it forwards, both ways. */
     static final class RecordingProxy implements AutoCloseable {
-        final ServerSocket socket =
-                new ServerSocket(0, 50, java.net.InetAddress.getLoopbackAddress());
+        final ServerSocket socket = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         final ByteArrayOutputStream seen = new ByteArrayOutputStream();
         final ExecutorService pool = Executors.newCachedThreadPool();
 

@@ -3,6 +3,7 @@ package dev.appshare.peer.e2e;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -20,7 +21,7 @@ final class TestServers {
         private final ExecutorService pool = Executors.newCachedThreadPool();
 
         Tcp(IoConsumer<Socket> session) throws IOException {
-            socket = new ServerSocket(0, 200, java.net.InetAddress.getLoopbackAddress());
+            socket = new ServerSocket(0, 200, InetAddress.getLoopbackAddress());
             pool.execute(
                     () -> {
                         while (!socket.isClosed()) {
