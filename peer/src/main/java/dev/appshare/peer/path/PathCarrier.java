@@ -106,7 +106,8 @@ public final class PathCarrier {
             IceSession.Signals signals,
             PathSwitch.Listener listener) {
         PathCarrier c = new PathCarrier(loop, options, route, signals, listener);
-        ChannelHandler tap = options.socketTap() != null ? options.socketTap().get() : null;
+        ChannelHandler tap =
+                options.testOnlySocketTap() != null ? options.testOnlySocketTap().get() : null;
         TunnelSocket.bind(loop, tap, c.demux, c.paths, quicCodec)
                 .addListener(
                         (ChannelFutureListener)

@@ -10,15 +10,16 @@ import java.util.function.Supplier;
 /**
  * How a tunnel may travel: {@code transport} says which paths (--transport), {@code hostAddresses}
  * which local addresses are offered as ICE host candidates, {@code iceTimeoutMillis} how long ICE
- * may try. {@code socketTap}, when set, is put in front of everything on the tunnel's UDP channel:
- * tests use it to cut the direct path as a firewall would. {@code resolver} looks up the host names
- * of the rendezvous, the relay and the shared host, off the event loops (tests count its lookups).
+ * may try. {@code testOnlySocketTap} (tests and the bench only), when set, is put in front of
+ * everything on the tunnel's UDP channel: tests use it to cut the direct path as a firewall would.
+ * {@code resolver} looks up the host names of the rendezvous, the relay and the shared host, off
+ * the event loops (tests count its lookups).
  */
 public record PathOptions(
         Transport transport,
         List<InetAddress> hostAddresses,
         long iceTimeoutMillis,
-        Supplier<ChannelHandler> socketTap,
+        Supplier<ChannelHandler> testOnlySocketTap,
         Resolver resolver) {
     public static final long ICE_TIMEOUT_MILLIS = 15_000;
 
@@ -27,8 +28,8 @@ public record PathOptions(
             Transport transport,
             List<InetAddress> hostAddresses,
             long iceTimeoutMillis,
-            Supplier<ChannelHandler> socketTap) {
-        this(transport, hostAddresses, iceTimeoutMillis, socketTap, Resolver.JDK);
+            Supplier<ChannelHandler> testOnlySocketTap) {
+        this(transport, hostAddresses, iceTimeoutMillis, testOnlySocketTap, Resolver.JDK);
     }
 
     /**

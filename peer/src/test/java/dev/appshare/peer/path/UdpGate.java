@@ -11,9 +11,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Benchmark and test helper: a firewall in front of a tunnel's UDP socket (put there through {@code
- * PathOptions.socketTap}, first in the pipeline). It passes everything ({@link Mode#OPEN}), drops
- * every datagram but STUN both ways ({@link Mode#ALL_BUT_STUN}: ICE validates a pair that then
- * carries nothing), or drops everything ({@link Mode#ALL}: the direct path is cut).
+ * PathOptions.testOnlySocketTap}, first in the pipeline). It passes everything ({@link Mode#OPEN}),
+ * drops every datagram but STUN both ways ({@link Mode#ALL_BUT_STUN}: ICE validates a pair that
+ * then carries nothing), or drops everything ({@link Mode#ALL}: the direct path is cut).
  *
  * <p>It also notes when it first dropped an outgoing non-STUN datagram: on the relay path the QUIC
  * codec never writes to this socket, so the first such datagram is the path layer's first probe of
