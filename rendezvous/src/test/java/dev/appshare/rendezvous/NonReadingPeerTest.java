@@ -148,7 +148,11 @@ class NonReadingPeerTest {
 
     private void assertQueueStayedBounded() {
         long peak = server.testOnlyPeakQueuedBytes();
-        assertTrue(peak > RendezvousServer.QUEUE_HIGH, "the flood filled the queue: " + peak);
+        // Within one message of the mark: a write from another event loop is counted when it is
+        // queued, and the sender may see the recipient unwritable a message early.
+        assertTrue(
+                peak > RendezvousServer.QUEUE_HIGH - RendezvousFrames.MAX_FRAME,
+                "the flood filled the queue: " + peak);
         assertTrue(peak <= QUEUE_BOUND, "bytes queued for one peer: " + peak);
     }
 
