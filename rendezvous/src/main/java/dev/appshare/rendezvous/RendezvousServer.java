@@ -56,6 +56,7 @@ public final class RendezvousServer implements AutoCloseable {
 
     private final Config config;
     private final AtomicLong peakQueued = new AtomicLong();
+    private final AtomicLong accepted = new AtomicLong();
     private final RelayToken tokens;
     private final ShareRegistry registry;
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
@@ -95,6 +96,7 @@ public final class RendezvousServer implements AutoCloseable {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
                                         children.add(ch);
+                                        accepted.incrementAndGet();
                                         ch.pipeline()
                                                 .addLast(
                                                         "idle",
@@ -175,6 +177,11 @@ public final class RendezvousServer implements AutoCloseable {
     /** The most bytes seen waiting for any one control connection after a write to it. */
     long testOnlyPeakQueuedBytes() {
         return peakQueued.get();
+    }
+
+    /** How many control connections this server has accepted since it started. */
+    public long testOnlyAcceptedConnections() {
+        return accepted.get();
     }
 
     public ShareRegistry registry() {

@@ -34,8 +34,11 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code appshare connect}: listens on a local port, asks the rendezvous for the share by name, and
  * carries every accepted connection over one tunnel to it. When the share goes away it keeps the
- * port and waits for the share to come back under the same name. State lives on the signalling
- * event loop.
+ * port and waits for the share to come back under the same name. It holds a control connection only
+ * while it may need one: one that drops while a tunnel is open (up or opening) is not replaced, as
+ * the server forgot that tunnel's session with it and a new connection would have nothing to ask
+ * (the server closes a connection that sends no CONNECT); it reconnects when it must ask again.
+ * State lives on the signalling event loop.
  */
 public final class Connector implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Connector.class);
@@ -125,7 +128,11 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     private void ask() {
-        if (closed || asking || tunnel != null || !signalling.isConnected()) return;
+        if (closed || asking || tunnel != null) return;
+        if (!signalling.isConnected()) {
+            signalling.reconnect(); // asks once connected, if the connection was let go
+            return;
+        }
         asking = true;
         signalling.send(
                 RendezvousMessage.of(
@@ -263,9 +270,18 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     @Override
-    public void disconnected() {
+    public boolean disconnected() {
         asking = false;
+        if (tunnel != null) {
+            log.warn(
+                    "lost the rendezvous {}; the open tunnel to {} does not need it: reconnecting"
+                            + " when the tunnel ends",
+                    signalling.serverText(),
+                    config.name());
+            return false;
+        }
         log.warn("lost the rendezvous {}; reconnecting", signalling.serverText());
+        return true;
     }
 
     @Override

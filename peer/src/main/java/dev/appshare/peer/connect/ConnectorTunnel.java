@@ -10,6 +10,7 @@ import dev.appshare.peer.path.VirtualAddresses;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.peer.tunnel.TunnelExceptionHandler;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.StreamPreamble;
@@ -80,7 +81,12 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                     ch.pipeline()
                                                             .addLast(
                                                                     new KeepAliveHandler(),
-                                                                    new CloseReason());
+                                                                    new CloseReason(),
+                                                                    // the failed connect ends
+                                                                    // the tunnel
+                                                                    new TunnelExceptionHandler(
+                                                                            "tunnel", "share",
+                                                                            () -> {}));
                                                 }
                                             })
                                     .streamHandler(new RefuseStreams())

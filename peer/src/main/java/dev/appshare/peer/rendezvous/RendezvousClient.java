@@ -26,7 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A peer's control connection to the rendezvous. It keeps the connection alive with heartbeats and,
- * once it has been up, reconnects with back-off whenever it drops. A connection counts as up only
+ * once it has been up, reconnects with back-off whenever it drops, unless the owner has no use for
+ * a connection then (it waits for {@link #reconnect()} instead). A connection counts as up only
  * once the server sent a valid message: a server that accepts TCP and then closes or answers
  * something else (an HTTP or ssh port) is a failed attempt like a refused connect. Before the first
  * success it gives up after {@link #FIRST_CONNECT_ATTEMPTS} attempts, so a wrong --server fails
@@ -52,8 +53,13 @@ public final class RendezvousClient implements AutoCloseable {
 
         void message(RendezvousMessage m);
 
-        /** The connection dropped; a reconnect follows. */
-        void disconnected();
+        /**
+         * The connection dropped.
+         *
+         * @return true to reconnect now (after the back-off); false to stay disconnected until
+         *     {@link RendezvousClient#reconnect()}
+         */
+        boolean disconnected();
 
         /** Never connected: the server could not be reached at all. */
         void unreachable(String why);
@@ -69,6 +75,7 @@ public final class RendezvousClient implements AutoCloseable {
     private String notAppshare; // why the current connection is not a rendezvous, if it is not
     private boolean everConnected;
     private boolean closed;
+    private boolean dormant; // dropped, and the owner did not want a new connection yet
     private int failures;
 
     public RendezvousClient(
@@ -176,12 +183,28 @@ public final class RendezvousClient implements AutoCloseable {
                                     + " speak appshare's protocol");
             return;
         }
-        handler.disconnected();
         boolean shortLived =
                 System.nanoTime() - connectedNanos
                         < TimeUnit.MILLISECONDS.toNanos(SHORT_LIVED_MILLIS);
         failures = shortLived ? failures + 1 : 0;
+        if (!handler.disconnected()) {
+            dormant = true;
+            return;
+        }
         loop.schedule(this::attempt, backoffMillis(), TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Connects again after a drop the owner chose not to reconnect from; does nothing while a
+     * connection is up or being made.
+     */
+    public void reconnect() {
+        loop.execute(
+                () -> {
+                    if (!dormant || closed) return;
+                    dormant = false;
+                    attempt();
+                });
     }
 
     /** 250 ms after a long-lived connection, then doubling per failure, at most 10 s. */

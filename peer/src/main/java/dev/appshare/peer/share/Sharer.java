@@ -209,10 +209,11 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     }
 
     @Override
-    public void disconnected() {
+    public boolean disconnected() {
         log.warn(
                 "lost the rendezvous {}; reconnecting (open tunnels carry on)",
                 signalling.serverText());
+        return true; // a share keeps its name registered
     }
 
     @Override

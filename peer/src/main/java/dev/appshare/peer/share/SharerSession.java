@@ -9,6 +9,7 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.peer.tunnel.TunnelExceptionHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -29,8 +30,9 @@ import org.slf4j.LoggerFactory;
  * UDP channel and relay path. Each stream the connector opens becomes a connection to the shared
  * port. The tunnel is up when a QUIC handshake completes (the connector's key checked), not when
  * its first Initial arrives: netty's server codec creates the connection's channel then, and a
- * connector silent after its Initial must still meet the handshake deadline. One connection per
- * session: a second one is closed once its handshake completes and never ends the session.
+ * connector silent after its Initial must still meet the handshake deadline; one whose handshake
+ * fails on its key ends the session at once. One connection per session: a second one is closed
+ * once its handshake completes (or fails) and never ends the session.
  */
 public final class SharerSession implements PathSwitch.Listener {
     private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
@@ -74,7 +76,14 @@ public final class SharerSession implements PathSwitch.Listener {
                         new ChannelInitializer<QuicChannel>() {
                             @Override
                             protected void initChannel(QuicChannel ch) {
-                                ch.pipeline().addLast(new KeepAliveHandler(), new HandshakeDone());
+                                ch.pipeline()
+                                        .addLast(
+                                                new KeepAliveHandler(),
+                                                new HandshakeDone(),
+                                                new TunnelExceptionHandler(
+                                                        "session " + id,
+                                                        "connector",
+                                                        SharerSession.this::handshakeFailed));
                             }
                         },
                         new ChannelInitializer<QuicStreamChannel>() {
@@ -150,6 +159,16 @@ public final class SharerSession implements PathSwitch.Listener {
                                             if (!closed) log.info("session {}: connector left", id);
                                             close(null);
                                         }));
+    }
+
+    /**
+     * A connection's handshake failed (its key is not the connector's): with no tunnel up, the
+     * session cannot succeed (it is bound to that key and the connector makes one connection per
+     * session), so it ends now rather than at the deadline. With a tunnel up, only that connection
+     * closes.
+     */
+    private void handshakeFailed() {
+        if (quic == null) close(null);
     }
 
     /** Whether a QUIC connection ever completed its handshake in this session. */

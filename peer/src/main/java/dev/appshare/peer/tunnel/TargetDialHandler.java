@@ -12,6 +12,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
@@ -121,16 +122,12 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (!f.isSuccess()) {
             held.release();
-            String why =
-                    f.cause() instanceof ConnectException
-                            ? "connection refused — is the shared app running?"
-                            : f.cause().getMessage();
             log.info(
                     "connection #{}: cannot reach {} ({}): {}",
                     id,
                     target.text(),
                     HostPort.literal(address),
-                    why);
+                    dialFailure(f.cause()));
             target.dialFailed();
             // Reset, not FIN: the client on the connect side then sees its connection reset, as
             // a refused connection would be, instead of a clean end it could take for an answer.
@@ -170,6 +167,21 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                                         splice.fromA().bytes(),
                                         splice.fromB().bytes(),
                                         (System.nanoTime() - started) / 1_000_000));
+    }
+
+    /**
+     * Why a dial of the shared port failed, for the log line. netty's own connect timeout is a
+     * {@link ConnectException} too, so it is told apart first: a port that never answers is not a
+     * refusal.
+     */
+    static String dialFailure(Throwable cause) {
+        if (cause instanceof ConnectTimeoutException) {
+            return "timed out after " + CONNECT_TIMEOUT_MILLIS / 1000 + " s";
+        }
+        if (cause instanceof ConnectException) {
+            return "connection refused — is the shared app running?";
+        }
+        return cause.getMessage();
     }
 
     @Override

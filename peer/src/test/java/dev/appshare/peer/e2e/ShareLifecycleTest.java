@@ -131,4 +131,55 @@ class ShareLifecycleTest {
             assertEquals("three", echoOnce(before.localAddress().getPort(), "three"));
         }
     }
+
+    /**
+     * A connector whose tunnel outlived a server restart has nothing to ask the server, so it does
+     * not hold a control connection it would never use: the server would close one that sends no
+     * CONNECT after its handshake timeout (the Lab's: 3 s) and the connector would reconnect, every
+     * few seconds for as long as the tunnel lives. Over three handshake timeouts the restarted
+     * server accepts the share's connection and at most one more. When the tunnel ends the
+     * connector reconnects and finds the share again.
+     */
+    @Test
+    void aConnectorWhoseTunnelOutlivesAServerRestartDoesNotChurnControlConnections()
+            throws Exception {
+        try (Lab lab = Lab.with(Transport.DIRECT);
+                TestServers.Tcp echo = TestServers.echo()) {
+            Sharer sharer = lab.share(echo.port());
+            String name = sharer.name();
+            Connector c = lab.connect(name);
+            int port = c.localAddress().getPort();
+            assertEquals("one", echoOnce(port, "one"));
+
+            lab.stopServer();
+            lab.startServer(); // same ports
+            Thread.sleep(3 * 3_000 + 1_000);
+            long accepted = lab.rendezvous.testOnlyAcceptedConnections();
+            assertTrue(
+                    accepted <= 2,
+                    "the restarted server accepted "
+                            + accepted
+                            + " control connections (the share's and the connector's)");
+            assertNotNull(
+                    lab.rendezvous.registry().lookup(name), "the share re-registered its name");
+            assertEquals("two", echoOnce(port, "two"));
+
+            // The share goes and comes back under its name: the connector reconnects and asks.
+            // Until it has noticed the old tunnel's end, a connection may still go into that
+            // tunnel and end without an answer.
+            sharer.close();
+            lab.share(echo.port(), name);
+            String got = null;
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (!"three".equals(got) && System.nanoTime() < deadline) {
+                try {
+                    got = echoOnce(port, "three");
+                } catch (IOException notYet) {
+                    got = null;
+                }
+                if (!"three".equals(got)) Thread.sleep(200);
+            }
+            assertEquals("three", got);
+        }
+    }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.appshare.peer.StderrCapture;
 import dev.appshare.peer.e2e.Lab;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
@@ -192,12 +193,27 @@ class SharerSessionTest {
         assertFalse(tunnelWasUp(loop), "an Initial alone is no tunnel");
     }
 
+    /**
+     * The share says so in one line, without a stack trace (nothing on the QUIC connection may
+     * leave the handshake's failure to netty's "reached the tail of the pipeline" WARN), and ends
+     * the session: it is bound to the connector's key, so it cannot succeed.
+     */
     @Test
-    void aConnectorWithTheWrongKeyIsNotATunnelAndTheDeadlineEndsTheSession() throws Exception {
-        EventLoop loop = startSession(PeerIdentity.generate(), null);
-        connectQuic();
-        clientPathLost.get(10, TimeUnit.SECONDS);
-        assertFalse(tunnelWasUp(loop), "the handshake failed on the connector's key");
+    void aConnectorWithTheWrongKeyIsNotATunnelAndEndsTheSessionSayingSoInOneLine()
+            throws Exception {
+        String log;
+        try (StderrCapture stderr = new StderrCapture()) {
+            EventLoop loop = startSession(PeerIdentity.generate(), null);
+            connectQuic();
+            clientPathLost.get(10, TimeUnit.SECONDS);
+            assertFalse(tunnelWasUp(loop), "the handshake failed on the connector's key");
+            log = stderr.text();
+        }
+        assertFalse(log.contains("reached at the tail of the pipeline"), log);
+        assertFalse(log.contains("\tat "), "no stack trace: " + log);
+        assertTrue(
+                log.contains("session s1: the connector's key does not match: closing"),
+                "one line says why: " + log);
     }
 
     @Test
