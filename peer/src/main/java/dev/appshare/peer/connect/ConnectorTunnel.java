@@ -111,16 +111,14 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                 }
                                             });
                         });
-        // Without the relay, the handshake first waits for ICE; with it, the deadline still waits
-        // while ICE works, as the relay may never pair (HandshakeDeadline).
-        long timeout =
-                HANDSHAKE_TIMEOUT_MILLIS + (options.usesRelay() ? 0 : options.iceTimeoutMillis());
+        // The deadline waits while ICE works (HandshakeDeadline): the relay may never pair, and
+        // without a relay ICE is the only way the handshake can get through.
         long opened = System.nanoTime();
         HandshakeDeadline deadline =
                 HandshakeDeadline.start(
                         loop,
                         carrier,
-                        timeout,
+                        HANDSHAKE_TIMEOUT_MILLIS,
                         () -> {
                             long waited = (System.nanoTime() - opened) / 1_000_000;
                             if (up.tryFailure(

@@ -162,15 +162,14 @@ public final class IceSession {
         t.start();
     }
 
-    /** Gathers and sends our candidates; the socket under {@code demux} must be bound. */
-    public void start() {
+    /**
+     * Gathers and sends our candidates; the socket under {@code demux} must be bound. {@code stun}
+     * is the STUN server's address, already looked up (the caller's resolver, off the event loops);
+     * unresolved or null, no reflexive candidate is gathered.
+     */
+    public void start(InetSocketAddress stun) {
         startedNanos = System.nanoTime();
-        try {
-            IceThreads.blocking().execute(this::resolveStunServer);
-        } catch (RejectedExecutionException e) {
-            run(() -> fail("too much ICE work queued in this process"));
-            return;
-        }
+        run(() -> gather(stun));
         run(
                 () -> {
                     // A backstop: the peer may never answer. The real deadline starts with its
@@ -189,15 +188,6 @@ public final class IceSession {
                                     2 * timeoutMillis,
                                     TimeUnit.MILLISECONDS);
                 });
-    }
-
-    /** The STUN server's name, looked up off the agent threads (DNS can block for seconds). */
-    private void resolveStunServer() {
-        InetSocketAddress stun =
-                stunServer == null || !stunServer.isUnresolved()
-                        ? stunServer
-                        : new InetSocketAddress(stunServer.getHostString(), stunServer.getPort());
-        run(() -> gather(stun));
     }
 
     private void gather(InetSocketAddress stun) {

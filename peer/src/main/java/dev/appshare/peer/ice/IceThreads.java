@@ -37,8 +37,9 @@ public final class IceThreads {
             new DefaultEventExecutorGroup(AGENT_THREADS, new DefaultThreadFactory("ice", true));
 
     /**
-     * ice4j's blocking calls (the reflexive harvest waits for STUN's answers) and the STUN server's
-     * name lookup: at most two per running session, so the queue never overflows.
+     * ice4j's blocking calls (the reflexive harvest waits for STUN's answers): at most one per
+     * running session, so the queue never overflows. (The STUN server's name is looked up by the
+     * path layer's Resolver before ICE starts.)
      */
     private static final ExecutorService BLOCKING = blockingPool();
 

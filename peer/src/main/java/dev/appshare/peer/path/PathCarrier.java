@@ -60,6 +60,7 @@ public final class PathCarrier {
     private String directFailure;
     private boolean closed;
     private boolean iceStarted;
+    private final InetSocketAddress stunServer;
 
     private PathCarrier(
             EventLoop loop,
@@ -69,6 +70,7 @@ public final class PathCarrier {
             PathSwitch.Listener listener) {
         this.loop = loop;
         this.options = options;
+        this.stunServer = route.stunServer();
         this.paths = new PathSwitch(listener, options.usesDirect());
         this.ready = loop.newPromise();
         this.directSettled = loop.newPromise();
@@ -239,7 +241,20 @@ public final class PathCarrier {
         }
         if (ice == null || iceStarted || closed || udp == null) return;
         iceStarted = true;
-        ice.start();
+        // The STUN server is the rendezvous, looked up off the loop by the same resolver as
+        // everything else; if that fails, ICE goes on without a reflexive candidate.
+        InetSocketAddress stun = stunServer;
+        if (stun == null) {
+            ice.start(null);
+            return;
+        }
+        options.resolver()
+                .resolve(stun, loop)
+                .addListener(
+                        f -> {
+                            if (!closed)
+                                ice.start(f.isSuccess() ? (InetSocketAddress) f.getNow() : stun);
+                        });
     }
 
     /** A SIGNAL from the other peer for this tunnel's ICE. */

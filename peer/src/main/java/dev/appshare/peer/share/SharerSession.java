@@ -105,8 +105,7 @@ public final class SharerSession implements PathSwitch.Listener {
                 HandshakeDeadline.start(
                         loop,
                         carrier,
-                        handshakeTimeoutMillis
-                                + (options.usesRelay() ? 0 : options.iceTimeoutMillis()),
+                        handshakeTimeoutMillis,
                         () -> {
                             if (quic != null || closed) return;
                             log.warn(

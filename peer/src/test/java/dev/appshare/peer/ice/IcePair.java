@@ -29,8 +29,8 @@ final class IcePair implements AutoCloseable {
 
     /** Runs ICE on both sides; the selected local address of the connector, or an error. */
     InetSocketAddress negotiate(long timeoutMillis) throws Exception {
-        share.ice.start();
-        connector.ice.start();
+        share.ice.start(null);
+        connector.ice.start(null);
         return connector.result.get(timeoutMillis, TimeUnit.MILLISECONDS);
     }
 
