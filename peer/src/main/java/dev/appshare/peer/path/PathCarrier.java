@@ -61,6 +61,7 @@ public final class PathCarrier {
     private boolean closed;
     private boolean iceStarted;
     private final InetSocketAddress stunServer;
+    private Future<Channel> relayDial; // until it completes; close() cancels it
 
     private PathCarrier(
             EventLoop loop,
@@ -170,23 +171,27 @@ public final class PathCarrier {
     }
 
     private void dialRelay(Route route, InetSocketAddress relayAddress) {
-        RelayPath.dial(loop, relayAddress, route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths)
-                .addListener(
-                        f -> {
-                            if (!f.isSuccess()) {
-                                relayFailed(f.cause().getMessage());
-                                return;
-                            }
-                            relay = (Channel) f.getNow();
-                            if (closed) {
-                                relay.close();
-                                return;
-                            }
-                            // Attach first: the owner starts QUIC as soon as the ready future
-                            // completes.
-                            paths.attachRelay(relay, HostPort.format(route.relay()));
-                            ready.trySuccess(this);
-                        });
+        if (closed) return;
+        relayDial =
+                RelayPath.dial(
+                        loop, relayAddress, route.token(), RELAY_PAIRING_TIMEOUT_MILLIS, paths);
+        relayDial.addListener(
+                f -> {
+                    if (f.isCancelled()) return; // we closed
+                    if (!f.isSuccess()) {
+                        relayFailed(f.cause().getMessage());
+                        return;
+                    }
+                    relay = (Channel) f.getNow();
+                    if (closed) {
+                        relay.close();
+                        return;
+                    }
+                    // Attach first: the owner starts QUIC as soon as the ready future
+                    // completes.
+                    paths.attachRelay(relay, HostPort.format(route.relay()));
+                    ready.trySuccess(this);
+                });
     }
 
     private void failIfNoPath() {
@@ -307,7 +312,9 @@ public final class PathCarrier {
         }
         closed = true;
         directSettled.trySuccess(null);
+        ready.cancel(false); // its owner closed it: nothing more to wait for
         if (ice != null) ice.close();
+        if (relayDial != null) relayDial.cancel(false); // a dial or pairing still in flight
         if (relay != null) relay.close();
         if (udp != null) udp.close();
     }

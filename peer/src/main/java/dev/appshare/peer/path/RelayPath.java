@@ -7,6 +7,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
@@ -44,7 +45,8 @@ public final class RelayPath {
 
     /**
      * Dials the relay, presents the token and waits for the partner. The returned future completes
-     * with the spliced channel, already delivering datagrams to {@code paths}, or fails.
+     * with the spliced channel, already delivering datagrams to {@code paths}, or fails. Cancelling
+     * it closes the connection, whether it is still connecting or waiting for its partner.
      */
     public static Future<Channel> dial(
             EventLoop loop,
@@ -74,42 +76,46 @@ public final class RelayPath {
                                                         "pairing", new PairingReply(paired, paths));
                                     }
                                 });
-        b.connect(relay)
-                .addListener(
-                        (ChannelFutureListener)
-                                f -> {
-                                    if (!f.isSuccess()) {
-                                        paired.tryFailure(f.cause());
-                                        return;
-                                    }
-                                    f.channel()
-                                            .writeAndFlush(
-                                                    Unpooled.copiedBuffer(
-                                                            RelayProtocol.HELLO + token + "\n",
-                                                            StandardCharsets.US_ASCII));
-                                    var timeout =
-                                            loop.schedule(
-                                                    () -> {
-                                                        if (paired.tryFailure(
-                                                                new RelayRefusedException(
-                                                                        "no partner within "
-                                                                                + timeoutMillis
-                                                                                + " ms"))) {
-                                                            f.channel().close();
-                                                        }
-                                                    },
-                                                    timeoutMillis,
-                                                    TimeUnit.MILLISECONDS);
-                                    paired.addListener(p -> timeout.cancel(false));
-                                    f.channel()
-                                            .closeFuture()
-                                            .addListener(
-                                                    c ->
-                                                            paired.tryFailure(
-                                                                    new RelayRefusedException(
-                                                                            "the relay closed the"
-                                                                                + " connection")));
-                                });
+        ChannelFuture connecting = b.connect(relay);
+        paired.addListener(
+                p -> {
+                    if (p.isCancelled()) connecting.channel().close();
+                });
+        connecting.addListener(
+                (ChannelFutureListener)
+                        f -> {
+                            if (!f.isSuccess()) {
+                                paired.tryFailure(f.cause());
+                                return;
+                            }
+                            f.channel()
+                                    .writeAndFlush(
+                                            Unpooled.copiedBuffer(
+                                                    RelayProtocol.HELLO + token + "\n",
+                                                    StandardCharsets.US_ASCII));
+                            var timeout =
+                                    loop.schedule(
+                                            () -> {
+                                                if (paired.tryFailure(
+                                                        new RelayRefusedException(
+                                                                "no partner within "
+                                                                        + timeoutMillis
+                                                                        + " ms"))) {
+                                                    f.channel().close();
+                                                }
+                                            },
+                                            timeoutMillis,
+                                            TimeUnit.MILLISECONDS);
+                            paired.addListener(p -> timeout.cancel(false));
+                            f.channel()
+                                    .closeFuture()
+                                    .addListener(
+                                            c ->
+                                                    paired.tryFailure(
+                                                            new RelayRefusedException(
+                                                                    "the relay closed the"
+                                                                            + " connection")));
+                        });
         return paired;
     }
 

@@ -117,6 +117,7 @@ public final class SharerSession implements PathSwitch.Listener {
         carrier.ready()
                 .addListener(
                         f -> {
+                            if (f.isCancelled()) return; // the session closed its carrier
                             if (!f.isSuccess()) {
                                 log.warn(
                                         "session {}: no path to the connector: {}",

@@ -97,6 +97,17 @@ class SharerSessionTest {
      */
     EventLoop startSession(PeerIdentity clientKey, ChannelOutboundHandlerAdapter clientFilter)
             throws Exception {
+        return startSession(clientKey, clientFilter, DEADLINE_MILLIS);
+    }
+
+    /**
+     * @param deadlineMillis the session's handshake deadline: short where the test waits for it,
+     *     the share's own where a tunnel must come up (a loaded machine may take more than a second
+     *     for a JVM's first QUIC handshake)
+     */
+    EventLoop startSession(
+            PeerIdentity clientKey, ChannelOutboundHandlerAdapter clientFilter, long deadlineMillis)
+            throws Exception {
         Sharer owner =
                 new Sharer(
                         new Sharer.Config(
@@ -109,7 +120,7 @@ class SharerSessionTest {
         EventLoop loop = lab.group.next();
         String token = lab.tokens.mint(60_000);
         InetSocketAddress relay = new InetSocketAddress("127.0.0.1", lab.relayPort());
-        session = new SharerSession(owner, "s1", loop, DEADLINE_MILLIS);
+        session = new SharerSession(owner, "s1", loop, deadlineMillis);
         loop.submit(
                         () ->
                                 session.start(
@@ -219,7 +230,7 @@ class SharerSessionTest {
     @Test
     void theConnectorsTunnelCarriesStreamsAndASecondConnectionIsRefusedWithoutEndingIt()
             throws Exception {
-        EventLoop loop = startSession(connectorKey, null);
+        EventLoop loop = startSession(connectorKey, null, SharerSession.HANDSHAKE_TIMEOUT_MILLIS);
         QuicChannel tunnel = connectQuic().get(10, TimeUnit.SECONDS);
         assertEquals("one", echo(tunnel, "one"));
         assertTrue(tunnelWasUp(loop), "up at the latest when the share serves a stream");
