@@ -91,14 +91,17 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
     }
 
-    /** Leaves the pairing stage: drop the line decoder and this handler, tell the client "OK". */
+    /**
+     * Leaves the pairing stage: drop the line decoder and this handler, start the splice's idle
+     * clock, tell the client "OK".
+     */
     private void becomeSpliced(ChannelHandlerContext ctx) {
         cancelDeadline();
         waiting = false;
         Channel ch = ctx.channel();
         ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
         if (ch.pipeline().get("line") != null) ch.pipeline().remove("line");
-        ch.pipeline().remove(this);
+        ch.pipeline().replace(this, "idle", new SpliceIdleHandler(relay.spliceIdleMillis()));
     }
 
     /**

@@ -87,6 +87,10 @@ public final class RelayServer implements AutoCloseable {
         return handshakeTimeoutMillis;
     }
 
+    long spliceIdleMillis() {
+        return RelayProtocol.SPLICE_IDLE_MILLIS;
+    }
+
     @Override
     public void close() {
         if (server != null) server.close().syncUninterruptibly();
