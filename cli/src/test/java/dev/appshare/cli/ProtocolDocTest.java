@@ -94,6 +94,12 @@ class ProtocolDocTest {
                 Duration.ofMillis(RelayProtocol.PAIRING_TIMEOUT_MILLIS));
         c.put("RelayServer.MAX_PAIRING_ENTRIES", (long) RelayServer.MAX_PAIRING_ENTRIES);
         c.put(
+                "RelayServer.MAX_CONNECTIONS_PER_ADDRESS",
+                (long) RelayServer.MAX_CONNECTIONS_PER_ADDRESS);
+        c.put(
+                "RelayProtocol.SPLICE_IDLE_MILLIS",
+                Duration.ofMillis(RelayProtocol.SPLICE_IDLE_MILLIS));
+        c.put(
                 "PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS",
                 Duration.ofMillis(PathCarrier.RELAY_PAIRING_TIMEOUT_MILLIS));
         c.put(

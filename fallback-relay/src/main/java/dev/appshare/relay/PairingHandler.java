@@ -8,6 +8,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
@@ -91,14 +92,17 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
     }
 
-    /** Leaves the pairing stage: drop the line decoder and this handler, tell the client "OK". */
+    /**
+     * Leaves the pairing stage: drop the line decoder and this handler, start the splice's idle
+     * clock, tell the client "OK".
+     */
     private void becomeSpliced(ChannelHandlerContext ctx) {
         cancelDeadline();
         waiting = false;
         Channel ch = ctx.channel();
         ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
         if (ch.pipeline().get("line") != null) ch.pipeline().remove("line");
-        ch.pipeline().remove(this);
+        ch.pipeline().replace(this, "idle", new SpliceIdleHandler(relay.spliceIdleMillis()));
     }
 
     /**
@@ -139,6 +143,21 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         cancelDeadline();
         if (waiting) relay.table().abandon(token, expiry, ctx.channel());
         ctx.fireChannelInactive();
+    }
+
+    /**
+     * A FIN before "OK": the client gave up (it sends nothing else until "OK"). Close now rather
+     * than at the pairing deadline, so its socket and its address's budget are freed at once. (A
+     * waiting holder is not read, so its FIN is seen only at the deadline.)
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            log.debug("relay client {} left before pairing", ctx.channel().remoteAddress());
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

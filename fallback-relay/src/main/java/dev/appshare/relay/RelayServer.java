@@ -1,11 +1,16 @@
 package dev.appshare.relay;
 
+import dev.appshare.wire.net.AddressBudget;
+import dev.appshare.wire.net.DescriptorLimit;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
@@ -14,8 +19,14 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The fallback relay: when two peers cannot reach each other directly, each dials the relay with
@@ -27,16 +38,61 @@ public final class RelayServer implements AutoCloseable {
     /** Waiting and spent tokens together; past it a newcomer gets "ERR busy". ~150 bytes each. */
     public static final int MAX_PAIRING_ENTRIES = 100_000;
 
+    /**
+     * Connections one source address (IPv4 /32, IPv6 /64) may hold open at once, waiting and
+     * spliced together. A peer holds one per tunnel on the relay, so this leaves room for a busy
+     * share or many peers behind one NAT, while one host cannot take more than a sliver of the
+     * global cap. Past it a newcomer gets "ERR busy" and is closed at once.
+     */
+    public static final int MAX_CONNECTIONS_PER_ADDRESS = 128;
+
+    /**
+     * Descriptors the global cap leaves alone: the listeners, the JVM's own files, logs. Of the
+     * rest, the relay takes at most half: an embedded relay shares the process with the
+     * rendezvous's control connections.
+     */
+    public static final int RESERVED_DESCRIPTORS = 256;
+
+    /** The descriptor limit assumed where the JVM cannot read RLIMIT_NOFILE. */
+    public static final int ASSUMED_DESCRIPTOR_LIMIT = 4096;
+
+    /** The global cap never goes past this, however high RLIMIT_NOFILE is (~100 MB of buffers). */
+    public static final int MAX_CONNECTIONS = 100_000;
+
+    private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
+
     private final RelayToken tokens;
     private final PairingTable table;
     private final long handshakeTimeoutMillis;
+    private final AddressBudget connections;
+    private final RejectionLog rejections = new RejectionLog(log, "relay connections");
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
+    private ScheduledFuture<?> rejectionFlush;
 
     public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
+        this(
+                tokens,
+                handshakeTimeoutMillis,
+                new AddressBudget(MAX_CONNECTIONS_PER_ADDRESS, defaultMaxConnections()));
+    }
+
+    /** With its own connection budgets (tests use small ones). */
+    RelayServer(RelayToken tokens, long handshakeTimeoutMillis, AddressBudget connections) {
         this.tokens = tokens;
         this.table = new PairingTable(MAX_PAIRING_ENTRIES, Clock.systemUTC());
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+        this.connections = connections;
+    }
+
+    /**
+     * The global cap on open relay connections: half of the descriptors left after {@link
+     * #RESERVED_DESCRIPTORS} (the soft RLIMIT_NOFILE, else {@link #ASSUMED_DESCRIPTOR_LIMIT}), at
+     * least 64, at most {@link #MAX_CONNECTIONS}.
+     */
+    static int defaultMaxConnections() {
+        long limit = DescriptorLimit.soft().orElse(ASSUMED_DESCRIPTOR_LIMIT);
+        return (int) Math.min(MAX_CONNECTIONS, Math.max(64, (limit - RESERVED_DESCRIPTORS) / 2));
     }
 
     public RelayServer start(EventLoopGroup group, InetSocketAddress listen)
@@ -56,12 +112,49 @@ public final class RelayServer implements AutoCloseable {
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
+                                        if (!admit(ch)) return;
                                         children.add(ch);
                                         initPairing(ch);
                                     }
                                 });
         server = b.bind(HostPort.resolved(listen)).sync().channel();
+        rejectionFlush =
+                group.next()
+                        .scheduleAtFixedRate(
+                                rejections::flush,
+                                RejectionLog.INTERVAL_NANOS,
+                                RejectionLog.INTERVAL_NANOS,
+                                TimeUnit.NANOSECONDS);
+        log.debug(
+                "relay budgets: {} connections per address, {} in all",
+                connections.perAddress(),
+                connections.global());
         return this;
+    }
+
+    /**
+     * Counts an accepted connection against its address's budget and the global cap until it
+     * closes; past either, answers "ERR busy" without reading a byte and closes it (the refusal is
+     * logged, rate-limited).
+     */
+    private boolean admit(SocketChannel ch) {
+        InetAddress from = ch.remoteAddress().getAddress();
+        AddressBudget.Verdict v = connections.acquire(from);
+        if (v == AddressBudget.Verdict.ACCEPTED) {
+            ch.closeFuture().addListener(f -> connections.release(from));
+            return true;
+        }
+        rejections.reject(
+                from,
+                v == AddressBudget.Verdict.ADDRESS_FULL
+                        ? "its budget of " + connections.perAddress() + " connections"
+                        : "the global cap of " + connections.global() + " connections");
+        ch.writeAndFlush(
+                        Unpooled.copiedBuffer(
+                                RelayProtocol.ERR + RelayProtocol.BUSY + "\n",
+                                StandardCharsets.US_ASCII))
+                .addListener(ChannelFutureListener.CLOSE);
+        return false;
     }
 
     /** The pairing stage of an accepted connection: the line decoder and the pairing handler. */
@@ -87,8 +180,21 @@ public final class RelayServer implements AutoCloseable {
         return handshakeTimeoutMillis;
     }
 
+    long spliceIdleMillis() {
+        return RelayProtocol.SPLICE_IDLE_MILLIS;
+    }
+
+    AddressBudget connections() {
+        return connections;
+    }
+
+    RejectionLog rejections() {
+        return rejections;
+    }
+
     @Override
     public void close() {
+        if (rejectionFlush != null) rejectionFlush.cancel(false);
         if (server != null) server.close().syncUninterruptibly();
         children.close().awaitUninterruptibly();
     }

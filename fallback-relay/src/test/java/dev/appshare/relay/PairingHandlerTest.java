@@ -10,6 +10,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
@@ -120,5 +121,15 @@ class PairingHandlerTest {
         assertEquals("ERR timeout\n", written(holder));
         assertEquals("ERR spent-token\n", written(partner));
         assertFalse(partner.isActive());
+    }
+
+    @Test
+    void aClientThatSendsFinBeforeItsLineIsClosedAtOnceNotAtTheDeadline() {
+        EmbeddedChannel quitter = connection();
+        send(quitter, "RELAY ");
+        quitter.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+        quitter.runPendingTasks();
+        assertFalse(quitter.isActive(), "closed on its FIN");
+        assertEquals("", written(quitter));
     }
 }

@@ -31,6 +31,14 @@ public final class RelayProtocol {
      */
     public static final long PAIRING_TIMEOUT_MILLIS = 10_000;
 
+    /**
+     * A spliced pair that has moved no byte in either direction for this long is closed, both
+     * sides. Peers send a QUIC keep-alive every 5 s and QUIC itself gives up after 30 s of silence,
+     * so a live tunnel never comes near it; it frees the sockets of pairs whose peers vanished
+     * without a FIN or reset (and of anyone holding a splice open for nothing).
+     */
+    public static final long SPLICE_IDLE_MILLIS = 60_000;
+
     public static final String BAD_REQUEST = "bad-request";
     public static final String BAD_TOKEN = "bad-token";
     public static final String SPENT_TOKEN = "spent-token";
