@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.connect.ConnectorTunnel;
 import dev.appshare.peer.ice.IceSession;
-import dev.appshare.peer.ice.IceThreads;
 import dev.appshare.peer.ice.RemoteSignals;
 import dev.appshare.peer.path.DirectPath;
 import dev.appshare.peer.path.PathCarrier;
@@ -134,7 +133,7 @@ class ProtocolDocTest {
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
         c.put("RemoteSignals.MAX_REMOTE_REFLEXIVE", (long) RemoteSignals.MAX_REMOTE_REFLEXIVE);
         c.put("RemoteSignals.MAX_REMOTE_SIGNALS", (long) RemoteSignals.MAX_REMOTE_SIGNALS);
-        c.put("IceThreads.MAX_SESSIONS", (long) IceThreads.MAX_SESSIONS);
+        c.put("IceSession.MAX_SESSIONS", (long) IceSession.MAX_SESSIONS);
         c.put(
                 "IceSession.REMOTE_END_WAIT_MILLIS",
                 Duration.ofMillis(IceSession.REMOTE_END_WAIT_MILLIS));

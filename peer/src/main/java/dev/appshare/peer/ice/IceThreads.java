@@ -15,7 +15,7 @@ import java.util.concurrent.TimeUnit;
  * A share accepts up to 1024 sessions; without a cap each would bring an agent with threads of its
  * own (ice4j reads each host address on a thread). Sessions past the cap take the relay only.
  */
-public final class IceThreads {
+final class IceThreads {
     private IceThreads() {}
 
     /**
@@ -24,7 +24,7 @@ public final class IceThreads {
      * checks). Enough for a burst of connectors on one share; each session costs ice4j a reader
      * thread per host address while it runs.
      */
-    public static final int MAX_SESSIONS = 8;
+    static final int MAX_SESSIONS = 8;
 
     /**
      * Threads that drive the agents. A session keeps to one of them, so its calls stay in order;

@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The sharer's end of one tunnelled connection: reads the stream's preamble, dials the shared port,
- * then splices the stream and the new TCP connection. If the port refuses, the stream is closed at
- * once (the connector's client sees its connection close) and the reason is logged here.
+ * then splices the stream and the new TCP connection. If the port refuses, the stream is reset at
+ * once (the connector's client sees its connection reset, as a refused connection would be) and the
+ * reason is logged here.
  */
 public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(TargetDialHandler.class);
