@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.PeerException;
+import dev.appshare.wire.net.Closeables;
 import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
@@ -48,14 +49,7 @@ final class Runner {
         } catch (InterruptedException e) {
             failures.add(e);
         }
-        for (AutoCloseable r : resources) {
-            if (r == null) continue;
-            try {
-                r.close();
-            } catch (Exception e) {
-                failures.add(e);
-            }
-        }
+        Closeables.closeEach(failures, resources);
         try {
             group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(3, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -63,11 +57,9 @@ final class Runner {
         }
         if (fatal != null) failures.add(0, fatal);
         if (failures.isEmpty()) return 0;
-        Exception first = failures.get(0);
-        for (Exception later : failures.subList(1, failures.size())) first.addSuppressed(later);
         if (failures.stream().anyMatch(e -> e instanceof InterruptedException))
             Thread.currentThread().interrupt();
-        throw first;
+        throw Closeables.first(failures);
     }
 
     void shutdown() {

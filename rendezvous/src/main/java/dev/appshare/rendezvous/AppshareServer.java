@@ -1,10 +1,13 @@
 package dev.appshare.rendezvous;
 
 import dev.appshare.relay.RelayServer;
+import dev.appshare.wire.net.Closeables;
 import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * A whole {@code appshare server}: the rendezvous (TCP, and STUN on the UDP port of the same
@@ -178,18 +181,10 @@ public final class AppshareServer implements AutoCloseable {
     /** Closes the rendezvous and the relay, each even if the other's close throws. */
     @Override
     public void close() {
-        RuntimeException failed = null;
-        for (AutoCloseable part : new AutoCloseable[] {rendezvous, relay}) {
-            if (part == null) continue;
-            try {
-                part.close();
-            } catch (Exception e) {
-                RuntimeException r =
-                        e instanceof RuntimeException re ? re : new IllegalStateException(e);
-                if (failed == null) failed = r;
-                else failed.addSuppressed(r);
-            }
-        }
-        if (failed != null) throw failed;
+        List<Exception> failures = new ArrayList<>();
+        Closeables.closeEach(failures, rendezvous, relay);
+        Exception failed = Closeables.first(failures);
+        if (failed instanceof RuntimeException r) throw r;
+        if (failed != null) throw new IllegalStateException(failed);
     }
 }
