@@ -19,7 +19,10 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -210,7 +213,7 @@ public final class IdleShares {
         for (int i = 0; i < n; i++) {
             if (!inFlight.tryAcquire(timeoutSeconds, TimeUnit.SECONDS)) break;
             Channel ch =
-                    b.connect(server)
+                    b.connect(server, sourceFor(i))
                             .addListener(
                                     (ChannelFutureListener)
                                             f -> {
@@ -230,6 +233,17 @@ public final class IdleShares {
                     n - answered.getCount(), n, timeoutSeconds);
         }
         return channels;
+    }
+
+    /**
+     * Where share {@code i} connects from: on loopback, an address of its own in 127.1.0.0/16, as a
+     * thousand real shares would come from a thousand hosts (the rendezvous budgets shares and
+     * connections per source address); elsewhere, any.
+     */
+    private SocketAddress sourceFor(int i) throws UnknownHostException {
+        if (!server.getAddress().isLoopbackAddress()) return null;
+        byte[] a = {127, 1, (byte) (i / 250), (byte) (1 + i % 250)};
+        return new InetSocketAddress(InetAddress.getByAddress(a), 0);
     }
 
     private void closeAll(List<Channel> channels) {

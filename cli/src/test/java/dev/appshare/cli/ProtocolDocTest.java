@@ -17,6 +17,8 @@ import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.relay.RelayServer;
+import dev.appshare.rendezvous.ClientBudgets;
+import dev.appshare.rendezvous.ClientLimits;
 import dev.appshare.rendezvous.RendezvousHandler;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.StunResponder;
@@ -83,6 +85,17 @@ class ProtocolDocTest {
                 "RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS",
                 Duration.ofNanos(RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS));
         c.put("RendezvousServer.QUEUE_HIGH", (long) RendezvousServer.QUEUE_HIGH);
+        c.put("ClientLimits.MAX_CONNECTIONS", (long) ClientLimits.MAX_CONNECTIONS);
+        c.put("ClientLimits.CONNECTIONS_PER_ADDRESS", (long) ClientLimits.CONNECTIONS_PER_ADDRESS);
+        c.put("ClientLimits.LOOKUPS_PER_SECOND", (long) ClientLimits.LOOKUPS_PER_SECOND);
+        c.put("ClientLimits.LOOKUP_BURST", (long) ClientLimits.LOOKUP_BURST);
+        c.put("ClientLimits.TOKENS_PER_SECOND", (long) ClientLimits.TOKENS_PER_SECOND);
+        c.put("ClientLimits.TOKEN_BURST", (long) ClientLimits.TOKEN_BURST);
+        c.put("ClientLimits.SHARES_PER_ADDRESS", (long) ClientLimits.SHARES_PER_ADDRESS);
+        c.put("ClientBudgets.MAX_ADDRESSES", (long) ClientBudgets.MAX_ADDRESSES);
+        c.put(
+                "ClientBudgets.LOG_INTERVAL_NANOS",
+                Duration.ofNanos(ClientBudgets.LOG_INTERVAL_NANOS));
         c.put(
                 "RendezvousServer.Config.tokenLifetimeMillis",
                 Duration.ofMillis(SERVER_DEFAULTS.tokenLifetimeMillis));

@@ -1,7 +1,6 @@
 package dev.appshare.relay;
 
-import dev.appshare.wire.net.AddressBudget;
-import dev.appshare.wire.net.DescriptorLimit;
+import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
@@ -19,12 +18,10 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,16 +43,6 @@ public final class RelayServer implements AutoCloseable {
      */
     public static final int MAX_CONNECTIONS_PER_ADDRESS = 128;
 
-    /**
-     * Descriptors the global cap leaves alone: the listeners, the JVM's own files, logs. Of the
-     * rest, the relay takes at most half: an embedded relay shares the process with the
-     * rendezvous's control connections.
-     */
-    public static final int RESERVED_DESCRIPTORS = 256;
-
-    /** The descriptor limit assumed where the JVM cannot read RLIMIT_NOFILE. */
-    public static final int ASSUMED_DESCRIPTOR_LIMIT = 4096;
-
     /** The global cap never goes past this, however high RLIMIT_NOFILE is (~100 MB of buffers). */
     public static final int MAX_CONNECTIONS = 100_000;
 
@@ -64,35 +51,27 @@ public final class RelayServer implements AutoCloseable {
     private final RelayToken tokens;
     private final PairingTable table;
     private final long handshakeTimeoutMillis;
-    private final AddressBudget connections;
-    private final RejectionLog rejections = new RejectionLog(log, "relay connections");
+    private final ConnectionBudget connections;
+    private final RejectionLog rejections =
+            new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
-    private ScheduledFuture<?> rejectionFlush;
 
     public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
         this(
                 tokens,
                 handshakeTimeoutMillis,
-                new AddressBudget(MAX_CONNECTIONS_PER_ADDRESS, defaultMaxConnections()));
+                new ConnectionBudget(
+                        MAX_CONNECTIONS_PER_ADDRESS,
+                        ConnectionBudget.fromDescriptors(2, MAX_CONNECTIONS)));
     }
 
     /** With its own connection budgets (tests use small ones). */
-    RelayServer(RelayToken tokens, long handshakeTimeoutMillis, AddressBudget connections) {
+    RelayServer(RelayToken tokens, long handshakeTimeoutMillis, ConnectionBudget connections) {
         this.tokens = tokens;
         this.table = new PairingTable(MAX_PAIRING_ENTRIES, Clock.systemUTC());
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
         this.connections = connections;
-    }
-
-    /**
-     * The global cap on open relay connections: half of the descriptors left after {@link
-     * #RESERVED_DESCRIPTORS} (the soft RLIMIT_NOFILE, else {@link #ASSUMED_DESCRIPTOR_LIMIT}), at
-     * least 64, at most {@link #MAX_CONNECTIONS}.
-     */
-    static int defaultMaxConnections() {
-        long limit = DescriptorLimit.soft().orElse(ASSUMED_DESCRIPTOR_LIMIT);
-        return (int) Math.min(MAX_CONNECTIONS, Math.max(64, (limit - RESERVED_DESCRIPTORS) / 2));
     }
 
     public RelayServer start(EventLoopGroup group, InetSocketAddress listen)
@@ -118,13 +97,6 @@ public final class RelayServer implements AutoCloseable {
                                     }
                                 });
         server = b.bind(HostPort.resolved(listen)).sync().channel();
-        rejectionFlush =
-                group.next()
-                        .scheduleAtFixedRate(
-                                rejections::flush,
-                                RejectionLog.INTERVAL_NANOS,
-                                RejectionLog.INTERVAL_NANOS,
-                                TimeUnit.NANOSECONDS);
         log.debug(
                 "relay budgets: {} connections per address, {} in all",
                 connections.perAddress(),
@@ -139,16 +111,12 @@ public final class RelayServer implements AutoCloseable {
      */
     private boolean admit(SocketChannel ch) {
         InetAddress from = ch.remoteAddress().getAddress();
-        AddressBudget.Verdict v = connections.acquire(from);
-        if (v == AddressBudget.Verdict.ACCEPTED) {
+        String refused = connections.admit(from);
+        if (refused == null) {
             ch.closeFuture().addListener(f -> connections.release(from));
             return true;
         }
-        rejections.reject(
-                from,
-                v == AddressBudget.Verdict.ADDRESS_FULL
-                        ? "its budget of " + connections.perAddress() + " connections"
-                        : "the global cap of " + connections.global() + " connections");
+        rejections.refused(refused, from.getHostAddress());
         ch.writeAndFlush(
                         Unpooled.copiedBuffer(
                                 RelayProtocol.ERR + RelayProtocol.BUSY + "\n",
@@ -184,7 +152,7 @@ public final class RelayServer implements AutoCloseable {
         return RelayProtocol.SPLICE_IDLE_MILLIS;
     }
 
-    AddressBudget connections() {
+    ConnectionBudget connections() {
         return connections;
     }
 
@@ -194,7 +162,6 @@ public final class RelayServer implements AutoCloseable {
 
     @Override
     public void close() {
-        if (rejectionFlush != null) rejectionFlush.cancel(false);
         if (server != null) server.close().syncUninterruptibly();
         children.close().awaitUninterruptibly();
     }

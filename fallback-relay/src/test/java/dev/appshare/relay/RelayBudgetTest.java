@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.appshare.wire.net.AddressBudget;
+import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.relay.RelayToken;
@@ -47,7 +47,7 @@ class RelayBudgetTest {
         tokens = new RelayToken(RelayToken.randomSecret(), Clock.systemUTC());
         // A pairing timeout longer than the test: the idle connections stay until it closes them.
         relay =
-                new RelayServer(tokens, 60_000, new AddressBudget(PER_ADDRESS, GLOBAL))
+                new RelayServer(tokens, 60_000, new ConnectionBudget(PER_ADDRESS, GLOBAL))
                         .start(group, new InetSocketAddress("127.0.0.1", 0));
     }
 
@@ -70,10 +70,10 @@ class RelayBudgetTest {
 
     /** {@code n} connections from {@code source} that say nothing, once the relay counts them. */
     List<Socket> openIdle(String source, int n) throws Exception {
-        int before = relay.connections().total();
+        int before = relay.connections().open();
         List<Socket> idle = new ArrayList<>();
         for (int i = 0; i < n; i++) idle.add(open(source));
-        awaitCount(() -> relay.connections().total(), before + n);
+        awaitCount(() -> relay.connections().open(), before + n);
         return idle;
     }
 
@@ -97,7 +97,7 @@ class RelayBudgetTest {
         long started = System.nanoTime();
         List<Socket> idle = openIdle("127.0.0.2", PER_ADDRESS);
         assertRefused("127.0.0.2", 50);
-        assertEquals(PER_ADDRESS, relay.connections().total(), "refused ones are not counted");
+        assertEquals(PER_ADDRESS, relay.connections().open(), "refused ones are not counted");
 
         String token = tokens.mint(30_000);
         Socket a = open("127.0.0.3");
@@ -122,7 +122,7 @@ class RelayBudgetTest {
 
         // A closed connection gives its unit back: the first address may open one more.
         idle.get(0).close();
-        awaitCount(() -> relay.connections().total(), PER_ADDRESS + 1);
+        awaitCount(() -> relay.connections().open(), PER_ADDRESS + 1);
         openIdle("127.0.0.2", 1);
         assertRefused("127.0.0.2", 1);
 
@@ -139,7 +139,7 @@ class RelayBudgetTest {
         openIdle("127.0.0.3", GLOBAL - PER_ADDRESS);
         assertRefused("127.0.0.4", 5);
         assertRefused("127.0.0.3", 5);
-        assertEquals(GLOBAL, relay.connections().total());
+        assertEquals(GLOBAL, relay.connections().open());
         assertEquals(2, relay.connections().addresses());
     }
 }

@@ -29,6 +29,7 @@ public final class AppshareServer implements AutoCloseable {
      *     the host they reached the rendezvous on
      * @param handshakeMillis how long a control connection may take to REGISTER or CONNECT
      * @param relayHandshakeMillis how long a relay connection may wait for its partner
+     * @param limits the rendezvous's budgets per source address and in all
      */
     public record Options(
             InetSocketAddress listen,
@@ -36,7 +37,8 @@ public final class AppshareServer implements AutoCloseable {
             String relayAdvertised,
             String publicHost,
             long handshakeMillis,
-            long relayHandshakeMillis) {
+            long relayHandshakeMillis,
+            ClientLimits limits) {
 
         /** The rendezvous on {@code listen}, the embedded relay on the next port (or any). */
         public static Options of(InetSocketAddress listen) {
@@ -46,7 +48,8 @@ public final class AppshareServer implements AutoCloseable {
                     null,
                     null,
                     new RendezvousServer.Config().handshakeTimeoutMillis,
-                    RelayProtocol.PAIRING_TIMEOUT_MILLIS);
+                    RelayProtocol.PAIRING_TIMEOUT_MILLIS,
+                    ClientLimits.defaults());
         }
 
         public Options withRelayListen(InetSocketAddress relayListen) {
@@ -56,7 +59,8 @@ public final class AppshareServer implements AutoCloseable {
                     relayAdvertised,
                     publicHost,
                     handshakeMillis,
-                    relayHandshakeMillis);
+                    relayHandshakeMillis,
+                    limits);
         }
 
         /** Sends peers to a standalone relay; none is embedded. */
@@ -67,7 +71,13 @@ public final class AppshareServer implements AutoCloseable {
         /** Tells peers the relay is at {@code relay} (null: the embedded one). */
         public Options withRelayAdvertised(String relay) {
             return new Options(
-                    listen, relayListen, relay, publicHost, handshakeMillis, relayHandshakeMillis);
+                    listen,
+                    relayListen,
+                    relay,
+                    publicHost,
+                    handshakeMillis,
+                    relayHandshakeMillis,
+                    limits);
         }
 
         public Options withPublicHost(String host) {
@@ -77,7 +87,8 @@ public final class AppshareServer implements AutoCloseable {
                     relayAdvertised,
                     host,
                     handshakeMillis,
-                    relayHandshakeMillis);
+                    relayHandshakeMillis,
+                    limits);
         }
 
         public Options withHandshakes(long rendezvousMillis, long relayMillis) {
@@ -87,7 +98,19 @@ public final class AppshareServer implements AutoCloseable {
                     relayAdvertised,
                     publicHost,
                     rendezvousMillis,
-                    relayMillis);
+                    relayMillis,
+                    limits);
+        }
+
+        public Options withLimits(ClientLimits limits) {
+            return new Options(
+                    listen,
+                    relayListen,
+                    relayAdvertised,
+                    publicHost,
+                    handshakeMillis,
+                    relayHandshakeMillis,
+                    limits);
         }
 
         /** The host of {@code a} and the port after its own; port 0 stays 0 (any free port). */
@@ -154,6 +177,7 @@ public final class AppshareServer implements AutoCloseable {
         cfg.listen = o.listen();
         cfg.relayAdvertised = advertised;
         cfg.handshakeTimeoutMillis = o.handshakeMillis();
+        cfg.limits = o.limits();
         try {
             return new AppshareServer(
                     new RendezvousServer(cfg, tokens).start(group), relay, advertised);

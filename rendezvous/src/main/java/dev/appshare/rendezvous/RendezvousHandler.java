@@ -2,6 +2,7 @@ package dev.appshare.rendezvous;
 
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
+import dev.appshare.rendezvous.ShareRegistry.Claim;
 import dev.appshare.rendezvous.ShareRegistry.Registration;
 import dev.appshare.rendezvous.ShareRegistry.Session;
 import dev.appshare.rendezvous.ShareRegistry.Share;
@@ -16,6 +17,7 @@ import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -38,8 +40,11 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private static final AttributeKey<Boolean> NOT_READING =
             AttributeKey.valueOf(RendezvousHandler.class, "notReading");
 
-    RendezvousHandler(RendezvousServer server) {
+    private final InetAddress from; // the source address, whose budgets this connection spends
+
+    RendezvousHandler(RendezvousServer server, InetAddress from) {
         this.server = server;
+        this.from = from;
     }
 
     @Override
@@ -77,7 +82,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             fail(ctx, E_BAD_NAME, "a name is 3-48 characters of a-z, 0-9 and '-'");
             return;
         }
+        if (!server.budgets().share(from)) {
+            fail(ctx, E_BUSY, "too many shares from your address");
+            return;
+        }
         Registration r = server.registry().register(wanted, ctx.channel(), fp, owner);
+        if (r.claim() != Claim.OK) server.budgets().shareLeft(from);
         switch (r.claim()) {
             case TAKEN ->
                     fail(ctx, E_NAME_TAKEN, "the name " + wanted + " is in use by another share");
@@ -110,7 +120,17 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         String fp = matching(m, "fp", FP_PATTERN);
         cancelHandshake();
         connector = true;
+        // Budgets per source address: a look-up whatever the name (so guessing costs one), and a
+        // relay token for each CONNECT that reaches a share, checked before a session is opened.
+        if (!server.budgets().lookup(from)) {
+            fail(ctx, E_BUSY, "too many look-ups from your address; slow down");
+            return;
+        }
         Share target = NameAllocator.isValid(name) ? server.registry().lookup(name) : null;
+        if (target != null && !server.budgets().mintToken(from)) {
+            fail(ctx, E_BUSY, "too many connections asked for from your address; slow down");
+            return;
+        }
         Session s = target != null ? server.registry().open(target, ctx.channel()) : null;
         if (s == null && target != null && server.registry().lookup(name) == target) {
             fail(ctx, E_BUSY, "share " + name + " has too many connectors");
@@ -248,6 +268,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelHandshake();
         Channel ch = ctx.channel();
+        if (share != null) server.budgets().shareLeft(from);
         for (Session s : server.registry().drop(ch, share)) {
             if (s.connector() != ch) {
                 send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));

@@ -20,9 +20,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
  * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
@@ -42,6 +44,12 @@ public final class RendezvousServer implements AutoCloseable {
         public long idleTimeoutMillis = RendezvousProtocol.IDLE_MILLIS;
         public long tokenLifetimeMillis = 60_000;
         public int maxSessionsPerShare = 1024;
+
+        /** What each source address, and all clients together, may hold and do. */
+        public ClientLimits limits = ClientLimits.defaults();
+
+        /** The budgets' clock; tests pass their own. */
+        public LongSupplier nanoTime = System::nanoTime;
     }
 
     /**
@@ -59,6 +67,7 @@ public final class RendezvousServer implements AutoCloseable {
     private final AtomicLong accepted = new AtomicLong();
     private final RelayToken tokens;
     private final ShareRegistry registry;
+    private final ClientBudgets budgets;
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
     private Channel stun;
@@ -67,6 +76,7 @@ public final class RendezvousServer implements AutoCloseable {
         this.config = config;
         this.tokens = tokens;
         this.registry = new ShareRegistry(config.maxSessionsPerShare);
+        this.budgets = new ClientBudgets(config);
     }
 
     /**
@@ -95,8 +105,16 @@ public final class RendezvousServer implements AutoCloseable {
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
+                                        InetAddress from = ch.remoteAddress().getAddress();
+                                        boolean admitted = budgets.admitConnection(from);
+                                        accepted.incrementAndGet(); // after the decision
+                                        if (!admitted) {
+                                            ch.close(); // over budget: no handler, no ERROR
+                                            return;
+                                        }
+                                        ch.closeFuture()
+                                                .addListener(f -> budgets.connectionClosed(from));
                                         children.add(ch);
-                                        accepted.incrementAndGet();
                                         ch.pipeline()
                                                 .addLast(
                                                         "idle",
@@ -110,7 +128,7 @@ public final class RendezvousServer implements AutoCloseable {
                                                 .addLast(
                                                         "control",
                                                         new RendezvousHandler(
-                                                                RendezvousServer.this));
+                                                                RendezvousServer.this, from));
                                     }
                                 });
         server = b.bind(HostPort.resolved(config.listen)).sync().channel();
@@ -162,6 +180,15 @@ public final class RendezvousServer implements AutoCloseable {
 
     Config config() {
         return config;
+    }
+
+    ClientBudgets budgets() {
+        return budgets;
+    }
+
+    /** Control connections open now (admitted and not yet closed). */
+    int testOnlyOpenConnections() {
+        return budgets.openConnections();
     }
 
     RelayToken tokens() {

@@ -13,6 +13,7 @@ import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -153,7 +154,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     public void message(RendezvousMessage m) {
         switch (m.type()) {
             case ACCEPTED -> onAccepted(m);
-            case ERROR -> onError(m.get("code"), m.get("message"));
+            case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
             case GONE -> log.info("the rendezvous says {} left", config.name());
             case SIGNAL -> {
                 if (tunnel != null && session != null && session.equals(m.get("session")))

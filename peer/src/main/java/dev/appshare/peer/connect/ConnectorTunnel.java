@@ -11,6 +11,7 @@ import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
+import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.StreamPreamble;
@@ -214,7 +215,8 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         @Override
         public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
             if (evt instanceof QuicConnectionCloseEvent e && e.isApplicationClose()) {
-                String reason = new String(e.reason(), StandardCharsets.UTF_8);
+                String reason =
+                        NetworkText.printable(new String(e.reason(), StandardCharsets.UTF_8));
                 closeReason = reason.isEmpty() ? "the share closed the tunnel" : reason;
             }
             ctx.fireUserEventTriggered(evt);

@@ -1,6 +1,7 @@
 package dev.appshare.peer.ice;
 
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
@@ -322,7 +323,10 @@ public final class IceSession {
                     }
                 }
             } catch (RuntimeException e) {
-                log.debug("ICE: ignoring a bad remote candidate '{}': {}", cand, e.getMessage());
+                log.debug(
+                        "ICE: ignoring a bad remote candidate '{}': {}",
+                        NetworkText.printable(cand),
+                        NetworkText.printable(e.getMessage()));
             }
         }
         if (remote.end(m)) startChecks();

@@ -1,6 +1,7 @@
 package dev.appshare.peer.path;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.relay.RelayDatagrams;
 import dev.appshare.wire.relay.RelayProtocol;
 import io.netty.bootstrap.Bootstrap;
@@ -135,7 +136,7 @@ public final class RelayPath {
             if (!reply.equals(RelayProtocol.OK)) {
                 String reason =
                         reply.startsWith(RelayProtocol.ERR)
-                                ? reply.substring(RelayProtocol.ERR.length())
+                                ? NetworkText.printable(reply.substring(RelayProtocol.ERR.length()))
                                 : "bad reply";
                 paired.tryFailure(
                         new RelayRefusedException("the relay refused pairing: " + reason));

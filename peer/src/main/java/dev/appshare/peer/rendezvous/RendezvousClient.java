@@ -2,6 +2,7 @@ package dev.appshare.peer.rendezvous;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
@@ -278,7 +279,8 @@ public final class RendezvousClient implements AutoCloseable {
             log.debug("control connection failed: {}", cause.toString());
             if (ctx.channel() == channel && !answered && cause instanceof DecoderException) {
                 notAppshare =
-                        "the server does not speak appshare's protocol: " + cause.getMessage();
+                        "the server does not speak appshare's protocol: "
+                                + NetworkText.printable(cause.getMessage());
             }
             ctx.close();
         }

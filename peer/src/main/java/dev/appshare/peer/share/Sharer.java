@@ -12,6 +12,7 @@ import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
@@ -120,7 +121,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         switch (m.type()) {
             case REGISTERED -> onRegistered(m.get("name"));
             case INCOMING -> onIncoming(m);
-            case ERROR -> onError(m.get("code"), m.get("message"));
+            case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
             case SIGNAL -> {
                 SharerSession s = sessions.get(m.get("session"));
                 if (s != null) s.signal(m);

@@ -9,6 +9,7 @@ import dev.appshare.peer.share.Sharer;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.AppshareServer;
 import dev.appshare.rendezvous.AppshareServer.ListenFailure;
+import dev.appshare.rendezvous.ClientLimits;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.Resolver;
@@ -138,7 +139,9 @@ public final class Lab implements AutoCloseable {
                 AppshareServer.Options.of(new InetSocketAddress("127.0.0.1", port))
                         .withRelayAdvertised(relayAdvertised) // null: the embedded relay
                         // short for the hostile-input tests, with room for a busy machine
-                        .withHandshakes(3_000, relayPairingTimeoutMillis);
+                        .withHandshakes(3_000, relayPairingTimeoutMillis)
+                        // every lab client is 127.0.0.1: no per-address budget may cut it
+                        .withLimits(ClientLimits.oneAddressLab());
         servers = AppshareServer.start(options, tokens, group);
         rendezvous = servers.rendezvous();
         relay = servers.relay();

@@ -2,82 +2,148 @@ package dev.appshare.wire.net;
 
 import java.net.Inet4Address;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.Map;
+import java.util.function.LongSupplier;
 
 /**
- * Counts what each source address holds (e.g. open connections) against a per-address budget and a
- * global cap. An address is an IPv4 /32 or an IPv6 /64: one IPv6 host usually owns a whole /64, so
- * counting single IPv6 addresses would give it 2^64 budgets. The table holds only addresses that
- * hold something, so it never has more entries than the global cap. Thread-safe.
+ * A budget per source address, for servers that face the internet: each address (IPv4 /32, IPv6
+ * /64, since one host or one customer typically holds a whole /64) has a bucket of tokens, and
+ * {@link #tryTake} spends one or says no. Two kinds:
+ *
+ * <ul>
+ *   <li>{@link #concurrent}: {@code max} tokens that never refill; {@link #giveBack} returns one
+ *       (connections open at once, shares live at once);
+ *   <li>{@link #perSecond}: a token bucket that refills at {@code rate} per second up to {@code
+ *       burst} (look-ups, relay tokens minted).
+ * </ul>
+ *
+ * <p>Only addresses in debt (bucket not full) have an entry: a full bucket is the same as none, so
+ * it is dropped. The table holds at most {@code maxAddresses} entries; when it is full, buckets
+ * that refilled meanwhile are swept out (at most once a second, so a flood of new addresses cannot
+ * make every call walk the table), and if none did, a new address is refused: memory stays bounded
+ * and the addresses already served keep their budgets. Thread-safe (callers run on several event
+ * loops); each call is O(1) but for that sweep.
  */
 public final class AddressBudget {
-    /** The answer to {@link #acquire}. */
-    public enum Verdict {
-        ACCEPTED,
-        /** this address already holds its budget */
-        ADDRESS_FULL,
-        /** all addresses together hold the global cap */
-        GLOBAL_FULL
+    /** The prefix an address is counted under: the IPv4 address, or the IPv6 /64. */
+    public record Key(boolean v6, long bits) {
+        public static Key of(InetAddress a) {
+            byte[] b = a.getAddress();
+            long bits = 0;
+            for (int i = 0; i < Math.min(8, b.length); i++) bits = bits << 8 | (b[i] & 0xff);
+            return new Key(!(a instanceof Inet4Address), bits);
+        }
     }
 
-    /** IPv4 /32 or IPv6 /64. */
-    private record Key(boolean v6, long bits) {}
+    private static final long NANOS_PER_SECOND = 1_000_000_000L;
+    private static final long SWEEP_INTERVAL_NANOS = NANOS_PER_SECOND;
 
-    private final int perAddress;
-    private final int global;
-    private final Map<Key, Integer> held = new HashMap<>();
-    private int total;
+    private final int capacity;
+    private final long nanosPerToken; // 0: never refills
+    private final int maxAddresses;
+    private final LongSupplier nanoTime;
+    private final Map<Key, Bucket> buckets = new HashMap<>();
+    private long lastSweep;
+    private boolean swept;
 
-    public AddressBudget(int perAddress, int global) {
-        if (perAddress < 1 || global < 1) throw new IllegalArgumentException("budgets must be > 0");
-        this.perAddress = perAddress;
-        this.global = global;
+    private static final class Bucket {
+        long tokens; // in units of one token
+        long stamp; // nanoTime of the last refill
     }
 
-    public int perAddress() {
-        return perAddress;
+    private AddressBudget(int capacity, long nanosPerToken, int maxAddresses, LongSupplier clock) {
+        if (capacity < 1 || maxAddresses < 1) throw new IllegalArgumentException("empty budget");
+        this.capacity = capacity;
+        this.nanosPerToken = nanosPerToken;
+        this.maxAddresses = maxAddresses;
+        this.nanoTime = clock;
     }
 
-    public int global() {
-        return global;
+    /**
+     * At most {@code max} held at once per address; {@link #giveBack} after each {@link #tryTake}.
+     */
+    public static AddressBudget concurrent(int max, int maxAddresses) {
+        return new AddressBudget(max, 0, maxAddresses, System::nanoTime);
     }
 
-    /** Takes one unit for {@code from} if both its budget and the global cap allow. */
-    public synchronized Verdict acquire(InetAddress from) {
-        if (total >= global) return Verdict.GLOBAL_FULL;
-        Key k = key(from);
-        int n = held.getOrDefault(k, 0);
-        if (n >= perAddress) return Verdict.ADDRESS_FULL;
-        held.put(k, n + 1);
-        total++;
-        return Verdict.ACCEPTED;
+    /**
+     * {@code rate} per second per address, with bursts of up to {@code burst}.
+     *
+     * @param nanoTime the clock (System::nanoTime; tests pass their own)
+     */
+    public static AddressBudget perSecond(
+            int rate, int burst, int maxAddresses, LongSupplier nanoTime) {
+        if (rate < 1) throw new IllegalArgumentException("rate " + rate);
+        return new AddressBudget(burst, NANOS_PER_SECOND / rate, maxAddresses, nanoTime);
     }
 
-    /** Gives back one unit that {@link #acquire} granted to {@code from}. */
-    public synchronized void release(InetAddress from) {
-        Key k = key(from);
-        Integer n = held.get(k);
-        if (n == null) return;
-        if (n <= 1) held.remove(k);
-        else held.put(k, n - 1);
-        total--;
+    /** Spends one of {@code a}'s tokens; false if it has none left (or the table is full). */
+    public synchronized boolean tryTake(InetAddress a) {
+        Key k = Key.of(a);
+        long now = nanoTime.getAsLong();
+        Bucket b = buckets.get(k);
+        if (b == null) {
+            if (buckets.size() >= maxAddresses && !sweep(now)) return false;
+            b = new Bucket();
+            b.tokens = capacity;
+            b.stamp = now;
+            buckets.put(k, b);
+        }
+        refill(b, now);
+        if (b.tokens == 0) return false;
+        b.tokens--;
+        return true;
     }
 
-    /** Units held by all addresses together. */
-    public synchronized int total() {
-        return total;
+    /** Returns a token taken by {@link #tryTake} (concurrent budgets). */
+    public synchronized void giveBack(InetAddress a) {
+        Key k = Key.of(a);
+        Bucket b = buckets.get(k);
+        if (b == null) return;
+        if (++b.tokens >= capacity) buckets.remove(k);
     }
 
-    /** Addresses (/32 or /64) that hold at least one unit. */
+    /** How many tokens {@code a} has left now. */
+    public synchronized int remaining(InetAddress a) {
+        Bucket b = buckets.get(Key.of(a));
+        if (b == null) return capacity;
+        refill(b, nanoTime.getAsLong());
+        return (int) b.tokens;
+    }
+
+    /** Addresses with an entry (in debt): bounded by maxAddresses. */
     public synchronized int addresses() {
-        return held.size();
+        return buckets.size();
     }
 
-    private static Key key(InetAddress a) {
-        byte[] b = a.getAddress();
-        if (a instanceof Inet4Address) return new Key(false, ByteBuffer.wrap(b).getInt());
-        return new Key(true, ByteBuffer.wrap(b).getLong()); // the first 64 bits: the /64
+    private void refill(Bucket b, long now) {
+        if (nanosPerToken == 0 || b.tokens >= capacity) {
+            b.stamp = now;
+            return;
+        }
+        long earned = (now - b.stamp) / nanosPerToken;
+        if (earned <= 0) return;
+        if (earned >= capacity - b.tokens) {
+            b.tokens = capacity;
+            b.stamp = now;
+        } else {
+            b.tokens += earned;
+            b.stamp += earned * nanosPerToken; // keep the fraction of a token earned so far
+        }
+    }
+
+    /** Drops buckets that refilled; true if that made room. */
+    private boolean sweep(long now) {
+        if (swept && now - lastSweep < SWEEP_INTERVAL_NANOS) return false;
+        swept = true;
+        lastSweep = now;
+        for (Iterator<Bucket> it = buckets.values().iterator(); it.hasNext(); ) {
+            Bucket b = it.next();
+            refill(b, now);
+            if (b.tokens >= capacity) it.remove();
+        }
+        return buckets.size() < maxAddresses;
     }
 }
