@@ -15,6 +15,7 @@ import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -56,7 +57,7 @@ class ControlConnectionFuzz {
         EmbeddedChannel ch = new EmbeddedChannel();
         ch.config().setAllocator(alloc);
         RendezvousFrames.install(ch.pipeline());
-        ch.pipeline().addLast(new RendezvousHandler(server));
+        ch.pipeline().addLast(new RendezvousHandler(server, InetAddress.getLoopbackAddress()));
         PrintStream stderr = System.err; // slf4j-simple looks it up on each line
         System.setErr(new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
         try {
