@@ -108,9 +108,13 @@ public final class ShareRegistry {
     public synchronized Session open(Share share, Channel connector) {
         if (byName.get(share.name()) != share) return null;
         Session old = byConnector.get(connector);
-        if (old != null) end(old);
         Map<String, Session> ofShare = byShare.get(share.channel());
-        if (ofShare != null && ofShare.size() >= maxSessionsPerShare) return null;
+        // Refused before anything changes: a CONNECT to a full share keeps the asker's session. A
+        // session of this share that the new one replaces does not count against the cap.
+        int held = ofShare == null ? 0 : ofShare.size();
+        if (old != null && old.share() == share) held--;
+        if (held >= maxSessionsPerShare) return null;
+        if (old != null) end(old);
         Session s = new Session(newSessionId(), share, connector);
         sessions.put(s.id(), s);
         byShare.computeIfAbsent(share.channel(), ch -> new HashMap<>()).put(s.id(), s);

@@ -129,6 +129,20 @@ class ShareRegistryTest {
     }
 
     @Test
+    void aConnectToAFullShareKeepsTheAskersSessionElsewhere() {
+        ShareRegistry r = new ShareRegistry(1);
+        Share full = register(r, "full-app", OWNER);
+        Share other = register(r, "other-app", OWNER);
+        assertNotNull(r.open(full, new EmbeddedChannel()));
+        Channel asker = new EmbeddedChannel();
+        Session mine = r.open(other, asker);
+        assertNotNull(mine);
+        assertNull(r.open(full, asker), "the full share refuses");
+        assertEquals(
+                mine, r.session(mine.id()), "and the asker's session with the other share lives");
+    }
+
+    @Test
     void droppingAShareEndsItsSessionsOnly() {
         ShareRegistry r = new ShareRegistry(8);
         Share a = register(r, "app-a", OWNER);
