@@ -146,6 +146,9 @@ class ProtocolDocTest {
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
         c.put("RemoteSignals.MAX_REMOTE_REFLEXIVE", (long) RemoteSignals.MAX_REMOTE_REFLEXIVE);
         c.put("RemoteSignals.MAX_REMOTE_SIGNALS", (long) RemoteSignals.MAX_REMOTE_SIGNALS);
+        c.put(
+                "RendezvousProtocol.MAX_SIGNALS_PER_SESSION",
+                (long) RendezvousProtocol.MAX_SIGNALS_PER_SESSION);
         c.put("IceSession.MAX_SESSIONS", (long) IceSession.MAX_SESSIONS);
         c.put(
                 "IceSession.REMOTE_END_WAIT_MILLIS",

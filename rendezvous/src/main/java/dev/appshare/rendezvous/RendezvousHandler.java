@@ -194,6 +194,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             ctx.close();
             return;
         }
+        if (!s.countSignal(ctx.channel())) return; // past the session's budget: dropped
         send(to, m);
     }
 

@@ -8,6 +8,7 @@ import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.random.RandomGenerator;
 
 /**
@@ -25,9 +26,27 @@ public final class ShareRegistry {
     public record Share(String name, Channel channel, String fingerprint, String owner) {}
 
     /** A connector's request to a share, kept while both control connections live (for SIGNAL). */
-    public record Session(String id, Share share, Channel connector) {
+    public record Session(
+            String id, Share share, Channel connector, AtomicInteger[] signalsForwarded) {
+        Session(String id, Share share, Channel connector) {
+            this(
+                    id,
+                    share,
+                    connector,
+                    new AtomicInteger[] {new AtomicInteger(), new AtomicInteger()});
+        }
+
         public Channel other(Channel from) {
             return from == connector ? share.channel() : connector;
+        }
+
+        /**
+         * Counts one SIGNAL from {@code from}; false past {@link
+         * RendezvousProtocol#MAX_SIGNALS_PER_SESSION} in that direction (the server drops it).
+         */
+        public boolean countSignal(Channel from) {
+            AtomicInteger n = signalsForwarded[from == connector ? 0 : 1];
+            return n.incrementAndGet() <= RendezvousProtocol.MAX_SIGNALS_PER_SESSION;
         }
     }
 

@@ -129,6 +129,19 @@ class ShareRegistryTest {
     }
 
     @Test
+    void aSessionForwardsAtMostItsBudgetOfSignalsEachWay() {
+        ShareRegistry r = new ShareRegistry(8);
+        Share share = register(r, "my-app", OWNER);
+        Channel connector = new EmbeddedChannel();
+        Session s = r.open(share, connector);
+        for (int i = 0; i < RendezvousProtocol.MAX_SIGNALS_PER_SESSION; i++) {
+            assertTrue(s.countSignal(connector));
+        }
+        assertTrue(!s.countSignal(connector), "the connector's next SIGNAL is dropped");
+        assertTrue(s.countSignal(share.channel()), "the share's budget is its own");
+    }
+
+    @Test
     void aConnectToAFullShareKeepsTheAskersSessionElsewhere() {
         ShareRegistry r = new ShareRegistry(1);
         Share full = register(r, "full-app", OWNER);

@@ -1,6 +1,7 @@
 package dev.appshare.peer.ice;
 
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import java.util.ArrayList;
 import java.util.List;
 import org.ice4j.ice.CandidateType;
@@ -23,7 +24,7 @@ public final class RemoteSignals {
     public static final int MAX_REMOTE_HOSTS = 24;
 
     public static final int MAX_REMOTE_REFLEXIVE = 8;
-    public static final int MAX_REMOTE_SIGNALS = 64;
+    public static final int MAX_REMOTE_SIGNALS = RendezvousProtocol.MAX_SIGNALS_PER_SESSION;
 
     /** ice4j's own credential alphabet and lengths; anything else is not from ice4j. */
     private static final String UFRAG_PATTERN = "[A-Za-z0-9+/]{4,256}";

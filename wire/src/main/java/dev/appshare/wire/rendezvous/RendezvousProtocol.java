@@ -46,6 +46,13 @@ public final class RendezvousProtocol {
     public static final String E_TIMEOUT = "timeout";
     public static final String E_BUSY = "busy";
 
+    /**
+     * SIGNALs the server forwards per session in each direction; later ones are dropped. A peer
+     * reads no more than this anyway (ICE needs about 30), so a connector cannot use SIGNAL to pour
+     * traffic at a share through the server.
+     */
+    public static final int MAX_SIGNALS_PER_SESSION = 64;
+
     public static final long HEARTBEAT_MILLIS = 15_000;
 
     /** A connection silent for this long is dead: three missed heartbeats. */
