@@ -1,9 +1,8 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
-import dev.appshare.peer.PeerException;
 import dev.appshare.peer.connect.Connector;
-import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -15,8 +14,8 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = {
-            "Reach a share by its name on a local port. Prints 'Listening on ADDR:P', then",
-            "'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C."
+            "Reach a share by its name on local ports. Prints 'Listening on ADDR:P' per --local,",
+            "then 'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C."
         })
 final class ConnectCommand implements Callable<Integer> {
     @Parameters(
@@ -28,9 +27,12 @@ final class ConnectCommand implements Callable<Integer> {
     @Option(
             names = "--local",
             required = true,
-            paramLabel = "P",
-            description = "The local port to listen on.")
-    int local;
+            paramLabel = "P[:REMOTE]",
+            description = {
+                "A local port to listen on (repeatable), reaching the share's port REMOTE;",
+                "P alone reaches the share's port P, or its only port if it shares one."
+            })
+    List<String> locals;
 
     @Option(
             names = "--bind",
@@ -43,18 +45,14 @@ final class ConnectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (local < 0 || local > 65535) throw new PeerException(2, "--local must be 0-65535");
+        List<Connector.Forward> forwards = PortSpecs.forwards(locals, bind);
         peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();
         Connector connector = null;
         try {
             connector =
                     new Connector(
-                            new Connector.Config(
-                                    peer.server(),
-                                    name,
-                                    InetSocketAddress.createUnresolved(bind, local),
-                                    peer.paths()),
+                            new Connector.Config(peer.server(), name, forwards, peer.paths()),
                             run.group,
                             Console.of(System.out));
             run.await(connector.start());

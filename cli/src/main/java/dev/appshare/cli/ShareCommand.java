@@ -1,9 +1,9 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
-import dev.appshare.peer.PeerException;
 import dev.appshare.peer.share.Sharer;
 import java.net.InetSocketAddress;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -14,22 +14,23 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = {
-            "Share a local TCP port. Prints 'Name: NAME' once registered; give that name to",
-            "`appshare connect` on the other machine. Runs until Ctrl-C."
+            "Share local TCP ports. Prints 'Name: NAME' once registered, then 'Ports: P, ...';",
+            "give that name to `appshare connect` on the other machine. Only the ports given",
+            "are reachable. Runs until Ctrl-C."
         })
 final class ShareCommand implements Callable<Integer> {
     @Option(
             names = "--port",
             required = true,
-            paramLabel = "P",
-            description = "The local port to share.")
-    int port;
+            paramLabel = "P|HOST:PORT",
+            description = "A port to share (repeatable): P on --host, or HOST:PORT.")
+    List<String> ports;
 
     @Option(
             names = "--host",
             defaultValue = "127.0.0.1",
             paramLabel = "H",
-            description = "The host the shared port is on (default 127.0.0.1).")
+            description = "The host bare --port values are on (default 127.0.0.1).")
     String host;
 
     @Option(
@@ -42,18 +43,14 @@ final class ShareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (port < 1 || port > 65535) throw new PeerException(2, "--port must be 1-65535");
+        List<InetSocketAddress> targets = PortSpecs.shared(ports, host);
         peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();
         Sharer sharer = null;
         try {
             sharer =
                     new Sharer(
-                            new Sharer.Config(
-                                    peer.server(),
-                                    InetSocketAddress.createUnresolved(host, port),
-                                    name,
-                                    peer.paths()),
+                            new Sharer.Config(peer.server(), targets, name, peer.paths()),
                             run.group,
                             Console.of(System.out));
             run.await(sharer.start());

@@ -24,6 +24,12 @@ class CliTest {
         assertEquals(2, Main.run(false, "share", "--port", "80", "--transport", "sideways"));
         assertEquals(2, Main.run(false, "connect", "x", "--local", "1", "--transport", "udp"));
         assertEquals(2, Main.run(false, "frobnicate"));
+        assertEquals(2, Main.run(false, "share", "--port", "22", "--port", "localhost:22"));
+        assertEquals(2, Main.run(false, "share", "--port", "70000"));
+        assertEquals(2, Main.run(false, "share", "--port", "db:0"));
+        assertEquals(2, Main.run(false, "connect", "x", "--local", "4000:0"));
+        assertEquals(2, Main.run(false, "connect", "x", "--local", "4000:ssh"));
+        assertEquals(2, Main.run(false, "connect", "x", "--local", "4000", "--local", "4000:22"));
     }
 
     @Test

@@ -142,6 +142,9 @@ class ProtocolDocTest {
                 "TargetDialHandler.CONNECT_TIMEOUT_MILLIS",
                 Duration.ofMillis(TargetDialHandler.CONNECT_TIMEOUT_MILLIS));
         c.put("StreamPreamble.OPEN_TCP", (long) StreamPreamble.OPEN_TCP);
+        c.put("StreamPreamble.OPEN_PORT", (long) StreamPreamble.OPEN_PORT);
+        c.put("StreamPreamble.OPEN_PORT_OR_ONLY", (long) StreamPreamble.OPEN_PORT_OR_ONLY);
+        c.put("StreamPreamble.REFUSED_ERROR", (long) StreamPreamble.REFUSED_ERROR);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
         c.put("RemoteSignals.MAX_REMOTE_REFLEXIVE", (long) RemoteSignals.MAX_REMOTE_REFLEXIVE);

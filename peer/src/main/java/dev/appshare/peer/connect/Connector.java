@@ -15,6 +15,7 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -28,18 +29,20 @@ import io.netty.util.concurrent.Promise;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * {@code appshare connect}: listens on a local port, asks the rendezvous for the share by name, and
- * carries every accepted connection over one tunnel to it. When the share goes away it keeps the
- * port and waits for the share to come back under the same name. It holds a control connection only
- * while it may need one: one that drops while a tunnel is open (up or opening) is not replaced, as
- * the server forgot that tunnel's session with it and a new connection would have nothing to ask
- * (the server closes a connection that sends no CONNECT); it reconnects when it must ask again.
- * State lives on the signalling event loop.
+ * {@code appshare connect}: listens on local ports (one per --local), asks the rendezvous for the
+ * share by name, and carries every accepted connection over one tunnel to it. When the share goes
+ * away it keeps the port and waits for the share to come back under the same name. It holds a
+ * control connection only while it may need one: one that drops while a tunnel is open (up or
+ * opening) is not replaced, as the server forgot that tunnel's session with it and a new connection
+ * would have nothing to ask (the server closes a connection that sends no CONNECT); it reconnects
+ * when it must ask again. State lives on the signalling event loop.
  */
 public final class Connector implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Connector.class);
@@ -50,9 +53,45 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     static final long PENDING_TIMEOUT_MILLIS = 15_000;
     public static final long RETRY_MILLIS = 2_000;
 
-    /** What to connect to and where to listen. */
+    /** What to connect to and where to listen: one local listener per forward. */
     public record Config(
-            InetSocketAddress server, String name, InetSocketAddress local, PathOptions paths) {}
+            InetSocketAddress server, String name, List<Forward> forwards, PathOptions paths) {
+        public Config {
+            forwards = List.copyOf(forwards);
+            if (forwards.isEmpty()) throw new IllegalArgumentException("no local port");
+        }
+
+        /** One listener, asking for the share's port {@code local}'s number, or its only port. */
+        public Config(
+                InetSocketAddress server, String name, InetSocketAddress local, PathOptions paths) {
+            this(server, name, List.of(Forward.sameOrOnly(local)), paths);
+        }
+    }
+
+    /**
+     * One {@code --local}: connections to {@code local} ask the share for {@code remotePort}, or
+     * for its only port when {@code orOnly} and it does not expose {@code remotePort}.
+     */
+    public record Forward(InetSocketAddress local, int remotePort, boolean orOnly) {
+        /** {@code --local P}: the share's port P, or its only port. */
+        public static Forward sameOrOnly(InetSocketAddress local) {
+            return new Forward(local, local.getPort(), true);
+        }
+
+        /** {@code --local P:REMOTE}: exactly the share's port REMOTE. */
+        public static Forward exactly(InetSocketAddress local, int remotePort) {
+            return new Forward(local, remotePort, false);
+        }
+
+        byte[] preamble() {
+            return StreamPreamble.encode(remotePort, orOnly);
+        }
+
+        /** For log lines: what this listener asks for. */
+        String remote() {
+            return orOnly ? remotePort + " (or the only shared port)" : String.valueOf(remotePort);
+        }
+    }
 
     private final Config config;
     private final EventLoopGroup group;
@@ -61,8 +100,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final RendezvousClient signalling;
     private final EventLoop loop;
     private final Promise<Void> firstTunnel;
-    private final ArrayDeque<Channel> pending = new ArrayDeque<>();
-    private Channel listener;
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private final List<Channel> listeners = new ArrayList<>();
     private ConnectorTunnel tunnel;
     private String session;
     private boolean asking;
@@ -86,31 +125,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      * rendezvous unreachable.
      */
     public Future<Void> start() {
-        InetSocketAddress bind = HostPort.resolved(config.local());
-        try {
-            // Accepted connections live on the same event loop as the tunnel: a splice between a
-            // local
-            // socket and its QUIC stream then never hops threads.
-            listener =
-                    new ServerBootstrap()
-                            .group(group, loop)
-                            .channel(EventLoops.serverSocket())
-                            .childOption(ChannelOption.AUTO_READ, false)
-                            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                            .childOption(ChannelOption.TCP_NODELAY, true)
-                            .childHandler(new Accepted())
-                            .bind(bind)
-                            .syncUninterruptibly()
-                            .channel();
-        } catch (Exception e) {
-            String why =
-                    e instanceof BindException || String.valueOf(e.getMessage()).contains("in use")
-                            ? "is already in use; pick another with --local (or stop what holds it)"
-                            : "cannot be opened: " + e.getMessage();
-            throw new PeerException(1, "local port " + HostPort.format(config.local()) + " " + why);
-        }
-        console.line(
-                "Listening on " + HostPort.format((InetSocketAddress) listener.localAddress()));
+        for (Forward f : config.forwards()) listen(f);
         // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes
         // first.
         if (config.paths().transport() == Transport.DIRECT) IceSession.warmUp();
@@ -118,8 +133,48 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         return firstTunnel;
     }
 
+    private void listen(Forward forward) {
+        InetSocketAddress bind = HostPort.resolved(forward.local());
+        Channel listener;
+        try {
+            // Accepted connections live on the same event loop as the tunnel: a splice between a
+            // local socket and its QUIC stream then never hops threads.
+            listener =
+                    new ServerBootstrap()
+                            .group(group, loop)
+                            .channel(EventLoops.serverSocket())
+                            .childOption(ChannelOption.AUTO_READ, false)
+                            .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                            .childOption(ChannelOption.TCP_NODELAY, true)
+                            .childHandler(new Accepted(forward))
+                            .bind(bind)
+                            .syncUninterruptibly()
+                            .channel();
+        } catch (Exception e) {
+            listeners.forEach(Channel::close);
+            String why =
+                    e instanceof BindException || String.valueOf(e.getMessage()).contains("in use")
+                            ? "is already in use; pick another with --local (or stop what holds it)"
+                            : "cannot be opened: " + e.getMessage();
+            throw new PeerException(
+                    1, "local port " + HostPort.format(forward.local()) + " " + why);
+        }
+        listeners.add(listener);
+        InetSocketAddress at = (InetSocketAddress) listener.localAddress();
+        console.line(
+                "Listening on "
+                        + HostPort.format(at)
+                        + (config.forwards().size() > 1 ? " -> port " + forward.remote() : ""));
+    }
+
+    /** The first listener's address. */
     public InetSocketAddress localAddress() {
-        return (InetSocketAddress) listener.localAddress();
+        return localAddresses().get(0);
+    }
+
+    /** Each listener's address, in the order of the forwards. */
+    public List<InetSocketAddress> localAddresses() {
+        return listeners.stream().map(l -> (InetSocketAddress) l.localAddress()).toList();
     }
 
     @Override
@@ -228,8 +283,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                     everUp = true;
                                     firstTunnel.trySuccess(null);
                                     while (!pending.isEmpty()) {
-                                        Channel ch = pending.poll();
-                                        if (ch.isActive()) t.openStream(ch);
+                                        Pending p = pending.poll();
+                                        if (p.local().isActive())
+                                            t.openStream(p.local(), p.forward());
                                     }
                                 }));
     }
@@ -298,17 +354,18 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                 + " APPSHARE_SERVER"));
     }
 
-    private void accepted(Channel local) {
+    private void accepted(Channel local, Forward forward) {
         loop.execute(
                 () -> {
                     ConnectorTunnel t = tunnel;
                     if (t != null && t.isUp()) {
-                        t.openStream(local);
+                        t.openStream(local, forward);
                     } else if (pending.size() < MAX_PENDING && !closed) {
-                        pending.add(local);
+                        Pending p = new Pending(local, forward);
+                        pending.add(p);
                         loop.schedule(
                                 () -> {
-                                    if (pending.remove(local)) {
+                                    if (pending.remove(p)) {
                                         log.info(
                                                 "closed a local connection: no tunnel to {} within"
                                                         + " {} s",
@@ -325,13 +382,16 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                 });
     }
 
+    /** A local connection waiting for the tunnel, and what it asks the share for. */
+    private record Pending(Channel local, Forward forward) {}
+
     @Override
     public void close() {
         loop.submit(
                         () -> {
                             closed = true;
-                            if (listener != null) listener.close();
-                            pending.forEach(Channel::close);
+                            listeners.forEach(Channel::close);
+                            pending.forEach(p -> p.local().close());
                             pending.clear();
                             if (tunnel != null) tunnel.close();
                             signalling.close();
@@ -341,9 +401,15 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     @ChannelHandler.Sharable
     private final class Accepted extends ChannelInboundHandlerAdapter {
+        private final Forward forward;
+
+        Accepted(Forward forward) {
+            this.forward = forward;
+        }
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
-            accepted(ctx.channel());
+            accepted(ctx.channel(), forward);
             ctx.fireChannelActive();
         }
     }

@@ -26,6 +26,7 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -132,15 +133,15 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         return up;
     }
 
-    /** Carries one accepted local connection over a new stream. */
-    void openStream(Channel local) {
+    /** Carries one accepted local connection over a new stream to the port it asks for. */
+    void openStream(Channel local, Connector.Forward forward) {
         long id = COUNTER.incrementAndGet();
         long started = System.nanoTime();
         quic.newStreamBootstrap()
                 .type(QuicStreamType.BIDIRECTIONAL)
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .handler(new ChannelInboundHandlerAdapter())
+                .handler(new RefusedPort(id, forward))
                 .create()
                 .addListener(
                         f -> {
@@ -153,8 +154,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
-                            stream.writeAndFlush(
-                                    Unpooled.wrappedBuffer(new byte[] {StreamPreamble.OPEN_TCP}));
+                            stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
                             log.debug(
                                     "local connection #{} from {} on stream {}",
@@ -220,6 +220,33 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                 closeReason = reason.isEmpty() ? "the share closed the tunnel" : reason;
             }
             ctx.fireUserEventTriggered(evt);
+        }
+    }
+
+    /**
+     * Says, in one line, that the share refused a stream because it does not expose the port asked
+     * for (a reset with {@link StreamPreamble#REFUSED_ERROR}); the splice then closes the local
+     * connection as for any reset.
+     */
+    private static final class RefusedPort extends ChannelInboundHandlerAdapter {
+        private final long id;
+        private final Connector.Forward forward;
+
+        RefusedPort(long id, Connector.Forward forward) {
+            this.id = id;
+            this.forward = forward;
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof QuicStreamResetException e
+                    && e.applicationProtocolCode() == StreamPreamble.REFUSED_ERROR) {
+                log.warn(
+                        "local connection #{} refused: the share does not expose port {}",
+                        id,
+                        forward.remote());
+            }
+            ctx.fireExceptionCaught(cause);
         }
     }
 

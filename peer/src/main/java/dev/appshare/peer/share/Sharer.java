@@ -11,7 +11,7 @@ import dev.appshare.peer.path.RelayAddress;
 import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
-import dev.appshare.wire.net.HostPort;
+import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoopGroup;
@@ -21,6 +21,7 @@ import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,16 +34,35 @@ import org.slf4j.LoggerFactory;
 public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Sharer.class);
 
-    /** What to share and where to register. */
+    /**
+     * What to share and where to register: {@code targets} are the exposed {@code HOST:PORT}s
+     * (unresolved if a host name), one per port.
+     */
     public record Config(
-            InetSocketAddress server, InetSocketAddress target, String name, PathOptions paths) {}
+            InetSocketAddress server,
+            List<InetSocketAddress> targets,
+            String name,
+            PathOptions paths) {
+        public Config {
+            targets = List.copyOf(targets);
+        }
+
+        /** One shared port. */
+        public Config(
+                InetSocketAddress server,
+                InetSocketAddress target,
+                String name,
+                PathOptions paths) {
+            this(server, List.of(target), name, paths);
+        }
+    }
 
     private final Config config;
     private final EventLoopGroup group;
     private final Console console;
     private final PeerIdentity identity = PeerIdentity.generate();
     private final String owner;
-    private final SharedTarget target;
+    private final SharedTargets targets;
     private final RendezvousClient signalling;
     private final Promise<String> registered;
     private final Promise<Void> failed;
@@ -56,7 +76,11 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         byte[] secret = new byte[16];
         new SecureRandom().nextBytes(secret);
         this.owner = HexFormat.of().formatHex(secret);
-        this.target = new SharedTarget(config.target(), config.paths().resolver());
+        this.targets =
+                SharedTargets.of(
+                        config.targets().stream()
+                                .map(t -> new SharedTarget(t, config.paths().resolver()))
+                                .toList());
         this.signalling =
                 new RendezvousClient(
                         group.next(), config.server(), this, config.paths().resolver());
@@ -70,7 +94,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
      */
     public Future<String> start() {
         if (config.paths().usesDirect()) IceSession.warmUp();
-        target.resolve(signalling.loop())
+        targets.resolve(signalling.loop())
                 .addListener(
                         f -> {
                             if (f.isSuccess()) {
@@ -80,8 +104,9 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                             registered.tryFailure(
                                     new PeerException(
                                             1,
-                                            "cannot resolve the shared host "
-                                                    + target.text()
+                                            "cannot resolve a shared host ("
+                                                    + targets.text()
+                                                    + ")"
                                                     + " ("
                                                     + f.cause().getMessage()
                                                     + "); check --host"));
@@ -134,11 +159,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         if (name == null) {
             name = n;
             console.line("Name: " + n);
-            log.info(
-                    "sharing {} as {} via {}",
-                    HostPort.format(config.target()),
-                    n,
-                    signalling.serverText());
+            console.line("Ports: " + targets.ports());
+            log.info("sharing {} as {} via {}", targets.text(), n, signalling.serverText());
             registered.trySuccess(n);
         } else {
             log.info("re-registered as {} with {}", n, signalling.serverText());
@@ -183,7 +205,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                             false,
                             false),
                     config.paths(),
-                    target);
+                    targets);
         } catch (RuntimeException e) {
             log.warn("session {}: {}", session, e.getMessage());
             s.close(null);

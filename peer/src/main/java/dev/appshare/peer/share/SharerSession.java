@@ -6,7 +6,7 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
-import dev.appshare.peer.tunnel.SharedTarget;
+import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
@@ -68,7 +68,7 @@ public final class SharerSession implements PathSwitch.Listener {
             String peerFingerprint,
             PathCarrier.Route route,
             PathOptions options,
-            SharedTarget target) {
+            SharedTargets targets) {
         ChannelHandler codec =
                 TunnelCodecs.server(
                         identity,
@@ -89,7 +89,7 @@ public final class SharerSession implements PathSwitch.Listener {
                         new ChannelInitializer<QuicStreamChannel>() {
                             @Override
                             protected void initChannel(QuicStreamChannel ch) {
-                                ch.pipeline().addLast(new TargetDialHandler(target, id));
+                                ch.pipeline().addLast(new TargetDialHandler(targets, id));
                             }
                         });
         carrier =

@@ -66,6 +66,11 @@ public final class SharedTarget {
             log.info("{} now resolves to {}", HostPort.format(configured), HostPort.literal(a));
     }
 
+    /** The port connectors ask for. */
+    public int port() {
+        return configured.getPort();
+    }
+
     /** As typed: for messages. */
     public String text() {
         return HostPort.format(configured);

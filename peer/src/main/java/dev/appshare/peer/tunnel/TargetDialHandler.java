@@ -23,25 +23,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sharer's end of one tunnelled connection: reads the stream's preamble, dials the shared port,
- * then splices the stream and the new TCP connection. If the port refuses, the stream is reset at
- * once (the connector's client sees its connection reset, as a refused connection would be) and the
- * reason is logged here.
+ * The sharer's end of one tunnelled connection: reads the stream's preamble, dials the shared port
+ * it asks for (a port the share does not expose resets the stream with {@link
+ * StreamPreamble#REFUSED_ERROR}), then splices the stream and the new TCP connection. If the port
+ * refuses, the stream is reset at once (the connector's client sees its connection reset, as a
+ * refused connection would be) and the reason is logged here.
  */
 public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(TargetDialHandler.class);
     private static final AtomicLong COUNTER = new AtomicLong();
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
-    private final SharedTarget target;
+    private final SharedTargets targets;
     private final String session;
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
     private Channel dialing; // the TCP connection being made, until it is spliced
 
-    public TargetDialHandler(SharedTarget target, String session) {
-        this.target = target;
+    public TargetDialHandler(SharedTargets targets, String session) {
+        this.targets = targets;
         this.session = session;
     }
 
@@ -68,23 +69,39 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                             : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
             return;
         }
-        if (!buf.isReadable()) {
-            buf.release();
-            ctx.read();
-            return;
-        }
-        if (buf.readByte() != StreamPreamble.OPEN_TCP) {
-            buf.release();
+        // The preamble is at most MAX_LENGTH bytes: hold chunks only until it is complete.
+        early = early == null ? buf : ctx.alloc().compositeBuffer().addComponents(true, early, buf);
+        StreamPreamble.Request request;
+        try {
+            request = StreamPreamble.decode(early);
+        } catch (IllegalArgumentException e) {
+            early.release();
+            early = null;
             log.warn("session {}: stream with an unknown preamble; resetting it", session);
             SpliceHandler.abort(ctx.channel());
             return;
         }
+        if (request == null) {
+            ctx.read();
+            return;
+        }
+        SharedTarget target = targets.pick(request);
+        if (target == null) {
+            early.release();
+            early = null;
+            log.info(
+                    "session {}: refused a stream for port {}: not shared (shared: {})",
+                    session,
+                    request.port(),
+                    targets.ports());
+            SpliceHandler.abort(ctx.channel(), StreamPreamble.REFUSED_ERROR);
+            return;
+        }
         opened = true;
-        early = buf;
-        dial(ctx, (QuicStreamChannel) ctx.channel());
+        dial(ctx, (QuicStreamChannel) ctx.channel(), target);
     }
 
-    private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream) {
+    private void dial(ChannelHandlerContext ctx, QuicStreamChannel stream, SharedTarget target) {
         long id = COUNTER.incrementAndGet();
         long started = System.nanoTime();
         InetSocketAddress address = target.address();
@@ -100,13 +117,14 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                         .connect(address);
         dialing = connect.channel();
         connect.addListener(
-                (ChannelFutureListener) f -> dialed(ctx, stream, f, id, address, started));
+                (ChannelFutureListener) f -> dialed(ctx, stream, target, f, id, address, started));
     }
 
     /** On the stream's loop, which is also the new connection's. */
     private void dialed(
             ChannelHandlerContext ctx,
             QuicStreamChannel stream,
+            SharedTarget target,
             ChannelFuture f,
             long id,
             InetSocketAddress address,

@@ -179,11 +179,16 @@ public final class Lab implements AutoCloseable {
 
     /** A share of {@code target}, which may be unresolved (a host name, as with --host). */
     public Sharer share(InetSocketAddress target, String name) throws Exception {
+        return share(List.of(target), name);
+    }
+
+    /** A share exposing each of {@code targets} (share --port, repeated). */
+    public Sharer share(List<InetSocketAddress> targets, String name) throws Exception {
         Sharer s =
                 new Sharer(
                         new Sharer.Config(
                                 peerServer(),
-                                target,
+                                targets,
                                 name,
                                 paths(shareTransport != null ? shareTransport : transport, null)),
                         group,
@@ -199,13 +204,19 @@ public final class Lab implements AutoCloseable {
 
     /** A connector that prints to its own console. */
     public Connector connect(String name, Console console) throws Exception {
+        return connect(
+                name,
+                List.of(Connector.Forward.sameOrOnly(new InetSocketAddress("127.0.0.1", 0))),
+                console);
+    }
+
+    /** A connector with one listener per forward (connect --local, repeated). */
+    public Connector connect(String name, List<Connector.Forward> forwards, Console console)
+            throws Exception {
         Connector c =
                 new Connector(
                         new Connector.Config(
-                                peerServer(),
-                                name,
-                                new InetSocketAddress("127.0.0.1", 0),
-                                paths(transport, connectorTap)),
+                                peerServer(), name, forwards, paths(transport, connectorTap)),
                         group,
                         console);
         peers.add(c);

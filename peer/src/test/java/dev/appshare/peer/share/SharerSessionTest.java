@@ -14,6 +14,7 @@ import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.path.VirtualAddresses;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
+import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.tunnel.StreamPreamble;
@@ -128,9 +129,11 @@ class SharerSessionTest {
                                         connectorKey.fingerprint(),
                                         new PathCarrier.Route(relay, token, null, false, false),
                                         RELAY_ONLY,
-                                        new SharedTarget(
-                                                (InetSocketAddress) target.getLocalSocketAddress(),
-                                                Resolver.JDK)))
+                                        SharedTargets.of(
+                                                new SharedTarget(
+                                                        (InetSocketAddress)
+                                                                target.getLocalSocketAddress(),
+                                                        Resolver.JDK))))
                 .sync();
         client =
                 PathCarrier.open(

@@ -23,17 +23,17 @@ import net.jqwik.api.Provide;
 /**
  * The sharer's reading of a stream's preamble ({@link TargetDialHandler} before it dials) on an
  * EmbeddedChannel, fed generated streams in random chunks (empty ones included) whose first byte is
- * not {@link StreamPreamble#OPEN_TCP}. 100,000 streams, fixed seed. A stream that opens properly
- * needs a real QUIC stream channel to dial from: the e2e tests cover that path.
+ * not one of the preamble kinds ({@link StreamPreamble#OPEN_TCP}, {@link StreamPreamble#OPEN_PORT},
+ * {@link StreamPreamble#OPEN_PORT_OR_ONLY}). 100,000 streams, fixed seed. A stream that opens
+ * properly needs a real QUIC stream channel to dial from: the e2e tests cover that path.
  */
 class TargetDialHandlerFuzz {
-    static final SharedTarget TARGET =
-            new SharedTarget(new InetSocketAddress("127.0.0.1", 9), Resolver.JDK);
+    static final SharedTargets TARGET =
+            SharedTargets.of(new SharedTarget(new InetSocketAddress("127.0.0.1", 9), Resolver.JDK));
 
     /**
-     * A stream whose first byte is anything but OPEN_TCP is closed as soon as that byte arrives,
-     * nothing is dialled or passed on, and every buffer is released; empty reads before it change
-     * nothing.
+     * A stream whose first byte is no preamble kind is closed as soon as that byte arrives, nothing
+     * is dialled or passed on, and every buffer is released; empty reads before it change nothing.
      */
     @Property(tries = 100_000, seed = "9701", generation = GenerationMode.RANDOMIZED)
     void aStreamWithAnUnknownPreambleIsClosed(@ForAll("streams") byte[] in, @ForAll long chunking) {
@@ -70,6 +70,11 @@ class TargetDialHandlerFuzz {
     @Provide
     Arbitrary<byte[]> streams() {
         return Fuzzing.randomBytes(32)
-                .filter(b -> b.length == 0 || b[0] != StreamPreamble.OPEN_TCP);
+                .filter(
+                        b ->
+                                b.length == 0
+                                        || (b[0] != StreamPreamble.OPEN_TCP
+                                                && b[0] != StreamPreamble.OPEN_PORT
+                                                && b[0] != StreamPreamble.OPEN_PORT_OR_ONLY));
     }
 }

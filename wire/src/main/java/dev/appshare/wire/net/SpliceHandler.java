@@ -173,12 +173,17 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
      * the far writer stops at once instead of filling the stream's window and stalling).
      */
     public static void abort(Channel ch) {
+        abort(ch, ABORT_ERROR);
+    }
+
+    /** As {@link #abort(Channel)}, with {@code error} as a QUIC stream's application error. */
+    public static void abort(Channel ch, int error) {
         if (!ch.isActive()) {
             ch.close();
             return;
         }
         if (ch instanceof QuicStreamChannel stream) {
-            stream.shutdown(ABORT_ERROR).addListener(f -> stream.close());
+            stream.shutdown(error).addListener(f -> stream.close());
             return;
         }
         if (ch instanceof SocketChannel) {

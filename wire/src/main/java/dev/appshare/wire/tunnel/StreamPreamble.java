@@ -1,13 +1,74 @@
 package dev.appshare.wire.tunnel;
 
+import io.netty.buffer.ByteBuf;
+
 /**
- * The first byte a connector writes on every stream it opens. QUIC tells the far side a stream
- * exists only when data arrives on it, and many services (SSH, SMTP, MySQL) speak first, so the
- * connector sends this byte at once; the sharer dials the shared port when it reads it. A different
- * byte is a protocol error and closes the stream; the value leaves room for later stream kinds.
+ * What a connector writes first on every stream it opens: which shared port to dial. QUIC tells the
+ * far side a stream exists only when data arrives on it, and many services (SSH, SMTP, MySQL) speak
+ * first, so the connector sends this at once; the sharer dials when it has read it. Layouts (u16 in
+ * network order):
+ *
+ * <pre>
+ * 0x01                 OPEN_TCP          the share's only port (refused if it shares several)
+ * 0x02 | u16 port      OPEN_PORT         exactly this shared port (connect --local L:PORT)
+ * 0x03 | u16 port      OPEN_PORT_OR_ONLY this port if shared, else the share's only port
+ *                                        (connect --local PORT)
+ * </pre>
+ *
+ * Any other first byte is a protocol error and resets the stream; the values leave room for later
+ * stream kinds. A port the share does not expose resets the stream with {@link #REFUSED_ERROR}, so
+ * the connector can tell "not shared" from a failed dial ({@code SpliceHandler.ABORT_ERROR}).
  */
 public final class StreamPreamble {
     public static final byte OPEN_TCP = 0x01;
+    public static final byte OPEN_PORT = 0x02;
+    public static final byte OPEN_PORT_OR_ONLY = 0x03;
+
+    /**
+     * The longest preamble: a kind byte and a u16 port. The sharer holds no more before it knows.
+     */
+    public static final int MAX_LENGTH = 3;
+
+    /** QUIC application error of the RESET_STREAM for a port the share does not expose. */
+    public static final int REFUSED_ERROR = 2;
+
+    /** A connector's ask: {@code port} is 0 for {@link #OPEN_TCP}. */
+    public record Request(byte kind, int port) {
+        /** Whether the share's only port answers when {@code port} is not shared. */
+        public boolean takesOnlyPort() {
+            return kind != OPEN_PORT;
+        }
+    }
 
     private StreamPreamble() {}
+
+    /** The preamble asking for {@code port}, or for the share's only port if {@code orOnly}. */
+    public static byte[] encode(int port, boolean orOnly) {
+        if (port < 0 || port > 0xFFFF) throw new IllegalArgumentException("port " + port);
+        return new byte[] {orOnly ? OPEN_PORT_OR_ONLY : OPEN_PORT, (byte) (port >> 8), (byte) port};
+    }
+
+    /**
+     * Reads a preamble from the start of {@code in}: the request (its bytes consumed), null if more
+     * bytes are needed (nothing consumed), or an {@link IllegalArgumentException} for an unknown
+     * kind.
+     */
+    public static Request decode(ByteBuf in) {
+        if (!in.isReadable()) return null;
+        byte kind = in.getByte(in.readerIndex());
+        switch (kind) {
+            case OPEN_TCP -> {
+                in.skipBytes(1);
+                return new Request(kind, 0);
+            }
+            case OPEN_PORT, OPEN_PORT_OR_ONLY -> {
+                if (in.readableBytes() < MAX_LENGTH) return null;
+                in.skipBytes(1);
+                return new Request(kind, in.readUnsignedShort());
+            }
+            default ->
+                    throw new IllegalArgumentException(
+                            "unknown preamble 0x" + Integer.toHexString(kind & 0xFF));
+        }
+    }
 }

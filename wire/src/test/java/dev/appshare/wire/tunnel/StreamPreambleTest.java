@@ -1,0 +1,54 @@
+package dev.appshare.wire.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import org.junit.jupiter.api.Test;
+
+class StreamPreambleTest {
+    @Test
+    void aPortRequestRoundTripsAndLeavesTheDataAfterIt() {
+        ByteBuf in = Unpooled.buffer().writeBytes(StreamPreamble.encode(65535, false));
+        in.writeByte('x');
+        StreamPreamble.Request r = StreamPreamble.decode(in);
+        assertEquals(new StreamPreamble.Request(StreamPreamble.OPEN_PORT, 65535), r);
+        assertFalse(r.takesOnlyPort());
+        assertEquals(1, in.readableBytes(), "the client's first byte stays");
+        assertTrue(
+                new StreamPreamble.Request(StreamPreamble.OPEN_PORT_OR_ONLY, 22).takesOnlyPort());
+        in.release();
+    }
+
+    @Test
+    void aPartialPreambleConsumesNothing() {
+        byte[] whole = StreamPreamble.encode(3000, true);
+        ByteBuf in = Unpooled.buffer();
+        for (int i = 0; i < whole.length - 1; i++) {
+            in.writeByte(whole[i]);
+            assertNull(StreamPreamble.decode(in));
+            assertEquals(i + 1, in.readableBytes());
+        }
+        in.writeByte(whole[whole.length - 1]);
+        assertEquals(
+                new StreamPreamble.Request(StreamPreamble.OPEN_PORT_OR_ONLY, 3000),
+                StreamPreamble.decode(in));
+        in.release();
+    }
+
+    @Test
+    void theOnlyPortKindHasNoPortAndOtherKindsAreRefused() {
+        ByteBuf in = Unpooled.wrappedBuffer(new byte[] {StreamPreamble.OPEN_TCP, 9});
+        assertEquals(
+                new StreamPreamble.Request(StreamPreamble.OPEN_TCP, 0), StreamPreamble.decode(in));
+        assertEquals(1, in.readableBytes());
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> StreamPreamble.decode(Unpooled.wrappedBuffer(new byte[] {0x04, 0, 22})));
+        assertThrows(IllegalArgumentException.class, () -> StreamPreamble.encode(65536, false));
+    }
+}
