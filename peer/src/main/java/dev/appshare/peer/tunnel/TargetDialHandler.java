@@ -2,6 +2,7 @@ package dev.appshare.peer.tunnel;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
@@ -32,6 +33,9 @@ import org.slf4j.LoggerFactory;
 public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(TargetDialHandler.class);
     private static final AtomicLong COUNTER = new AtomicLong();
+    // A connector that holds the code could otherwise fill the share's log, one line a stream.
+    private static final RejectionLog REFUSALS =
+            new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
     private final SharedTargets targets;
@@ -77,7 +81,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         } catch (IllegalArgumentException e) {
             early.release();
             early = null;
-            log.warn("session {}: stream with an unknown preamble; resetting it", session);
+            REFUSALS.refused("a stream with an unknown preamble: reset", "session " + session);
             SpliceHandler.abort(ctx.channel());
             return;
         }
@@ -89,11 +93,13 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         if (target == null) {
             early.release();
             early = null;
-            log.info(
-                    "session {}: refused a stream for port {}: not shared (shared: {})",
-                    session,
-                    request.port(),
-                    targets.ports());
+            REFUSALS.refused(
+                    "a stream for port "
+                            + request.port()
+                            + ": not shared (shared: "
+                            + targets.ports()
+                            + ")",
+                    "session " + session);
             SpliceHandler.abort(ctx.channel(), StreamPreamble.REFUSED_ERROR);
             return;
         }

@@ -3,6 +3,7 @@ package dev.appshare.peer.tunnel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.fuzz.Fuzzing;
 import dev.appshare.wire.net.Resolver;
@@ -41,8 +42,8 @@ class TargetDialHandlerFuzz {
         EmbeddedChannel stream = new EmbeddedChannel();
         stream.config().setAllocator(alloc);
         stream.pipeline().addLast(new TargetDialHandler(TARGET, "fuzz"));
-        // slf4j-simple looks System.err up on each line: keep the 100,000 WARN lines out of the
-        // report, and count them.
+        // slf4j-simple looks System.err up on each line: keep the log lines out of the report, and
+        // count them.
         PrintStream stderr = System.err;
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
@@ -56,10 +57,8 @@ class TargetDialHandlerFuzz {
         }
         boolean refused = in.length > 0;
         assertEquals(!refused, stream.isOpen(), "closed once the first byte came");
-        assertEquals(
-                refused ? 1 : 0,
-                log.toString(StandardCharsets.UTF_8).split("unknown preamble", -1).length - 1,
-                "one WARN line for a refused stream");
+        int lines = log.toString(StandardCharsets.UTF_8).split("unknown preamble", -1).length - 1;
+        assertTrue(lines <= (refused ? 1 : 0), "at most one line (rate-limited), not " + lines);
         assertNull(stream.readInbound(), "nothing passed on");
         assertNull(stream.readOutbound(), "nothing written back");
         stream.finishAndReleaseAll();
