@@ -7,8 +7,10 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Configures slf4j-simple before any logger exists: one line per user-visible event at INFO on
- * stderr, details at DEBUG with --verbose, chatty libraries held at WARN. java.util.logging
- * (ice4j's) is routed into slf4j.
+ * stderr, details at DEBUG with --verbose. Libraries' own warnings stay off the terminal unless
+ * --verbose: netty's at WARN (its warnings are about our use of it), ice4j's at ERROR (it warns
+ * about candidates and pairs in normal operation; our own lines say what the user needs). Its
+ * java.util.logging is routed into slf4j.
  */
 final class Logging {
     private Logging() {}
@@ -17,8 +19,8 @@ final class Logging {
         set("org.slf4j.simpleLogger.defaultLogLevel", "info");
         set("org.slf4j.simpleLogger.log.dev.appshare", verbose ? "debug" : "info");
         set("org.slf4j.simpleLogger.log.io.netty", verbose ? "info" : "warn");
-        set("org.slf4j.simpleLogger.log.org.ice4j", "warn");
-        set("org.slf4j.simpleLogger.log.org.jitsi", "warn");
+        set("org.slf4j.simpleLogger.log.org.ice4j", verbose ? "info" : "error");
+        set("org.slf4j.simpleLogger.log.org.jitsi", verbose ? "info" : "error");
         set("org.slf4j.simpleLogger.showDateTime", "true");
         set("org.slf4j.simpleLogger.dateTimeFormat", "HH:mm:ss.SSS");
         set("org.slf4j.simpleLogger.showThreadName", verbose ? "true" : "false");
@@ -26,7 +28,7 @@ final class Logging {
         set("org.slf4j.simpleLogger.levelInBrackets", "true");
         LogManager.getLogManager().reset();
         SLF4JBridgeHandler.install();
-        Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.WARNING);
+        Logger.getLogger("").setLevel(verbose ? Level.INFO : Level.SEVERE);
     }
 
     private static void set(String key, String value) {
