@@ -37,6 +37,21 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private boolean connector; // set once this connection asked for a share
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
     public static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
+
+    /**
+     * PINGs answered per connection: a burst of {@value #PING_BURST}, then one per {@link
+     * #PING_INTERVAL_NANOS}; one more is {@code busy}, and close. A peer PINGs once per heartbeat
+     * (HEARTBEAT_MILLIS, 15 s); without this bound one connection pouring PINGs kept an event loop
+     * answering them (1.4 million from 8 MiB) and starved every other client on it.
+     */
+    public static final int PING_BURST = 10;
+
+    public static final long PING_INTERVAL_NANOS = 1_000_000_000L;
+
+    /** The time up to which PING credit is spent (GCRA): a PING is answered if it is past. */
+    private long pingsSpentUntil;
+
+    private boolean pingsRefused; // the ERROR is on its way: the PINGs behind it are dropped
     private static final AttributeKey<Boolean> NOT_READING =
             AttributeKey.valueOf(RendezvousHandler.class, "notReading");
 
@@ -45,6 +60,8 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     RendezvousHandler(RendezvousServer server, InetAddress from) {
         this.server = server;
         this.from = from;
+        this.pingsSpentUntil =
+                server.config().nanoTime.getAsLong() - PING_BURST * PING_INTERVAL_NANOS;
     }
 
     @Override
@@ -62,13 +79,27 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
         switch (m.type()) {
-            case PING -> send(ctx.channel(), RendezvousMessage.of(PONG));
+            case PING -> onPing(ctx);
             case PONG -> {}
             case REGISTER -> onRegister(ctx, m);
             case CONNECT -> onConnect(ctx, m);
             case SIGNAL -> onSignal(ctx, m);
             default -> throw new ProtocolException("unexpected " + m.type());
         }
+    }
+
+    private void onPing(ChannelHandlerContext ctx) {
+        if (pingsRefused) return;
+        long now = server.config().nanoTime.getAsLong();
+        long spent = Math.max(pingsSpentUntil, now - PING_BURST * PING_INTERVAL_NANOS);
+        if (spent + PING_INTERVAL_NANOS > now) {
+            pingsRefused = true;
+            ctx.channel().config().setAutoRead(false); // read no more of the flood
+            fail(ctx, E_BUSY, "too many PINGs; one per heartbeat is enough");
+            return;
+        }
+        pingsSpentUntil = spent + PING_INTERVAL_NANOS;
+        send(ctx.channel(), RendezvousMessage.of(PONG));
     }
 
     private void onRegister(ChannelHandlerContext ctx, RendezvousMessage m)

@@ -102,7 +102,9 @@ class NonReadingPeerTest {
             assertTrue(closed, "the server did not close a peer that read nothing of " + sent);
             awaitGone("ping-flood");
         }
-        assertQueueStayedBounded();
+        // Closed at its PING budget (RendezvousHandler.PING_BURST) before its PONGs fill the queue.
+        long peak = server.testOnlyPeakQueuedBytes();
+        assertTrue(peak <= QUEUE_BOUND, "bytes queued for one peer: " + peak);
         normalPeersAreServed();
     }
 
@@ -145,16 +147,6 @@ class NonReadingPeerTest {
         long peak = server.testOnlyPeakQueuedBytes();
         assertTrue(peak <= QUEUE_BOUND, "bytes queued for one peer: " + peak);
         normalPeersAreServed();
-    }
-
-    private void assertQueueStayedBounded() {
-        long peak = server.testOnlyPeakQueuedBytes();
-        // Within one message of the mark: a write from another event loop is counted when it is
-        // queued, and the sender may see the recipient unwritable a message early.
-        assertTrue(
-                peak > RendezvousServer.QUEUE_HIGH - RendezvousFrames.MAX_FRAME,
-                "the flood filled the queue: " + peak);
-        assertTrue(peak <= QUEUE_BOUND, "bytes queued for one peer: " + peak);
     }
 
     /** A share and a connector that read: register, connect, SIGNAL both ways, PING. */

@@ -52,6 +52,7 @@ public final class Lab implements AutoCloseable {
     private int relayPort;
     private String relayAdvertised;
     private final long relayPairingTimeoutMillis;
+    private final ClientLimits limits;
     private final List<AutoCloseable> peers = new ArrayList<>();
     public final List<String> consoleLines = new CopyOnWriteArrayList<>();
 
@@ -77,6 +78,9 @@ public final class Lab implements AutoCloseable {
     /** Put in front of each connector's tunnel socket: lets a test cut the direct path. */
     public Supplier<ChannelHandler> connectorTap;
 
+    /** Put in front of each share session's tunnel socket. */
+    public Supplier<ChannelHandler> shareTap;
+
     public Lab() throws Exception {
         this(null);
     }
@@ -93,9 +97,25 @@ public final class Lab implements AutoCloseable {
      *     waits for the relay's own "ERR timeout"
      */
     public Lab(String relayAdvertised, long relayPairingTimeoutMillis) throws Exception {
+        // every lab client is 127.0.0.1: no per-address budget may cut it
+        this(relayAdvertised, relayPairingTimeoutMillis, ClientLimits.oneAddressLab());
+    }
+
+    private Lab(String relayAdvertised, long relayPairingTimeoutMillis, ClientLimits limits)
+            throws Exception {
         this.relayAdvertised = relayAdvertised;
         this.relayPairingTimeoutMillis = relayPairingTimeoutMillis;
+        this.limits = limits;
         startServer();
+    }
+
+    /**
+     * A lab whose rendezvous grants each source address what production does ({@link
+     * ClientLimits#defaults()}): for tests whose attackers come from other 127.0.0.x addresses than
+     * the lab's peers.
+     */
+    public static Lab withProductionLimits() throws Exception {
+        return new Lab(null, RelayProtocol.PAIRING_TIMEOUT_MILLIS, ClientLimits.defaults());
     }
 
     /** A lab whose peers use only the given path (relay, or direct with ICE on loopback). */
@@ -140,8 +160,7 @@ public final class Lab implements AutoCloseable {
                         .withRelayAdvertised(relayAdvertised) // null: the embedded relay
                         // short for the hostile-input tests, with room for a busy machine
                         .withHandshakes(3_000, relayPairingTimeoutMillis)
-                        // every lab client is 127.0.0.1: no per-address budget may cut it
-                        .withLimits(ClientLimits.oneAddressLab());
+                        .withLimits(limits);
         servers = AppshareServer.start(options, tokens, group);
         rendezvous = servers.rendezvous();
         relay = servers.relay();
@@ -190,7 +209,9 @@ public final class Lab implements AutoCloseable {
                                 peerServer(),
                                 targets,
                                 name,
-                                paths(shareTransport != null ? shareTransport : transport, null)),
+                                paths(
+                                        shareTransport != null ? shareTransport : transport,
+                                        shareTap)),
                         group,
                         console());
         peers.add(s);
