@@ -3,6 +3,7 @@ package dev.appshare.peer.ice;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.EventLoops;
 import io.netty.bootstrap.Bootstrap;
@@ -104,8 +105,9 @@ class IceDemuxHandlerTest {
                         .sync()
                         .channel();
         demux.send(null, REQUEST, 0, REQUEST.length, TO); // works while the loop runs
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
-        assertEquals(false, udp.isOpen());
+        assertTrue(group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(10, TimeUnit.SECONDS));
+        // Whether netty closed the channel on its way out is a race of its own (seen both ways):
+        // a send must fail as on a closed socket in either case.
         assertThrows(SocketException.class, () -> demux.send(null, REQUEST, 0, REQUEST.length, TO));
         alloc.assertAllReleased();
     }
