@@ -343,15 +343,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     @Override
     public void unreachable(String why) {
-        firstTunnel.tryFailure(
-                new PeerException(
-                        1,
-                        "cannot reach the rendezvous at "
-                                + signalling.serverText()
-                                + " ("
-                                + why
-                                + "); is `appshare server` running there? Set --server or"
-                                + " APPSHARE_SERVER"));
+        firstTunnel.tryFailure(signalling.unreachableError(why));
     }
 
     private void accepted(Channel local, Forward forward) {

@@ -1,5 +1,6 @@
 package dev.appshare.peer.rendezvous;
 
+import dev.appshare.peer.PeerException;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.NetworkText;
@@ -93,6 +94,18 @@ public final class RendezvousClient implements AutoCloseable {
 
     public String serverText() {
         return HostPort.format(server);
+    }
+
+    /** The one-line error share and connect both give when the rendezvous cannot be reached. */
+    public PeerException unreachableError(String why) {
+        return new PeerException(
+                1,
+                "cannot reach the rendezvous at "
+                        + serverText()
+                        + " ("
+                        + why
+                        + "); is `appshare server` running there? Set --server or"
+                        + " APPSHARE_SERVER");
     }
 
     public void start() {

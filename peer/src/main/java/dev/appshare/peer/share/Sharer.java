@@ -241,15 +241,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     @Override
     public void unreachable(String why) {
-        registered.tryFailure(
-                new PeerException(
-                        1,
-                        "cannot reach the rendezvous at "
-                                + signalling.serverText()
-                                + " ("
-                                + why
-                                + "); is `appshare server` running there? Set --server or"
-                                + " APPSHARE_SERVER"));
+        registered.tryFailure(signalling.unreachableError(why));
     }
 
     RendezvousClient signalling() {
