@@ -7,6 +7,7 @@ import dev.appshare.rendezvous.ShareRegistry.Registration;
 import dev.appshare.rendezvous.ShareRegistry.Session;
 import dev.appshare.rendezvous.ShareRegistry.Share;
 import dev.appshare.wire.rendezvous.ProtocolException;
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
@@ -18,6 +19,7 @@ import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
+import java.security.PublicKey;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,10 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private ScheduledFuture<?> handshakeDeadline;
     private Share share; // set once this connection registered a share
     private boolean connector; // set once this connection asked for a share
+    // Between REGISTER and PROVE: the key to be proven, the name asked for, and the challenge.
+    private PublicKey registering;
+    private String registeringName;
+    private String nonce;
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
     public static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
 
@@ -82,8 +88,10 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             case PING -> onPing(ctx);
             case PONG -> {}
             case REGISTER -> onRegister(ctx, m);
+            case PROVE -> onProve(ctx, m);
             case CONNECT -> onConnect(ctx, m);
-            case SIGNAL -> onSignal(ctx, m);
+            case SIGNAL, PAKE -> onForward(ctx, m);
+            case END -> server.registry().end(m.require("session"), ctx.channel());
             default -> throw new ProtocolException("unexpected " + m.type());
         }
     }
@@ -102,26 +110,46 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         send(ctx.channel(), RendezvousMessage.of(PONG));
     }
 
+    /**
+     * REGISTER names a key and maybe a name; the server answers with a fresh challenge, and
+     * registers only once PROVE shows the key signed it (the handshake deadline runs until then).
+     */
     private void onRegister(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
-        if (share != null || connector) throw new ProtocolException("REGISTER twice");
+        if (share != null || connector || registering != null)
+            throw new ProtocolException("REGISTER twice");
         checkVersion(m);
-        String fp = matching(m, "fp", FP_PATTERN);
-        String owner = matching(m, "owner", OWNER_PATTERN);
+        PublicKey key = RegistrationProof.decodeKey(m.require("key"));
         String wanted = m.get("name");
         if (wanted != null && !NameAllocator.isValid(wanted)) {
             fail(ctx, E_BAD_NAME, "a name is 3-48 characters of a-z, 0-9 and '-'");
             return;
         }
+        registering = key;
+        registeringName = wanted;
+        nonce = RegistrationProof.nonce(server.random());
+        send(ctx.channel(), RendezvousMessage.of(CHALLENGE, "nonce", nonce));
+    }
+
+    private void onProve(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        if (registering == null || share != null)
+            throw new ProtocolException("PROVE without REGISTER");
+        if (!RegistrationProof.verify(registering, nonce, m.require("sig")))
+            throw new ProtocolException("the signature does not match the key");
+        String owner = RegistrationProof.fingerprint(registering);
+        String wanted = registeringName;
         if (!server.budgets().share(from)) {
             fail(ctx, E_BUSY, "too many shares from your address");
             return;
         }
-        Registration r = server.registry().register(wanted, ctx.channel(), fp, owner);
+        Registration r = server.registry().register(wanted, ctx.channel(), owner, from);
         if (r.claim() != Claim.OK) server.budgets().shareLeft(from);
         switch (r.claim()) {
             case TAKEN ->
-                    fail(ctx, E_NAME_TAKEN, "the name " + wanted + " is in use by another share");
+                    fail(
+                            ctx,
+                            E_NAME_TAKEN,
+                            "the name " + wanted + " is held or reserved for another share");
             case EXHAUSTED -> fail(ctx, E_BUSY, "no free name found; try again");
             case OK -> {
                 cancelHandshake();
@@ -145,10 +173,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
 
     private void onConnect(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
-        if (share != null) throw new ProtocolException("a share cannot CONNECT");
+        if (share != null || registering != null)
+            throw new ProtocolException("a share cannot CONNECT");
         checkVersion(m);
         String name = m.require("name");
-        String fp = matching(m, "fp", FP_PATTERN);
+        if (server.registry().holdsSession(ctx.channel()))
+            throw new ProtocolException("CONNECT while a session is open; END it first");
         cancelHandshake();
         connector = true;
         // Budgets per source address: a look-up whatever the name (so guessing costs one), and a
@@ -193,26 +223,32 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         send(
                 target.channel(),
                 RendezvousMessage.of(
-                        INCOMING, "session", s.id(), "fp", fp, "token", token, "relay", relay));
-        send(
-                ctx.channel(),
-                RendezvousMessage.of(
-                        ACCEPTED,
+                        INCOMING,
                         "session",
                         s.id(),
-                        "fp",
-                        target.fingerprint(),
+                        "from",
+                        from.getHostAddress(),
                         "token",
                         token,
                         "relay",
                         relay));
+        send(
+                ctx.channel(),
+                RendezvousMessage.of(ACCEPTED, "session", s.id(), "token", token, "relay", relay));
     }
 
-    private void onSignal(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+    /**
+     * SIGNAL and PAKE go to the session's other peer, unchanged but for the re-encoding, counted
+     * against the session's budget ({@link RendezvousProtocol#MAX_SIGNALS_PER_SESSION} each way).
+     * The server does not look inside: the PAKE is between the peers, and what it proves (the code,
+     * both TLS keys) is out of the server's reach.
+     */
+    private void onForward(ChannelHandlerContext ctx, RendezvousMessage m)
+            throws ProtocolException {
         Session s = server.registry().session(m.require("session"));
         if (s == null) return; // the session ended meanwhile: nothing to forward to
         if (s.connector() != ctx.channel() && s.share().channel() != ctx.channel()) {
-            throw new ProtocolException("SIGNAL for another peer's session");
+            throw new ProtocolException(m.type() + " for another peer's session");
         }
         Channel to = s.other(ctx.channel());
         if (to.isActive() && !to.isWritable()) {
@@ -262,13 +298,6 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             throw new ProtocolException("unsupported protocol version " + m.get("v"));
     }
 
-    private static String matching(RendezvousMessage m, String key, String pattern)
-            throws ProtocolException {
-        String v = m.require(key);
-        if (!v.matches(pattern)) throw new ProtocolException("malformed " + key);
-        return v;
-    }
-
     private void cancelHandshake() {
         if (handshakeDeadline != null) handshakeDeadline.cancel(false);
     }
@@ -300,14 +329,19 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelHandshake();
         Channel ch = ctx.channel();
-        if (share != null) server.budgets().shareLeft(from);
-        for (Session s : server.registry().drop(ch, share)) {
+        ShareRegistry.Dropped dropped = server.registry().drop(ch, share);
+        // A reserved name keeps its address's budget slot until the reservation ends.
+        if (share != null && !dropped.reserved()) server.budgets().shareLeft(from);
+        for (Session s : dropped.sessions()) {
             if (s.connector() != ch) {
                 send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));
             }
         }
         if (share != null && server.registry().lookup(share.name()) == null) {
-            log.info("share {} left", share.name());
+            log.info(
+                    "share {} left{}",
+                    share.name(),
+                    dropped.reserved() ? " (its name stays reserved for its key)" : "");
         }
         ctx.fireChannelInactive();
     }

@@ -22,15 +22,17 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
- * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
- * handed the other's key fingerprint and a one-time relay token. It passes signalling on and holds
- * no tunnelled bytes. See {@link RendezvousProtocol}. The UDP port of the same number answers STUN
- * Binding requests ({@link StunResponder}), so peers learn their server-reflexive address.
+ * The rendezvous: shares register here, proving a key, and get a name; connectors ask for a name
+ * and both sides get a session id and a one-time relay token. It passes the peers' PAKE and ICE
+ * messages on, learns neither the code's password nor keys they trust, and holds no tunnelled
+ * bytes. See {@link RendezvousProtocol}. The UDP port of the same number answers STUN Binding
+ * requests ({@link StunResponder}), so peers learn their server-reflexive address.
  */
 public final class RendezvousServer implements AutoCloseable {
     /** Settings; the timeouts are fields so tests can shorten them. */
@@ -68,6 +70,7 @@ public final class RendezvousServer implements AutoCloseable {
     private final RelayToken tokens;
     private final ShareRegistry registry;
     private final ClientBudgets budgets;
+    private final SecureRandom random = new SecureRandom(); // registration challenges
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
     private Channel stun;
@@ -75,8 +78,9 @@ public final class RendezvousServer implements AutoCloseable {
     public RendezvousServer(Config config, RelayToken tokens) {
         this.config = config;
         this.tokens = tokens;
-        this.registry = new ShareRegistry(config.maxSessionsPerShare);
         this.budgets = new ClientBudgets(config);
+        this.registry =
+                new ShareRegistry(config.maxSessionsPerShare, config.nanoTime, budgets::shareLeft);
     }
 
     /**
@@ -209,6 +213,10 @@ public final class RendezvousServer implements AutoCloseable {
     /** How many control connections this server has accepted since it started. */
     public long testOnlyAcceptedConnections() {
         return accepted.get();
+    }
+
+    SecureRandom random() {
+        return random;
     }
 
     public ShareRegistry registry() {

@@ -27,12 +27,13 @@ import org.junit.jupiter.api.Test;
 
 /** The registry on its own; each control connection is an EmbeddedChannel. */
 class ShareRegistryTest {
+    static final java.net.InetAddress ADDR = java.net.InetAddress.getLoopbackAddress();
     private static final String FP = "ab".repeat(32);
     private static final String OWNER = "0f".repeat(16);
     private static final String STRANGER = "e1".repeat(16);
 
     private static Share register(ShareRegistry r, String name, String owner) {
-        Registration reg = r.register(name, new EmbeddedChannel(), FP, owner);
+        Registration reg = r.register(name, new EmbeddedChannel(), owner, ADDR);
         assertEquals(Claim.OK, reg.claim(), "register " + name);
         return reg.share();
     }
@@ -52,12 +53,12 @@ class ShareRegistryTest {
         Share first = register(r, "my-app", OWNER);
         Session s = r.open(first, new EmbeddedChannel());
 
-        Registration stranger = r.register("my-app", new EmbeddedChannel(), FP, STRANGER);
+        Registration stranger = r.register("my-app", new EmbeddedChannel(), STRANGER, ADDR);
         assertEquals(Claim.TAKEN, stranger.claim());
         assertNull(stranger.share());
         assertSame(first, r.lookup("my-app"), "a stranger changes nothing");
 
-        Registration again = r.register("my-app", new EmbeddedChannel(), FP, OWNER);
+        Registration again = r.register("my-app", new EmbeddedChannel(), OWNER, ADDR);
         assertEquals(Claim.OK, again.claim());
         assertSame(first, again.replaced(), "the stale registration is handed back to close");
         assertSame(again.share(), r.lookup("my-app"));
@@ -74,7 +75,7 @@ class ShareRegistryTest {
         Share s = register(r, "my-app", OWNER);
         r.drop(s.channel(), s);
         assertNull(r.lookup("my-app"));
-        assertEquals(Claim.OK, r.register("my-app", new EmbeddedChannel(), FP, STRANGER).claim());
+        assertEquals(Claim.OK, r.register("my-app", new EmbeddedChannel(), STRANGER, ADDR).claim());
     }
 
     @Test
@@ -83,7 +84,7 @@ class ShareRegistryTest {
         ShareRegistry r = new ShareRegistry(8, new NameAllocator(new Random(42)));
         NameAllocator replay = new NameAllocator(new Random(42));
         for (int i = 0; i < 64; i++) register(r, replay.allocate(n -> false), OWNER);
-        Registration none = r.register(null, new EmbeddedChannel(), FP, OWNER);
+        Registration none = r.register(null, new EmbeddedChannel(), OWNER, ADDR);
         assertEquals(Claim.EXHAUSTED, none.claim());
         assertNull(none.share());
     }
@@ -104,7 +105,7 @@ class ShareRegistryTest {
         assertNull(r.session(first.id()), "the first session ended");
         assertSame(second, r.session(second.id()));
         assertEquals(List.of(), r.drop(share.channel(), share), "the share has no session left");
-        assertEquals(List.of(second), r.drop(connector, null));
+        assertEquals(List.of(second), r.drop(connector, null).sessions());
         assertNull(r.session(second.id()));
     }
 
@@ -165,12 +166,15 @@ class ShareRegistryTest {
         Session b1 = r.open(b, new EmbeddedChannel());
 
         Set<String> gone =
-                r.drop(a.channel(), a).stream().map(Session::id).collect(Collectors.toSet());
+                r.drop(a.channel(), a).sessions().stream()
+                        .map(Session::id)
+                        .collect(Collectors.toSet());
         assertEquals(Set.of(a1.id(), a2.id()), gone);
         assertNull(r.session(a1.id()));
         assertNull(r.lookup("app-a"));
         assertSame(b1, r.session(b1.id()));
-        assertEquals(List.of(), r.drop(a1.connector(), null), "its connectors hold nothing");
+        assertEquals(
+                List.of(), r.drop(a1.connector(), null).sessions(), "its connectors hold nothing");
         // A connector of the gone share may ask for another: its old session does not count.
         assertNotNull(r.open(b, a1.connector()));
     }
@@ -198,13 +202,13 @@ class ShareRegistryTest {
                 "open visited " + (r.testOnlySessionsVisited() - before) + " sessions");
 
         before = r.testOnlySessionsVisited();
-        assertEquals(1, r.drop(c1, null).size());
+        assertEquals(1, r.drop(c1, null).sessions().size());
         assertTrue(
                 r.testOnlySessionsVisited() - before <= 1,
                 "a connector's drop visited " + (r.testOnlySessionsVisited() - before));
 
         before = r.testOnlySessionsVisited();
-        assertEquals(2, r.drop(mine.channel(), mine).size());
+        assertEquals(2, r.drop(mine.channel(), mine).sessions().size());
         assertTrue(
                 r.testOnlySessionsVisited() - before <= 2,
                 "a share's drop visited " + (r.testOnlySessionsVisited() - before));
@@ -248,12 +252,12 @@ class ShareRegistryTest {
         Share found = r.lookup("my-app"); // the connector's CONNECT looks the share up ...
         r.drop(share.channel(), share); // ... its control connection closes on another loop ...
         assertNull(r.open(found, connector), "... and open must see that it is gone");
-        assertEquals(List.of(), r.drop(connector, null), "no session was left behind");
+        assertEquals(List.of(), r.drop(connector, null).sessions(), "no session was left behind");
 
         // The same with a re-registration in between: the old registration is gone too.
         Share again = register(r, "my-app", OWNER);
         Share stale = r.lookup("my-app");
-        Registration replaced = r.register("my-app", new EmbeddedChannel(), FP, OWNER);
+        Registration replaced = r.register("my-app", new EmbeddedChannel(), OWNER, ADDR);
         assertSame(again, replaced.replaced());
         assertNull(r.open(stale, connector));
         assertNotNull(r.open(replaced.share(), connector), "the live registration opens");

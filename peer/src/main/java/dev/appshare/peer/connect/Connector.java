@@ -5,6 +5,9 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
 import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.pake.PakeExchange;
+import dev.appshare.peer.pake.PakeMessages;
+import dev.appshare.peer.pake.ShareCode;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
@@ -26,6 +29,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -93,7 +97,21 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         }
     }
 
+    /** A PAKE not confirmed within this is given up (and asked again). */
+    static final long PAKE_TIMEOUT_MILLIS = 10_000;
+
+    /**
+     * After a share fails to prove the code, asking again waits {@link #RETRY_MILLIS} doubled per
+     * failure in a row, up to this: a squatter on the share's number gets at most one guess at the
+     * code per wait from each waiting connector.
+     */
+    static final long MAX_WRONG_CODE_RETRY_MILLIS = 60_000;
+
+    /** After the share refused to run the PAKE (busy, or too many wrong codes), ask again after. */
+    static final long REFUSED_RETRY_MILLIS = 10_000;
+
     private final Config config;
+    private final ShareCode code;
     private final EventLoopGroup group;
     private final Console console;
     private final PeerIdentity identity = PeerIdentity.generate();
@@ -103,12 +121,25 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final List<Channel> listeners = new ArrayList<>();
     private ConnectorTunnel tunnel;
-    private String session;
+    private String session; // the session the server holds for this connection, until END
+    private PakeExchange pake; // while proving the code in that session
+    private ScheduledFuture<?> pakeDeadline;
+    private PathCarrier.Route route; // the session's relay route, for the tunnel once proven
+    private int wrongCodes; // in a row
+    private boolean toldRefused;
     private boolean asking;
     private boolean everUp;
     private boolean closed;
 
+    /**
+     * @throws PeerException (exit 2) if {@code config.name()} is not a code
+     */
     public Connector(Config config, EventLoopGroup group, Console console) {
+        try {
+            this.code = ShareCode.parse(config.name());
+        } catch (ShareCode.InvalidException e) {
+            throw new PeerException(2, e.getMessage());
+        }
         this.config = config;
         this.group = group;
         this.console = console;
@@ -180,37 +211,49 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     @Override
     public void connected(RendezvousClient client) {
         asking = false;
-        if (tunnel == null) ask();
+        if (tunnel == null && pake == null) ask();
     }
 
     private void ask() {
-        if (closed || asking || tunnel != null) return;
+        if (closed || asking || tunnel != null || pake != null) return;
         if (!signalling.isConnected()) {
             signalling.reconnect(); // asks once connected, if the connection was let go
             return;
         }
+        endSession(); // the server refuses a CONNECT while this connection holds a session
         asking = true;
-        signalling.send(
-                RendezvousMessage.of(
-                        CONNECT,
-                        "v",
-                        VERSION,
-                        "name",
-                        config.name(),
-                        "fp",
-                        identity.fingerprint()));
+        signalling.send(RendezvousMessage.of(CONNECT, "v", VERSION, "name", code.name()));
     }
 
     private void askLater() {
-        loop.schedule(this::ask, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        askLater(RETRY_MILLIS);
+    }
+
+    private void askLater(long millis) {
+        loop.schedule(this::ask, millis, TimeUnit.MILLISECONDS);
+    }
+
+    /** Tells the server this connection's session is over, so that it may ask again. */
+    private void endSession() {
+        if (session != null && signalling.isConnected())
+            signalling.send(RendezvousMessage.of(END, "session", session));
+        session = null;
     }
 
     @Override
     public void message(RendezvousMessage m) {
         switch (m.type()) {
             case ACCEPTED -> onAccepted(m);
+            case PAKE -> {
+                if (pake != null && m.get("session") != null && m.get("session").equals(session))
+                    onPake(m);
+            }
             case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
-            case GONE -> log.info("the rendezvous says {} left", config.name());
+            case GONE -> {
+                log.info("the rendezvous says {} left", code.name());
+                if (pake != null && m.get("session") != null && m.get("session").equals(session))
+                    pakeEnded("the share left while proving the code", RETRY_MILLIS);
+            }
             case SIGNAL -> {
                 if (tunnel != null && session != null && session.equals(m.get("session")))
                     tunnel.signal(m);
@@ -219,21 +262,153 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         }
     }
 
+    /** The server found the share: prove the code to each other before anything else. */
     private void onAccepted(RendezvousMessage m) {
         asking = false;
-        String fp = m.get("fp");
         String token = m.get("token");
         String relay = m.get("relay");
         String id = m.get("session");
         if (tunnel != null
+                || pake != null
                 || id == null
-                || fp == null
                 || token == null
                 || relay == null
-                || !fp.matches(FP_PATTERN)) {
+                || !id.matches(SESSION_PATTERN)) {
             log.debug("ignoring an ACCEPTED (tunnel already up, or malformed)");
             return;
         }
+        session = id;
+        try {
+            route =
+                    new PathCarrier.Route(
+                            RelayAddress.parse(relay, config.server()),
+                            token,
+                            config.server(),
+                            true,
+                            true);
+        } catch (RuntimeException e) {
+            log.warn("ignoring an ACCEPTED: {}; retrying", e.getMessage());
+            endSession();
+            askLater();
+            return;
+        }
+        pake =
+                new PakeExchange(
+                        PakeExchange.Role.CONNECTOR, id, identity.fingerprint(), code.password());
+        PakeExchange mine = pake;
+        pakeDeadline =
+                loop.schedule(
+                        () -> {
+                            if (pake == mine)
+                                pakeEnded(
+                                        "the share did not answer the code in time", RETRY_MILLIS);
+                        },
+                        PAKE_TIMEOUT_MILLIS,
+                        TimeUnit.MILLISECONDS);
+        sendPake(1, pake.start());
+    }
+
+    private void onPake(RendezvousMessage m) {
+        String refused = m.get("refused");
+        if (refused != null) {
+            String why =
+                    REFUSED_GUESSES.equals(refused)
+                            ? "the share refuses new connectors for now: too many wrong codes were"
+                                    + " tried"
+                            : "the share is at its limit of connectors";
+            if (!toldRefused) {
+                toldRefused = true;
+                log.warn("{}; asking again every {} s", why, REFUSED_RETRY_MILLIS / 1000);
+            }
+            pakeEnded(null, REFUSED_RETRY_MILLIS);
+            return;
+        }
+        PakeExchange.Next next;
+        try {
+            String step = m.get("step");
+            if (step == null || !step.matches(PAKE_STEP_PATTERN))
+                throw new PakeMessages.MalformedException("a PAKE message without a step");
+            next = pake.receive(Integer.parseInt(step), PakeMessages.bytes(m.get("data")));
+        } catch (PakeExchange.FailedException e) {
+            if (e.wrongCode()) wrongCode();
+            else
+                pakeEnded(
+                        "the share's answer to the code was broken (" + e.getMessage() + ")",
+                        RETRY_MILLIS);
+            return;
+        } catch (PakeMessages.MalformedException e) {
+            pakeEnded(
+                    "the share's answer to the code was broken (" + e.getMessage() + ")",
+                    RETRY_MILLIS);
+            return;
+        }
+        if (!next.confirmed()) {
+            sendPake(next.replyStep(), next.reply());
+            return;
+        }
+        pakeDeadline.cancel(false);
+        pake = null;
+        wrongCodes = 0;
+        toldRefused = false;
+        log.debug("the share proved the code; its key is {}", next.peerFingerprint());
+        openTunnel(session, next.peerFingerprint());
+    }
+
+    /**
+     * The share's confirmation did not check: it does not know this code. Before any tunnel came up
+     * that is a wrong code (exit); after, another share holds the number now (the real one is away,
+     * e.g. after a server restart), so keep waiting for the real one.
+     */
+    private void wrongCode() {
+        if (!everUp) {
+            pakeDeadline.cancel(false);
+            pake = null;
+            endSession();
+            firstTunnel.tryFailure(
+                    new PeerException(
+                            2,
+                            "the share "
+                                    + code.name()
+                                    + " did not accept the code "
+                                    + code
+                                    + ": check it (if it is right, another share holds "
+                                    + code.name()
+                                    + " or the rendezvous is tampering)"));
+            return;
+        }
+        wrongCodes++;
+        long wait = Math.min(MAX_WRONG_CODE_RETRY_MILLIS, RETRY_MILLIS << Math.min(wrongCodes, 10));
+        pakeEnded(
+                "the share now at "
+                        + code.name()
+                        + " does not know the code (another share took the number?); waiting for"
+                        + " the real one",
+                wait);
+    }
+
+    /** Gives up this session's PAKE, logs why (if given), and asks again after {@code wait}. */
+    private void pakeEnded(String why, long wait) {
+        if (pakeDeadline != null) pakeDeadline.cancel(false);
+        pake = null;
+        endSession();
+        if (why != null) log.warn("{}; asking again in {} s", why, wait / 1000);
+        askLater(wait);
+    }
+
+    private void sendPake(int step, byte[] data) {
+        signalling.send(
+                RendezvousMessage.of(
+                        PAKE,
+                        "session",
+                        session,
+                        "step",
+                        Integer.toString(step),
+                        "data",
+                        PakeMessages.text(data)));
+    }
+
+    /** The share proved the code and its key: open the tunnel, pinned to that key. */
+    private void openTunnel(String id, String fp) {
         ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
         Future<?> opening;
         try {
@@ -241,22 +416,16 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     t.open(
                             identity,
                             fp,
-                            new PathCarrier.Route(
-                                    RelayAddress.parse(relay, config.server()),
-                                    token,
-                                    config.server(),
-                                    true,
-                                    true),
+                            route,
                             config.paths(),
                             kv -> signalling.sendSignal(id, kv));
         } catch (RuntimeException e) {
-            log.warn(
-                    "could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
+            log.warn("could not open the tunnel to {}: {}; retrying", code.name(), e.getMessage());
+            endSession();
             askLater();
             return;
         }
         tunnel = t;
-        session = id;
         opening.addListener(
                 f ->
                         loop.execute(
@@ -273,13 +442,13 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                         }
                                         log.warn(
                                                 "could not open the tunnel to {}: {}; retrying",
-                                                config.name(),
+                                                code.name(),
                                                 f.cause().getMessage());
                                         askLater();
                                         return;
                                     }
-                                    if (!everUp) log.info("tunnel to {} is up", config.name());
-                                    else log.info("{} is back; tunnel up again", config.name());
+                                    if (!everUp) log.info("tunnel to {} is up", code.name());
+                                    else log.info("{} is back; tunnel up again", code.name());
                                     everUp = true;
                                     firstTunnel.trySuccess(null);
                                     while (!pending.isEmpty()) {
@@ -290,16 +459,16 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                 }));
     }
 
-    private void onError(String code, String message) {
+    private void onError(String errorCode, String message) {
         asking = false;
-        if (E_UNKNOWN_NAME.equals(code)) {
+        if (E_UNKNOWN_NAME.equals(errorCode)) {
             if (!everUp) {
                 firstTunnel.tryFailure(
                         new PeerException(
                                 2,
-                                "no share named '"
-                                        + config.name()
-                                        + "' on "
+                                "no share "
+                                        + code.name()
+                                        + " on "
                                         + signalling.serverText()
                                         + "; check the name that `appshare share` printed"));
             } else {
@@ -320,7 +489,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     if (closed) return;
                     log.warn(
                             "the share {} is gone ({}); waiting for it to come back",
-                            config.name(),
+                            code.name(),
                             why);
                     askLater();
                 });
@@ -329,12 +498,18 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     @Override
     public boolean disconnected() {
         asking = false;
+        session = null; // the server forgot it with the connection
+        if (pake != null) {
+            pakeDeadline.cancel(false);
+            pake = null;
+            askLater(); // ask again once reconnected
+        }
         if (tunnel != null) {
             log.warn(
                     "lost the rendezvous {}; the open tunnel to {} does not need it: reconnecting"
                             + " when the tunnel ends",
                     signalling.serverText(),
-                    config.name());
+                    code.name());
             return false;
         }
         log.warn("lost the rendezvous {}; reconnecting", signalling.serverText());
@@ -361,7 +536,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                         log.info(
                                                 "closed a local connection: no tunnel to {} within"
                                                         + " {} s",
-                                                config.name(),
+                                                code.name(),
                                                 PENDING_TIMEOUT_MILLIS / 1000);
                                         local.close();
                                     }

@@ -1,0 +1,212 @@
+package dev.appshare.peer.share;
+
+import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
+
+import dev.appshare.peer.pake.PakeExchange;
+import dev.appshare.peer.pake.PakeMessages;
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.rendezvous.RendezvousClient;
+import dev.appshare.wire.net.RejectionLog;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The connectors that asked for this share and have not proven its code yet. Nothing is spent on
+ * one (no UDP socket, relay connection, ICE agent or QUIC server) until its PAKE confirms: then it
+ * becomes a session, pinned to the TLS key the PAKE confirmed. Before the PAKE starts, the share
+ * checks its own caps ({@link #MAX_PROVING} at once, {@link Sharer#MAX_SESSIONS} sessions) and the
+ * {@link GuessLimit}, and refuses with {@code PAKE refused=}. Wrong codes are logged at most once
+ * per 10 s with a count; the share says once when it starts refusing and when it admits again.
+ * State lives on the signalling event loop.
+ */
+final class ProvingConnectors {
+    private static final Logger log = LoggerFactory.getLogger(ProvingConnectors.class);
+
+    /** PAKEs in progress at once, at most. */
+    static final int MAX_PROVING = 8;
+
+    /** A PAKE not confirmed within this is dropped. */
+    static final long PAKE_TIMEOUT_MILLIS = 10_000;
+
+    /** A connector that proved the code: start its session. */
+    interface Proven {
+        void proven(String session, String peerFingerprint, PathCarrier.Route route);
+    }
+
+    private final class Proving {
+        final String session;
+        final InetAddress from;
+        final PathCarrier.Route route;
+        final PakeExchange pake;
+        ScheduledFuture<?> deadline;
+
+        Proving(String session, InetAddress from, PathCarrier.Route route, PakeExchange pake) {
+            this.session = session;
+            this.from = from;
+            this.route = route;
+            this.pake = pake;
+        }
+    }
+
+    private final RendezvousClient signalling;
+    private final EventLoop loop;
+    private final String fingerprint;
+    private final String password;
+    private final GuessLimit guesses;
+    private final RejectionLog wrongCodes;
+    private final Proven proven;
+    private final Map<String, Proving> proving = new HashMap<>();
+    private boolean refusing;
+
+    ProvingConnectors(
+            RendezvousClient signalling,
+            String fingerprint,
+            String password,
+            GuessLimit.Limits limits,
+            LongSupplier nanoTime,
+            Proven proven) {
+        this.signalling = signalling;
+        this.loop = signalling.loop();
+        this.fingerprint = fingerprint;
+        this.password = password;
+        this.guesses = new GuessLimit(limits, nanoTime);
+        this.wrongCodes = new RejectionLog(log, RejectionLog.INTERVAL_NANOS, nanoTime);
+        this.proven = proven;
+    }
+
+    boolean contains(String session) {
+        return proving.containsKey(session);
+    }
+
+    int size() {
+        return proving.size();
+    }
+
+    /** A connector asked (INCOMING): start its PAKE, or refuse it. */
+    void incoming(String session, InetAddress from, PathCarrier.Route route, int liveSessions) {
+        if (liveSessions + proving.size() >= Sharer.MAX_SESSIONS || proving.size() >= MAX_PROVING) {
+            log.info("session {}: refused a connector: this share is at its limit", session);
+            refuse(session, REFUSED_BUSY);
+            return;
+        }
+        GuessLimit.Verdict v = guesses.tryAttempt(from);
+        if (v != GuessLimit.Verdict.ADMIT) {
+            if (v == GuessLimit.Verdict.SHARE_OVER && !refusing) {
+                refusing = true;
+                log.warn(
+                        "too many wrong codes were tried: refusing new connectors for up to {} s"
+                                + " (open tunnels carry on)",
+                        TimeUnit.NANOSECONDS.toSeconds(guesses.shareWaitNanos()) + 1);
+            }
+            wrongCodes.refused(
+                    v == GuessLimit.Verdict.SHARE_OVER
+                            ? "the share is refusing new connectors for now (too many wrong codes)"
+                            : "too many wrong codes from this address",
+                    from.getHostAddress());
+            refuse(session, REFUSED_GUESSES);
+            return;
+        }
+        if (refusing) {
+            refusing = false;
+            log.info("admitting new connectors again");
+        }
+        Proving p =
+                new Proving(
+                        session,
+                        from,
+                        route,
+                        new PakeExchange(PakeExchange.Role.SHARE, session, fingerprint, password));
+        proving.put(session, p);
+        p.deadline =
+                loop.schedule(
+                        () -> {
+                            if (proving.get(session) != p) return;
+                            log.info(
+                                    "session {}: the connector did not prove the code in time",
+                                    session);
+                            failed(p);
+                        },
+                        PAKE_TIMEOUT_MILLIS,
+                        TimeUnit.MILLISECONDS);
+        send(session, 1, p.pake.start());
+    }
+
+    /** A PAKE message from the connector. */
+    void message(RendezvousMessage m) {
+        Proving p = proving.get(m.get("session"));
+        if (p == null) return;
+        int step;
+        PakeExchange.Next next;
+        try {
+            String s = m.get("step");
+            if (s == null || !s.matches(PAKE_STEP_PATTERN))
+                throw new PakeMessages.MalformedException("PAKE without a step");
+            step = Integer.parseInt(s);
+            next = p.pake.receive(step, PakeMessages.bytes(m.get("data")));
+        } catch (PakeMessages.MalformedException | PakeExchange.FailedException e) {
+            boolean wrong = e instanceof PakeExchange.FailedException f && f.wrongCode();
+            if (!wrong) log.info("session {}: {}", p.session, e.getMessage());
+            failed(p);
+            return;
+        }
+        if (!next.confirmed()) {
+            send(p.session, next.replyStep(), next.reply());
+            return;
+        }
+        proving.remove(p.session);
+        p.deadline.cancel(false);
+        guesses.refund(p.from);
+        log.info("session {}: the connector proved the code", p.session);
+        proven.proven(p.session, next.peerFingerprint(), p.route);
+    }
+
+    /**
+     * Ends an attempt that did not prove the code. It counts against the budgets once this side's
+     * confirmation went out (the connector then had its guess); before that it is refunded.
+     */
+    private void failed(Proving p) {
+        proving.remove(p.session);
+        p.deadline.cancel(false);
+        if (p.pake.sentConfirmation()) {
+            wrongCodes.refused(
+                    "a connector did not prove the code (a wrong code?)", p.from.getHostAddress());
+        } else {
+            guesses.refund(p.from);
+        }
+        signalling.send(RendezvousMessage.of(END, "session", p.session));
+    }
+
+    private void refuse(String session, String reason) {
+        signalling.send(RendezvousMessage.of(PAKE, "session", session, "refused", reason));
+        signalling.send(RendezvousMessage.of(END, "session", session));
+    }
+
+    private void send(String session, int step, byte[] data) {
+        signalling.send(
+                RendezvousMessage.of(
+                        PAKE,
+                        "session",
+                        session,
+                        "step",
+                        Integer.toString(step),
+                        "data",
+                        PakeMessages.text(data)));
+    }
+
+    /** The control connection dropped: the server forgot these sessions. */
+    void clear() {
+        for (Proving p : proving.values()) {
+            p.deadline.cancel(false);
+            if (!p.pake.sentConfirmation()) guesses.refund(p.from);
+        }
+        proving.clear();
+    }
+}
