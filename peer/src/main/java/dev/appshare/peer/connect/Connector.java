@@ -98,17 +98,17 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     /** A PAKE not confirmed within this is given up (and asked again). */
-    static final long PAKE_TIMEOUT_MILLIS = 10_000;
+    public static final long PAKE_TIMEOUT_MILLIS = 10_000;
 
     /**
      * After a share fails to prove the code, asking again waits {@link #RETRY_MILLIS} doubled per
      * failure in a row, up to this: a squatter on the share's number gets at most one guess at the
      * code per wait from each waiting connector.
      */
-    static final long MAX_WRONG_CODE_RETRY_MILLIS = 60_000;
+    public static final long MAX_WRONG_CODE_RETRY_MILLIS = 60_000;
 
     /** After the share refused to run the PAKE (busy, or too many wrong codes), ask again after. */
-    static final long REFUSED_RETRY_MILLIS = 10_000;
+    public static final long REFUSED_RETRY_MILLIS = 10_000;
 
     private final Config config;
     private final ShareCode code;

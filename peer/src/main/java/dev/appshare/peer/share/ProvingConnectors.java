@@ -27,14 +27,14 @@ import org.slf4j.LoggerFactory;
  * per 10 s with a count; the share says once when it starts refusing and when it admits again.
  * State lives on the signalling event loop.
  */
-final class ProvingConnectors {
+public final class ProvingConnectors {
     private static final Logger log = LoggerFactory.getLogger(ProvingConnectors.class);
 
     /** PAKEs in progress at once, at most. */
-    static final int MAX_PROVING = 8;
+    public static final int MAX_PROVING = 8;
 
     /** A PAKE not confirmed within this is dropped. */
-    static final long PAKE_TIMEOUT_MILLIS = 10_000;
+    public static final long PAKE_TIMEOUT_MILLIS = 10_000;
 
     /** A connector that proved the code: start its session. */
     interface Proven {
