@@ -105,7 +105,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      * failure in a row, up to this: a squatter on the share's number gets at most one guess at the
      * code per wait from each waiting connector.
      */
-    public static final long MAX_WRONG_CODE_RETRY_MILLIS = 60_000;
+    public static final long MAX_WRONG_CODE_RETRY_MILLIS = 600_000;
 
     /** After the share refused to run the PAKE (busy, or too many wrong codes), ask again after. */
     public static final long REFUSED_RETRY_MILLIS = 10_000;
