@@ -156,6 +156,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      * rendezvous unreachable.
      */
     public Future<Void> start() {
+        PakeExchange.warmUp(); // in parallel with binding and the control connection
         for (Forward f : config.forwards()) listen(f);
         // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes
         // first.
@@ -470,7 +471,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                         + code.name()
                                         + " on "
                                         + signalling.serverText()
-                                        + "; check the name that `appshare share` printed"));
+                                        + "; check the code that `appshare share` printed"));
             } else {
                 askLater(); // the share is away: keep asking until it comes back
             }

@@ -93,6 +93,41 @@ public final class PakeExchange {
         return ID_PREFIX + role.word + " " + session + " " + fingerprint;
     }
 
+    private static volatile boolean warm;
+
+    /**
+     * Runs one exchange between two local participants on a background thread, once per process:
+     * the first exchange in a JVM costs a few hundred ms of class loading and interpretation
+     * (BouncyCastle's EC arithmetic), which this moves off the connect path, in parallel with the
+     * control connection being set up.
+     */
+    public static void warmUp() {
+        if (warm) return;
+        warm = true;
+        Thread t =
+                new Thread(
+                        () -> {
+                            try {
+                                String fp = "0".repeat(64), session = "0".repeat(16);
+                                PakeExchange a =
+                                        new PakeExchange(Role.CONNECTOR, session, fp, "warm-up");
+                                PakeExchange b =
+                                        new PakeExchange(Role.SHARE, session, fp, "warm-up");
+                                byte[] a1 = a.start(), b1 = b.start();
+                                Next a2 = a.receive(1, b1), b2 = b.receive(1, a1);
+                                Next a3 = a.receive(2, b2.reply()), b3 = b.receive(2, a2.reply());
+                                a.receive(3, b3.reply());
+                                b.receive(3, a3.reply());
+                            } catch (FailedException | RuntimeException e) {
+                                // only a warm-up: the real exchange reports its own failures
+                            }
+                        },
+                        "appshare-pake-warm-up");
+        t.setDaemon(true);
+        t.setPriority(Thread.MIN_PRIORITY);
+        t.start();
+    }
+
     /** Step 1, to send at once. */
     public byte[] start() {
         return PakeMessages.encode(participant.createRound1PayloadToSend());

@@ -7,6 +7,7 @@ import dev.appshare.peer.PeerException;
 import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.pake.CodeWords;
+import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
@@ -117,6 +118,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
      * code, or fails with a {@link PeerException}.
      */
     public Future<String> start() {
+        PakeExchange.warmUp();
         if (config.paths().usesDirect()) IceSession.warmUp();
         targets.resolve(signalling.loop())
                 .addListener(
