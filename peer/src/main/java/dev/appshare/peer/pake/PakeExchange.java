@@ -3,6 +3,7 @@ package dev.appshare.peer.pake;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import java.math.BigInteger;
 import java.security.SecureRandom;
+import java.util.Locale;
 import org.bouncycastle.crypto.CryptoException;
 import org.bouncycastle.crypto.agreement.ecjpake.ECJPAKECurves;
 import org.bouncycastle.crypto.agreement.ecjpake.ECJPAKEParticipant;
@@ -67,9 +68,12 @@ public final class PakeExchange {
     private static final String ID_PREFIX = "appshare/2 ";
     private static final SecureRandom RANDOM = new SecureRandom();
 
+    private final long createdNanos = System.nanoTime(); // before the participant below
     private final Role role;
     private final String session;
     private final ECJPAKEParticipant participant;
+    // spent in this object: BouncyCastle's work (and its class loading, on a cold start)
+    private long computeNanos;
     private int expected = 1; // the step to receive next; 4 when confirmed, 0 when failed
     private BigInteger keyingMaterial;
     private String peerFingerprint;
@@ -87,6 +91,7 @@ public final class PakeExchange {
                         ECJPAKECurves.NIST_P256,
                         new SHA256Digest(),
                         RANDOM);
+        computeNanos = System.nanoTime() - createdNanos;
     }
 
     static String id(Role role, String session, String fingerprint) {
@@ -130,7 +135,33 @@ public final class PakeExchange {
 
     /** Step 1, to send at once. */
     public byte[] start() {
-        return PakeMessages.encode(participant.createRound1PayloadToSend());
+        long t0 = System.nanoTime();
+        try {
+            return PakeMessages.encode(participant.createRound1PayloadToSend());
+        } finally {
+            computeNanos += System.nanoTime() - t0;
+        }
+    }
+
+    /** Nanoseconds since this exchange was created (for the log: the PAKE's cost to a connect). */
+    public long elapsedNanos() {
+        return System.nanoTime() - createdNanos;
+    }
+
+    /**
+     * Nanoseconds this side spent computing the exchange so far (the rest waited for the other).
+     */
+    public long computeNanos() {
+        return computeNanos;
+    }
+
+    /** "N ms (M ms of it computing here)" since creation, for a log line. */
+    public String timing() {
+        return String.format(
+                Locale.ROOT,
+                "%.1f ms (%.1f ms of it computing here)",
+                elapsedNanos() / 1e6,
+                computeNanos / 1e6);
     }
 
     /** Whether this side's step 3 went out: the other side has then had its one guess. */
@@ -140,6 +171,15 @@ public final class PakeExchange {
 
     /** Takes the other side's step; any failure ends the exchange for good. */
     public Next receive(int step, byte[] data) throws FailedException {
+        long t0 = System.nanoTime();
+        try {
+            return receiveTimed(step, data);
+        } finally {
+            computeNanos += System.nanoTime() - t0;
+        }
+    }
+
+    private Next receiveTimed(int step, byte[] data) throws FailedException {
         if (expected == 0) throw new FailedException("the PAKE already failed", false);
         if (step != expected) {
             expected = 0;

@@ -43,6 +43,34 @@ class PakeExchangeTest {
         assertEquals(FP_C, r.share().peerFingerprint());
     }
 
+    /**
+     * The timing in the log lines (scripts/bench reads the connector's): this side's computing
+     * counts, each call's; waiting for the other side does not.
+     */
+    @Test
+    void timingCountsThisSidesWorkNotTheWait() throws Exception {
+        PakeExchange c = new PakeExchange(Role.CONNECTOR, SESSION, FP_C, "cheerful-beaver");
+        PakeExchange s = new PakeExchange(Role.SHARE, SESSION, FP_S, "cheerful-beaver");
+        long afterCreate = c.computeNanos();
+        assertTrue(afterCreate > 0);
+        byte[] c1 = c.start(), s1 = s.start();
+        long afterStart = c.computeNanos();
+        assertTrue(afterStart > afterCreate);
+        Thread.sleep(200); // the other side thinking, the rendezvous forwarding
+        Next c2 = c.receive(1, s1), s2 = s.receive(1, c1);
+        assertTrue(c.computeNanos() > afterStart);
+        Next c3 = c.receive(2, s2.reply()), s3 = s.receive(2, c2.reply());
+        assertTrue(c.receive(3, s3.reply()).confirmed());
+        assertTrue(s.receive(3, c3.reply()).confirmed());
+        assertTrue(
+                c.elapsedNanos() - c.computeNanos() >= 200_000_000L,
+                "the wait is not computing: " + c.timing());
+        assertTrue(
+                c.timing()
+                        .matches("[0-9]+\\.[0-9] ms \\([0-9]+\\.[0-9] ms of it computing here\\)"),
+                c.timing());
+    }
+
     @Test
     void aWrongCodeFailsOnBothSidesAtTheConfirmation() throws Exception {
         PakeExchange c = new PakeExchange(Role.CONNECTOR, SESSION, FP_C, "cheerful-badger");
