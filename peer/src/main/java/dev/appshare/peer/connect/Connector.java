@@ -107,7 +107,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      */
     public static final long MAX_WRONG_CODE_RETRY_MILLIS = 600_000;
 
-    /** After the share refused to run the PAKE (busy, or too many wrong codes), ask again after. */
+    /** After the share refused to run the PAKE for too many wrong codes, ask again after. */
     public static final long REFUSED_RETRY_MILLIS = 10_000;
 
     private final Config config;
@@ -250,6 +250,10 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     onPake(m);
             }
             case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
+            case END -> {
+                if (pake != null && m.get("session") != null && m.get("session").equals(session))
+                    pakeEnded("the share ended the attempt", RETRY_MILLIS);
+            }
             case GONE -> {
                 log.info("the rendezvous says {} left", code.name());
                 if (pake != null && m.get("session") != null && m.get("session").equals(session))
@@ -317,11 +321,13 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                             ? "the share refuses new connectors for now: too many wrong codes were"
                                     + " tried"
                             : "the share is at its limit of connectors";
+            // A busy share frees a slot within seconds; wrong codes take minutes to forgive.
+            long wait = REFUSED_GUESSES.equals(refused) ? REFUSED_RETRY_MILLIS : RETRY_MILLIS;
             if (!toldRefused) {
                 toldRefused = true;
-                log.warn("{}; asking again every {} s", why, REFUSED_RETRY_MILLIS / 1000);
+                log.warn("{}; asking again every {} s", why, wait / 1000);
             }
-            pakeEnded(null, REFUSED_RETRY_MILLIS);
+            pakeEnded(null, wait);
             return;
         }
         PakeExchange.Next next;

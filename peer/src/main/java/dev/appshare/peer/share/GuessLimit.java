@@ -65,9 +65,19 @@ public final class GuessLimit {
         return Verdict.ADMIT;
     }
 
-    /** Gives an attempt's tokens back: the connector proved the code, or learned nothing. */
+    /** Gives both of an attempt's tokens back: the connector proved the code. */
     public void refund(InetAddress from) {
         perAddress.giveBack(from);
+        refundShare();
+    }
+
+    /**
+     * Gives the share's token back but not the address's: the attempt ended before the share's
+     * confirmation went out (abandoned, timed out, malformed), so it tested no guess, but it held
+     * one of the share's PAKE slots: its address pays, so that abandoning attempts cannot hold the
+     * slots for free.
+     */
+    public void refundShare() {
         shareSpentUntil -= limits.shareIntervalNanos();
     }
 

@@ -6,6 +6,7 @@ import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.pake.PakeMessages;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.rendezvous.RendezvousClient;
+import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoop;
@@ -22,10 +23,13 @@ import org.slf4j.LoggerFactory;
  * The connectors that asked for this share and have not proven its code yet. Nothing is spent on
  * one (no UDP socket, relay connection, ICE agent or QUIC server) until its PAKE confirms: then it
  * becomes a session, pinned to the TLS key the PAKE confirmed. Before the PAKE starts, the share
- * checks its own caps ({@link #MAX_PROVING} at once, {@link Sharer#MAX_SESSIONS} sessions) and the
- * {@link GuessLimit}, and refuses with {@code PAKE refused=}. Wrong codes are logged at most once
- * per 10 s with a count; the share says once when it starts refusing and when it admits again.
- * State lives on the signalling event loop.
+ * checks its own caps ({@link #MAX_PROVING} at once, {@link #MAX_PROVING_PER_ADDRESS} per source
+ * address, {@link Sharer#MAX_SESSIONS} sessions) and the {@link GuessLimit}, and refuses with
+ * {@code PAKE refused=}. An attempt frees its slot when it confirms, fails, times out (no step 1
+ * within {@link #FIRST_STEP_TIMEOUT_MILLIS}, or not confirmed within {@link #PAKE_TIMEOUT_MILLIS}),
+ * or the connector ends it (END, or leaving, which the server passes on). Wrong codes are logged at
+ * most once per 10 s with a count; the share says once when it starts refusing and when it admits
+ * again. State lives on the signalling event loop.
  */
 public final class ProvingConnectors {
     private static final Logger log = LoggerFactory.getLogger(ProvingConnectors.class);
@@ -35,6 +39,16 @@ public final class ProvingConnectors {
 
     /** A PAKE not confirmed within this is dropped. */
     public static final long PAKE_TIMEOUT_MILLIS = 10_000;
+
+    /**
+     * A PAKE whose connector has not sent its step 1 within this is dropped: the connector sends it
+     * as soon as it has ACCEPTED, at the same time as the server sends INCOMING, so only a
+     * connector that walked away (or a very slow path) misses it, and it must not hold a slot.
+     */
+    public static final long FIRST_STEP_TIMEOUT_MILLIS = 5_000;
+
+    /** PAKEs in progress at once per source address (IPv4 /32, IPv6 /64). */
+    public static final int MAX_PROVING_PER_ADDRESS = 1;
 
     /** A connector that proved the code: start its session. */
     interface Proven {
@@ -47,6 +61,8 @@ public final class ProvingConnectors {
         final PathCarrier.Route route;
         final PakeExchange pake;
         ScheduledFuture<?> deadline;
+        ScheduledFuture<?> firstStep;
+        boolean heard; // the connector's step 1 arrived
 
         Proving(String session, InetAddress from, PathCarrier.Route route, PakeExchange pake) {
             this.session = session;
@@ -64,6 +80,7 @@ public final class ProvingConnectors {
     private final RejectionLog wrongCodes;
     private final Proven proven;
     private final Map<String, Proving> proving = new HashMap<>();
+    private final Map<AddressBudget.Key, Integer> provingPerAddress = new HashMap<>();
     private boolean refusing;
 
     ProvingConnectors(
@@ -92,7 +109,10 @@ public final class ProvingConnectors {
 
     /** A connector asked (INCOMING): start its PAKE, or refuse it. */
     void incoming(String session, InetAddress from, PathCarrier.Route route, int liveSessions) {
-        if (liveSessions + proving.size() >= Sharer.MAX_SESSIONS || proving.size() >= MAX_PROVING) {
+        AddressBudget.Key key = AddressBudget.Key.of(from);
+        if (liveSessions + proving.size() >= Sharer.MAX_SESSIONS
+                || proving.size() >= MAX_PROVING
+                || provingPerAddress.getOrDefault(key, 0) >= MAX_PROVING_PER_ADDRESS) {
             log.info("session {}: refused a connector: this share is at its limit", session);
             refuse(session, REFUSED_BUSY);
             return;
@@ -125,6 +145,16 @@ public final class ProvingConnectors {
                         route,
                         new PakeExchange(PakeExchange.Role.SHARE, session, fingerprint, password));
         proving.put(session, p);
+        provingPerAddress.merge(key, 1, Integer::sum);
+        p.firstStep =
+                loop.schedule(
+                        () -> {
+                            if (proving.get(session) != p || p.heard) return;
+                            log.info("session {}: the connector did not start the PAKE", session);
+                            failed(p);
+                        },
+                        FIRST_STEP_TIMEOUT_MILLIS,
+                        TimeUnit.MILLISECONDS);
         p.deadline =
                 loop.schedule(
                         () -> {
@@ -143,6 +173,7 @@ public final class ProvingConnectors {
     void message(RendezvousMessage m) {
         Proving p = proving.get(m.get("session"));
         if (p == null) return;
+        p.heard = true;
         int step;
         PakeExchange.Next next;
         try {
@@ -173,15 +204,33 @@ public final class ProvingConnectors {
      * confirmation went out (the connector then had its guess); before that it is refunded.
      */
     private void failed(Proving p) {
-        proving.remove(p.session);
-        p.deadline.cancel(false);
+        forget(p);
         if (p.pake.sentConfirmation()) {
             wrongCodes.refused(
                     "a connector did not prove the code (a wrong code?)", p.from.getHostAddress());
         } else {
-            guesses.refund(p.from);
+            guesses.refundShare(); // no guess tested, but it held a slot: its address pays
         }
         signalling.send(RendezvousMessage.of(END, "session", p.session));
+    }
+
+    /** The connector ended the session (the server passes its END or its leaving on). */
+    void ended(String session) {
+        Proving p = proving.get(session);
+        if (p == null) return;
+        forget(p);
+        if (p.pake.sentConfirmation())
+            wrongCodes.refused(
+                    "a connector left without proving the code", p.from.getHostAddress());
+        else guesses.refundShare();
+    }
+
+    private void forget(Proving p) {
+        proving.remove(p.session);
+        provingPerAddress.computeIfPresent(
+                AddressBudget.Key.of(p.from), (k, n) -> n <= 1 ? null : n - 1);
+        p.deadline.cancel(false);
+        p.firstStep.cancel(false);
     }
 
     private void refuse(String session, String reason) {
@@ -203,10 +252,9 @@ public final class ProvingConnectors {
 
     /** The control connection dropped: the server forgot these sessions. */
     void clear() {
-        for (Proving p : proving.values()) {
-            p.deadline.cancel(false);
-            if (!p.pake.sentConfirmation()) guesses.refund(p.from);
+        for (Proving p : proving.values().toArray(new Proving[0])) {
+            forget(p);
+            if (!p.pake.sentConfirmation()) guesses.refund(p.from); // our connection's fault
         }
-        proving.clear();
     }
 }

@@ -173,6 +173,14 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             case REGISTERED -> onRegistered(m.get("name"));
             case INCOMING -> onIncoming(m);
             case PAKE -> proving.message(m);
+            case END -> {
+                String id = m.get("session");
+                if (id != null) {
+                    proving.ended(id);
+                    SharerSession s = sessions.get(id);
+                    if (s != null) log.debug("session {}: the connector ended it", id);
+                }
+            }
             case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
             case SIGNAL -> {
                 SharerSession s = sessions.get(m.get("session"));
