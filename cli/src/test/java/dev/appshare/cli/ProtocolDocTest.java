@@ -76,6 +76,12 @@ class ProtocolDocTest {
         c.put("Sharer.MAX_SESSIONS", (long) Sharer.MAX_SESSIONS);
         c.put("ProvingConnectors.MAX_PROVING", (long) ProvingConnectors.MAX_PROVING);
         c.put(
+                "ProvingConnectors.MAX_PROVING_PER_ADDRESS",
+                (long) ProvingConnectors.MAX_PROVING_PER_ADDRESS);
+        c.put(
+                "ProvingConnectors.FIRST_STEP_TIMEOUT_MILLIS",
+                Duration.ofMillis(ProvingConnectors.FIRST_STEP_TIMEOUT_MILLIS));
+        c.put(
                 "ProvingConnectors.PAKE_TIMEOUT_MILLIS",
                 Duration.ofMillis(ProvingConnectors.PAKE_TIMEOUT_MILLIS));
         c.put("Connector.PAKE_TIMEOUT_MILLIS", Duration.ofMillis(Connector.PAKE_TIMEOUT_MILLIS));
