@@ -3,6 +3,7 @@ package dev.appshare.bench;
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
@@ -26,9 +27,11 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -40,16 +43,20 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Benchmark helper for scripts/bench: the rendezvous server's memory per idle share. Registers N
- * shares over N control connections (each {@code REGISTER v=1 fp=.. owner=..}, then a PING every
- * {@value RendezvousProtocol#HEARTBEAT_MILLIS} ms as a real share does), and measures the server's
- * live heap before and after with {@code jcmd PID GC.class_histogram} (a full GC, then the bytes of
+ * shares over N control connections (each with a key of its own: {@code REGISTER v=2 key=..}, the
+ * server's {@code CHALLENGE}, {@code PROVE sig=..}; then a PING every {@value
+ * RendezvousProtocol#HEARTBEAT_MILLIS} ms as a real share does), and measures the server's live
+ * heap before and after with {@code jcmd PID GC.class_histogram} (a full GC, then the bytes of
  * every live object), plus its resident set from /proc as a second view.
  *
  * <p>A small warm-up batch is registered and dropped first, so one-time costs (classes, name lists,
  * pools) fall before the baseline. After the measurement the shares are held for {@code
  * --hold-seconds} after the last one registered (so each has sent a PING and had its PONG), then
- * closed, and the heap is measured each second (up to 10 s) until it is back within a tenth of what
- * the shares added, to see that the server lets go of them.
+ * closed, and the heap is measured each second (up to 10 s) until it is back within a quarter of
+ * what the shares added, to see that the server lets go of them. What stays is mostly the names:
+ * the server keeps each left share's name reserved for its key for {@link
+ * RendezvousProtocol#NAME_RESERVATION_MILLIS} (about 500 bytes each, an eighth of a live share;
+ * {@code heap_kept_per_left_share}).
  *
  * <pre>
  *   IdleShares --server HOST:PORT --pid PID [--shares 1000] [--hold-seconds 18]
@@ -59,8 +66,6 @@ import java.util.concurrent.atomic.AtomicInteger;
  * needs.
  */
 public final class IdleShares {
-    private static final SecureRandom RANDOM = new SecureRandom();
-
     private final InetSocketAddress server;
     private final EventLoopGroup group = EventLoops.newGroup(1);
     private final AtomicInteger registered = new AtomicInteger();
@@ -155,7 +160,7 @@ public final class IdleShares {
         do {
             Thread.sleep(1000);
             heap2 = liveHeap(pid);
-        } while (heap2 > heap0 + (heap1 - heap0) / 10
+        } while (heap2 > heap0 + (heap1 - heap0) / 4
                 && System.nanoTime() - closed < TimeUnit.SECONDS.toNanos(10));
         double releaseSeconds = (System.nanoTime() - closed) / 1e9;
         long rss2 = rss(pid);
@@ -173,7 +178,8 @@ public final class IdleShares {
                 "result shares=%d registered=%d alive=%d pongs=%d errors=%d heap_before=%d"
                         + " heap_with=%d heap_after_close=%d rss_before=%d rss_with=%d"
                         + " rss_after_close=%d heap_per_share=%.0f rss_per_share=%.0f"
-                        + " register_seconds=%.2f release_seconds=%.1f%n",
+                        + " register_seconds=%.2f release_seconds=%.1f"
+                        + " heap_kept_per_left_share=%.0f%n",
                 n,
                 ok,
                 alive,
@@ -188,7 +194,8 @@ public final class IdleShares {
                 perShareHeap,
                 perShareRss,
                 registerSeconds,
-                releaseSeconds);
+                releaseSeconds,
+                ok > 0 ? (double) (heap2 - heap0) / ok : Double.NaN);
     }
 
     /** Opens n control connections, each registering a share; waits until every one answered. */
@@ -269,10 +276,18 @@ public final class IdleShares {
             this.inFlight = inFlight;
         }
 
+        /** The share's own key: the name it is given is held for it. */
+        private final KeyPair key = newKey();
+
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             ctx.writeAndFlush(
-                    RendezvousMessage.of(REGISTER, "v", VERSION, "fp", hex(32), "owner", hex(16)));
+                    RendezvousMessage.of(
+                            REGISTER,
+                            "v",
+                            VERSION,
+                            "key",
+                            RegistrationProof.encodeKey(key.getPublic())));
             pinger =
                     ctx.executor()
                             .scheduleAtFixedRate(
@@ -285,6 +300,12 @@ public final class IdleShares {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m) {
             switch (m.type()) {
+                case CHALLENGE ->
+                        ctx.writeAndFlush(
+                                RendezvousMessage.of(
+                                        PROVE,
+                                        "sig",
+                                        RegistrationProof.sign(key.getPrivate(), m.get("nonce"))));
                 case REGISTERED -> {
                     registered.incrementAndGet();
                     answer();
@@ -320,10 +341,14 @@ public final class IdleShares {
         }
     }
 
-    private static String hex(int bytes) {
-        byte[] b = new byte[bytes];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
+    private static KeyPair newKey() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Live heap bytes: jcmd's class histogram runs a full GC and sums every live object. */
