@@ -2,7 +2,6 @@ package dev.appshare.rendezvous;
 
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
-import dev.appshare.rendezvous.ShareRegistry.Claim;
 import dev.appshare.rendezvous.ShareRegistry.Registration;
 import dev.appshare.rendezvous.ShareRegistry.Session;
 import dev.appshare.rendezvous.ShareRegistry.Share;
@@ -58,6 +57,16 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private long pingsSpentUntil;
 
     private boolean pingsRefused; // the ERROR is on its way: the PINGs behind it are dropped
+
+    /**
+     * Set once the connection is being closed (an ERROR that closes is on its way, or it was closed
+     * at once): the messages behind it, decoded from the same read, are dropped. Without this a
+     * CONNECT pipelined behind a bad message still opened a session (and sent the share an
+     * INCOMING) for a connector already closing, or, where the close had already run, one that
+     * never ended.
+     */
+    private boolean closing;
+
     private static final AttributeKey<Boolean> NOT_READING =
             AttributeKey.valueOf(RendezvousHandler.class, "notReading");
 
@@ -84,6 +93,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
+        if (closing || !ctx.channel().isActive()) return;
         switch (m.type()) {
             case PING -> onPing(ctx);
             case PONG -> {}
@@ -138,12 +148,9 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             throw new ProtocolException("the signature does not match the key");
         String owner = RegistrationProof.fingerprint(registering);
         String wanted = registeringName;
-        if (!server.budgets().share(from)) {
-            fail(ctx, E_BUSY, "too many shares from your address");
-            return;
-        }
+        // The registry takes the address's live-share budget slot (or keeps the one the owner's
+        // reservation holds).
         Registration r = server.registry().register(wanted, ctx.channel(), owner, from);
-        if (r.claim() != Claim.OK) server.budgets().shareLeft(from);
         switch (r.claim()) {
             case TAKEN ->
                     fail(
@@ -151,6 +158,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                             E_NAME_TAKEN,
                             "the name " + wanted + " is held or reserved for another share");
             case EXHAUSTED -> fail(ctx, E_BUSY, "no free name found; try again");
+            case BUSY -> fail(ctx, E_BUSY, "too many shares from your address");
             case OK -> {
                 cancelHandshake();
                 share = r.share();
@@ -303,6 +311,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     }
 
     private void fail(ChannelHandlerContext ctx, String code, String message) {
+        closing = true;
         cancelHandshake();
         log.debug(
                 "closing control connection {}: {} {}",
@@ -329,9 +338,8 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelHandshake();
         Channel ch = ctx.channel();
+        // Gives back the share's budget slot, unless its name stays reserved (which keeps it).
         ShareRegistry.Dropped dropped = server.registry().drop(ch, share);
-        // A reserved name keeps its address's budget slot until the reservation ends.
-        if (share != null && !dropped.reserved()) server.budgets().shareLeft(from);
         for (Session s : dropped.sessions()) {
             if (s.connector() != ch) {
                 send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));

@@ -6,15 +6,18 @@ import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
 /**
@@ -22,10 +25,14 @@ import java.util.random.RandomGenerator;
  * among live shares. A name belongs to the key its share proved ({@code owner}, the key's
  * fingerprint): when the share's control connection closes the name stays reserved for that key for
  * {@link RendezvousProtocol#NAME_RESERVATION_MILLIS}, so that the share gets it back when it
- * reconnects and nobody else can take it meanwhile. A reservation keeps the address's live-share
- * budget slot until it ends ({@code released} is told), so reservations are bounded per address
- * like live shares, and in all by {@link #MAX_RESERVATIONS}. Synchronized: control connections live
- * on several event loops.
+ * reconnects and nobody else can take it meanwhile.
+ *
+ * <p>Each live share and each reservation holds one of its address's live-share budget slots
+ * ({@code take} / {@code release}, {@link ClientBudgets}), so reservations are bounded per address
+ * like live shares, and in all by {@link #MAX_RESERVATIONS}. An owner taking its name back from the
+ * address it left from keeps the slot its reservation (or its stale registration) held, so a share
+ * that reconnects after a network blip is never refused for the slot it already holds.
+ * Synchronized: control connections live on several event loops.
  *
  * <p>Session ids are 64 random bits (lower-case hex, {@link RendezvousProtocol#SESSION_PATTERN}),
  * unique among live sessions. Not a counter: tunnels outlive a server restart (the direct path, or
@@ -80,7 +87,12 @@ public final class ShareRegistry {
     private final RandomGenerator sessionIds;
     private final LongSupplier nanoTime;
     private final long reservationNanos;
-    private final Consumer<InetAddress> released;
+    private final Predicate<InetAddress> take;
+    private final Consumer<InetAddress> release;
+    private final int maxReservations;
+    // Replaced registrations whose budget slot passed to the registration that replaced them:
+    // their drop gives none back. Each leaves when its (closing) connection's drop comes.
+    private final Set<Share> slotPassedOn = new HashSet<>();
     private long visited; // sessions looked at by open and drop, for tests
 
     synchronized long testOnlySessionsVisited() {
@@ -88,12 +100,24 @@ public final class ShareRegistry {
     }
 
     /**
-     * @param released told the address of each reservation that ends (expired, or taken back by its
-     *     owner): its live-share budget slot is free again
+     * @param take takes one of an address's live-share budget slots for a new share; false if it
+     *     has none left
+     * @param release gives one back: a share left without a reservation, or a reservation ended
+     *     (expired, or taken back by its owner from another address)
      */
     public ShareRegistry(
-            int maxSessionsPerShare, LongSupplier nanoTime, Consumer<InetAddress> released) {
-        this(maxSessionsPerShare, new NameAllocator(), new SecureRandom(), nanoTime, released);
+            int maxSessionsPerShare,
+            LongSupplier nanoTime,
+            Predicate<InetAddress> take,
+            Consumer<InetAddress> release) {
+        this(
+                maxSessionsPerShare,
+                new NameAllocator(),
+                new SecureRandom(),
+                nanoTime,
+                take,
+                release,
+                MAX_RESERVATIONS);
     }
 
     ShareRegistry(int maxSessionsPerShare) {
@@ -105,7 +129,14 @@ public final class ShareRegistry {
     }
 
     ShareRegistry(int maxSessionsPerShare, NameAllocator names, RandomGenerator sessionIds) {
-        this(maxSessionsPerShare, names, sessionIds, System::nanoTime, a -> {});
+        this(
+                maxSessionsPerShare,
+                names,
+                sessionIds,
+                System::nanoTime,
+                a -> true,
+                a -> {},
+                MAX_RESERVATIONS);
     }
 
     ShareRegistry(
@@ -113,53 +144,69 @@ public final class ShareRegistry {
             NameAllocator names,
             RandomGenerator sessionIds,
             LongSupplier nanoTime,
-            Consumer<InetAddress> released) {
+            Predicate<InetAddress> take,
+            Consumer<InetAddress> release,
+            int maxReservations) {
         this.maxSessionsPerShare = maxSessionsPerShare;
         this.names = names;
         this.sessionIds = sessionIds;
         this.nanoTime = nanoTime;
         this.reservationNanos =
                 TimeUnit.MILLISECONDS.toNanos(RendezvousProtocol.NAME_RESERVATION_MILLIS);
-        this.released = released;
+        this.take = take;
+        this.release = release;
+        this.maxReservations = maxReservations;
     }
 
     public enum Claim {
         OK,
+        /** The name is held, or reserved, for another key. */
         TAKEN,
-        EXHAUSTED
+        /** No free name was found. */
+        EXHAUSTED,
+        /** The address holds its most live shares and reservations. */
+        BUSY
     }
 
     public record Registration(Claim claim, Share share, Share replaced) {}
 
     /**
-     * Registers a share under the name it asks for (or a fresh one). A name held by a live share,
-     * or reserved, for another owner is refused. The same owner (the same key, proven) takes its
-     * name back: from its reservation, or from its own stale live registration, which is replaced.
+     * Registers a share under the name it asks for (or a fresh one), taking a budget slot of its
+     * address. A name held by a live share, or reserved, for another owner is refused. The same
+     * owner (the same key, proven) takes its name back: from its reservation, or from its own stale
+     * live registration, which is replaced (and handed back, for its connection to be closed). From
+     * the address it held the name from, the owner keeps that slot rather than taking another.
      */
     public synchronized Registration register(
             String wanted, Channel ch, String owner, InetAddress from) {
-        expireReservations();
+        expireReservations(); // first: an expired reservation frees its name and its slot
         String name = wanted;
-        Share replaced = null;
+        Share old = null;
+        Reservation r = null;
         if (name == null) {
             name = names.allocate(n -> byName.containsKey(n) || reserved.containsKey(n));
             if (name == null) return new Registration(Claim.EXHAUSTED, null, null);
         } else {
-            Share old = byName.get(name);
-            Reservation r = reserved.get(name);
+            old = byName.get(name);
+            r = reserved.get(name);
             if (old != null && !old.owner().equals(owner))
                 return new Registration(Claim.TAKEN, null, null);
             if (r != null && !r.owner().equals(owner))
                 return new Registration(Claim.TAKEN, null, null);
-            if (r != null) {
-                reserved.remove(name);
-                released.accept(r.from());
-            }
-            replaced = old;
         }
+        // A live registration and a reservation of one name never exist together.
+        boolean slotFromReservation = r != null && r.from().equals(from);
+        boolean slotFromOld = old != null && old.from().equals(from);
+        if (!slotFromReservation && !slotFromOld && !take.test(from))
+            return new Registration(Claim.BUSY, null, null);
+        if (r != null) {
+            reserved.remove(name);
+            if (!slotFromReservation) release.accept(r.from());
+        }
+        if (slotFromOld) slotPassedOn.add(old);
         Share s = new Share(name, ch, owner, from);
         byName.put(name, s);
-        return new Registration(Claim.OK, s, replaced);
+        return new Registration(Claim.OK, s, old);
     }
 
     /** Whether {@code name} is reserved for a share that left (for tests and logs). */
@@ -174,7 +221,7 @@ public final class ShareRegistry {
             Reservation r = it.next();
             if (now - r.expiresAt() < 0) break; // the rest expire later
             it.remove();
-            released.accept(r.from());
+            release.accept(r.from());
         }
     }
 
@@ -238,13 +285,17 @@ public final class ShareRegistry {
      */
     public record Dropped(List<Session> sessions, boolean reserved) {}
 
-    /** Forgets everything a closed control channel held, reserving a live share's name. */
+    /**
+     * Forgets everything a closed control channel held, reserving a live share's name; gives back
+     * the share's budget slot unless its reservation keeps it (or the share that replaced it took
+     * it over).
+     */
     public synchronized Dropped drop(Channel ch, Share share) {
         expireReservations();
         boolean reserve = false;
         if (share != null && byName.get(share.name()) == share) {
             byName.remove(share.name());
-            if (reserved.size() < MAX_RESERVATIONS) {
+            if (reserved.size() < maxReservations) {
                 reserved.put(
                         share.name(),
                         new Reservation(
@@ -252,7 +303,11 @@ public final class ShareRegistry {
                                 share.from(),
                                 nanoTime.getAsLong() + reservationNanos));
                 reserve = true;
+            } else {
+                release.accept(share.from());
             }
+        } else if (share != null && !slotPassedOn.remove(share)) {
+            release.accept(share.from()); // replaced by its owner from another address
         }
         List<Session> gone = new ArrayList<>();
         Session asConnector = byConnector.get(ch);
