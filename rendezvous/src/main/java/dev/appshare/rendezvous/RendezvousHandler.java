@@ -101,9 +101,18 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             case PROVE -> onProve(ctx, m);
             case CONNECT -> onConnect(ctx, m);
             case SIGNAL, PAKE -> onForward(ctx, m);
-            case END -> server.registry().end(m.require("session"), ctx.channel());
+            case END -> onEnd(ctx, m);
             default -> throw new ProtocolException("unexpected " + m.type());
         }
+    }
+
+    /**
+     * A peer says its session is over: forget it and tell the other peer, so that a share frees the
+     * PAKE slot of a connector that walked away at once rather than at its timeout.
+     */
+    private void onEnd(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        Session s = server.registry().end(m.require("session"), ctx.channel());
+        if (s != null) send(s.other(ctx.channel()), RendezvousMessage.of(END, "session", s.id()));
     }
 
     private void onPing(ChannelHandlerContext ctx) {
@@ -343,6 +352,9 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         for (Session s : dropped.sessions()) {
             if (s.connector() != ch) {
                 send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));
+            } else {
+                // The connector left: its share frees what the session held (a PAKE slot).
+                send(s.share().channel(), RendezvousMessage.of(END, "session", s.id()));
             }
         }
         if (share != null && server.registry().lookup(share.name()) == null) {

@@ -273,10 +273,15 @@ public final class ShareRegistry {
         return byConnector.containsKey(connector);
     }
 
-    /** Ends a session one of its peers said is over (END). */
-    public synchronized void end(String id, Channel from) {
+    /**
+     * Ends a session one of its peers said is over (END); returns it, or null if it is not live or
+     * not that peer's.
+     */
+    public synchronized Session end(String id, Channel from) {
         Session s = sessions.get(id);
-        if (s != null && (s.connector() == from || s.share().channel() == from)) end(s);
+        if (s == null || (s.connector() != from && s.share().channel() != from)) return null;
+        end(s);
+        return s;
     }
 
     /**

@@ -157,7 +157,7 @@ class ControlConnectionFuzz {
             switch (m.type()) {
                 case RendezvousProtocol.INCOMING ->
                         assertTrue(ownSessions.contains(m.get("session")), m.toString());
-                case RendezvousProtocol.PAKE, RendezvousProtocol.SIGNAL ->
+                case RendezvousProtocol.PAKE, RendezvousProtocol.SIGNAL, RendezvousProtocol.END ->
                         assertTrue(
                                 ownSessions.contains(m.get("session")),
                                 "forwarded to the share from another session: " + m);

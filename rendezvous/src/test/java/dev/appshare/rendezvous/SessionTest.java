@@ -116,6 +116,7 @@ class SessionTest {
                 assertFalse(m.encode().contains(fp), "the share's fingerprint: " + m);
             }
         }
+        assertEquals(RendezvousProtocol.END, share.readMessage().type(), "the first one left");
         try (ControlClient other = client("127.0.0.6")) {
             other.send(connectLine("sess-app"));
             assertTrue(other.read().startsWith("ACCEPTED "));
@@ -130,7 +131,9 @@ class SessionTest {
             connector.send(connectLine("sess-app"));
             assertErrorAndClose(connector, RendezvousProtocol.E_BAD_REQUEST);
         }
-        assertEquals(List.of(), untilPong(share), "one INCOMING only; the share stays");
+        List<String> atShare = untilPong(share);
+        assertEquals(1, atShare.size(), "no second INCOMING; the share stays: " + atShare);
+        assertTrue(atShare.get(0).startsWith("END session="), "the closed connector's END");
     }
 
     @Test
@@ -138,6 +141,8 @@ class SessionTest {
         try (ControlClient connector = client("127.0.0.5")) {
             String first = connect(connector);
             connector.send("END session=" + first);
+            assertEquals(List.of(), untilPong(connector));
+            assertEquals("END session=" + first, share.read(), "the share is told");
             String second = connect(connector);
             assertNotEquals(first, second);
 
@@ -150,8 +155,20 @@ class SessionTest {
             // The share may end it too; then the connector asks again.
             share.send("END session=" + second);
             assertEquals(List.of(), untilPong(share));
+            assertEquals(List.of("END session=" + second), untilPong(connector), "it is told");
             assertNotEquals(second, connect(connector));
         }
+    }
+
+    /** A share frees a connector's PAKE slot when the connector walks away, not at its timeout. */
+    @Test
+    void aConnectorThatLeavesEndsItsSessionAtTheShare() throws Exception {
+        String session;
+        try (ControlClient connector = client("127.0.0.5")) {
+            session = connect(connector);
+        }
+        assertEquals("END session=" + session, share.read());
+        assertEquals(List.of(), untilPong(share), "once");
     }
 
     @Test
@@ -237,7 +254,11 @@ class SessionTest {
             otherShare.send("PAKE session=" + session + " refused=busy");
             assertErrorAndClose(otherShare, RendezvousProtocol.E_BAD_REQUEST);
 
-            assertEquals(List.of(), untilPong(share), "nothing reached the share");
+            // Only the END of the bad peer's own session (it was closed) reached the share.
+            List<String> atShare = untilPong(share);
+            assertEquals(1, atShare.size(), "nothing else reached the share: " + atShare);
+            assertTrue(atShare.get(0).startsWith("END session="), atShare.toString());
+            assertNotEquals("END session=" + session, atShare.get(0));
             assertEquals(List.of(), untilPong(connector), "nor its connector");
             connector.send("PAKE session=" + session + " step=1 data=ok");
             assertEquals(List.of(), untilPong(connector));
