@@ -68,17 +68,17 @@ public final class GuessLimit {
     /** Gives both of an attempt's tokens back: the connector proved the code. */
     public void refund(InetAddress from) {
         perAddress.giveBack(from);
-        refundShare();
+        shareSpentUntil -= limits.shareIntervalNanos();
     }
 
     /**
-     * Gives the share's token back but not the address's: the attempt ended before the share's
-     * confirmation went out (abandoned, timed out, malformed), so it tested no guess, but it held
-     * one of the share's PAKE slots: its address pays, so that abandoning attempts cannot hold the
-     * slots for free.
+     * What {@link #tryAttempt} would say now, spending nothing: a share asks before it starts a
+     * PAKE (so that a refused guesser costs it no work) and spends when it sends its confirmation.
      */
-    public void refundShare() {
-        shareSpentUntil -= limits.shareIntervalNanos();
+    public Verdict check(InetAddress from) {
+        if (shareWaitNanos() > 0) return Verdict.SHARE_OVER;
+        if (perAddress.remaining(from) < 1) return Verdict.ADDRESS_OVER;
+        return Verdict.ADMIT;
     }
 
     /** Nanoseconds until the share admits an attempt again (0: now). */

@@ -34,8 +34,12 @@ import org.slf4j.LoggerFactory;
 public final class ProvingConnectors {
     private static final Logger log = LoggerFactory.getLogger(ProvingConnectors.class);
 
-    /** PAKEs in progress at once, at most. */
-    public static final int MAX_PROVING = 8;
+    /**
+     * PAKEs in progress at once, at most: a PAKE costs the share only a few ms of CPU and a small
+     * object, and every source address holds at most {@link #MAX_PROVING_PER_ADDRESS}, so keeping
+     * them all busy takes 16 addresses.
+     */
+    public static final int MAX_PROVING = 32;
 
     /** A PAKE not confirmed within this is dropped. */
     public static final long PAKE_TIMEOUT_MILLIS = 10_000;
@@ -47,8 +51,11 @@ public final class ProvingConnectors {
      */
     public static final long FIRST_STEP_TIMEOUT_MILLIS = 5_000;
 
-    /** PAKEs in progress at once per source address (IPv4 /32, IPv6 /64). */
-    public static final int MAX_PROVING_PER_ADDRESS = 1;
+    /**
+     * PAKEs in progress at once per source address (IPv4 /32, IPv6 /64): two, so that connectors
+     * behind one NAT rarely wait for each other (a busy share is asked again 2 s later).
+     */
+    public static final int MAX_PROVING_PER_ADDRESS = 2;
 
     /** A connector that proved the code: start its session. */
     interface Proven {
@@ -63,6 +70,7 @@ public final class ProvingConnectors {
         ScheduledFuture<?> deadline;
         ScheduledFuture<?> firstStep;
         boolean heard; // the connector's step 1 arrived
+        boolean spent; // our confirmation went out: the attempt holds its guess tokens
 
         Proving(String session, InetAddress from, PathCarrier.Route route, PakeExchange pake) {
             this.session = session;
@@ -78,6 +86,7 @@ public final class ProvingConnectors {
     private final String password;
     private final GuessLimit guesses;
     private final RejectionLog wrongCodes;
+    private final RejectionLog busy;
     private final Proven proven;
     private final Map<String, Proving> proving = new HashMap<>();
     private final Map<AddressBudget.Key, Integer> provingPerAddress = new HashMap<>();
@@ -96,6 +105,7 @@ public final class ProvingConnectors {
         this.password = password;
         this.guesses = new GuessLimit(limits, nanoTime);
         this.wrongCodes = new RejectionLog(log, RejectionLog.INTERVAL_NANOS, nanoTime);
+        this.busy = new RejectionLog(log, RejectionLog.INTERVAL_NANOS, nanoTime);
         this.proven = proven;
     }
 
@@ -113,25 +123,13 @@ public final class ProvingConnectors {
         if (liveSessions + proving.size() >= Sharer.MAX_SESSIONS
                 || proving.size() >= MAX_PROVING
                 || provingPerAddress.getOrDefault(key, 0) >= MAX_PROVING_PER_ADDRESS) {
-            log.info("session {}: refused a connector: this share is at its limit", session);
+            busy.refused("this share is at its limit of connectors", from.getHostAddress());
             refuse(session, REFUSED_BUSY);
             return;
         }
-        GuessLimit.Verdict v = guesses.tryAttempt(from);
+        GuessLimit.Verdict v = guesses.check(from);
         if (v != GuessLimit.Verdict.ADMIT) {
-            if (v == GuessLimit.Verdict.SHARE_OVER && !refusing) {
-                refusing = true;
-                log.warn(
-                        "too many wrong codes were tried: refusing new connectors for up to {} s"
-                                + " (open tunnels carry on)",
-                        TimeUnit.NANOSECONDS.toSeconds(guesses.shareWaitNanos()) + 1);
-            }
-            wrongCodes.refused(
-                    v == GuessLimit.Verdict.SHARE_OVER
-                            ? "the share is refusing new connectors for now (too many wrong codes)"
-                            : "too many wrong codes from this address",
-                    from.getHostAddress());
-            refuse(session, REFUSED_GUESSES);
+            refusedGuesses(session, from, v);
             return;
         }
         if (refusing) {
@@ -169,6 +167,23 @@ public final class ProvingConnectors {
         send(session, 1, p.pake.start());
     }
 
+    /** Refuses a connector over the guess limit; says once that the share is refusing. */
+    private void refusedGuesses(String session, InetAddress from, GuessLimit.Verdict v) {
+        if (v == GuessLimit.Verdict.SHARE_OVER && !refusing) {
+            refusing = true;
+            log.warn(
+                    "too many wrong codes were tried: refusing new connectors for up to {} s"
+                            + " (open tunnels carry on)",
+                    TimeUnit.NANOSECONDS.toSeconds(guesses.shareWaitNanos()) + 1);
+        }
+        wrongCodes.refused(
+                v == GuessLimit.Verdict.SHARE_OVER
+                        ? "the share is refusing new connectors for now (too many wrong codes)"
+                        : "too many wrong codes from this address",
+                from.getHostAddress());
+        refuse(session, REFUSED_GUESSES);
+    }
+
     /** A PAKE message from the connector. */
     void message(RendezvousMessage m) {
         Proving p = proving.get(m.get("session"));
@@ -189,28 +204,34 @@ public final class ProvingConnectors {
             return;
         }
         if (!next.confirmed()) {
+            if (next.replyStep() == 3) {
+                // The confirmation lets the connector test its one guess: it spends now.
+                GuessLimit.Verdict v = guesses.tryAttempt(p.from);
+                if (v != GuessLimit.Verdict.ADMIT) {
+                    forget(p);
+                    refusedGuesses(p.session, p.from, v);
+                    return;
+                }
+                p.spent = true;
+            }
             send(p.session, next.replyStep(), next.reply());
             return;
         }
-        proving.remove(p.session);
-        p.deadline.cancel(false);
-        guesses.refund(p.from);
+        forget(p);
+        if (p.spent) guesses.refund(p.from);
         log.info("session {}: the connector proved the code in {}", p.session, p.pake.timing());
         proven.proven(p.session, next.peerFingerprint(), p.route);
     }
 
     /**
-     * Ends an attempt that did not prove the code. It counts against the budgets once this side's
-     * confirmation went out (the connector then had its guess); before that it is refunded.
+     * Ends an attempt that did not prove the code. It keeps its guess tokens if this side's
+     * confirmation went out (the connector then had its guess); before that it spent none.
      */
     private void failed(Proving p) {
         forget(p);
-        if (p.pake.sentConfirmation()) {
+        if (p.spent)
             wrongCodes.refused(
                     "a connector did not prove the code (a wrong code?)", p.from.getHostAddress());
-        } else {
-            guesses.refundShare(); // no guess tested, but it held a slot: its address pays
-        }
         signalling.send(RendezvousMessage.of(END, "session", p.session));
     }
 
@@ -219,10 +240,9 @@ public final class ProvingConnectors {
         Proving p = proving.get(session);
         if (p == null) return;
         forget(p);
-        if (p.pake.sentConfirmation())
+        if (p.spent)
             wrongCodes.refused(
                     "a connector left without proving the code", p.from.getHostAddress());
-        else guesses.refundShare();
     }
 
     private void forget(Proving p) {
@@ -252,9 +272,7 @@ public final class ProvingConnectors {
 
     /** The control connection dropped: the server forgot these sessions. */
     void clear() {
-        for (Proving p : proving.values().toArray(new Proving[0])) {
-            forget(p);
-            if (!p.pake.sentConfirmation()) guesses.refund(p.from); // our connection's fault
-        }
+        // Those whose confirmation went out keep their tokens: the connector may have had it.
+        for (Proving p : proving.values().toArray(new Proving[0])) forget(p);
     }
 }
