@@ -12,7 +12,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.security.MessageDigest;
 import java.security.SecureRandom;
-import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -128,11 +127,6 @@ final class Services {
     static String wrongCode(String code) {
         ShareCode c = ShareCode.parse(code);
         return new ShareCode(otherPassword(c.password()), c.name()).toString();
-    }
-
-    static boolean startsWith(byte[] b, byte[] prefix) {
-        return b.length >= prefix.length
-                && Arrays.equals(b, 0, prefix.length, prefix, 0, prefix.length);
     }
 
     /** A console that keeps its lines, for one peer. */
