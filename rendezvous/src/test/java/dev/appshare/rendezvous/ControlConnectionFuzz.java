@@ -36,6 +36,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.GenerationMode;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.Tuple;
 
 /**
  * A control connection on the rendezvous (its frames and {@link RendezvousHandler}, on an
@@ -172,10 +173,9 @@ class ControlConnectionFuzz {
         }
         assertTrue(connector.isOpen(), "the connector stays");
         // Live or reserved, my-app is still held, and for its key: that key takes it back.
-        assertTrue(
-                server.registry().lookup("my-app") != null
-                        || server.registry().isReserved("my-app"),
-                "my-app was freed");
+        ShareRegistry.Share holder = server.registry().lookup("my-app");
+        if (holder != null) assertEquals(SHARE_OWNER, holder.owner(), "my-app, held for " + holder);
+        else assertTrue(server.registry().isReserved("my-app"), "my-app was freed");
         assertEquals(
                 ShareRegistry.Claim.OK,
                 server.registry()
@@ -242,10 +242,50 @@ class ControlConnectionFuzz {
     }
 
     @Provide
+    @SuppressWarnings("unchecked")
     Arbitrary<byte[]> inputs() {
+        // Steps of one message, or a whole REGISTER and PROVE (so that proofs, valid or not, for
+        // the fuzzed connection's key or for my-app's, are common).
+        Arbitrary<List<RendezvousMessage>> step =
+                Arbitraries.frequencyOf(
+                        Tuple.of(3, messages().map(List::of)), Tuple.of(1, handshakes()));
         Arbitrary<byte[]> valid =
-                messages().list().ofMinSize(1).ofMaxSize(5).map(ControlConnectionFuzz::frames);
+                step.list()
+                        .ofMinSize(1)
+                        .ofMaxSize(3)
+                        .map(steps -> steps.stream().flatMap(List::stream).toList())
+                        .map(ControlConnectionFuzz::frames);
         return Arbitraries.oneOf(Fuzzing.randomBytes(64), Fuzzing.validOrMutated(valid));
+    }
+
+    /** REGISTER v=2 with a key, then PROVE with that key's signature (mostly) or another's. */
+    private static Arbitrary<List<RendezvousMessage>> handshakes() {
+        String own = RegistrationProof.encodeKey(OWN_KEY.getPublic());
+        String mine = RegistrationProof.encodeKey(SHARE_KEY.getPublic());
+        String p384 = RegistrationProof.encodeKey(P384_KEY.getPublic());
+        Arbitrary<String[]> keyAndSig =
+                Arbitraries.of(
+                        new String[] {own, OWN_SIG},
+                        new String[] {own, OWN_SIG},
+                        new String[] {mine, SHARE_SIG},
+                        new String[] {own, SHARE_SIG},
+                        new String[] {mine, OWN_SIG},
+                        new String[] {p384, OWN_SIG});
+        Arbitrary<String> name = Arbitraries.of("my-app", "my-app", "other-app", "2087", "");
+        return Combinators.combine(keyAndSig, name)
+                .as(
+                        (ks, n) ->
+                                List.of(
+                                        RendezvousMessage.of(
+                                                RendezvousProtocol.REGISTER,
+                                                "v",
+                                                RendezvousProtocol.VERSION,
+                                                "key",
+                                                ks[0],
+                                                "name",
+                                                n.isEmpty() ? null : n),
+                                        RendezvousMessage.of(
+                                                RendezvousProtocol.PROVE, "sig", ks[1])));
     }
 
     private static Arbitrary<RendezvousMessage> messages() {

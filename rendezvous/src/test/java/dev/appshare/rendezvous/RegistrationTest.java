@@ -125,8 +125,10 @@ class RegistrationTest {
         }
         try (ControlClient twice = client()) {
             KeyPair key = newKey();
-            assertTrue(twice.register(key, null).startsWith("REGISTERED "));
-            twice.send(proveLine(key, "00".repeat(32))); // a registered share proves again
+            String challenge = twice.sendRegister(key, null);
+            assertTrue(twice.prove(key, challenge).startsWith("REGISTERED "));
+            // A registered share proves again, even with a valid signature over its challenge.
+            twice.send(proveLine(key, field(challenge, "nonce")));
             assertErrorAndClose(twice, RendezvousProtocol.E_BAD_REQUEST);
         }
     }
