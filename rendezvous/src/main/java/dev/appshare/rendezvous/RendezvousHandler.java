@@ -244,7 +244,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                         "session",
                         s.id(),
                         "from",
-                        from.getHostAddress(),
+                        addressText(from),
                         "token",
                         token,
                         "relay",
@@ -313,6 +313,13 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private static void checkVersion(RendezvousMessage m) throws ProtocolException {
         if (!VERSION.equals(m.get("v")))
             throw new ProtocolException("unsupported protocol version " + m.get("v"));
+    }
+
+    /** The connector's address for INCOMING: a literal, without an IPv6 scope ("%eth0"). */
+    static String addressText(InetAddress a) {
+        String t = a.getHostAddress();
+        int scope = t.indexOf('%');
+        return scope < 0 ? t : t.substring(0, scope);
     }
 
     private void cancelHandshake() {

@@ -1,5 +1,6 @@
 package dev.appshare.rendezvous;
 
+import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.Channel;
 import java.net.InetAddress;
@@ -195,8 +196,10 @@ public final class ShareRegistry {
                 return new Registration(Claim.TAKEN, null, null);
         }
         // A live registration and a reservation of one name never exist together.
-        boolean slotFromReservation = r != null && r.from().equals(from);
-        boolean slotFromOld = old != null && old.from().equals(from);
+        // Slots are counted per IPv4 address or IPv6 /64 (AddressBudget.Key): an IPv6 share that
+        // comes back from another privacy address of its /64 holds the same slot.
+        boolean slotFromReservation = r != null && sameBudget(r.from(), from);
+        boolean slotFromOld = old != null && sameBudget(old.from(), from);
         if (!slotFromReservation && !slotFromOld && !take.test(from))
             return new Registration(Claim.BUSY, null, null);
         if (r != null) {
@@ -207,6 +210,10 @@ public final class ShareRegistry {
         Share s = new Share(name, ch, owner, from);
         byName.put(name, s);
         return new Registration(Claim.OK, s, old);
+    }
+
+    private static boolean sameBudget(InetAddress a, InetAddress b) {
+        return AddressBudget.Key.of(a).equals(AddressBudget.Key.of(b));
     }
 
     /** Whether {@code name} is reserved for a share that left (for tests and logs). */

@@ -126,6 +126,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private ScheduledFuture<?> pakeDeadline;
     private PathCarrier.Route route; // the session's relay route, for the tunnel once proven
     private int wrongCodes; // in a row
+    private byte[] heldConfirmation; // our step 3, sent only once the share's step 3 checked
+    private ScheduledFuture<?> retry; // the one pending ask
+    private long notBefore = System.nanoTime(); // no CONNECT before this (nanoTime)
     private boolean toldRefused;
     private boolean asking;
     private boolean everUp;
@@ -199,6 +202,14 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                         + (config.forwards().size() > 1 ? " -> port " + forward.remote() : ""));
     }
 
+    /**
+     * For tests: behave as a connector whose tunnel was up before, which keeps waiting (with its
+     * back-off) when a share fails the code instead of exiting. Call before {@link #start}.
+     */
+    public void testOnlyWasUpBefore() {
+        everUp = true;
+    }
+
     /** The first listener's address. */
     public InetSocketAddress localAddress() {
         return localAddresses().get(0);
@@ -217,6 +228,14 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     private void ask() {
         if (closed || asking || tunnel != null || pake != null) return;
+        long early = notBefore - System.nanoTime();
+        if (early > 0) {
+            // A back-off holds however we got here (a reconnect too): a squatter or a malicious
+            // rendezvous that drops the control connection after each wrong code gets no faster
+            // guesses than one per wait.
+            scheduleAsk(early);
+            return;
+        }
         if (!signalling.isConnected()) {
             signalling.reconnect(); // asks once connected, if the connection was let go
             return;
@@ -230,8 +249,15 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         askLater(RETRY_MILLIS);
     }
 
+    /** Asks again in {@code millis}, and not before (see {@link #ask}); one timer at a time. */
     private void askLater(long millis) {
-        loop.schedule(this::ask, millis, TimeUnit.MILLISECONDS);
+        notBefore = Math.max(notBefore, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
+        scheduleAsk(notBefore - System.nanoTime());
+    }
+
+    private void scheduleAsk(long nanos) {
+        if (retry != null) retry.cancel(false);
+        retry = loop.schedule(this::ask, Math.max(0, nanos), TimeUnit.NANOSECONDS);
     }
 
     /** Tells the server this connection's session is over, so that it may ask again. */
@@ -350,9 +376,19 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
             return;
         }
         if (!next.confirmed()) {
+            if (next.replyStep() == 3) {
+                // The connector confirms second: its tag would let whoever plays the share test
+                // a guess at the password offline, so it goes out only after the share's own tag
+                // proved that the share knows the code. (The share confirms first, and pays for
+                // that with a token of its guess limit.)
+                heldConfirmation = next.reply();
+                return;
+            }
             sendPake(next.replyStep(), next.reply());
             return;
         }
+        if (heldConfirmation != null) sendPake(3, heldConfirmation);
+        heldConfirmation = null;
         PakeExchange proven = pake;
         pakeDeadline.cancel(false);
         pake = null;
@@ -376,6 +412,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         if (!everUp) {
             pakeDeadline.cancel(false);
             pake = null;
+            heldConfirmation = null;
             endSession();
             firstTunnel.tryFailure(
                     new PeerException(
@@ -403,6 +440,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private void pakeEnded(String why, long wait) {
         if (pakeDeadline != null) pakeDeadline.cancel(false);
         pake = null;
+        heldConfirmation = null;
         endSession();
         if (why != null) log.warn("{}; asking again in {} s", why, wait / 1000);
         askLater(wait);
@@ -515,6 +553,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         if (pake != null) {
             pakeDeadline.cancel(false);
             pake = null;
+            heldConfirmation = null;
             askLater(); // ask again once reconnected
         }
         if (tunnel != null) {
@@ -570,6 +609,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         loop.submit(
                         () -> {
                             closed = true;
+                            if (pakeDeadline != null) pakeDeadline.cancel(false);
+                            if (retry != null) retry.cancel(false);
+                            pake = null;
                             listeners.forEach(Channel::close);
                             pending.forEach(p -> p.local().close());
                             pending.clear();

@@ -90,11 +90,13 @@ class MaliciousRendezvousTest {
                             refused.getMessage());
                     assertEquals(1, refused.getMessage().lines().count());
 
-                    // the middle ran both exchanges and failed both at the confirmation
+                    // the middle ran both exchanges: the real share's confirmation failed its
+                    // guess, and the connector never sent it a confirmation to test one against
                     assertTrue(
-                            Services.eventually(5_000, () -> mitm.failedWrongCode.get() == 2),
+                            Services.eventually(5_000, () -> mitm.failedWrongCode.get() == 1),
                             "wrong-code failures in the middle: " + mitm.failedWrongCode);
                     assertEquals(0, mitm.confirmed.get());
+                    assertEquals(0, mitm.connectorConfirmations.get(), "the connector's tag");
                     // the real share logged the failed attempt and proved nobody
                     assertTrue(
                             Services.eventually(
@@ -176,7 +178,8 @@ class MaliciousRendezvousTest {
                                     () ->
                                             log.text()
                                                     .contains(
-                                                            "a connector did not prove the code")),
+                                                            "a connector left without proving the"
+                                                                    + " code")),
                             "the attacker's share's log: " + log.text());
                     assertFalse(log.text().contains("the connector proved the code"));
                 }
@@ -345,6 +348,10 @@ class MaliciousRendezvousTest {
         volatile String token;
         final AtomicInteger failedWrongCode = new AtomicInteger();
         final AtomicInteger confirmed = new AtomicInteger();
+        // the connector's key confirmations the middle received: none may come, as the connector
+        // confirms second, only after the share proved the code (its tag would let the middle
+        // test its guess offline)
+        final AtomicInteger connectorConfirmations = new AtomicInteger();
         private final Roles roles = new Roles();
         // per session: the middle's exchange with the share, and with the connector
         private final Map<String, PakeExchange> withShare = new HashMap<>();
@@ -379,6 +386,8 @@ class MaliciousRendezvousTest {
             PakeExchange p =
                     "share".equals(role) ? withShare.get(session) : withConnector.get(session);
             if (p == null || m.get("step") == null) return List.of();
+            if (!"share".equals(role) && "3".equals(m.get("step")))
+                connectorConfirmations.incrementAndGet();
             try {
                 PakeExchange.Next next =
                         p.receive(
