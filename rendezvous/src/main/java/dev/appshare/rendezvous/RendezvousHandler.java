@@ -12,6 +12,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
@@ -268,7 +269,13 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             throw new ProtocolException(m.type() + " for another peer's session");
         }
         Channel to = s.other(ctx.channel());
-        if (to.isActive() && !to.isWritable()) {
+        // The partner's write buffer, read from this event loop: null once the partner's channel
+        // is closing (netty drops the buffer before the channel turns inactive), when it is not
+        // writable either. A partner that is leaving is no fault of the sender's: a connector that
+        // walked away just as the share's PAKE step 1 was forwarded used to close the share.
+        ChannelOutboundBuffer queued = to.unsafe().outboundBuffer();
+        if (!to.isActive() || queued == null) return; // the partner is gone or going
+        if (!queued.isWritable()) {
             // SIGNAL volume is the sender's doing: a peer that signals faster than its partner
             // reads loses its own connection, never its partner's. Otherwise anyone who knows a
             // share's name could knock the share off the rendezvous with a burst of SIGNALs.

@@ -50,6 +50,7 @@ final class TrustLab implements AutoCloseable {
     final LongSupplier nanoTime = () -> System.nanoTime() + clockOffset.get();
     private final String relayAdvertised;
     private final long relayPairingMillis;
+    private final ClientLimits limits;
     private final List<AutoCloseable> peers = new CopyOnWriteArrayList<>();
     RendezvousServer rendezvous;
     private RelayServer relay;
@@ -64,8 +65,18 @@ final class TrustLab implements AutoCloseable {
      * @param relayAdvertised where peers are told the relay is (null: the relay itself, as :PORT)
      */
     TrustLab(String relayAdvertised, long relayPairingMillis) throws Exception {
+        this(relayAdvertised, relayPairingMillis, ClientLimits.oneAddressLab());
+    }
+
+    /**
+     * @param limits the rendezvous's budgets ({@link ClientLimits#oneAddressLab()} unless a test
+     *     puts its attackers on other addresses and wants the production budgets)
+     */
+    TrustLab(String relayAdvertised, long relayPairingMillis, ClientLimits limits)
+            throws Exception {
         this.relayAdvertised = relayAdvertised;
         this.relayPairingMillis = relayPairingMillis;
+        this.limits = limits;
         Random r = new Random();
         for (int attempt = 0; ; attempt++) {
             // below Linux's ephemeral range, so no client socket takes it between stop and start
@@ -87,7 +98,7 @@ final class TrustLab implements AutoCloseable {
         cfg.listen = new InetSocketAddress("127.0.0.1", port);
         cfg.relayAdvertised = relayAdvertised != null ? relayAdvertised : ":" + (port + 1);
         cfg.handshakeTimeoutMillis = 3_000;
-        cfg.limits = ClientLimits.oneAddressLab(); // the tests' peers share few addresses
+        cfg.limits = limits;
         cfg.nanoTime = nanoTime;
         try {
             rendezvous = new RendezvousServer(cfg, tokens).start(group);
