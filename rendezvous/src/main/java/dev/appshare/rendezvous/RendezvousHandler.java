@@ -233,7 +233,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         }
         String token = server.tokens().mint(server.config().tokenLifetimeMillis);
         String relay = server.config().relayAdvertised;
-        log.info(
+        log.debug(
                 "connector {} joined share {} (session {})",
                 ctx.channel().remoteAddress(),
                 name,

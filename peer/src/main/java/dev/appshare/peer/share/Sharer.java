@@ -260,7 +260,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             log.warn("session {}: ignoring an INCOMING: {}", session, e.getMessage());
             return;
         }
-        log.info("session {}: a connector from {} asked for {}", session, from, name);
+        log.debug("session {}: a connector from {} asked for {}", session, from, name);
         proving.incoming(session, fromAddress, route, sessions.size());
     }
 
