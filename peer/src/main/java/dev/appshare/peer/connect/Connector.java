@@ -358,10 +358,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         }
         PakeExchange.Next next;
         try {
-            String step = m.get("step");
-            if (step == null || !step.matches(PAKE_STEP_PATTERN))
-                throw new PakeMessages.MalformedException("a PAKE message without a step");
-            next = pake.receive(Integer.parseInt(step), PakeMessages.bytes(m.get("data")));
+            next = PakeMessages.receive(pake, m);
         } catch (PakeExchange.FailedException e) {
             if (e.wrongCode()) wrongCode();
             else
@@ -447,15 +444,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     private void sendPake(int step, byte[] data) {
-        signalling.send(
-                RendezvousMessage.of(
-                        PAKE,
-                        "session",
-                        session,
-                        "step",
-                        Integer.toString(step),
-                        "data",
-                        PakeMessages.text(data)));
+        signalling.send(PakeMessages.message(session, step, data));
     }
 
     /** The share proved the code and its key: open the tunnel, pinned to that key. */

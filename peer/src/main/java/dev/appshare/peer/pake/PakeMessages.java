@@ -1,5 +1,6 @@
 package dev.appshare.peer.pake;
 
+import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import java.io.ByteArrayOutputStream;
 import java.lang.invoke.MethodHandle;
@@ -106,6 +107,30 @@ public final class PakeMessages {
         ECJPAKERound3Payload p = new ECJPAKERound3Payload(in.id(), in.scalar());
         in.end();
         return p;
+    }
+
+    /** The control message that carries one step: {@code PAKE session=ID step=N data=B64}. */
+    public static RendezvousMessage message(String session, int step, byte[] data) {
+        return RendezvousMessage.of(
+                RendezvousProtocol.PAKE,
+                "session",
+                session,
+                "step",
+                Integer.toString(step),
+                "data",
+                text(data));
+    }
+
+    /**
+     * Hands a PAKE control message's step and data to an exchange; a message without a valid step
+     * or data is malformed.
+     */
+    public static PakeExchange.Next receive(PakeExchange pake, RendezvousMessage m)
+            throws MalformedException, PakeExchange.FailedException {
+        String step = m.get("step");
+        if (step == null || !step.matches(RendezvousProtocol.PAKE_STEP_PATTERN))
+            throw new MalformedException("a PAKE message without a step");
+        return pake.receive(Integer.parseInt(step), bytes(m.get("data")));
     }
 
     /** PAKE data= text for bytes. */

@@ -189,14 +189,9 @@ public final class ProvingConnectors {
         Proving p = proving.get(m.get("session"));
         if (p == null) return;
         p.heard = true;
-        int step;
         PakeExchange.Next next;
         try {
-            String s = m.get("step");
-            if (s == null || !s.matches(PAKE_STEP_PATTERN))
-                throw new PakeMessages.MalformedException("PAKE without a step");
-            step = Integer.parseInt(s);
-            next = p.pake.receive(step, PakeMessages.bytes(m.get("data")));
+            next = PakeMessages.receive(p.pake, m);
         } catch (PakeMessages.MalformedException | PakeExchange.FailedException e) {
             boolean wrong = e instanceof PakeExchange.FailedException f && f.wrongCode();
             if (!wrong) log.info("session {}: {}", p.session, e.getMessage());
@@ -259,15 +254,7 @@ public final class ProvingConnectors {
     }
 
     private void send(String session, int step, byte[] data) {
-        signalling.send(
-                RendezvousMessage.of(
-                        PAKE,
-                        "session",
-                        session,
-                        "step",
-                        Integer.toString(step),
-                        "data",
-                        PakeMessages.text(data)));
+        signalling.send(PakeMessages.message(session, step, data));
     }
 
     /** The control connection dropped: the server forgot these sessions. */

@@ -404,14 +404,7 @@ class MaliciousRendezvousTest {
     }
 
     static RendezvousMessage pake(String session, int step, byte[] data) {
-        return RendezvousMessage.of(
-                PAKE,
-                "session",
-                session,
-                "step",
-                Integer.toString(step),
-                "data",
-                PakeMessages.text(data));
+        return PakeMessages.message(session, step, data);
     }
 
     /** (b): every CONNECT is sent to the attacker's share. */

@@ -152,15 +152,7 @@ final class RawControl implements AutoCloseable {
     }
 
     void sendPake(String session, int step, byte[] data) throws IOException {
-        send(
-                RendezvousMessage.of(
-                        PAKE,
-                        "session",
-                        session,
-                        "step",
-                        Integer.toString(step),
-                        "data",
-                        PakeMessages.text(data)));
+        send(PakeMessages.message(session, step, data));
     }
 
     @Override

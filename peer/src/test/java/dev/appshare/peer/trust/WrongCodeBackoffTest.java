@@ -144,13 +144,6 @@ class WrongCodeBackoffTest {
     }
 
     private static RendezvousMessage pake(String session, int step, byte[] data) {
-        return RendezvousMessage.of(
-                PAKE,
-                "session",
-                session,
-                "step",
-                Integer.toString(step),
-                "data",
-                PakeMessages.text(data));
+        return PakeMessages.message(session, step, data);
     }
 }
