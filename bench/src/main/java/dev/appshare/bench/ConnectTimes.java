@@ -1,5 +1,7 @@
 package dev.appshare.bench;
 
+import dev.appshare.peer.connect.Connector;
+import dev.appshare.peer.pake.PakeExchange;
 import java.io.BufferedReader;
 import java.io.File;
 import java.io.IOException;
@@ -16,6 +18,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * Benchmark helper for scripts/bench: connect to first byte (cold starts of {@code appshare
@@ -27,16 +31,27 @@ import java.util.concurrent.TimeUnit;
  * --direct-wait-ms} after the first byte), so both the first byte and the time until direct are
  * known, and whether the first byte came before the direct path (it should not wait for ICE).
  *
+ * <p>The PAKE's part of it: each connect runs with its Connector logging at DEBUG, whose line
+ * {@code the share proved the code in N ms (M ms of it computing here) after ACCEPTED} gives the
+ * time from the rendezvous's ACCEPTED to the share's key confirmation checking on the connector (a
+ * cold process every run; the share is cold for its first connector only), and how much of it the
+ * connector spent computing. With {@code --pake-runs N}, after the connects, N PAKE pairs (both
+ * sides, {@link PakeExchange}) also run in this process, one after the other in one thread: the
+ * first on a cold JVM, the median of the last quarter warm.
+ *
  * <pre>
- *   ConnectTimes --launcher scripts/appshare --server HOST:PORT --name NAME [--transport auto|direct|relay]
- *                [--runs 5] [--jvm-runs 5] [--direct-wait-ms 10000] [--log FILE]
+ *   ConnectTimes --launcher scripts/appshare --server HOST:PORT --code CODE [--transport auto|direct|relay]
+ *                [--runs 5] [--jvm-runs 5] [--direct-wait-ms 10000] [--pake-runs 0] [--log FILE]
  * </pre>
  *
- * {@code --jvm-runs} wall times of {@code LAUNCHER --version} come first (0: none). Prints one line
- * per run and a last line {@code median jvm_ms=.. listen_ms=.. path_ms=.. relay_ms=.. direct_ms=..
- * first_byte_ms=.. ok=N failed=N direct_runs=N byte_before_direct=N} (path_ms: the first Path: line
- * of any kind; a median over the runs that saw it, NaN when none did). A run with no response byte
- * within {@value #FIRST_BYTE_TIMEOUT_MILLIS} ms counts as failed and is left out of the medians.
+ * {@code CODE} is the whole code the share printed ({@code Name: CODE}). {@code --jvm-runs} wall
+ * times of {@code LAUNCHER --version} come first (0: none). Prints one line per run and a last line
+ * {@code median jvm_ms=.. listen_ms=.. path_ms=.. relay_ms=.. direct_ms=.. first_byte_ms=..
+ * pake_ms=.. pake_compute_ms=.. pake_runs=N ok=N failed=N direct_runs=N byte_before_direct=N}
+ * (path_ms: the first Path: line of any kind; a median over the runs that saw it, NaN when none
+ * did; pake_runs: the runs whose connect logged the PAKE line), then with {@code --pake-runs} a
+ * line {@code pake_in_process cold_ms=.. warm_ms=.. runs=N}. A run with no response byte within
+ * {@value #FIRST_BYTE_TIMEOUT_MILLIS} ms counts as failed and is left out of the medians.
  */
 public final class ConnectTimes {
     static final int FIRST_BYTE_TIMEOUT_MILLIS = 10_000;
@@ -45,13 +60,14 @@ public final class ConnectTimes {
 
     public static void main(String[] args) throws Exception {
         String launcher = null, server = null, name = null, log = null, transport = null;
-        int runs = 5, jvmRuns = -1;
+        int runs = 5, jvmRuns = -1, pakeRuns = 0;
         long directWait = 10_000;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--launcher" -> launcher = args[i + 1];
                 case "--server" -> server = args[i + 1];
-                case "--name" -> name = args[i + 1];
+                case "--code" -> name = args[i + 1];
+                case "--pake-runs" -> pakeRuns = Integer.parseInt(args[i + 1]);
                 case "--transport" -> transport = args[i + 1];
                 case "--runs" -> runs = Integer.parseInt(args[i + 1]);
                 case "--jvm-runs" -> jvmRuns = Integer.parseInt(args[i + 1]);
@@ -65,8 +81,9 @@ public final class ConnectTimes {
         }
         if (launcher == null || server == null || name == null || args.length % 2 != 0) {
             System.err.println(
-                    "usage: ConnectTimes --launcher L --server HOST:PORT --name NAME [--transport"
-                            + " T] [--runs N] [--jvm-runs N] [--direct-wait-ms MS] [--log FILE]");
+                    "usage: ConnectTimes --launcher L --server HOST:PORT --code CODE [--transport"
+                            + " T] [--runs N] [--jvm-runs N] [--direct-wait-ms MS] [--pake-runs N]"
+                            + " [--log FILE]");
             System.exit(2);
         }
         if (jvmRuns < 0) jvmRuns = runs;
@@ -93,7 +110,9 @@ public final class ConnectTimes {
                 path = new ArrayList<>(),
                 relay = new ArrayList<>(),
                 direct = new ArrayList<>(),
-                first = new ArrayList<>();
+                first = new ArrayList<>(),
+                pake = new ArrayList<>(),
+                pakeCompute = new ArrayList<>();
         int failed = 0, byteBeforeDirect = 0;
         for (int i = 0; i < runs; i++) {
             try {
@@ -116,15 +135,26 @@ public final class ConnectTimes {
                 if (r.relay >= 0) relay.add(r.relay);
                 if (r.direct >= 0) direct.add(r.direct);
                 if (r.direct < 0 || r.firstByte < r.direct) byteBeforeDirect++;
+                if (r.pake >= 0) {
+                    pake.add(r.pake);
+                    pakeCompute.add(r.pakeCompute);
+                }
                 System.out.printf(
                         Locale.ROOT,
                         "connect run %d: listening %.0f ms, Path: relay %s, Path: direct %s, first"
-                                + " byte %.0f ms%n",
+                                + " byte %.0f ms, PAKE %s%n",
                         i + 1,
                         r.listen,
                         shown(r.relay),
                         shown(r.direct),
-                        r.firstByte);
+                        r.firstByte,
+                        r.pake < 0
+                                ? "not logged"
+                                : String.format(
+                                        Locale.ROOT,
+                                        "%.1f ms (%.1f ms computing on the connector)",
+                                        r.pake,
+                                        r.pakeCompute));
             } catch (IOException e) {
                 failed++;
                 System.out.printf("connect run %d: failed: %s%n", i + 1, e.getMessage());
@@ -133,25 +163,85 @@ public final class ConnectTimes {
         System.out.printf(
                 Locale.ROOT,
                 "median jvm_ms=%.0f listen_ms=%.0f path_ms=%.0f relay_ms=%.0f direct_ms=%.0f"
-                    + " first_byte_ms=%.0f ok=%d failed=%d direct_runs=%d byte_before_direct=%d%n",
+                        + " first_byte_ms=%.0f pake_ms=%.1f pake_compute_ms=%.1f pake_runs=%d ok=%d"
+                        + " failed=%d direct_runs=%d byte_before_direct=%d%n",
                 median(jvm),
                 median(listen),
                 median(path),
                 median(relay),
                 median(direct),
                 median(first),
+                median(pake),
+                median(pakeCompute),
+                pake.size(),
                 listen.size(),
                 failed,
                 direct.size(),
                 byteBeforeDirect);
+        if (pakeRuns > 0) pakeInProcess(pakeRuns);
+    }
+
+    /**
+     * PAKE pairs in this process, both sides in this thread, as the exchange goes: both step 1s,
+     * both step 2s, both step 3s, both confirmations. The first runs on a cold JVM (BouncyCastle's
+     * classes not loaded yet); the last quarter's median is the warm cost of one whole exchange's
+     * computation (the two sides', which on a connect run on two machines).
+     */
+    private static void pakeInProcess(int runs) throws PakeExchange.FailedException {
+        String session = "00000000000000a1", password = "granite-linnet";
+        String fpC = "c".repeat(64), fpS = "5".repeat(64);
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            long t0 = System.nanoTime();
+            PakeExchange c = new PakeExchange(PakeExchange.Role.CONNECTOR, session, fpC, password);
+            PakeExchange s = new PakeExchange(PakeExchange.Role.SHARE, session, fpS, password);
+            byte[] c1 = c.start(), s1 = s.start();
+            PakeExchange.Next c2 = c.receive(1, s1), s2 = s.receive(1, c1);
+            PakeExchange.Next c3 = c.receive(2, s2.reply()), s3 = s.receive(2, c2.reply());
+            PakeExchange.Next cf = c.receive(3, s3.reply()), sf = s.receive(3, c3.reply());
+            ms[i] = ms(System.nanoTime() - t0);
+            if (!cf.confirmed() || !sf.confirmed() || !cf.peerFingerprint().equals(fpS))
+                throw new IllegalStateException("an in-process PAKE did not confirm");
+        }
+        int warm = Math.max(1, runs / 4);
+        System.out.printf(
+                Locale.ROOT,
+                "pake_in_process cold_ms=%.1f warm_ms=%.2f runs=%d%n",
+                ms[0],
+                median(Arrays.copyOfRange(ms, runs - warm, runs)),
+                runs);
+    }
+
+    /** The connector's DEBUG line with the PAKE's times (see Connector#onPake). */
+    private static final Pattern PAKE_LINE =
+            Pattern.compile(
+                    "proved the code in ([0-9.]+) ms \\(([0-9.]+) ms of it computing here\\) after"
+                            + " ACCEPTED");
+
+    /** What a connect process is started with: its Connector logs the PAKE line. */
+    private static String javaOpts() {
+        String base = System.getenv("APPSHARE_JAVA_OPTS");
+        return (base == null || base.isBlank() ? "-Xss512k -XX:+UseSerialGC" : base)
+                + " -Dorg.slf4j.simpleLogger.log."
+                + Connector.class.getName()
+                + "=debug";
     }
 
     private static String shown(double ms) {
         return ms < 0 ? "never" : String.format(Locale.ROOT, "%.0f ms", ms);
     }
 
-    /** ms from the start of the process; -1 for a line that never came. */
-    private record Times(double listen, double relay, double direct, double firstByte) {}
+    /**
+     * ms from the start of the process; -1 for a line that never came. pake, pakeCompute: from the
+     * connector's log (ms), -1 when it logged none.
+     */
+    private record Times(
+            double listen,
+            double relay,
+            double direct,
+            double firstByte,
+            double pake,
+            double pakeCompute) {}
 
     /** One cold connect. */
     private static Times connectOnce(
@@ -167,11 +257,38 @@ public final class ConnectTimes {
                 new ArrayList<>(
                         List.of(launcher, "connect", name, "--local", "0", "--server", server));
         if (transport != null) cmd.addAll(List.of("--transport", transport));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("APPSHARE_JAVA_OPTS", javaOpts());
         long t0 = System.nanoTime();
-        Process p =
-                new ProcessBuilder(cmd)
-                        .redirectError(ProcessBuilder.Redirect.appendTo(log))
-                        .start();
+        Process p = pb.start();
+        double[] pake = {-1, -1};
+        Thread errors = // stderr to the log, and the PAKE line read on the way
+                new Thread(
+                        () -> {
+                            try (BufferedReader r =
+                                            new BufferedReader(
+                                                    new InputStreamReader(
+                                                            p.getErrorStream(),
+                                                            StandardCharsets.UTF_8));
+                                    java.io.Writer w =
+                                            new java.io.FileWriter(
+                                                    log, StandardCharsets.UTF_8, true)) {
+                                String line;
+                                while ((line = r.readLine()) != null) {
+                                    w.write(line + "\n");
+                                    Matcher m = PAKE_LINE.matcher(line);
+                                    if (m.find()) {
+                                        pake[1] = Double.parseDouble(m.group(2));
+                                        pake[0] = Double.parseDouble(m.group(1));
+                                    }
+                                }
+                            } catch (IOException ignored) {
+                                // the process went away
+                            }
+                        },
+                        "connect-stderr");
+        errors.setDaemon(true);
+        errors.start();
         LinkedBlockingQueue<Object[]> lines = new LinkedBlockingQueue<>();
         Thread reader =
                 new Thread(
@@ -241,11 +358,18 @@ public final class ConnectTimes {
             }
             while (!lines.isEmpty())
                 note(lines.poll(), t0, seen); // lines that came together with the last
-            return new Times(seen[0], seen[1], seen[2], firstMs);
+            stop(p, errors);
+            return new Times(seen[0], seen[1], seen[2], firstMs, pake[0], pake[1]);
         } finally {
-            p.destroy(); // SIGTERM: a clean stop closes the tunnel and the share's session with it
-            if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+            stop(p, errors);
         }
+    }
+
+    /** SIGTERM: a clean stop closes the tunnel and the share's session with it. */
+    private static void stop(Process p, Thread errors) throws InterruptedException {
+        p.destroy();
+        if (!p.waitFor(10, TimeUnit.SECONDS)) p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        errors.join(2000); // its last lines, then EOF
     }
 
     /**

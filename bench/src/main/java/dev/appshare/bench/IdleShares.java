@@ -3,6 +3,7 @@ package dev.appshare.bench;
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
@@ -26,9 +27,12 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.SecureRandom;
+import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -40,9 +44,10 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Benchmark helper for scripts/bench: the rendezvous server's memory per idle share. Registers N
- * shares over N control connections (each {@code REGISTER v=1 fp=.. owner=..}, then a PING every
- * {@value RendezvousProtocol#HEARTBEAT_MILLIS} ms as a real share does), and measures the server's
- * live heap before and after with {@code jcmd PID GC.class_histogram} (a full GC, then the bytes of
+ * shares over N control connections (each with its own P-256 key, {@code REGISTER v=2 key=..}, the
+ * {@code PROVE} of the server's {@code CHALLENGE}, as a real share does; then a PING every {@value
+ * RendezvousProtocol#HEARTBEAT_MILLIS} ms as a real share does), and measures the server's live
+ * heap before and after with {@code jcmd PID GC.class_histogram} (a full GC, then the bytes of
  * every live object), plus its resident set from /proc as a second view.
  *
  * <p>A small warm-up batch is registered and dropped first, so one-time costs (classes, name lists,
@@ -261,6 +266,7 @@ public final class IdleShares {
     private final class FakeShare extends SimpleChannelInboundHandler<RendezvousMessage> {
         private final CountDownLatch answered;
         private final Semaphore inFlight;
+        private final KeyPair key = newKey();
         private ScheduledFuture<?> pinger;
         private boolean done;
 
@@ -272,7 +278,12 @@ public final class IdleShares {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             ctx.writeAndFlush(
-                    RendezvousMessage.of(REGISTER, "v", VERSION, "fp", hex(32), "owner", hex(16)));
+                    RendezvousMessage.of(
+                            REGISTER,
+                            "v",
+                            VERSION,
+                            "key",
+                            RegistrationProof.encodeKey(key.getPublic())));
             pinger =
                     ctx.executor()
                             .scheduleAtFixedRate(
@@ -285,6 +296,12 @@ public final class IdleShares {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m) {
             switch (m.type()) {
+                case CHALLENGE ->
+                        ctx.writeAndFlush(
+                                RendezvousMessage.of(
+                                        PROVE,
+                                        "sig",
+                                        RegistrationProof.sign(key.getPrivate(), m.get("nonce"))));
                 case REGISTERED -> {
                     registered.incrementAndGet();
                     answer();
@@ -320,10 +337,14 @@ public final class IdleShares {
         }
     }
 
-    private static String hex(int bytes) {
-        byte[] b = new byte[bytes];
-        RANDOM.nextBytes(b);
-        return HexFormat.of().formatHex(b);
+    private static KeyPair newKey() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"), RANDOM);
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Live heap bytes: jcmd's class histogram runs a full GC and sums every live object. */

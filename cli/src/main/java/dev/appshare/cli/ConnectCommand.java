@@ -14,14 +14,14 @@ import picocli.CommandLine.Parameters;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = {
-            "Reach a share by its name on local ports. Prints 'Listening on ADDR:P' per --local,",
+            "Reach a share by its code on local ports. Prints 'Listening on ADDR:P' per --local,",
             "then 'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C."
         })
 final class ConnectCommand implements Callable<Integer> {
     @Parameters(
             index = "0",
-            paramLabel = "NAME",
-            description = "The name `appshare share` printed.")
+            paramLabel = "CODE",
+            description = "The code `appshare share` printed, e.g. cheerful-beaver-2087.")
     String name;
 
     @Option(

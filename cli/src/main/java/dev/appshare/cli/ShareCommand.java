@@ -14,9 +14,10 @@ import picocli.CommandLine.Option;
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
         description = {
-            "Share local TCP ports. Prints 'Name: NAME' once registered, then 'Ports: P, ...';",
-            "give that name to `appshare connect` on the other machine. Only the ports given",
-            "are reachable. Runs until Ctrl-C."
+            "Share local TCP ports. Prints 'Name: CODE' once registered (e.g.",
+            "cheerful-beaver-2087), then 'Ports: P, ...'; give that code to `appshare connect`",
+            "on the other machine. The words are a password the server never sees; only the",
+            "ports given are reachable. Runs until Ctrl-C."
         })
 final class ShareCommand implements Callable<Integer> {
     @Option(
@@ -36,7 +37,9 @@ final class ShareCommand implements Callable<Integer> {
     @Option(
             names = "--name",
             paramLabel = "NAME",
-            description = "Ask for this name instead of a random one.")
+            description =
+                    "Ask for this name instead of a random number as the code's last part"
+                            + " (the code is then WORD-WORD-NAME).")
     String name;
 
     @Mixin PeerOptions peer = new PeerOptions();

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.Test;
 
 /** The command line's exit codes, through the real commands against a real in-JVM server. */
 class CliTest {
+    /** A well-formed code (its words are in the lists) that no share holds. */
+    private static final String CODE = "calm-otter-1234";
+
     @Test
     void versionAndHelpExitZero() {
         assertEquals(0, Main.run(false, "--version"));
@@ -22,14 +25,14 @@ class CliTest {
     void usageErrorsExitTwo() {
         assertEquals(2, Main.run(false, "share"));
         assertEquals(2, Main.run(false, "share", "--port", "80", "--transport", "sideways"));
-        assertEquals(2, Main.run(false, "connect", "x", "--local", "1", "--transport", "udp"));
+        assertEquals(2, Main.run(false, "connect", CODE, "--local", "1", "--transport", "udp"));
         assertEquals(2, Main.run(false, "frobnicate"));
         assertEquals(2, Main.run(false, "share", "--port", "22", "--port", "localhost:22"));
         assertEquals(2, Main.run(false, "share", "--port", "70000"));
         assertEquals(2, Main.run(false, "share", "--port", "db:0"));
-        assertEquals(2, Main.run(false, "connect", "x", "--local", "4000:0"));
-        assertEquals(2, Main.run(false, "connect", "x", "--local", "4000:ssh"));
-        assertEquals(2, Main.run(false, "connect", "x", "--local", "4000", "--local", "4000:22"));
+        assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000:0"));
+        assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000:ssh"));
+        assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--local", "4000:22"));
     }
 
     @Test
@@ -67,11 +70,26 @@ class CliTest {
                     Main.run(
                             false,
                             "connect",
-                            "no-such-share-1234",
+                            "calm-otter-no-such-share",
                             "--local",
                             "0",
                             "--server",
                             server));
+        }
+    }
+
+    /** A code that cannot be one (a word not in the lists) is refused before asking the server. */
+    @Test
+    void malformedCodeExitsTwoWithoutAskingTheServer() throws Exception {
+        try (Lab lab = new Lab()) {
+            String server = "127.0.0.1:" + lab.server().getPort();
+            for (String code : new String[] {"no-such-share-1234", "calm-otter", "1234"}) {
+                assertEquals(
+                        2,
+                        Main.run(false, "connect", code, "--local", "0", "--server", server),
+                        code);
+            }
+            assertEquals(0, lab.rendezvous.testOnlyAcceptedConnections());
         }
     }
 
@@ -85,7 +103,7 @@ class CliTest {
                     Main.run(
                             false,
                             "connect",
-                            "whatever-name-1234",
+                            CODE,
                             "--local",
                             Integer.toString(taken.getLocalPort()),
                             "--server",

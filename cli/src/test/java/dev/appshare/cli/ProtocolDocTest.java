@@ -8,10 +8,13 @@ import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.connect.ConnectorTunnel;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.ice.RemoteSignals;
+import dev.appshare.peer.pake.CodeWords;
 import dev.appshare.peer.path.DirectPath;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.rendezvous.RendezvousClient;
+import dev.appshare.peer.share.ProvingConnectors;
+import dev.appshare.peer.share.Sharer;
 import dev.appshare.peer.share.SharerSession;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.TargetDialHandler;
@@ -19,8 +22,10 @@ import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.ClientBudgets;
 import dev.appshare.rendezvous.ClientLimits;
+import dev.appshare.rendezvous.NameAllocator;
 import dev.appshare.rendezvous.RendezvousHandler;
 import dev.appshare.rendezvous.RendezvousServer;
+import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.rendezvous.StunResponder;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.path.PathProbe;
@@ -60,6 +65,30 @@ class ProtocolDocTest {
     private static Map<String, Object> constants() {
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("RendezvousProtocol.VERSION", RendezvousProtocol.VERSION);
+        c.put("RendezvousProtocol.MAX_PAKE_BYTES", (long) RendezvousProtocol.MAX_PAKE_BYTES);
+        c.put(
+                "RendezvousProtocol.NAME_RESERVATION_MILLIS",
+                Duration.ofMillis(RendezvousProtocol.NAME_RESERVATION_MILLIS));
+        c.put("ShareRegistry.MAX_RESERVATIONS", (long) ShareRegistry.MAX_RESERVATIONS);
+        c.put("NameAllocator.DRAWS_PER_LENGTH", (long) NameAllocator.DRAWS_PER_LENGTH);
+        c.put("CodeWords.ADJECTIVES", (long) CodeWords.ADJECTIVES);
+        c.put("CodeWords.ANIMALS", (long) CodeWords.ANIMALS);
+        c.put("Sharer.MAX_SESSIONS", (long) Sharer.MAX_SESSIONS);
+        c.put("ProvingConnectors.MAX_PROVING", (long) ProvingConnectors.MAX_PROVING);
+        c.put(
+                "ProvingConnectors.MAX_PROVING_PER_ADDRESS",
+                (long) ProvingConnectors.MAX_PROVING_PER_ADDRESS);
+        c.put(
+                "ProvingConnectors.FIRST_STEP_TIMEOUT_MILLIS",
+                Duration.ofMillis(ProvingConnectors.FIRST_STEP_TIMEOUT_MILLIS));
+        c.put(
+                "ProvingConnectors.PAKE_TIMEOUT_MILLIS",
+                Duration.ofMillis(ProvingConnectors.PAKE_TIMEOUT_MILLIS));
+        c.put("Connector.PAKE_TIMEOUT_MILLIS", Duration.ofMillis(Connector.PAKE_TIMEOUT_MILLIS));
+        c.put(
+                "Connector.MAX_WRONG_CODE_RETRY_MILLIS",
+                Duration.ofMillis(Connector.MAX_WRONG_CODE_RETRY_MILLIS));
+        c.put("Connector.REFUSED_RETRY_MILLIS", Duration.ofMillis(Connector.REFUSED_RETRY_MILLIS));
         c.put("RendezvousFrames.MAX_FRAME", (long) RendezvousFrames.MAX_FRAME);
         c.put("RendezvousMessage.MAX_FIELDS", (long) RendezvousMessage.MAX_FIELDS);
         c.put(
@@ -212,7 +241,11 @@ class ProtocolDocTest {
                 new TreeSet<>(
                         Set.of(
                                 RendezvousProtocol.REGISTER,
+                                RendezvousProtocol.CHALLENGE,
+                                RendezvousProtocol.PROVE,
                                 RendezvousProtocol.REGISTERED,
+                                RendezvousProtocol.PAKE,
+                                RendezvousProtocol.END,
                                 RendezvousProtocol.CONNECT,
                                 RendezvousProtocol.ACCEPTED,
                                 RendezvousProtocol.INCOMING,

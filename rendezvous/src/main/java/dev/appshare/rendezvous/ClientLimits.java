@@ -14,7 +14,8 @@ import dev.appshare.wire.net.ConnectionBudget;
  * @param tokensPerSecond relay tokens minted (one per CONNECT that reaches a share) per second per
  *     address
  * @param tokenBurst tokens in a burst per address
- * @param sharesPerAddress live shares (REGISTERed control connections) per address
+ * @param sharesPerAddress live shares (REGISTERed control connections) and names reserved after
+ *     their share left ({@link ShareRegistry}) per address
  */
 public record ClientLimits(
         int maxConnections,
@@ -54,7 +55,7 @@ public record ClientLimits(
      */
     public static final int TOKENS_PER_SECOND = 2, TOKEN_BURST = 10;
 
-    /** Live shares per source address. */
+    /** Live shares, and names reserved for shares that left, per source address. */
     public static final int SHARES_PER_ADDRESS = 32;
 
     public ClientLimits {

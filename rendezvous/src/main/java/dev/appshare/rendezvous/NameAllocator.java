@@ -6,35 +6,15 @@ import java.util.Random;
 import java.util.function.Predicate;
 
 /**
- * Makes names like {@code cheerful-beaver-2087}: easy to read aloud, 64 x 64 x 9000 (~37 million)
- * of them, so a random draw rarely collides and guessing a live one is slow.
+ * Draws the locating part of share codes: a number, {@code 2087} in {@code cheerful-beaver-2087}
+ * (the words are the code's password, which the share draws and the server never sees). Four digits
+ * while they are easy to find free, growing a digit when the server is busy: {@value
+ * #DRAWS_PER_LENGTH} draws per length, from 4 to 9 digits. A number only locates; the password is
+ * what protects a share, so a short, guessable number is fine.
  */
 public final class NameAllocator {
-    private static final String[] ADJECTIVES = {
-        "able", "agile", "amber", "ample", "azure", "bold", "brave", "bright", "brisk", "calm",
-        "cheerful", "clever", "cosy", "crisp", "curious", "daring", "deft", "eager", "early",
-                "fair",
-        "fancy", "fast", "fierce", "fond", "frank", "fresh", "gentle", "glad", "golden", "grand",
-        "happy", "hardy", "honest", "humble", "jolly", "keen", "kind", "lively", "lucky", "merry",
-        "mighty", "modest", "neat", "nimble", "noble", "patient", "plucky", "polite", "proud",
-                "quick",
-        "quiet", "rapid", "ready", "sharp", "shiny", "silent", "sleek", "smart", "steady", "sunny",
-        "swift", "tidy", "vivid", "witty"
-    };
-    private static final String[] ANIMALS = {
-        "alpaca", "badger", "beaver", "bison", "bobcat", "camel", "caribou", "cheetah", "coyote",
-                "crane",
-        "dingo", "dolphin", "donkey", "eagle", "falcon", "ferret", "finch", "fox", "gazelle",
-                "gecko",
-        "gibbon", "heron", "hippo", "ibex", "iguana", "jackal", "jaguar", "koala", "lemur",
-                "leopard",
-        "llama", "lynx", "magpie", "marmot", "meerkat", "mink", "moose", "newt", "ocelot", "orca",
-        "osprey", "otter", "owl", "panda", "panther", "parrot", "pelican", "penguin", "puffin",
-                "quail",
-        "rabbit", "raven", "salmon", "seal", "sparrow", "squid", "stork", "tapir", "tiger",
-                "toucan",
-        "turtle", "walrus", "wombat", "zebra"
-    };
+    /** Random draws at each length before trying one digit more. */
+    public static final int DRAWS_PER_LENGTH = 8;
 
     private final Random random;
 
@@ -47,16 +27,13 @@ public final class NameAllocator {
         this.random = random;
     }
 
-    /** Draws names until one is free; gives up (null) after a bounded number of draws. */
+    /** Draws numbers until one is free; gives up (null) when even 9 digits are busy. */
     public String allocate(Predicate<String> taken) {
-        for (int i = 0; i < 64; i++) {
-            String name =
-                    ADJECTIVES[random.nextInt(ADJECTIVES.length)]
-                            + "-"
-                            + ANIMALS[random.nextInt(ANIMALS.length)]
-                            + "-"
-                            + (1000 + random.nextInt(9000));
-            if (!taken.test(name)) return name;
+        for (int digits = 4, low = 1000; digits <= 9; digits++, low *= 10) {
+            for (int i = 0; i < DRAWS_PER_LENGTH; i++) {
+                String name = Integer.toString(low + random.nextInt(9 * low));
+                if (!taken.test(name)) return name;
+            }
         }
         return null;
     }

@@ -2,22 +2,24 @@ package dev.appshare.rendezvous;
 
 import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
-import dev.appshare.rendezvous.ShareRegistry.Claim;
 import dev.appshare.rendezvous.ShareRegistry.Registration;
 import dev.appshare.rendezvous.ShareRegistry.Session;
 import dev.appshare.rendezvous.ShareRegistry.Share;
 import dev.appshare.wire.rendezvous.ProtocolException;
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
+import java.security.PublicKey;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,6 +37,10 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private ScheduledFuture<?> handshakeDeadline;
     private Share share; // set once this connection registered a share
     private boolean connector; // set once this connection asked for a share
+    // Between REGISTER and PROVE: the key to be proven, the name asked for, and the challenge.
+    private PublicKey registering;
+    private String registeringName;
+    private String nonce;
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
     public static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
 
@@ -52,6 +58,16 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private long pingsSpentUntil;
 
     private boolean pingsRefused; // the ERROR is on its way: the PINGs behind it are dropped
+
+    /**
+     * Set once the connection is being closed (an ERROR that closes is on its way, or it was closed
+     * at once): the messages behind it, decoded from the same read, are dropped. Without this a
+     * CONNECT pipelined behind a bad message still opened a session (and sent the share an
+     * INCOMING) for a connector already closing, or, where the close had already run, one that
+     * never ended.
+     */
+    private boolean closing;
+
     private static final AttributeKey<Boolean> NOT_READING =
             AttributeKey.valueOf(RendezvousHandler.class, "notReading");
 
@@ -78,14 +94,26 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
+        if (closing || !ctx.channel().isActive()) return;
         switch (m.type()) {
             case PING -> onPing(ctx);
             case PONG -> {}
             case REGISTER -> onRegister(ctx, m);
+            case PROVE -> onProve(ctx, m);
             case CONNECT -> onConnect(ctx, m);
-            case SIGNAL -> onSignal(ctx, m);
+            case SIGNAL, PAKE -> onForward(ctx, m);
+            case END -> onEnd(ctx, m);
             default -> throw new ProtocolException("unexpected " + m.type());
         }
+    }
+
+    /**
+     * A peer says its session is over: forget it and tell the other peer, so that a share frees the
+     * PAKE slot of a connector that walked away at once rather than at its timeout.
+     */
+    private void onEnd(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        Session s = server.registry().end(m.require("session"), ctx.channel());
+        if (s != null) send(s.other(ctx.channel()), RendezvousMessage.of(END, "session", s.id()));
     }
 
     private void onPing(ChannelHandlerContext ctx) {
@@ -102,27 +130,45 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         send(ctx.channel(), RendezvousMessage.of(PONG));
     }
 
+    /**
+     * REGISTER names a key and maybe a name; the server answers with a fresh challenge, and
+     * registers only once PROVE shows the key signed it (the handshake deadline runs until then).
+     */
     private void onRegister(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
-        if (share != null || connector) throw new ProtocolException("REGISTER twice");
+        if (share != null || connector || registering != null)
+            throw new ProtocolException("REGISTER twice");
         checkVersion(m);
-        String fp = matching(m, "fp", FP_PATTERN);
-        String owner = matching(m, "owner", OWNER_PATTERN);
+        PublicKey key = RegistrationProof.decodeKey(m.require("key"));
         String wanted = m.get("name");
         if (wanted != null && !NameAllocator.isValid(wanted)) {
             fail(ctx, E_BAD_NAME, "a name is 3-48 characters of a-z, 0-9 and '-'");
             return;
         }
-        if (!server.budgets().share(from)) {
-            fail(ctx, E_BUSY, "too many shares from your address");
-            return;
-        }
-        Registration r = server.registry().register(wanted, ctx.channel(), fp, owner);
-        if (r.claim() != Claim.OK) server.budgets().shareLeft(from);
+        registering = key;
+        registeringName = wanted;
+        nonce = RegistrationProof.nonce(server.random());
+        send(ctx.channel(), RendezvousMessage.of(CHALLENGE, "nonce", nonce));
+    }
+
+    private void onProve(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        if (registering == null || share != null)
+            throw new ProtocolException("PROVE without REGISTER");
+        if (!RegistrationProof.verify(registering, nonce, m.require("sig")))
+            throw new ProtocolException("the signature does not match the key");
+        String owner = RegistrationProof.fingerprint(registering);
+        String wanted = registeringName;
+        // The registry takes the address's live-share budget slot (or keeps the one the owner's
+        // reservation holds).
+        Registration r = server.registry().register(wanted, ctx.channel(), owner, from);
         switch (r.claim()) {
             case TAKEN ->
-                    fail(ctx, E_NAME_TAKEN, "the name " + wanted + " is in use by another share");
+                    fail(
+                            ctx,
+                            E_NAME_TAKEN,
+                            "the name " + wanted + " is held or reserved for another share");
             case EXHAUSTED -> fail(ctx, E_BUSY, "no free name found; try again");
+            case BUSY -> fail(ctx, E_BUSY, "too many shares from your address");
             case OK -> {
                 cancelHandshake();
                 share = r.share();
@@ -145,10 +191,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
 
     private void onConnect(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
-        if (share != null) throw new ProtocolException("a share cannot CONNECT");
+        if (share != null || registering != null)
+            throw new ProtocolException("a share cannot CONNECT");
         checkVersion(m);
         String name = m.require("name");
-        String fp = matching(m, "fp", FP_PATTERN);
+        if (server.registry().holdsSession(ctx.channel()))
+            throw new ProtocolException("CONNECT while a session is open; END it first");
         cancelHandshake();
         connector = true;
         // Budgets per source address: a look-up whatever the name (so guessing costs one), and a
@@ -185,7 +233,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         }
         String token = server.tokens().mint(server.config().tokenLifetimeMillis);
         String relay = server.config().relayAdvertised;
-        log.info(
+        log.debug(
                 "connector {} joined share {} (session {})",
                 ctx.channel().remoteAddress(),
                 name,
@@ -193,29 +241,41 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         send(
                 target.channel(),
                 RendezvousMessage.of(
-                        INCOMING, "session", s.id(), "fp", fp, "token", token, "relay", relay));
-        send(
-                ctx.channel(),
-                RendezvousMessage.of(
-                        ACCEPTED,
+                        INCOMING,
                         "session",
                         s.id(),
-                        "fp",
-                        target.fingerprint(),
+                        "from",
+                        addressText(from),
                         "token",
                         token,
                         "relay",
                         relay));
+        send(
+                ctx.channel(),
+                RendezvousMessage.of(ACCEPTED, "session", s.id(), "token", token, "relay", relay));
     }
 
-    private void onSignal(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+    /**
+     * SIGNAL and PAKE go to the session's other peer, unchanged but for the re-encoding, counted
+     * against the session's budget ({@link RendezvousProtocol#MAX_SIGNALS_PER_SESSION} each way).
+     * The server does not look inside: the PAKE is between the peers, and what it proves (the code,
+     * both TLS keys) is out of the server's reach.
+     */
+    private void onForward(ChannelHandlerContext ctx, RendezvousMessage m)
+            throws ProtocolException {
         Session s = server.registry().session(m.require("session"));
         if (s == null) return; // the session ended meanwhile: nothing to forward to
         if (s.connector() != ctx.channel() && s.share().channel() != ctx.channel()) {
-            throw new ProtocolException("SIGNAL for another peer's session");
+            throw new ProtocolException(m.type() + " for another peer's session");
         }
         Channel to = s.other(ctx.channel());
-        if (to.isActive() && !to.isWritable()) {
+        // The partner's write buffer, read from this event loop: null once the partner's channel
+        // is closing (netty drops the buffer before the channel turns inactive), when it is not
+        // writable either. A partner that is leaving is no fault of the sender's: a connector that
+        // walked away just as the share's PAKE step 1 was forwarded used to close the share.
+        ChannelOutboundBuffer queued = to.unsafe().outboundBuffer();
+        if (!to.isActive() || queued == null) return; // the partner is gone or going
+        if (!queued.isWritable()) {
             // SIGNAL volume is the sender's doing: a peer that signals faster than its partner
             // reads loses its own connection, never its partner's. Otherwise anyone who knows a
             // share's name could knock the share off the rendezvous with a burst of SIGNALs.
@@ -262,11 +322,11 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             throw new ProtocolException("unsupported protocol version " + m.get("v"));
     }
 
-    private static String matching(RendezvousMessage m, String key, String pattern)
-            throws ProtocolException {
-        String v = m.require(key);
-        if (!v.matches(pattern)) throw new ProtocolException("malformed " + key);
-        return v;
+    /** The connector's address for INCOMING: a literal, without an IPv6 scope ("%eth0"). */
+    static String addressText(InetAddress a) {
+        String t = a.getHostAddress();
+        int scope = t.indexOf('%');
+        return scope < 0 ? t : t.substring(0, scope);
     }
 
     private void cancelHandshake() {
@@ -274,6 +334,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     }
 
     private void fail(ChannelHandlerContext ctx, String code, String message) {
+        closing = true;
         cancelHandshake();
         log.debug(
                 "closing control connection {}: {} {}",
@@ -300,14 +361,21 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     public void channelInactive(ChannelHandlerContext ctx) {
         cancelHandshake();
         Channel ch = ctx.channel();
-        if (share != null) server.budgets().shareLeft(from);
-        for (Session s : server.registry().drop(ch, share)) {
+        // Gives back the share's budget slot, unless its name stays reserved (which keeps it).
+        ShareRegistry.Dropped dropped = server.registry().drop(ch, share);
+        for (Session s : dropped.sessions()) {
             if (s.connector() != ch) {
                 send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));
+            } else {
+                // The connector left: its share frees what the session held (a PAKE slot).
+                send(s.share().channel(), RendezvousMessage.of(END, "session", s.id()));
             }
         }
         if (share != null && server.registry().lookup(share.name()) == null) {
-            log.info("share {} left", share.name());
+            log.info(
+                    "share {} left{}",
+                    share.name(),
+                    dropped.reserved() ? " (its name stays reserved for its key)" : "");
         }
         ctx.fireChannelInactive();
     }

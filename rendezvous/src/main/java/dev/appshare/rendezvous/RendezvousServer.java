@@ -22,15 +22,18 @@ import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.security.SecureRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.random.RandomGenerator;
 
 /**
- * The rendezvous: shares register here and get a name; connectors ask for a name and both sides are
- * handed the other's key fingerprint and a one-time relay token. It passes signalling on and holds
- * no tunnelled bytes. See {@link RendezvousProtocol}. The UDP port of the same number answers STUN
- * Binding requests ({@link StunResponder}), so peers learn their server-reflexive address.
+ * The rendezvous: shares register here, proving a key, and get a name; connectors ask for a name
+ * and both sides get a session id and a one-time relay token. It passes the peers' PAKE and ICE
+ * messages on, learns neither the code's password nor keys they trust, and holds no tunnelled
+ * bytes. See {@link RendezvousProtocol}. The UDP port of the same number answers STUN Binding
+ * requests ({@link StunResponder}), so peers learn their server-reflexive address.
  */
 public final class RendezvousServer implements AutoCloseable {
     /** Settings; the timeouts are fields so tests can shorten them. */
@@ -48,8 +51,14 @@ public final class RendezvousServer implements AutoCloseable {
         /** What each source address, and all clients together, may hold and do. */
         public ClientLimits limits = ClientLimits.defaults();
 
-        /** The budgets' clock; tests pass their own. */
+        /** The budgets' and the name reservations' clock; tests pass their own. */
         public LongSupplier nanoTime = System::nanoTime;
+
+        /**
+         * Names reserved at once, at most ({@link ShareRegistry#MAX_RESERVATIONS}); tests shrink
+         * it.
+         */
+        public int maxReservations = ShareRegistry.MAX_RESERVATIONS;
     }
 
     /**
@@ -68,15 +77,34 @@ public final class RendezvousServer implements AutoCloseable {
     private final RelayToken tokens;
     private final ShareRegistry registry;
     private final ClientBudgets budgets;
+    private final SecureRandom random; // registration challenges
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
     private Channel stun;
 
     public RendezvousServer(Config config, RelayToken tokens) {
+        this(config, tokens, new SecureRandom(), new SecureRandom());
+    }
+
+    /**
+     * With the randomness of the registration challenges and of the session ids given: a fuzz test
+     * makes both predictable, so that its generated PROVEs and SIGNALs can be valid.
+     */
+    RendezvousServer(
+            Config config, RelayToken tokens, SecureRandom challenges, RandomGenerator sessionIds) {
         this.config = config;
         this.tokens = tokens;
-        this.registry = new ShareRegistry(config.maxSessionsPerShare);
+        this.random = challenges;
         this.budgets = new ClientBudgets(config);
+        this.registry =
+                new ShareRegistry(
+                        config.maxSessionsPerShare,
+                        new NameAllocator(),
+                        sessionIds,
+                        config.nanoTime,
+                        budgets::share,
+                        budgets::shareLeft,
+                        config.maxReservations);
     }
 
     /**
@@ -209,6 +237,10 @@ public final class RendezvousServer implements AutoCloseable {
     /** How many control connections this server has accepted since it started. */
     public long testOnlyAcceptedConnections() {
         return accepted.get();
+    }
+
+    SecureRandom random() {
+        return random;
     }
 
     public ShareRegistry registry() {

@@ -1,20 +1,39 @@
 package dev.appshare.rendezvous;
 
+import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.Channel;
+import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import java.util.function.Predicate;
 import java.util.random.RandomGenerator;
 
 /**
  * Live shares by name and the sessions between each share and its connectors. Names are unique
- * among live shares and freed when the share's control connection closes. Synchronized: control
- * connections live on several event loops.
+ * among live shares. A name belongs to the key its share proved ({@code owner}, the key's
+ * fingerprint): when the share's control connection closes the name stays reserved for that key for
+ * {@link RendezvousProtocol#NAME_RESERVATION_MILLIS}, so that the share gets it back when it
+ * reconnects and nobody else can take it meanwhile.
+ *
+ * <p>Each live share and each reservation holds one of its address's live-share budget slots
+ * ({@code take} / {@code release}, {@link ClientBudgets}), so reservations are bounded per address
+ * like live shares, and in all by {@link #MAX_RESERVATIONS}. An owner taking its name back from the
+ * address it left from keeps the slot its reservation (or its stale registration) held, so a share
+ * that reconnects after a network blip is never refused for the slot it already holds.
+ * Synchronized: control connections live on several event loops.
  *
  * <p>Session ids are 64 random bits (lower-case hex, {@link RendezvousProtocol#SESSION_PATTERN}),
  * unique among live sessions. Not a counter: tunnels outlive a server restart (the direct path, or
@@ -22,8 +41,14 @@ import java.util.random.RandomGenerator;
  * server must not hand out an id it handed out before. Random ids are also unguessable.
  */
 public final class ShareRegistry {
-    /** A registered share: its control channel, TLS key fingerprint and re-registration secret. */
-    public record Share(String name, Channel channel, String fingerprint, String owner) {}
+    /** A registered share: its control channel, its key's fingerprint, and its address. */
+    public record Share(String name, Channel channel, String owner, InetAddress from) {}
+
+    /** A name kept for its owner after the share's control connection closed. */
+    private record Reservation(String owner, InetAddress from, long expiresAt) {}
+
+    /** Reservations held at once, at most; past it a leaving share's name is freed at once. */
+    public static final int MAX_RESERVATIONS = 65_536;
 
     /** A connector's request to a share, kept while both control connections live (for SIGNAL). */
     public record Session(
@@ -51,6 +76,8 @@ public final class ShareRegistry {
     }
 
     private final Map<String, Share> byName = new HashMap<>();
+    // In the order they were made, which (one lifetime for all) is the order they expire in.
+    private final LinkedHashMap<String, Reservation> reserved = new LinkedHashMap<>();
     private final Map<String, Session> sessions = new HashMap<>();
     // Indexes of the sessions above, so that open and drop touch only the sessions involved: by
     // the share's control channel (at most maxSessionsPerShare each), and by connector (one each).
@@ -59,13 +86,42 @@ public final class ShareRegistry {
     private final NameAllocator names;
     private final int maxSessionsPerShare;
     private final RandomGenerator sessionIds;
+    private final LongSupplier nanoTime;
+    private final long reservationNanos;
+    private final Predicate<InetAddress> take;
+    private final Consumer<InetAddress> release;
+    private final int maxReservations;
+    // Replaced registrations whose budget slot passed to the registration that replaced them:
+    // their drop gives none back. Each leaves when its (closing) connection's drop comes.
+    private final Set<Share> slotPassedOn = new HashSet<>();
     private long visited; // sessions looked at by open and drop, for tests
 
     synchronized long testOnlySessionsVisited() {
         return visited;
     }
 
-    public ShareRegistry(int maxSessionsPerShare) {
+    /**
+     * @param take takes one of an address's live-share budget slots for a new share; false if it
+     *     has none left
+     * @param release gives one back: a share left without a reservation, or a reservation ended
+     *     (expired, or taken back by its owner from another address)
+     */
+    public ShareRegistry(
+            int maxSessionsPerShare,
+            LongSupplier nanoTime,
+            Predicate<InetAddress> take,
+            Consumer<InetAddress> release) {
+        this(
+                maxSessionsPerShare,
+                new NameAllocator(),
+                new SecureRandom(),
+                nanoTime,
+                take,
+                release,
+                MAX_RESERVATIONS);
+    }
+
+    ShareRegistry(int maxSessionsPerShare) {
         this(maxSessionsPerShare, new NameAllocator());
     }
 
@@ -74,40 +130,106 @@ public final class ShareRegistry {
     }
 
     ShareRegistry(int maxSessionsPerShare, NameAllocator names, RandomGenerator sessionIds) {
+        this(
+                maxSessionsPerShare,
+                names,
+                sessionIds,
+                System::nanoTime,
+                a -> true,
+                a -> {},
+                MAX_RESERVATIONS);
+    }
+
+    ShareRegistry(
+            int maxSessionsPerShare,
+            NameAllocator names,
+            RandomGenerator sessionIds,
+            LongSupplier nanoTime,
+            Predicate<InetAddress> take,
+            Consumer<InetAddress> release,
+            int maxReservations) {
         this.maxSessionsPerShare = maxSessionsPerShare;
         this.names = names;
         this.sessionIds = sessionIds;
+        this.nanoTime = nanoTime;
+        this.reservationNanos =
+                TimeUnit.MILLISECONDS.toNanos(RendezvousProtocol.NAME_RESERVATION_MILLIS);
+        this.take = take;
+        this.release = release;
+        this.maxReservations = maxReservations;
     }
 
     public enum Claim {
         OK,
+        /** The name is held, or reserved, for another key. */
         TAKEN,
-        EXHAUSTED
+        /** No free name was found. */
+        EXHAUSTED,
+        /** The address holds its most live shares and reservations. */
+        BUSY
     }
 
     public record Registration(Claim claim, Share share, Share replaced) {}
 
     /**
-     * Registers a share under the name it asks for (or a fresh one). A name held by another live
-     * share is refused, unless the request proves to be the same share (same owner secret)
-     * reconnecting, in which case the stale registration is replaced.
+     * Registers a share under the name it asks for (or a fresh one), taking a budget slot of its
+     * address. A name held by a live share, or reserved, for another owner is refused. The same
+     * owner (the same key, proven) takes its name back: from its reservation, or from its own stale
+     * live registration, which is replaced (and handed back, for its connection to be closed). From
+     * the address it held the name from, the owner keeps that slot rather than taking another.
      */
-    public synchronized Registration register(String wanted, Channel ch, String fp, String owner) {
+    public synchronized Registration register(
+            String wanted, Channel ch, String owner, InetAddress from) {
+        expireReservations(); // first: an expired reservation frees its name and its slot
         String name = wanted;
-        Share replaced = null;
+        Share old = null;
+        Reservation r = null;
         if (name == null) {
-            name = names.allocate(byName::containsKey);
+            name = names.allocate(n -> byName.containsKey(n) || reserved.containsKey(n));
             if (name == null) return new Registration(Claim.EXHAUSTED, null, null);
         } else {
-            Share old = byName.get(name);
-            if (old != null) {
-                if (!old.owner().equals(owner)) return new Registration(Claim.TAKEN, null, null);
-                replaced = old;
-            }
+            old = byName.get(name);
+            r = reserved.get(name);
+            if (old != null && !old.owner().equals(owner))
+                return new Registration(Claim.TAKEN, null, null);
+            if (r != null && !r.owner().equals(owner))
+                return new Registration(Claim.TAKEN, null, null);
         }
-        Share s = new Share(name, ch, fp, owner);
+        // A live registration and a reservation of one name never exist together.
+        // Slots are counted per IPv4 address or IPv6 /64 (AddressBudget.Key): an IPv6 share that
+        // comes back from another privacy address of its /64 holds the same slot.
+        boolean slotFromReservation = r != null && sameBudget(r.from(), from);
+        boolean slotFromOld = old != null && sameBudget(old.from(), from);
+        if (!slotFromReservation && !slotFromOld && !take.test(from))
+            return new Registration(Claim.BUSY, null, null);
+        if (r != null) {
+            reserved.remove(name);
+            if (!slotFromReservation) release.accept(r.from());
+        }
+        if (slotFromOld) slotPassedOn.add(old);
+        Share s = new Share(name, ch, owner, from);
         byName.put(name, s);
-        return new Registration(Claim.OK, s, replaced);
+        return new Registration(Claim.OK, s, old);
+    }
+
+    private static boolean sameBudget(InetAddress a, InetAddress b) {
+        return AddressBudget.Key.of(a).equals(AddressBudget.Key.of(b));
+    }
+
+    /** Whether {@code name} is reserved for a share that left (for tests and logs). */
+    public synchronized boolean isReserved(String name) {
+        expireReservations();
+        return reserved.containsKey(name);
+    }
+
+    private void expireReservations() {
+        long now = nanoTime.getAsLong();
+        for (Iterator<Reservation> it = reserved.values().iterator(); it.hasNext(); ) {
+            Reservation r = it.next();
+            if (now - r.expiresAt() < 0) break; // the rest expire later
+            it.remove();
+            release.accept(r.from());
+        }
     }
 
     public synchronized Share lookup(String name) {
@@ -153,9 +275,52 @@ public final class ShareRegistry {
         return sessions.get(id);
     }
 
-    /** Forgets everything a closed control channel held; returns the sessions it took down. */
-    public synchronized List<Session> drop(Channel ch, Share share) {
-        if (share != null && byName.get(share.name()) == share) byName.remove(share.name());
+    /** Whether {@code connector} holds a live session (it must END it before asking again). */
+    public synchronized boolean holdsSession(Channel connector) {
+        return byConnector.containsKey(connector);
+    }
+
+    /**
+     * Ends a session one of its peers said is over (END); returns it, or null if it is not live or
+     * not that peer's.
+     */
+    public synchronized Session end(String id, Channel from) {
+        Session s = sessions.get(id);
+        if (s == null || (s.connector() != from && s.share().channel() != from)) return null;
+        end(s);
+        return s;
+    }
+
+    /**
+     * What a closed control channel held: the sessions it took down, and whether its share's name
+     * is now reserved (the share's budget slot stays taken until the reservation ends).
+     */
+    public record Dropped(List<Session> sessions, boolean reserved) {}
+
+    /**
+     * Forgets everything a closed control channel held, reserving a live share's name; gives back
+     * the share's budget slot unless its reservation keeps it (or the share that replaced it took
+     * it over).
+     */
+    public synchronized Dropped drop(Channel ch, Share share) {
+        expireReservations();
+        boolean reserve = false;
+        if (share != null && byName.get(share.name()) == share) {
+            byName.remove(share.name());
+            if (reserved.size() < maxReservations) {
+                reserved.put(
+                        share.name(),
+                        new Reservation(
+                                share.owner(),
+                                share.from(),
+                                nanoTime.getAsLong() + reservationNanos));
+                reserve = true;
+            } else {
+                release.accept(share.from());
+            }
+        } else if (share != null && !slotPassedOn.remove(share)) {
+            release.accept(share.from()); // replaced by its owner from another address
+        }
         List<Session> gone = new ArrayList<>();
         Session asConnector = byConnector.get(ch);
         if (asConnector != null) {
@@ -169,7 +334,7 @@ public final class ShareRegistry {
                 gone.add(s);
             }
         }
-        return gone;
+        return new Dropped(gone, reserve);
     }
 
     /** Removes one session from the table and both indexes. */

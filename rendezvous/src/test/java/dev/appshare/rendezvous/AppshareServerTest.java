@@ -11,13 +11,10 @@ import dev.appshare.rendezvous.AppshareServer.Options;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
-import java.io.DataInputStream;
-import java.io.IOException;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -60,12 +57,14 @@ class AppshareServerTest {
                     s.rendezvous().localAddress().getPort(),
                     s.rendezvous().stunAddress().getPort());
             // A connector is handed that relay, and the relay is there.
-            try (Socket share = control(s);
-                    Socket connector = control(s)) {
-                send(share, "REGISTER v=1 fp=" + "ab".repeat(32) + " owner=" + "0f".repeat(16));
-                String name = read(share).substring("REGISTERED name=".length());
-                send(connector, "CONNECT v=1 name=" + name + " fp=" + "cd".repeat(32));
-                assertTrue(read(connector).endsWith(" relay=:" + relayPort));
+            int port = s.rendezvous().localAddress().getPort();
+            try (ControlClient share = new ControlClient(port);
+                    ControlClient connector = new ControlClient(port)) {
+                String registered = share.register(ControlClient.newKey(), null);
+                assertTrue(registered.startsWith("REGISTERED name="), registered);
+                connector.send(ControlClient.connectLine(ControlClient.field(registered, "name")));
+                String accepted = connector.read();
+                assertTrue(accepted.endsWith(" relay=:" + relayPort), accepted);
             }
             new Socket("127.0.0.1", relayPort).close();
         }
@@ -143,24 +142,5 @@ class AppshareServerTest {
             }
         }
         throw new AssertionError("port " + port + " still accepts connections");
-    }
-
-    private static Socket control(AppshareServer s) throws IOException {
-        Socket c = new Socket("127.0.0.1", s.rendezvous().localAddress().getPort());
-        c.setSoTimeout(5000);
-        return c;
-    }
-
-    private static void send(Socket s, String line) throws IOException {
-        byte[] body = line.getBytes(StandardCharsets.UTF_8);
-        s.getOutputStream().write(new byte[] {(byte) (body.length >> 8), (byte) body.length});
-        s.getOutputStream().write(body);
-    }
-
-    private static String read(Socket s) throws IOException {
-        DataInputStream in = new DataInputStream(s.getInputStream());
-        byte[] body = new byte[in.readUnsignedShort()];
-        in.readFully(body);
-        return new String(body, StandardCharsets.UTF_8);
     }
 }

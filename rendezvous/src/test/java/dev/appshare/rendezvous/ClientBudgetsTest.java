@@ -1,20 +1,12 @@
 package dev.appshare.rendezvous;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.EventLoops;
-import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.time.Clock;
+import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +23,6 @@ import org.junit.jupiter.api.Test;
  * 127.0.0.x to model distinct hosts; the budgets' clock is the test's, so counts are exact.
  */
 class ClientBudgetsTest {
-    private static final String FP = "ab".repeat(32);
     private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
     /** Thousands of idle connections, bounded in count and time. */
@@ -54,25 +45,11 @@ class ClientBudgetsTest {
     }
 
     private void start(ClientLimits limits) throws Exception {
-        // Port 0: TCP picks one, UDP (STUN) follows it; that number may be taken on UDP: retry.
-        for (int attempt = 0; ; attempt++) {
-            RendezvousServer.Config cfg = new RendezvousServer.Config();
-            cfg.listen = new InetSocketAddress("127.0.0.1", 0);
-            cfg.handshakeTimeoutMillis = 60_000; // idle connections outlive a slow test run
-            cfg.limits = limits;
-            cfg.nanoTime = now::get;
-            try {
-                server =
-                        new RendezvousServer(
-                                        cfg,
-                                        new RelayToken(
-                                                RelayToken.randomSecret(), Clock.systemUTC()))
-                                .start(group);
-                return;
-            } catch (IllegalStateException udpTaken) {
-                if (attempt >= 10) throw udpTaken;
-            }
-        }
+        RendezvousServer.Config cfg = new RendezvousServer.Config();
+        cfg.handshakeTimeoutMillis = 60_000; // idle connections outlive a slow test run
+        cfg.limits = limits;
+        cfg.nanoTime = now::get;
+        server = ControlClient.startServer(cfg, group);
     }
 
     @AfterEach
@@ -85,11 +62,11 @@ class ClientBudgetsTest {
             throws Exception {
         start(ClientLimits.defaults());
         int budget = ClientLimits.CONNECTIONS_PER_ADDRESS;
-        List<Client> flood = new ArrayList<>();
+        List<ControlClient> flood = new ArrayList<>();
         try {
             long start = System.nanoTime();
             while (flood.size() < FLOOD && System.nanoTime() - start < FLOOD_NANOS) {
-                flood.add(new Client("127.0.0.2", port()));
+                flood.add(new ControlClient("127.0.0.2", port()));
             }
             assertTrue(flood.size() > 2 * budget, "opened only " + flood.size());
             long accepted = flood.size();
@@ -98,17 +75,16 @@ class ClientBudgetsTest {
             assertTrue(answersPing(flood), "the ones within the budget are served");
             assertTrue(flood.get(flood.size() - 1).closedWithin(5_000), "one past it is cut");
 
-            try (Client share = new Client("127.0.0.3", port());
-                    Client connector = new Client("127.0.0.4", port())) {
-                share.send("REGISTER v=1 fp=" + FP + " owner=" + "0f".repeat(16));
-                String registered = share.read();
+            try (ControlClient share = new ControlClient("127.0.0.3", port());
+                    ControlClient connector = new ControlClient("127.0.0.4", port())) {
+                String registered = share.register(ControlClient.newKey(), null);
                 assertTrue(registered.startsWith("REGISTERED name="), registered);
-                connector.send("CONNECT v=1 name=" + field(registered, "name") + " fp=" + FP);
+                connector.send(ControlClient.connectLine(field(registered, "name")));
                 String accepted2 = connector.read();
                 assertTrue(accepted2.startsWith("ACCEPTED "), accepted2);
             }
         } finally {
-            for (Client c : flood) c.close();
+            for (ControlClient c : flood) c.close();
         }
         await(() -> server.testOnlyOpenConnections() == 0, "every connection given back");
     }
@@ -116,24 +92,24 @@ class ClientBudgetsTest {
     @Test
     void theGlobalCapClosesNewConnectionsWhateverTheirAddress() throws Exception {
         start(new ClientLimits(50, 40, 10, 20, 2, 10, 32));
-        List<Client> held = new ArrayList<>();
+        List<ControlClient> held = new ArrayList<>();
         try {
-            for (int i = 0; i < 40; i++) held.add(new Client("127.0.0.2", port()));
+            for (int i = 0; i < 40; i++) held.add(new ControlClient("127.0.0.2", port()));
             await(() -> server.testOnlyOpenConnections() == 40, "the first 40 admitted");
-            for (int i = 0; i < 40; i++) held.add(new Client("127.0.0.5", port()));
+            for (int i = 0; i < 40; i++) held.add(new ControlClient("127.0.0.5", port()));
             await(() -> server.testOnlyAcceptedConnections() >= 80, "all accepted");
             assertEquals(50, server.testOnlyOpenConnections());
-            try (Client late = new Client("127.0.0.6", port())) {
+            try (ControlClient late = new ControlClient("127.0.0.6", port())) {
                 assertTrue(late.closedWithin(5_000), "over the global cap: closed at once");
             }
             for (int i = 0; i < 40; i++) held.get(i).close();
             await(() -> server.testOnlyOpenConnections() <= 10, "given back");
-            try (Client late = new Client("127.0.0.6", port())) {
+            try (ControlClient late = new ControlClient("127.0.0.6", port())) {
                 late.send("PING");
                 assertEquals("PONG", late.read(), "room again once others left");
             }
         } finally {
-            for (Client c : held) c.close();
+            for (ControlClient c : held) c.close();
         }
     }
 
@@ -150,46 +126,53 @@ class ClientBudgetsTest {
     @Test
     void relayTokensAreMintedWithinTheBudgetPerAddress() throws Exception {
         start(ClientLimits.defaults());
-        try (Client share = new Client("127.0.0.7", port())) {
-            share.send("REGISTER v=1 fp=" + FP + " owner=" + "0f".repeat(16) + " name=tokens");
-            assertEquals("REGISTERED name=tokens", share.read());
+        try (ControlClient share = new ControlClient("127.0.0.7", port())) {
+            assertEquals(
+                    "REGISTERED name=tokens", share.register(ControlClient.newKey(), "tokens"));
 
             assertEquals(ClientLimits.TOKEN_BURST, acceptedAnswers("127.0.0.8", 30));
             now.addAndGet(SECOND);
             assertEquals(ClientLimits.TOKENS_PER_SECOND, acceptedAnswers("127.0.0.8", 10));
             assertEquals(1, acceptedAnswers("127.0.0.9", 1), "another address gets its token");
 
-            // Every token minted reached the share as an INCOMING: the .8 ones, then the .9 one.
+            // Every token minted reached the share as an INCOMING: the .8 ones, then the .9 one
+            // (each connector closed after its ACCEPTED, so each INCOMING may be followed by the
+            // END the server sends for a connector that left).
             int incoming = 0;
             for (String m = share.read(); ; m = share.read()) {
+                if (m.startsWith("END ")) continue;
                 assertTrue(m.startsWith("INCOMING "), m);
                 incoming++;
                 if (incoming > ClientLimits.TOKEN_BURST + ClientLimits.TOKENS_PER_SECOND) break;
             }
-            assertFalse(share.closedWithin(300), "and no more (nor a close)");
+            share.send("PING"); // what came before its PONG is all the server had sent
+            for (String m = share.read(); !m.equals("PONG"); m = share.read())
+                assertTrue(m.startsWith("END "), "and no more INCOMING: " + m);
         }
     }
 
     @Test
     void liveSharesPerAddressAreBounded() throws Exception {
         start(ClientLimits.defaults());
-        List<Client> shares = new ArrayList<>();
+        List<ControlClient> shares = new ArrayList<>();
+        List<KeyPair> keys = new ArrayList<>();
         try {
             for (int i = 0; i <= ClientLimits.SHARES_PER_ADDRESS; i++) {
-                Client c = new Client("127.0.0.10", port());
+                ControlClient c = new ControlClient("127.0.0.10", port());
                 shares.add(c);
-                c.send("REGISTER v=1 fp=" + FP + " owner=" + "0f".repeat(16));
+                keys.add(ControlClient.newKey());
+                c.send(ControlClient.registerLine(keys.get(i), null));
             }
             int registered = 0, busy = 0;
-            for (Client c : shares) {
-                String m = c.read();
+            for (int i = 0; i < shares.size(); i++) {
+                String m = shares.get(i).prove(keys.get(i), shares.get(i).read());
                 if (m.startsWith("REGISTERED ")) registered++;
                 else if (m.startsWith("ERROR code=busy ")) busy++;
             }
             assertEquals(ClientLimits.SHARES_PER_ADDRESS, registered);
             assertEquals(1, busy);
         } finally {
-            for (Client c : shares) c.close();
+            for (ControlClient c : shares) c.close();
         }
     }
 
@@ -197,8 +180,8 @@ class ClientBudgetsTest {
      * True if one of the first connections (those the server most likely kept: the accepts run on
      * two loops, so not necessarily the very first) answers a PING.
      */
-    private static boolean answersPing(List<Client> clients) {
-        for (Client c : clients.subList(0, Math.min(clients.size(), 256))) {
+    private static boolean answersPing(List<ControlClient> clients) {
+        for (ControlClient c : clients.subList(0, Math.min(clients.size(), 256))) {
             try {
                 c.send("PING");
                 if (c.read().equals("PONG")) return true;
@@ -213,8 +196,8 @@ class ClientBudgetsTest {
     private int unknownNameAnswers(String from, int guesses) throws IOException {
         int unknown = 0;
         for (int i = 0; i < guesses; i++) {
-            try (Client c = new Client(from, port())) {
-                c.send("CONNECT v=1 name=guess-" + i + " fp=" + FP);
+            try (ControlClient c = new ControlClient(from, port())) {
+                c.send(ControlClient.connectLine("guess-" + i));
                 String answer = c.read();
                 if (answer.startsWith("ERROR code=unknown-name ")) unknown++;
                 else assertTrue(answer.startsWith("ERROR code=busy "), answer);
@@ -227,8 +210,8 @@ class ClientBudgetsTest {
     private int acceptedAnswers(String from, int tries) throws IOException {
         int accepted = 0;
         for (int i = 0; i < tries; i++) {
-            try (Client c = new Client(from, port())) {
-                c.send("CONNECT v=1 name=tokens fp=" + FP);
+            try (ControlClient c = new ControlClient(from, port())) {
+                c.send(ControlClient.connectLine("tokens"));
                 String answer = c.read();
                 if (answer.startsWith("ACCEPTED ")) accepted++;
                 else assertTrue(answer.startsWith("ERROR code=busy "), answer);
@@ -254,58 +237,5 @@ class ClientBudgetsTest {
             if (part.startsWith(key + "=")) return part.substring(key.length() + 1);
         }
         throw new AssertionError("no " + key + " in " + message);
-    }
-
-    /** A control-protocol client bound to a source address of its own. */
-    private static final class Client implements AutoCloseable {
-        final Socket socket = new Socket();
-        final DataInputStream in;
-
-        Client(String from, int port) throws IOException {
-            socket.bind(new InetSocketAddress(from, 0));
-            socket.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            socket.setSoTimeout(10_000);
-            in = new DataInputStream(socket.getInputStream());
-        }
-
-        void send(String line) throws IOException {
-            byte[] body = line.getBytes(StandardCharsets.UTF_8);
-            socket.getOutputStream()
-                    .write(
-                            ByteBuffer.allocate(2 + body.length)
-                                    .putShort((short) body.length)
-                                    .put(body)
-                                    .array());
-        }
-
-        String read() throws IOException {
-            byte[] body = new byte[in.readUnsignedShort()];
-            in.readFully(body);
-            return new String(body, StandardCharsets.UTF_8);
-        }
-
-        /**
-         * True if the server closes (or resets) it within the time, false if it stays open and
-         * silent; a byte from the server fails the test.
-         */
-        boolean closedWithin(int millis) throws IOException {
-            socket.setSoTimeout(millis);
-            try {
-                int b = in.read();
-                if (b >= 0) throw new AssertionError("the server sent a byte: " + b);
-                return true;
-            } catch (SocketTimeoutException open) {
-                return false;
-            } catch (IOException reset) {
-                return true;
-            } finally {
-                if (!socket.isClosed()) socket.setSoTimeout(10_000);
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            socket.close();
-        }
     }
 }

@@ -5,6 +5,9 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
 import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.pake.PakeExchange;
+import dev.appshare.peer.pake.PakeMessages;
+import dev.appshare.peer.pake.ShareCode;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
@@ -26,6 +29,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
@@ -93,7 +97,21 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         }
     }
 
+    /** A PAKE not confirmed within this is given up (and asked again). */
+    public static final long PAKE_TIMEOUT_MILLIS = 10_000;
+
+    /**
+     * After a share fails to prove the code, asking again waits {@link #RETRY_MILLIS} doubled per
+     * failure in a row, up to this: a squatter on the share's number gets at most one guess at the
+     * code per wait from each waiting connector.
+     */
+    public static final long MAX_WRONG_CODE_RETRY_MILLIS = 600_000;
+
+    /** After the share refused to run the PAKE for too many wrong codes, ask again after. */
+    public static final long REFUSED_RETRY_MILLIS = 10_000;
+
     private final Config config;
+    private final ShareCode code;
     private final EventLoopGroup group;
     private final Console console;
     private final PeerIdentity identity = PeerIdentity.generate();
@@ -103,12 +121,28 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final List<Channel> listeners = new ArrayList<>();
     private ConnectorTunnel tunnel;
-    private String session;
+    private String session; // the session the server holds for this connection, until END
+    private PakeExchange pake; // while proving the code in that session
+    private ScheduledFuture<?> pakeDeadline;
+    private PathCarrier.Route route; // the session's relay route, for the tunnel once proven
+    private int wrongCodes; // in a row
+    private byte[] heldConfirmation; // our step 3, sent only once the share's step 3 checked
+    private ScheduledFuture<?> retry; // the one pending ask
+    private long notBefore = System.nanoTime(); // no CONNECT before this (nanoTime)
+    private boolean toldRefused;
     private boolean asking;
     private boolean everUp;
     private boolean closed;
 
+    /**
+     * @throws PeerException (exit 2) if {@code config.name()} is not a code
+     */
     public Connector(Config config, EventLoopGroup group, Console console) {
+        try {
+            this.code = ShareCode.parse(config.name());
+        } catch (ShareCode.InvalidException e) {
+            throw new PeerException(2, e.getMessage());
+        }
         this.config = config;
         this.group = group;
         this.console = console;
@@ -125,6 +159,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      * rendezvous unreachable.
      */
     public Future<Void> start() {
+        PakeExchange.warmUp(); // in parallel with binding and the control connection
         for (Forward f : config.forwards()) listen(f);
         // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes
         // first.
@@ -167,6 +202,14 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                         + (config.forwards().size() > 1 ? " -> port " + forward.remote() : ""));
     }
 
+    /**
+     * For tests: behave as a connector whose tunnel was up before, which keeps waiting (with its
+     * back-off) when a share fails the code instead of exiting. Call before {@link #start}.
+     */
+    public void testOnlyWasUpBefore() {
+        everUp = true;
+    }
+
     /** The first listener's address. */
     public InetSocketAddress localAddress() {
         return localAddresses().get(0);
@@ -180,37 +223,68 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     @Override
     public void connected(RendezvousClient client) {
         asking = false;
-        if (tunnel == null) ask();
+        if (tunnel == null && pake == null) ask();
     }
 
     private void ask() {
-        if (closed || asking || tunnel != null) return;
+        if (closed || asking || tunnel != null || pake != null) return;
+        long early = notBefore - System.nanoTime();
+        if (early > 0) {
+            // A back-off holds however we got here (a reconnect too): a squatter or a malicious
+            // rendezvous that drops the control connection after each wrong code gets no faster
+            // guesses than one per wait.
+            scheduleAsk(early);
+            return;
+        }
         if (!signalling.isConnected()) {
             signalling.reconnect(); // asks once connected, if the connection was let go
             return;
         }
+        endSession(); // the server refuses a CONNECT while this connection holds a session
         asking = true;
-        signalling.send(
-                RendezvousMessage.of(
-                        CONNECT,
-                        "v",
-                        VERSION,
-                        "name",
-                        config.name(),
-                        "fp",
-                        identity.fingerprint()));
+        signalling.send(RendezvousMessage.of(CONNECT, "v", VERSION, "name", code.name()));
     }
 
     private void askLater() {
-        loop.schedule(this::ask, RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        askLater(RETRY_MILLIS);
+    }
+
+    /** Asks again in {@code millis}, and not before (see {@link #ask}); one timer at a time. */
+    private void askLater(long millis) {
+        notBefore = Math.max(notBefore, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis));
+        scheduleAsk(notBefore - System.nanoTime());
+    }
+
+    private void scheduleAsk(long nanos) {
+        if (retry != null) retry.cancel(false);
+        retry = loop.schedule(this::ask, Math.max(0, nanos), TimeUnit.NANOSECONDS);
+    }
+
+    /** Tells the server this connection's session is over, so that it may ask again. */
+    private void endSession() {
+        if (session != null && signalling.isConnected())
+            signalling.send(RendezvousMessage.of(END, "session", session));
+        session = null;
     }
 
     @Override
     public void message(RendezvousMessage m) {
         switch (m.type()) {
             case ACCEPTED -> onAccepted(m);
+            case PAKE -> {
+                if (pake != null && m.get("session") != null && m.get("session").equals(session))
+                    onPake(m);
+            }
             case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
-            case GONE -> log.info("the rendezvous says {} left", config.name());
+            case END -> {
+                if (pake != null && m.get("session") != null && m.get("session").equals(session))
+                    pakeEnded("the share ended the attempt", RETRY_MILLIS);
+            }
+            case GONE -> {
+                log.info("the rendezvous says {} left", code.name());
+                if (pake != null && m.get("session") != null && m.get("session").equals(session))
+                    pakeEnded("the share left while proving the code", RETRY_MILLIS);
+            }
             case SIGNAL -> {
                 if (tunnel != null && session != null && session.equals(m.get("session")))
                     tunnel.signal(m);
@@ -219,21 +293,162 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         }
     }
 
+    /** The server found the share: prove the code to each other before anything else. */
     private void onAccepted(RendezvousMessage m) {
         asking = false;
-        String fp = m.get("fp");
         String token = m.get("token");
         String relay = m.get("relay");
         String id = m.get("session");
         if (tunnel != null
+                || pake != null
                 || id == null
-                || fp == null
                 || token == null
                 || relay == null
-                || !fp.matches(FP_PATTERN)) {
+                || !id.matches(SESSION_PATTERN)) {
             log.debug("ignoring an ACCEPTED (tunnel already up, or malformed)");
             return;
         }
+        session = id;
+        try {
+            route =
+                    new PathCarrier.Route(
+                            RelayAddress.parse(relay, config.server()),
+                            token,
+                            config.server(),
+                            true,
+                            true);
+        } catch (RuntimeException e) {
+            log.warn("ignoring an ACCEPTED: {}; retrying", e.getMessage());
+            endSession();
+            askLater();
+            return;
+        }
+        pake =
+                new PakeExchange(
+                        PakeExchange.Role.CONNECTOR, id, identity.fingerprint(), code.password());
+        PakeExchange mine = pake;
+        pakeDeadline =
+                loop.schedule(
+                        () -> {
+                            if (pake == mine)
+                                pakeEnded(
+                                        "the share did not answer the code in time", RETRY_MILLIS);
+                        },
+                        PAKE_TIMEOUT_MILLIS,
+                        TimeUnit.MILLISECONDS);
+        sendPake(1, pake.start());
+    }
+
+    private void onPake(RendezvousMessage m) {
+        String refused = m.get("refused");
+        if (refused != null) {
+            String why =
+                    REFUSED_GUESSES.equals(refused)
+                            ? "the share refuses new connectors for now: too many wrong codes were"
+                                    + " tried"
+                            : "the share is at its limit of connectors";
+            // A busy share frees a slot within seconds; wrong codes take minutes to forgive.
+            long wait = REFUSED_GUESSES.equals(refused) ? REFUSED_RETRY_MILLIS : RETRY_MILLIS;
+            if (!toldRefused) {
+                toldRefused = true;
+                log.warn("{}; asking again every {} s", why, wait / 1000);
+            }
+            pakeEnded(null, wait);
+            return;
+        }
+        PakeExchange.Next next;
+        try {
+            next = PakeMessages.receive(pake, m);
+        } catch (PakeExchange.FailedException e) {
+            if (e.wrongCode()) wrongCode();
+            else
+                pakeEnded(
+                        "the share's answer to the code was broken (" + e.getMessage() + ")",
+                        RETRY_MILLIS);
+            return;
+        } catch (PakeMessages.MalformedException e) {
+            pakeEnded(
+                    "the share's answer to the code was broken (" + e.getMessage() + ")",
+                    RETRY_MILLIS);
+            return;
+        }
+        if (!next.confirmed()) {
+            if (next.replyStep() == 3) {
+                // The connector confirms second: its tag would let whoever plays the share test
+                // a guess at the password offline, so it goes out only after the share's own tag
+                // proved that the share knows the code. (The share confirms first, and pays for
+                // that with a token of its guess limit.)
+                heldConfirmation = next.reply();
+                return;
+            }
+            sendPake(next.replyStep(), next.reply());
+            return;
+        }
+        if (heldConfirmation != null) sendPake(3, heldConfirmation);
+        heldConfirmation = null;
+        PakeExchange proven = pake;
+        pakeDeadline.cancel(false);
+        pake = null;
+        wrongCodes = 0;
+        toldRefused = false;
+        // scripts/bench (ConnectTimes) reads this line: the PAKE's cost to a connect
+        if (log.isDebugEnabled())
+            log.debug(
+                    "the share proved the code in {} after ACCEPTED; its key is {}",
+                    proven.timing(),
+                    next.peerFingerprint());
+        openTunnel(session, next.peerFingerprint());
+    }
+
+    /**
+     * The share's confirmation did not check: it does not know this code. Before any tunnel came up
+     * that is a wrong code (exit); after, another share holds the number now (the real one is away,
+     * e.g. after a server restart), so keep waiting for the real one.
+     */
+    private void wrongCode() {
+        if (!everUp) {
+            pakeDeadline.cancel(false);
+            pake = null;
+            heldConfirmation = null;
+            endSession();
+            firstTunnel.tryFailure(
+                    new PeerException(
+                            2,
+                            "the share "
+                                    + code.name()
+                                    + " did not accept the code "
+                                    + code
+                                    + ": check it (if it is right, another share holds "
+                                    + code.name()
+                                    + " or the rendezvous is tampering)"));
+            return;
+        }
+        wrongCodes++;
+        long wait = Math.min(MAX_WRONG_CODE_RETRY_MILLIS, RETRY_MILLIS << Math.min(wrongCodes, 10));
+        pakeEnded(
+                "the share now at "
+                        + code.name()
+                        + " does not know the code (another share took the number?); waiting for"
+                        + " the real one",
+                wait);
+    }
+
+    /** Gives up this session's PAKE, logs why (if given), and asks again after {@code wait}. */
+    private void pakeEnded(String why, long wait) {
+        if (pakeDeadline != null) pakeDeadline.cancel(false);
+        pake = null;
+        heldConfirmation = null;
+        endSession();
+        if (why != null) log.warn("{}; asking again in {} s", why, wait / 1000);
+        askLater(wait);
+    }
+
+    private void sendPake(int step, byte[] data) {
+        signalling.send(PakeMessages.message(session, step, data));
+    }
+
+    /** The share proved the code and its key: open the tunnel, pinned to that key. */
+    private void openTunnel(String id, String fp) {
         ConnectorTunnel t = new ConnectorTunnel(this, loop, console);
         Future<?> opening;
         try {
@@ -241,22 +456,16 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     t.open(
                             identity,
                             fp,
-                            new PathCarrier.Route(
-                                    RelayAddress.parse(relay, config.server()),
-                                    token,
-                                    config.server(),
-                                    true,
-                                    true),
+                            route,
                             config.paths(),
                             kv -> signalling.sendSignal(id, kv));
         } catch (RuntimeException e) {
-            log.warn(
-                    "could not open the tunnel to {}: {}; retrying", config.name(), e.getMessage());
+            log.warn("could not open the tunnel to {}: {}; retrying", code.name(), e.getMessage());
+            endSession();
             askLater();
             return;
         }
         tunnel = t;
-        session = id;
         opening.addListener(
                 f ->
                         loop.execute(
@@ -273,13 +482,13 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                         }
                                         log.warn(
                                                 "could not open the tunnel to {}: {}; retrying",
-                                                config.name(),
+                                                code.name(),
                                                 f.cause().getMessage());
                                         askLater();
                                         return;
                                     }
-                                    if (!everUp) log.info("tunnel to {} is up", config.name());
-                                    else log.info("{} is back; tunnel up again", config.name());
+                                    if (!everUp) log.info("tunnel to {} is up", code.name());
+                                    else log.info("{} is back; tunnel up again", code.name());
                                     everUp = true;
                                     firstTunnel.trySuccess(null);
                                     while (!pending.isEmpty()) {
@@ -290,18 +499,18 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                 }));
     }
 
-    private void onError(String code, String message) {
+    private void onError(String errorCode, String message) {
         asking = false;
-        if (E_UNKNOWN_NAME.equals(code)) {
+        if (E_UNKNOWN_NAME.equals(errorCode)) {
             if (!everUp) {
                 firstTunnel.tryFailure(
                         new PeerException(
                                 2,
-                                "no share named '"
-                                        + config.name()
-                                        + "' on "
+                                "no share "
+                                        + code.name()
+                                        + " on "
                                         + signalling.serverText()
-                                        + "; check the name that `appshare share` printed"));
+                                        + "; check the code that `appshare share` printed"));
             } else {
                 askLater(); // the share is away: keep asking until it comes back
             }
@@ -320,7 +529,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     if (closed) return;
                     log.warn(
                             "the share {} is gone ({}); waiting for it to come back",
-                            config.name(),
+                            code.name(),
                             why);
                     askLater();
                 });
@@ -329,12 +538,19 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     @Override
     public boolean disconnected() {
         asking = false;
+        session = null; // the server forgot it with the connection
+        if (pake != null) {
+            pakeDeadline.cancel(false);
+            pake = null;
+            heldConfirmation = null;
+            askLater(); // ask again once reconnected
+        }
         if (tunnel != null) {
             log.warn(
                     "lost the rendezvous {}; the open tunnel to {} does not need it: reconnecting"
                             + " when the tunnel ends",
                     signalling.serverText(),
-                    config.name());
+                    code.name());
             return false;
         }
         log.warn("lost the rendezvous {}; reconnecting", signalling.serverText());
@@ -361,7 +577,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                         log.info(
                                                 "closed a local connection: no tunnel to {} within"
                                                         + " {} s",
-                                                config.name(),
+                                                code.name(),
                                                 PENDING_TIMEOUT_MILLIS / 1000);
                                         local.close();
                                     }
@@ -382,6 +598,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         loop.submit(
                         () -> {
                             closed = true;
+                            if (pakeDeadline != null) pakeDeadline.cancel(false);
+                            if (retry != null) retry.cancel(false);
+                            pake = null;
                             listeners.forEach(Channel::close);
                             pending.forEach(p -> p.local().close());
                             pending.clear();

@@ -54,7 +54,7 @@ public final class HostAddresses {
      * here, and anything else must look like IPv6 (hex digits and colons, starting with either),
      * which InetAddress parses as a literal or refuses, without a lookup.
      */
-    static InetAddress literal(String s) {
+    public static InetAddress literal(String s) {
         try {
             if (s.matches("\\d{1,3}(\\.\\d{1,3}){3}")) {
                 byte[] b = new byte[4];

@@ -4,7 +4,10 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.pake.CodeWords;
+import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
@@ -13,14 +16,15 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.wire.net.NetworkText;
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -42,9 +46,19 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             InetSocketAddress server,
             List<InetSocketAddress> targets,
             String name,
-            PathOptions paths) {
+            PathOptions paths,
+            GuessLimit.Limits guesses) {
         public Config {
             targets = List.copyOf(targets);
+        }
+
+        /** Several shared ports, the default limit on wrong codes. */
+        public Config(
+                InetSocketAddress server,
+                List<InetSocketAddress> targets,
+                String name,
+                PathOptions paths) {
+            this(server, targets, name, paths, GuessLimit.Limits.DEFAULTS);
         }
 
         /** One shared port. */
@@ -57,25 +71,28 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         }
     }
 
+    /** Sessions (connectors that proved the code) at once, at most. */
+    public static final int MAX_SESSIONS = 64;
+
     private final Config config;
     private final EventLoopGroup group;
     private final Console console;
     private final PeerIdentity identity = PeerIdentity.generate();
-    private final String owner;
+    private final String password;
     private final SharedTargets targets;
     private final RendezvousClient signalling;
+    private final ProvingConnectors proving;
     private final Promise<String> registered;
     private final Promise<Void> failed;
     private final Map<String, SharerSession> sessions = new HashMap<>();
     private String name;
+    private boolean toldTaken;
 
     public Sharer(Config config, EventLoopGroup group, Console console) {
         this.config = config;
         this.group = group;
         this.console = console;
-        byte[] secret = new byte[16];
-        new SecureRandom().nextBytes(secret);
-        this.owner = HexFormat.of().formatHex(secret);
+        this.password = CodeWords.draw(new SecureRandom());
         this.targets =
                 SharedTargets.of(
                         config.targets().stream()
@@ -84,15 +101,24 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         this.signalling =
                 new RendezvousClient(
                         group.next(), config.server(), this, config.paths().resolver());
+        this.proving =
+                new ProvingConnectors(
+                        signalling,
+                        identity.fingerprint(),
+                        password,
+                        config.guesses(),
+                        System::nanoTime,
+                        this::proven);
         this.registered = signalling.loop().newPromise();
         this.failed = signalling.loop().newPromise();
     }
 
     /**
      * Looks the shared host up (off the event loops), then starts registering; the future gives the
-     * name, or fails with a {@link PeerException}.
+     * code, or fails with a {@link PeerException}.
      */
     public Future<String> start() {
+        PakeExchange.warmUp();
         if (config.paths().usesDirect()) IceSession.warmUp();
         targets.resolve(signalling.loop())
                 .addListener(
@@ -121,8 +147,9 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         return failed;
     }
 
+    /** The code, once registered: the password and the name the rendezvous gave. */
     public String name() {
-        return name;
+        return name == null ? null : password + "-" + name;
     }
 
     @Override
@@ -133,10 +160,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                         REGISTER,
                         "v",
                         VERSION,
-                        "fp",
-                        identity.fingerprint(),
-                        "owner",
-                        owner,
+                        "key",
+                        RegistrationProof.encodeKey(identity.certificate().getPublicKey()),
                         "name",
                         wanted));
     }
@@ -144,8 +169,18 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     @Override
     public void message(RendezvousMessage m) {
         switch (m.type()) {
+            case CHALLENGE -> onChallenge(m.get("nonce"));
             case REGISTERED -> onRegistered(m.get("name"));
             case INCOMING -> onIncoming(m);
+            case PAKE -> proving.message(m);
+            case END -> {
+                String id = m.get("session");
+                if (id != null) {
+                    proving.ended(id);
+                    SharerSession s = sessions.get(id);
+                    if (s != null) log.debug("session {}: the connector ended it", id);
+                }
+            }
             case ERROR -> onError(m.get("code"), NetworkText.printable(m.get("message")));
             case SIGNAL -> {
                 SharerSession s = sessions.get(m.get("session"));
@@ -155,13 +190,29 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         }
     }
 
+    /** The rendezvous asks for proof that this share holds its key: sign its challenge. */
+    private void onChallenge(String nonce) {
+        if (nonce == null || !nonce.matches(NONCE_PATTERN)) {
+            log.warn("ignoring a malformed CHALLENGE from the rendezvous");
+            return;
+        }
+        signalling.send(
+                RendezvousMessage.of(
+                        PROVE, "sig", RegistrationProof.sign(identity.privateKey(), nonce)));
+    }
+
     private void onRegistered(String n) {
+        if (n == null || !n.matches(NAME_PATTERN)) {
+            log.warn("ignoring a malformed REGISTERED from the rendezvous");
+            return;
+        }
+        toldTaken = false;
         if (name == null) {
             name = n;
-            console.line("Name: " + n);
+            console.line("Name: " + name());
             console.line("Ports: " + targets.ports());
             log.info("sharing {} as {} via {}", targets.text(), n, signalling.serverText());
-            registered.trySuccess(n);
+            registered.trySuccess(name());
         } else {
             log.info("re-registered as {} with {}", n, signalling.serverText());
         }
@@ -169,19 +220,24 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     private void onIncoming(RendezvousMessage m) {
         String session = m.get("session");
-        String fp = m.get("fp");
+        String from = m.get("from");
         String token = m.get("token");
         String relay = m.get("relay");
+        InetAddress fromAddress = null;
+        try {
+            if (from != null) fromAddress = HostAddresses.literal(from);
+        } catch (IllegalArgumentException e) {
+            // malformed: refused below
+        }
         if (session == null
-                || fp == null
                 || token == null
                 || relay == null
-                || !session.matches(SESSION_PATTERN)
-                || !fp.matches(FP_PATTERN)) {
+                || fromAddress == null
+                || !session.matches(SESSION_PATTERN)) {
             log.warn("ignoring a malformed INCOMING from the rendezvous");
             return;
         }
-        if (sessions.containsKey(session)) {
+        if (sessions.containsKey(session) || proving.contains(session)) {
             // A rendezvous draws ids at random (see SESSION_PATTERN), so only a server that reuses
             // them (e.g. one that counts from 1 again after a restart) gets here. The tunnel on
             // the live id carries on; the new connector's tunnel fails and it asks again.
@@ -191,21 +247,29 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                     session);
             return;
         }
-        SharerSession s = new SharerSession(this, session, group.next());
-        sessions.put(session, s);
-        log.info("session {}: a connector asked for {}", session, name);
+        PathCarrier.Route route;
         try {
-            s.start(
-                    identity,
-                    fp,
+            route =
                     new PathCarrier.Route(
                             RelayAddress.parse(relay, config.server()),
                             token,
                             config.server(),
                             false,
-                            false),
-                    config.paths(),
-                    targets);
+                            false);
+        } catch (RuntimeException e) {
+            log.warn("session {}: ignoring an INCOMING: {}", session, e.getMessage());
+            return;
+        }
+        log.debug("session {}: a connector from {} asked for {}", session, from, name);
+        proving.incoming(session, fromAddress, route, sessions.size());
+    }
+
+    /** A connector proved the code: its tunnel may now cost something. */
+    private void proven(String session, String peerFingerprint, PathCarrier.Route route) {
+        SharerSession s = new SharerSession(this, session, group.next());
+        sessions.put(session, s);
+        try {
+            s.start(identity, peerFingerprint, route, config.paths(), targets);
         } catch (RuntimeException e) {
             log.warn("session {}: {}", session, e.getMessage());
             s.close(null);
@@ -213,16 +277,25 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     }
 
     private void onError(String code, String message) {
-        PeerException e;
         if (E_NAME_TAKEN.equals(code)) {
-            e =
-                    new PeerException(
-                            1,
-                            "the name "
-                                    + (name != null ? name : config.name())
-                                    + " is taken by another share; choose another with --name, or"
-                                    + " omit it for a random one");
-        } else if (E_BAD_NAME.equals(code)) {
+            // The name is held or reserved for another key: after a server restart a squatter may
+            // have taken it, or an earlier run's reservation has not ended. Keep trying (the
+            // server closes this connection; the client reconnects with its back-off): the
+            // squatter gets no connector through, as it cannot prove the code.
+            if (!toldTaken) {
+                toldTaken = true;
+                console.line(
+                        "The name "
+                                + (name != null ? name : config.name())
+                                + " is held or reserved for another share; retrying until it is"
+                                + " free (a reservation lasts "
+                                + NAME_RESERVATION_MILLIS / 60_000
+                                + " min)");
+            }
+            return;
+        }
+        PeerException e;
+        if (E_BAD_NAME.equals(code)) {
             e = new PeerException(2, "invalid --name: " + message);
         } else {
             e = new PeerException(1, "the rendezvous refused this share: " + message);
@@ -233,6 +306,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     @Override
     public boolean disconnected() {
+        proving.clear(); // the server forgot their sessions with the connection
+        if (toldTaken) return true; // the refusal closed it: no need to warn again
         log.warn(
                 "lost the rendezvous {}; reconnecting (open tunnels carry on)",
                 signalling.serverText());
@@ -249,7 +324,13 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     }
 
     void sessionEnded(SharerSession s) {
-        signalling.loop().execute(() -> sessions.remove(s.id(), s));
+        signalling
+                .loop()
+                .execute(
+                        () -> {
+                            if (sessions.remove(s.id(), s) && signalling.isConnected())
+                                signalling.send(RendezvousMessage.of(END, "session", s.id()));
+                        });
     }
 
     @Override

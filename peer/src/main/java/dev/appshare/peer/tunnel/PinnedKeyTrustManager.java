@@ -9,9 +9,9 @@ import javax.net.ssl.SSLEngine;
 import javax.net.ssl.X509ExtendedTrustManager;
 
 /**
- * Trusts exactly one public key: the one whose fingerprint the other peer sent through the
- * rendezvous. No CA, no host name: the tunnel is between two processes that learned each other's
- * key a moment ago.
+ * Trusts exactly one public key: the one whose fingerprint the code's PAKE confirmed (the other
+ * peer proved the code and that this is its key; see PakeExchange). No CA, no host name: the tunnel
+ * is between two processes that proved the code to each other a moment ago.
  */
 public final class PinnedKeyTrustManager extends X509ExtendedTrustManager {
     private final byte[] expected;
@@ -25,8 +25,7 @@ public final class PinnedKeyTrustManager extends X509ExtendedTrustManager {
             throw new CertificateException("peer sent no certificate");
         byte[] got = HexFormat.of().parseHex(PeerIdentity.fingerprint(chain[0].getPublicKey()));
         if (!MessageDigest.isEqual(expected, got)) {
-            throw new CertificateException(
-                    "peer key does not match the fingerprint from the rendezvous");
+            throw new CertificateException("peer key is not the one the code's PAKE confirmed");
         }
     }
 

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.appshare.peer.connect.Connector;
+import dev.appshare.peer.pake.ShareCode;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.relay.RelayServer;
@@ -56,9 +57,10 @@ import org.junit.jupiter.api.Test;
  * once junk, idle and kept-alive control connections, repeated CONNECTs on one connection, relay
  * token minting, a client that never reads, and junk UDP at the STUN port and at both peers' tunnel
  * sockets. The servers run with production per-address budgets (the honest peers are 127.0.0.1,
- * every attacker another address). Asserted: a new connector gets through in under 5 s mid-flood;
- * the process's threads, descriptors and heap stay under the bounds below; each attacker was
- * actually refused at its budget.
+ * every attacker another address). The attackers know the share's number, not its code's words.
+ * Asserted: a new connector gets through in under 5 s mid-flood; the process's threads, descriptors
+ * and heap stay under the bounds below; each attacker was actually refused at its budget; the
+ * sessions the attackers got cost the share no tunnel socket.
  */
 class FloodTest {
     /** Every attack stops at its count or at this deadline, whichever is first. */
@@ -91,10 +93,11 @@ class FloodTest {
     /**
      * Descriptors the servers and the peers may add, counted as the process's (/proc/self/fd) less
      * the attackers' own client sockets: the rendezvous holds at most 128 for each of the three
-     * addresses that keep connections open, the relay 128 for the one attacking it, the share a UDP
-     * socket and a relay connection (both ends in this JVM) for each of the ~40 sessions the token
-     * budgets let the attackers open (about 470 seen in all). Without the per-address budgets the
-     * idle connections alone would add 544 more.
+     * addresses that keep connections open, the relay 128 for the one attacking it (about 420
+     * seen). The share adds none for the ~30 sessions the token budgets let the attackers open: it
+     * spends nothing on a session before its PAKE, which they cannot complete (asserted on its
+     * tunnel sockets; it used to open a UDP socket and a relay connection for each, about 470 seen
+     * then). Without the per-address budgets the idle connections alone would add 544 more.
      */
     static final int MAX_DESCRIPTOR_GROWTH = 1_000;
 
@@ -104,7 +107,6 @@ class FloodTest {
      */
     static final long MAX_HEAP_GROWTH = 64L << 20;
 
-    private static final String FP = "ab".repeat(32);
     private static final InetAddress JUNK_UDP_FROM = address("127.0.0.11");
     private static final String UNKNOWN_NAME = "nobody-here-0000";
 
@@ -171,7 +173,10 @@ class FloodTest {
 
             long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(FLOOD_MILLIS);
             int rdv = lab.server().getPort();
-            String name = sharer.name();
+            String code = sharer.name();
+            // The attackers know the share's number (the rendezvous's part of the code), not its
+            // words: every session they get costs them a PAKE they cannot complete.
+            String name = ShareCode.parse(code).name();
             long downloadedAtStart = downloaded.get();
             Future<int[]> idle2 = attackers.submit(() -> idle("127.0.0.2", rdv, deadline));
             Future<int[]> idle3 = attackers.submit(() -> idle("127.0.0.3", rdv, deadline));
@@ -195,7 +200,7 @@ class FloodTest {
             // Mid-flood, a new connector from the honest address: its first 256 KiB within 5 s.
             Thread.sleep(FLOOD_MILLIS / 3);
             long t0 = System.nanoTime();
-            Connector late = lab.connect(name);
+            Connector late = lab.connect(code);
             String first;
             try (Socket s = new Socket("127.0.0.1", late.localAddress().getPort())) {
                 first = digestOf(s.getInputStream(), FIRST_BYTES);
@@ -281,8 +286,16 @@ class FloodTest {
                     kept[0] <= maxLookups(FLOOD_MILLIS),
                     "kept-alive: " + kept[0] + " kept, " + kept[1] + " refused");
             assertTrue(
-                    rep[0] <= ClientLimits.TOKEN_BURST && rep[1] == 1,
-                    "repeated CONNECTs: " + rep[0] + " accepted, then busy " + rep[1]);
+                    rep[0] <= maxTokens(rep[2]) && rep[1] == 1 && rep[3] == 0,
+                    "repeated CONNECTs: "
+                            + rep[0]
+                            + " accepted in "
+                            + rep[2]
+                            + " ms, then busy "
+                            + rep[1]
+                            + " (other answers "
+                            + rep[3]
+                            + ")");
             assertTrue(
                     minted[0] <= maxTokens(FLOOD_MILLIS) && minted[1] > 0,
                     "minting: " + minted[0] + " accepted, " + minted[1] + " busy");
@@ -291,6 +304,27 @@ class FloodTest {
                     relay[0] >= RELAY_IDLE - RelayServer.MAX_CONNECTIONS_PER_ADDRESS,
                     "relay connections refused busy: " + relay[0]);
             assertTrue(junkAtShare.get() > 0 && junkAtConnector.get() > 0, "junk UDP arrived");
+
+            // The attackers' sessions cost the share nothing: it opens a tunnel socket (and with
+            // it a relay connection and ICE) only for a connector that proved the code, so only
+            // for the honest connectors' tunnels, one each.
+            int attackerSessions = rep[0] + minted[0];
+            System.out.printf(
+                    "flood: the share opened %d tunnel sockets for %d honest tunnels and %d"
+                            + " attackers' sessions%n",
+                    shareSockets.size(), connectorSockets.size(), attackerSessions);
+            assertTrue(
+                    attackerSessions >= ClientLimits.TOKEN_BURST,
+                    "the attackers got sessions at the share: " + attackerSessions);
+            assertTrue(
+                    shareSockets.size() <= connectorSockets.size(),
+                    "the share opened "
+                            + shareSockets.size()
+                            + " tunnel sockets for "
+                            + connectorSockets.size()
+                            + " honest tunnels and "
+                            + attackerSessions
+                            + " attackers' sessions");
 
             // The process stayed within its bounds.
             assertTrue(
@@ -370,7 +404,7 @@ class FloodTest {
         for (int i = 0; i < KEPT_ALIVE && System.nanoTime() < deadline; i++) {
             Socket s = connect(from, port);
             try {
-                writeFrame(s, "CONNECT v=1 name=" + UNKNOWN_NAME + " fp=" + FP);
+                writeFrame(s, "CONNECT v=2 name=" + UNKNOWN_NAME);
                 String answer = readFrame(s, 5_000);
                 if (answer != null && answer.contains("unknown-name")) {
                     kept.add(s);
@@ -395,26 +429,40 @@ class FloodTest {
         return new int[] {kept.size(), refused};
     }
 
-    /** CONNECTs to the real share, all on one connection: {ACCEPTED, busy and closed}. */
+    /**
+     * CONNECTs to the real share, all on one connection, each ended (END) as soon as it is accepted
+     * so that the next may be asked (a CONNECT while a session is open is a bad request):
+     * {ACCEPTED, busy and closed, milliseconds taken}. The share's PAKE messages to the attacker
+     * are ignored.
+     */
     private int[] repeated(String from, int port, String name) throws Exception {
         Socket s = connect(from, port);
-        OutputStream out = s.getOutputStream();
+        long t0 = System.nanoTime();
+        int accepted = 0, busy = 0, other = 0;
         try {
             for (int i = 0; i < REPEATED_CONNECTS; i++) {
-                out.write(frame("CONNECT v=1 name=" + name + " fp=" + FP));
+                writeFrame(s, "CONNECT v=2 name=" + name);
+                String answer;
+                do answer = readFrame(s, 5_000);
+                while (answer != null && answer.startsWith("PAKE "));
+                if (answer == null) break; // closed
+                if (answer.startsWith("ACCEPTED")) {
+                    accepted++;
+                    String session = answer.replaceAll(".*session=([0-9a-f]+).*", "$1");
+                    writeFrame(s, "END session=" + session);
+                } else {
+                    if (answer.startsWith("ERROR") && answer.contains("busy")) busy++;
+                    else other++;
+                    while (readFrame(s, 5_000) != null) {} // until the server closes it
+                    break;
+                }
             }
-            out.flush();
         } catch (IOException closedMidway) {
-            // the server closed it: what the answers below show
+            // the server closed it: what the counts show
         }
-        int accepted = 0, busy = 0;
-        String answer;
-        while ((answer = readFrame(s, 5_000)) != null) {
-            if (answer.startsWith("ACCEPTED")) accepted++;
-            if (answer.startsWith("ERROR") && answer.contains("busy")) busy++;
-        }
+        long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
         release(s);
-        return new int[] {accepted, busy};
+        return new int[] {accepted, busy, (int) millis, other};
     }
 
     /** Relay-token minting: a fresh connection per CONNECT to the real share. */
@@ -423,7 +471,7 @@ class FloodTest {
         for (int i = 0; i < MINTS_PER_ADDRESS && System.nanoTime() < deadline; i++) {
             Socket s = connect(from, port);
             try {
-                writeFrame(s, "CONNECT v=1 name=" + name + " fp=" + FP);
+                writeFrame(s, "CONNECT v=2 name=" + name);
                 String answer = readFrame(s, 5_000);
                 if (answer != null && answer.startsWith("ACCEPTED")) accepted++;
                 if (answer != null && answer.contains("busy")) busy++;
@@ -461,7 +509,7 @@ class FloodTest {
         boolean closedByServer = false;
         try {
             OutputStream out = s.getOutputStream();
-            out.write(frame("CONNECT v=1 name=" + UNKNOWN_NAME + " fp=" + FP));
+            out.write(frame("CONNECT v=2 name=" + UNKNOWN_NAME));
             for (int sent = 0; sent < NEVER_READ_BYTES; sent += pings.length) out.write(pings);
         } catch (IOException e) {
             closedByServer = !s.isClosed(); // not our watchdog's doing

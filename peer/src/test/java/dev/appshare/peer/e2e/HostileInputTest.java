@@ -1,16 +1,23 @@
 package dev.appshare.peer.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.wire.relay.RelayToken;
+import dev.appshare.wire.rendezvous.RegistrationProof;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.spec.ECGenParameterSpec;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -43,6 +50,22 @@ class HostileInputTest {
         return new Socket("127.0.0.1", port);
     }
 
+    static void writeFrame(Socket s, String message) throws IOException {
+        byte[] body = message.getBytes(StandardCharsets.UTF_8);
+        DataOutputStream out = new DataOutputStream(s.getOutputStream());
+        out.writeShort(body.length);
+        out.write(body);
+        out.flush();
+    }
+
+    static String readFrame(Socket s) throws IOException {
+        s.setSoTimeout(5_000);
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        byte[] body = new byte[in.readUnsignedShort()];
+        in.readFully(body);
+        return new String(body, StandardCharsets.UTF_8);
+    }
+
     @Test
     void rendezvousSurvivesGarbageOversizedFramesSilenceAndSlowDrip() throws Exception {
         try (Lab lab = new Lab();
@@ -61,14 +84,20 @@ class HostileInputTest {
                 String answer = new String(closedWithin(s, 5), StandardCharsets.UTF_8);
                 assertTrue(answer.contains("ERROR"), "an ERROR before the close: " + answer);
             }
-            // Well-framed nonsense and a REGISTER with a forged fingerprint.
+            // Well-framed nonsense, malformed keys, an old client's REGISTER, a PROVE without a
+            // REGISTER, and PAKE or END for sessions this connection never had (no handshake:
+            // closed at the handshake timeout).
             for (String line :
                     new String[] {
                         "HELLO there",
-                        "REGISTER v=1 fp=zz owner=00",
-                        "CONNECT v=9 name=x fp=00",
+                        "REGISTER v=2 key=zz",
+                        "REGISTER v=1 fp=" + "ab".repeat(32) + " owner=" + "cd".repeat(16),
+                        "CONNECT v=9 name=x",
                         "register lowercase",
-                        "REGISTER v=1 fp=%%%"
+                        "REGISTER v=2 key=%%%",
+                        "PROVE sig=AAAAAAAAAAAAAAAA",
+                        "PAKE session=0123456789abcdef step=1 data=AAAA",
+                        "END session=0123456789abcdef"
                     }) {
                 try (Socket s = open(port)) {
                     byte[] body = line.getBytes(StandardCharsets.UTF_8);
@@ -79,12 +108,30 @@ class HostileInputTest {
                     assertTrue(answer.contains("ERROR"), line + " -> " + answer);
                 }
             }
+            // A REGISTER for one key, proven with another's signature: refused, and no name.
+            try (Socket s = open(port)) {
+                KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+                g.initialize(new ECGenParameterSpec("secp256r1"));
+                KeyPair claimed = g.generateKeyPair(), signer = g.generateKeyPair();
+                writeFrame(
+                        s,
+                        "REGISTER v=2 key="
+                                + RegistrationProof.encodeKey(claimed.getPublic())
+                                + " name=forged-proof");
+                String challenge = readFrame(s);
+                assertTrue(challenge.startsWith("CHALLENGE nonce="), challenge);
+                String nonce = challenge.substring("CHALLENGE nonce=".length());
+                writeFrame(s, "PROVE sig=" + RegistrationProof.sign(signer.getPrivate(), nonce));
+                String answer = new String(closedWithin(s, 5), StandardCharsets.UTF_8);
+                assertTrue(answer.contains("ERROR"), "a forged proof -> " + answer);
+                assertNull(lab.rendezvous.registry().lookup("forged-proof"));
+            }
             // Half-open: connects and says nothing; and a slow drip, one byte every 300 ms.
             List<Socket> idle = new ArrayList<>();
             for (int i = 0; i < 20; i++) idle.add(open(port));
             try (Socket drip = open(port)) {
                 long t0 = System.nanoTime();
-                byte[] msg = "\u0000\u0010REGISTER v=1 fp=".getBytes(StandardCharsets.ISO_8859_1);
+                byte[] msg = "\u0000\u0011REGISTER v=2 key=".getBytes(StandardCharsets.ISO_8859_1);
                 try {
                     for (byte b : msg) {
                         drip.getOutputStream().write(b);

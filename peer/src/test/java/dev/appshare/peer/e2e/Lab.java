@@ -192,6 +192,10 @@ public final class Lab implements AutoCloseable {
         return share(port, null);
     }
 
+    /**
+     * A share of {@code port}; {@code name} is what it asks the rendezvous for (share --name: the
+     * last part of its code), null for a drawn number. {@link Sharer#name()} gives the whole code.
+     */
     public Sharer share(int port, String name) throws Exception {
         return share(new InetSocketAddress("127.0.0.1", port), name);
     }
@@ -219,8 +223,9 @@ public final class Lab implements AutoCloseable {
         return s;
     }
 
-    public Connector connect(String name) throws Exception {
-        return connect(name, console());
+    /** A connector to the share with this code (the whole code: {@link Sharer#name()}). */
+    public Connector connect(String code) throws Exception {
+        return connect(code, console());
     }
 
     /** A connector that prints to its own console. */

@@ -6,13 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.pake.ShareCode;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.rendezvous.ProtocolException;
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.EventLoopGroup;
+import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -20,6 +24,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
@@ -136,28 +141,68 @@ class NotARendezvousTest {
         }
     }
 
+    /** Writes one control frame. */
+    static void writeFrame(Socket s, RendezvousMessage m) throws IOException {
+        byte[] body = m.encode().getBytes(StandardCharsets.UTF_8);
+        DataOutputStream out = new DataOutputStream(s.getOutputStream());
+        out.writeShort(body.length);
+        out.write(body);
+        out.flush();
+    }
+
+    /** Reads one control frame (within 5 s). */
+    static RendezvousMessage readFrame(Socket s) throws IOException {
+        s.setSoTimeout(5_000);
+        DataInputStream in = new DataInputStream(s.getInputStream());
+        byte[] body = new byte[in.readUnsignedShort()];
+        in.readFully(body);
+        try {
+            return RendezvousMessage.decode(new String(body, StandardCharsets.UTF_8));
+        } catch (ProtocolException e) {
+            throw new IOException(e);
+        }
+    }
+
     @Test
     void aServerThatAnswersThenClosesAtOnceIsRetriedWithBackOff() throws Exception {
-        byte[] registered =
-                RendezvousMessage.of(RendezvousProtocol.REGISTERED, "name", "calm-otter-1234")
-                        .encode()
-                        .getBytes(StandardCharsets.UTF_8);
+        // A server that registers the share properly (v2: REGISTER, CHALLENGE, a valid PROVE,
+        // REGISTERED), then closes at once, every time.
+        AtomicInteger proven = new AtomicInteger();
         try (FakeServer server =
                 new FakeServer(
                         s -> {
-                            DataOutputStream out = new DataOutputStream(s.getOutputStream());
-                            out.writeShort(registered.length);
-                            out.write(registered);
-                            out.flush();
+                            RendezvousMessage register = readFrame(s);
+                            if (!RendezvousProtocol.REGISTER.equals(register.type())) return;
+                            String nonce = RegistrationProof.nonce(new SecureRandom());
+                            writeFrame(
+                                    s,
+                                    RendezvousMessage.of(
+                                            RendezvousProtocol.CHALLENGE, "nonce", nonce));
+                            RendezvousMessage prove = readFrame(s);
+                            try {
+                                if (!RegistrationProof.verify(
+                                        RegistrationProof.decodeKey(register.get("key")),
+                                        nonce,
+                                        prove.get("sig"))) return;
+                            } catch (ProtocolException e) {
+                                return;
+                            }
+                            proven.incrementAndGet();
+                            writeFrame(
+                                    s,
+                                    RendezvousMessage.of(
+                                            RendezvousProtocol.REGISTERED, "name", "1234"));
                         })) {
             Sharer s = share(server.address());
             try {
-                assertEquals("calm-otter-1234", s.start().get(10, TimeUnit.SECONDS));
+                String code = s.start().get(10, TimeUnit.SECONDS);
+                assertEquals("1234", ShareCode.parse(code).name(), code);
                 Thread.sleep(6_000);
                 // Back-off 0.5, 1, 2, 4 s: 5 connections in these 6 s; a fixed 250 ms made 24.
                 int seen = server.accepts.get();
                 assertTrue(seen <= 8, seen + " connections in 6 s");
                 assertTrue(seen >= 2, "it does reconnect: " + seen);
+                assertTrue(proven.get() >= 2, "it proved its key each time: " + proven.get());
             } finally {
                 s.close();
             }

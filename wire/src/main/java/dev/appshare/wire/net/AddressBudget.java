@@ -79,6 +79,16 @@ public final class AddressBudget {
         return new AddressBudget(burst, NANOS_PER_SECOND / rate, maxAddresses, nanoTime);
     }
 
+    /**
+     * One token per {@code nanosPerToken} per address, with bursts of up to {@code burst}: for
+     * budgets slower than one a second (a share's wrong-code attempts).
+     */
+    public static AddressBudget perInterval(
+            long nanosPerToken, int burst, int maxAddresses, LongSupplier nanoTime) {
+        if (nanosPerToken < 1) throw new IllegalArgumentException("interval " + nanosPerToken);
+        return new AddressBudget(burst, nanosPerToken, maxAddresses, nanoTime);
+    }
+
     /** Spends one of {@code a}'s tokens; false if it has none left (or the table is full). */
     public synchronized boolean tryTake(InetAddress a) {
         Key k = Key.of(a);
@@ -97,7 +107,10 @@ public final class AddressBudget {
         return true;
     }
 
-    /** Returns a token taken by {@link #tryTake} (concurrent budgets). */
+    /**
+     * Returns a token taken by {@link #tryTake}: for concurrent budgets, and for refill budgets
+     * where a take turned out not to count (a refund).
+     */
     public synchronized void giveBack(InetAddress a) {
         Key k = Key.of(a);
         Bucket b = buckets.get(k);

@@ -46,7 +46,8 @@ public final class Fuzzing {
         return Arbitraries.frequencyOf(Tuple.of(1, valid), Tuple.of(3, mutationsOf(valid)));
     }
 
-    static byte[] mutate(byte[] in, Random r) {
+    /** One to four random mutations of {@code in}, driven by {@code r}. */
+    public static byte[] mutate(byte[] in, Random r) {
         byte[] b = in;
         for (int n = 1 + r.nextInt(4); n > 0; n--) b = mutateOnce(b, r);
         return b;
