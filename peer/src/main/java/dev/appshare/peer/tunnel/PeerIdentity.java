@@ -1,10 +1,10 @@
 package dev.appshare.peer.tunnel;
 
+import dev.appshare.wire.rendezvous.RegistrationProof;
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
-import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
@@ -13,7 +13,6 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
-import java.util.HexFormat;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
@@ -63,14 +62,12 @@ public final class PeerIdentity {
         }
     }
 
-    /** SHA-256 over the DER SubjectPublicKeyInfo, lower-case hex. */
+    /**
+     * SHA-256 over the DER SubjectPublicKeyInfo, lower-case hex: the same fingerprint that owns a
+     * share's name on the rendezvous ({@link RegistrationProof#fingerprint}), defined there once.
+     */
     public static String fingerprint(PublicKey key) {
-        try {
-            return HexFormat.of()
-                    .formatHex(MessageDigest.getInstance("SHA-256").digest(key.getEncoded()));
-        } catch (GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
+        return RegistrationProof.fingerprint(key);
     }
 
     public PrivateKey privateKey() {
