@@ -17,18 +17,31 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 
 /**
- * Picks the transport: NIO by default; netty's native epoll with {@code -Dappshare.epoll=true}. Why
- * not epoll by default: with half-closed TCP connections netty 4.2.18's epoll transport
- * intermittently fails a read request with epoll_ctl ENOENT, which ends the connection early.
+ * Picks the transport: netty's native epoll where it is available (Linux), NIO elsewhere or with
+ * {@code -Dappshare.transport=nio}.
+ *
+ * <p>Why epoll: on it the UDP channel reads many datagrams per system call and the QUIC codec can
+ * send and receive them segmented (GSO, GRO), which is what the tunnel's throughput is limited by
+ * (see docs/benchmarks.md). Every channel of a process must use the same transport, because the
+ * path layer puts the relay's TCP channel on its UDP channel's event loop. netty 4.2.18's epoll
+ * handler has a bug with half-closed TCP connections; {@link EpollKeepRegistered} works around it.
  */
 public final class EventLoops {
     private static final boolean EPOLL =
-            Boolean.getBoolean("appshare.epoll") && Epoll.isAvailable();
+            !"nio".equals(System.getProperty("appshare.transport")) && Epoll.isAvailable();
 
     private EventLoops() {}
 
+    /** Whether this process runs on epoll (false: NIO). */
+    public static boolean epoll() {
+        return EPOLL;
+    }
+
     public static EventLoopGroup newGroup(int threads) {
-        IoHandlerFactory factory = EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory factory =
+                EPOLL
+                        ? new EpollKeepRegistered(EpollIoHandler.newFactory())
+                        : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(threads, factory);
     }
 
