@@ -1,5 +1,6 @@
 package dev.appshare.relay;
 
+import dev.appshare.wire.net.LingeringClose;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.relay.RelayProtocol;
 import io.netty.buffer.ByteBuf;
@@ -131,7 +132,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         ctx.writeAndFlush(
                         Unpooled.copiedBuffer(
                                 RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))
-                .addListener(ChannelFutureListener.CLOSE);
+                .addListener((ChannelFutureListener) f -> LingeringClose.close(f.channel()));
     }
 
     private void cancelDeadline() {

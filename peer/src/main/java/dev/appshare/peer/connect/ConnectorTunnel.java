@@ -24,6 +24,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
@@ -76,6 +77,9 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicChannel.newBootstrap(carrier.udp())
+                                    .option(
+                                            QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
+                                            TunnelCodecs.datagramAllocator())
                                     .handler(
                                             new ChannelInitializer<QuicChannel>() {
                                                 @Override

@@ -1,13 +1,17 @@
 package dev.appshare.peer.tunnel;
 
+import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.quic.EpollQuicUtils;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicCodecBuilder;
 import io.netty.handler.codec.quic.QuicCongestionControlAlgorithm;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator;
 import io.netty.handler.ssl.ClientAuth;
 import java.util.concurrent.TimeUnit;
 
@@ -31,7 +35,23 @@ public final class TunnelCodecs {
     public static final long MAX_STREAM_DATA = 6L << 20;
     public static final long MAX_STREAMS = 100_000;
 
+    /**
+     * Datagrams per GSO send: 32 × 1350 bytes stays under the 64 KiB a send may carry (more fails
+     * every send with EMSGSIZE, which the codec drops silently).
+     */
+    public static final int GSO_SEGMENTS = 32;
+
     private TunnelCodecs() {}
+
+    /**
+     * How the codec hands its datagrams to the socket: with epoll, several per buffer for one GSO
+     * send (the path layer splits them again for the relay); otherwise one each.
+     */
+    public static SegmentedDatagramPacketAllocator datagramAllocator() {
+        return EventLoops.epoll()
+                ? EpollQuicUtils.newSegmentedAllocator(GSO_SEGMENTS)
+                : SegmentedDatagramPacketAllocator.NONE;
+    }
 
     private static <B extends QuicCodecBuilder<B>> B tune(B b) {
         return b.maxIdleTimeout(IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
@@ -63,6 +83,7 @@ public final class TunnelCodecs {
                         .applicationProtocols(ALPN)
                         .build();
         return tune(new QuicServerCodecBuilder())
+                .option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, datagramAllocator())
                 .sslContext(ssl)
                 .tokenHandler(
                         null) // no Retry: the peer was vouched for by the rendezvous, the path is
