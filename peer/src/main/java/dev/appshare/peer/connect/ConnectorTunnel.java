@@ -67,7 +67,8 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
             PathOptions options,
             IceSession.Signals signals) {
         Promise<QuicChannel> up = loop.newPromise();
-        ChannelHandler codec = TunnelCodecs.client(identity, peerFingerprint);
+        ChannelHandler codec =
+                TunnelCodecs.client(identity, peerFingerprint, !options.usesDirect());
         carrier = PathCarrier.open(loop, codec, options, route, signals, this);
         carrier.ready()
                 .addListener(

@@ -28,6 +28,16 @@ public final class TunnelCodecs {
      */
     public static final int MAX_UDP_PAYLOAD = 1350;
 
+    /**
+     * The datagram size of a tunnel that can only ever use the relay (this side runs {@code
+     * --transport relay}): a TCP stream has no MTU, and fewer, larger datagrams cost the codec and
+     * both event loops less per byte. quiche fixes its sizes per connection, so a tunnel that may
+     * move to a UDP path keeps {@link #MAX_UDP_PAYLOAD} for its whole life; each side advertises
+     * (and sends) the larger size only when it will never send on UDP, so a tunnel uses it only
+     * when both ends are relay-only. Fits {@code RelayDatagrams.MAX_DATAGRAM}.
+     */
+    public static final int RELAY_ONLY_PAYLOAD = 8000;
+
     public static final long IDLE_TIMEOUT_SECONDS = 30;
     // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of
     // it.
@@ -41,6 +51,11 @@ public final class TunnelCodecs {
      */
     public static final int GSO_SEGMENTS = 32;
 
+    static {
+        // Every GSO send must fit one UDP payload (the codec drops a failed send silently).
+        if (GSO_SEGMENTS * MAX_UDP_PAYLOAD > 65_507) throw new AssertionError("GSO sends too big");
+    }
+
     private TunnelCodecs() {}
 
     /**
@@ -53,10 +68,15 @@ public final class TunnelCodecs {
                 : SegmentedDatagramPacketAllocator.NONE;
     }
 
-    private static <B extends QuicCodecBuilder<B>> B tune(B b) {
+    /** The largest datagram this side sends and accepts. */
+    public static int payloadSize(boolean relayOnly) {
+        return relayOnly ? RELAY_ONLY_PAYLOAD : MAX_UDP_PAYLOAD;
+    }
+
+    private static <B extends QuicCodecBuilder<B>> B tune(B b, boolean relayOnly) {
         return b.maxIdleTimeout(IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
-                .maxSendUdpPayloadSize(MAX_UDP_PAYLOAD)
-                .maxRecvUdpPayloadSize(MAX_UDP_PAYLOAD)
+                .maxSendUdpPayloadSize(payloadSize(relayOnly))
+                .maxRecvUdpPayloadSize(payloadSize(relayOnly))
                 .initialMaxData(MAX_DATA)
                 .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
                 .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
@@ -74,6 +94,7 @@ public final class TunnelCodecs {
     public static ChannelHandler server(
             PeerIdentity self,
             String peerFingerprint,
+            boolean relayOnly,
             ChannelHandler connectionHandler,
             ChannelHandler streamHandler) {
         QuicSslContext ssl =
@@ -82,7 +103,7 @@ public final class TunnelCodecs {
                         .clientAuth(ClientAuth.REQUIRE)
                         .applicationProtocols(ALPN)
                         .build();
-        return tune(new QuicServerCodecBuilder())
+        return tune(new QuicServerCodecBuilder(), relayOnly)
                 .option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, datagramAllocator())
                 .sslContext(ssl)
                 .tokenHandler(
@@ -95,7 +116,8 @@ public final class TunnelCodecs {
                 .build();
     }
 
-    public static ChannelHandler client(PeerIdentity self, String peerFingerprint) {
+    public static ChannelHandler client(
+            PeerIdentity self, String peerFingerprint, boolean relayOnly) {
         QuicSslContext ssl =
                 QuicSslContextBuilder.forClient()
                         .keyManager(self.privateKey(), null, self.certificate())
@@ -103,6 +125,6 @@ public final class TunnelCodecs {
                         .endpointIdentificationAlgorithm(null)
                         .applicationProtocols(ALPN)
                         .build();
-        return tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+        return tune(new QuicClientCodecBuilder(), relayOnly).sslContext(ssl).build();
     }
 }
