@@ -1,5 +1,9 @@
 package dev.appshare.wire.net;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -43,6 +47,46 @@ public final class EventLoops {
                         ? new EpollKeepRegistered(EpollIoHandler.newFactory())
                         : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(threads, factory);
+    }
+
+    /**
+     * Whether {@link #moveTo} may move this channel to another event loop: epoll channels only.
+     * Deregistering an epoll channel removes its descriptor from the old loop's epoll set at once
+     * ({@code EPOLL_CTL_DEL}), so it belongs to one loop at a time and its close frees it at once.
+     * A deregistered NIO socket stays in its old selector until that selector next runs (the JDK
+     * defers the close of a registered socket until then); moving relay pairs under NIO made the
+     * server restart tests fail 4 times in 5 (docs/benchmarks.md).
+     */
+    public static boolean canMove(Channel ch) {
+        return ch instanceof EpollSocketChannel;
+    }
+
+    /**
+     * Moves a registered channel onto another event loop of this process's group: deregisters it
+     * from its loop, then registers it on {@code to}. The returned future completes on {@code to}
+     * (its listeners run there); it fails if either step fails (e.g. the channel was closed
+     * meanwhile), leaving the channel to the caller to close. Only for channels that {@link
+     * #canMove}; timers a handler scheduled on the old loop stay there, so add such handlers after
+     * the move. Nothing is read meanwhile: the channel must have auto-read off and no read pending.
+     */
+    public static ChannelFuture moveTo(Channel ch, EventLoop to) {
+        if (!canMove(ch)) throw new IllegalArgumentException("not movable: " + ch);
+        ChannelPromise moved = ch.newPromise();
+        ch.deregister()
+                .addListener(
+                        d -> {
+                            if (!d.isSuccess()) {
+                                moved.tryFailure(d.cause());
+                                return;
+                            }
+                            to.register(ch)
+                                    .addListener(
+                                            r -> {
+                                                if (r.isSuccess()) moved.trySuccess();
+                                                else moved.tryFailure(r.cause());
+                                            });
+                        });
+        return moved;
     }
 
     public static Class<? extends ServerChannel> serverSocket() {
