@@ -32,7 +32,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * Prints {@code key=value} lines; the last is {@code result ...}: {@code opened} (connections whose
  * byte came back), {@code accepted} (connections the sink saw), the heaps, and {@code
- * connect_per_conn} / {@code share_per_conn} in bytes.
+ * connect_per_conn} / {@code share_per_conn} in bytes, and the growth of each resident set per
+ * connection ({@code *_rss_per_conn}, for information: it includes what the heap does not, such as
+ * quiche's native stream state and netty's direct buffers, and the JVM's own heap growth).
  */
 public final class IdleTunnels {
     private final AtomicInteger accepted = new AtomicInteger();
@@ -92,7 +94,10 @@ public final class IdleTunnels {
         accepted.set(0);
         echoed.set(0);
         long c0 = IdleShares.liveHeap(connectPid), s0 = IdleShares.liveHeap(sharePid);
-        System.out.printf("before connect_heap=%d share_heap=%d%n", c0, s0);
+        long cr0 = IdleShares.rss(connectPid), sr0 = IdleShares.rss(sharePid);
+        System.out.printf(
+                "before connect_heap=%d share_heap=%d connect_rss=%d share_rss=%d%n",
+                c0, s0, cr0, sr0);
 
         long t0 = System.nanoTime();
         List<Socket> open = open(target, n, 2);
@@ -107,6 +112,7 @@ public final class IdleTunnels {
                 accepted.get());
         Thread.sleep(holdSeconds * 1000L);
         long c1 = IdleShares.liveHeap(connectPid), s1 = IdleShares.liveHeap(sharePid);
+        long cr1 = IdleShares.rss(connectPid), sr1 = IdleShares.rss(sharePid);
         // still open end to end after the measurement: each one echoes a second byte
         int alive = 0;
         for (Socket s : open) {
@@ -119,7 +125,8 @@ public final class IdleTunnels {
                 Locale.ROOT,
                 "result conns=%d opened=%d accepted=%d alive_after=%d open_seconds=%.1f"
                         + " connect_heap_before=%d connect_heap_with=%d share_heap_before=%d"
-                        + " share_heap_with=%d connect_per_conn=%.0f share_per_conn=%.0f%n",
+                        + " share_heap_with=%d connect_per_conn=%.0f share_per_conn=%.0f"
+                        + " connect_rss_per_conn=%.0f share_rss_per_conn=%.0f%n",
                 n,
                 ok,
                 acceptedN,
@@ -130,7 +137,9 @@ public final class IdleTunnels {
                 s0,
                 s1,
                 ok > 0 ? (double) (c1 - c0) / ok : Double.NaN,
-                ok > 0 ? (double) (s1 - s0) / ok : Double.NaN);
+                ok > 0 ? (double) (s1 - s0) / ok : Double.NaN,
+                ok > 0 ? (double) (cr1 - cr0) / ok : Double.NaN,
+                ok > 0 ? (double) (sr1 - sr0) / ok : Double.NaN);
         selector.close();
         server.close();
     }
