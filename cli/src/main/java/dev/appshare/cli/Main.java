@@ -1,22 +1,62 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.Prestart;
+import dev.appshare.peer.Timeline;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 
 /** Entry point: {@code appshare <command> [options]}. */
 public final class Main {
     private Main() {}
 
+    /** The subcommands, in the order the usage lists them. */
+    private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("server", ServerCommand::new);
+        COMMANDS.put("relay", RelayCommand::new);
+        COMMANDS.put("share", ShareCommand::new);
+        COMMANDS.put("connect", ConnectCommand::new);
+    }
+
     public static void main(String[] args) {
+        Timeline.mark("main entered");
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            // what picocli prints for it, without loading picocli, logging or anything else
+            for (String line : new Version().getVersion()) System.out.println(line);
+            System.exit(0);
+        }
+        String command = command(args);
+        // connect and share: their command-line-independent cold-start work begins now, on the
+        // other core, while this thread parses options and sets up (see Prestart)
+        if ("connect".equals(command) || "share".equals(command)) Prestart.start();
         boolean verbose =
                 Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v");
         Logging.configure(verbose);
+        Timeline.mark("logging configured");
         System.exit(run(verbose, args));
+    }
+
+    /** The subcommand named on the command line (the first argument that is one), or null. */
+    static String command(String... args) {
+        for (String a : args) if (COMMANDS.containsKey(a)) return a;
+        return null;
     }
 
     static int run(boolean verbose, String... args) {
         CommandLine cli = new CommandLine(new AppshareCommand());
+        // Only the named subcommand (all of them when none is named: the usage lists them all):
+        // picocli inspects every option of every subcommand it is given.
+        String command = command(args);
+        COMMANDS.forEach(
+                (name, make) -> {
+                    if (command == null || command.equals(name))
+                        cli.addSubcommand(name, make.get());
+                });
         cli.setExecutionExceptionHandler(
                 (e, cmd, parsed) -> {
                     if (e instanceof PeerException pe) {

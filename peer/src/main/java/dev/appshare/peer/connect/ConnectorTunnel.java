@@ -1,6 +1,7 @@
 package dev.appshare.peer.connect;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.path.HandshakeDeadline;
 import dev.appshare.peer.path.PathCarrier;
@@ -67,6 +68,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
             IceSession.Signals signals) {
         Promise<QuicChannel> up = loop.newPromise();
         ChannelHandler codec = TunnelCodecs.client(identity, peerFingerprint);
+        Timeline.mark("QUIC codec built");
         carrier = PathCarrier.open(loop, codec, options, route, signals, this);
         carrier.ready()
                 .addListener(
@@ -75,6 +77,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 up.tryFailure(f.cause());
                                 return;
                             }
+                            Timeline.mark("path ready (relay paired)");
                             QuicChannel.newBootstrap(carrier.udp())
                                     .handler(
                                             new ChannelInitializer<QuicChannel>() {
@@ -98,6 +101,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                     .addListener(
                                             c -> {
                                                 if (c.isSuccess()) {
+                                                    Timeline.mark("QUIC handshake done");
                                                     quic = (QuicChannel) c.getNow();
                                                     carrier.startIce(); // the tunnel is up: now
                                                     // look for the direct path
@@ -154,6 +158,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                            Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
                             log.debug(
@@ -187,6 +192,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     @Override
     public void pathChanged(String description) {
         console.line("Path: " + description);
+        Timeline.mark("Path: " + description.split(" ", 2)[0] + " printed");
     }
 
     @Override

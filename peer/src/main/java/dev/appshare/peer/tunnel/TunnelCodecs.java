@@ -74,6 +74,21 @@ public final class TunnelCodecs {
                 .build();
     }
 
+    /**
+     * Loads QUIC's native library (quiche and BoringSSL, extracted from the jar) and builds one
+     * throwaway client TLS context, so that the first real {@link #client} costs little: on a cold
+     * JVM the first costs hundreds of ms. For a background thread while the rendezvous answers.
+     */
+    public static void warmUp(PeerIdentity self) {
+        QuicSslContextBuilder.forClient()
+                .keyManager(self.privateKey(), null, self.certificate())
+                .trustManager(new PinnedKeyTrustManager("0".repeat(64)))
+                .endpointIdentificationAlgorithm(null)
+                .applicationProtocols(ALPN)
+                .build();
+        tune(new QuicClientCodecBuilder()); // the builder's classes; the codec is never built
+    }
+
     public static ChannelHandler client(PeerIdentity self, String peerFingerprint) {
         QuicSslContext ssl =
                 QuicSslContextBuilder.forClient()
