@@ -135,6 +135,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private boolean toldRefused;
     private boolean asking;
     private boolean everUp;
+    private boolean bound; // the local ports are listening: asking may begin
     private boolean closed;
 
     /**
@@ -163,11 +164,18 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      */
     public Future<Void> start() {
         PakeExchange.warmUp(); // in parallel with binding (if Prestart has not begun it)
-        for (Forward f : config.forwards()) listen(f);
         // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes
         // first.
         if (config.paths().transport() == Transport.DIRECT) IceSession.warmUp();
+        // The control connection comes up while the ports are bound; it asks for the share only
+        // once they are (a port that cannot be bound ends the command before anything is asked).
         signalling.start();
+        for (Forward f : config.forwards()) listen(f);
+        loop.execute(
+                () -> {
+                    bound = true;
+                    if (signalling.isConnected() && tunnel == null && pake == null) ask();
+                });
         return firstTunnel;
     }
 
@@ -228,7 +236,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     public void connected(RendezvousClient client) {
         Timeline.mark("control connection connected");
         asking = false;
-        if (tunnel == null && pake == null) ask();
+        if (bound && tunnel == null && pake == null) ask();
     }
 
     private void ask() {
