@@ -47,6 +47,7 @@ final class ConnectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         Timeline.mark("command line parsed");
+        Main.prestart();
         List<Connector.Forward> forwards = PortSpecs.forwards(locals, bind);
         peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();

@@ -31,14 +31,25 @@ public final class Main {
             System.exit(0);
         }
         String command = command(args);
-        // connect and share: their command-line-independent cold-start work begins now, on the
-        // other core, while this thread parses options and sets up (see Prestart)
-        if ("connect".equals(command) || "share".equals(command)) Prestart.start();
+        // connect and share begin their command-line-independent cold-start work (Prestart) once
+        // their options are parsed: begun here, it slowed the parse more than it gained
+        // (-Dappshare.prestart=main: here; false: not at all; to measure what each gains)
+        if (("connect".equals(command) || "share".equals(command))
+                && "main".equals(System.getProperty("appshare.prestart"))) Prestart.start();
         boolean verbose =
                 Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v");
         Logging.configure(verbose);
         Timeline.mark("logging configured");
         System.exit(run(verbose, args));
+    }
+
+    /**
+     * Starts {@link Prestart} unless {@code -Dappshare.prestart=false} or {@code main} (started in
+     * main already).
+     */
+    static void prestart() {
+        String when = System.getProperty("appshare.prestart", "parsed");
+        if (!when.equals("false") && !when.equals("main")) Prestart.start();
     }
 
     /** The subcommand named on the command line (the first argument that is one), or null. */

@@ -3,6 +3,7 @@ package dev.appshare.peer;
 import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import java.net.InetAddress;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -23,6 +24,11 @@ public final class Prestart {
     /** Starts the work once per process; returns at once. */
     public static void start() {
         if (!STARTED.compareAndSet(false, true)) return;
+        // InetAddress's initialiser loads libnet, under the JDK's lock on native libraries; the
+        // QUIC library's JNI_OnLoad (on the thread below, holding that lock) needs InetAddress
+        // initialised. Were this thread to initialise InetAddress meanwhile, the two would wait
+        // for each other forever (seen: 2 of 12 cold connects hung). Initialised here, first.
+        InetAddress.getLoopbackAddress();
         Thread t =
                 new Thread(
                         () -> {

@@ -76,17 +76,13 @@ public final class TunnelCodecs {
 
     /**
      * Loads QUIC's native library (quiche and BoringSSL, extracted from the jar) and builds one
-     * throwaway client TLS context, so that the first real {@link #client} costs little: on a cold
-     * JVM the first costs hundreds of ms. For a background thread while the rendezvous answers.
+     * throwaway client codec, so that the first real {@link #client} costs little: on a cold JVM
+     * the first costs hundreds of ms. For a background thread while the rendezvous answers. (The
+     * throwaway codec is never added to a channel, so its quiche configuration, a few hundred bytes
+     * of native memory, is never freed: once per process.)
      */
     public static void warmUp(PeerIdentity self) {
-        QuicSslContextBuilder.forClient()
-                .keyManager(self.privateKey(), null, self.certificate())
-                .trustManager(new PinnedKeyTrustManager("0".repeat(64)))
-                .endpointIdentificationAlgorithm(null)
-                .applicationProtocols(ALPN)
-                .build();
-        tune(new QuicClientCodecBuilder()); // the builder's classes; the codec is never built
+        client(self, "0".repeat(64));
     }
 
     public static ChannelHandler client(PeerIdentity self, String peerFingerprint) {
