@@ -8,13 +8,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Cold-start work of {@code connect} and {@code share} that needs nothing from the command line,
- * started by {@code main} before it parses the command line, on background threads: this peer's TLS
- * identity ({@link PeerIdentity#prepare}), then QUIC's native library and a first TLS context
- * ({@link TunnelCodecs#warmUp}), and the PAKE's warm-up ({@link PakeExchange#warmUp}). Each would
- * otherwise run later on the way to the first byte (the identity and the QUIC context cost hundreds
- * of ms each in a cold JVM); the second core does them while the main thread parses options, builds
- * the event loops and binds the ports, and the rendezvous answers. The event loops, ice4j and the
- * rest stay where they are. See docs/benchmarks.md, "Where a cold connect's time goes".
+ * started by the command as soon as its options are parsed, on background threads: this peer's TLS
+ * identity ({@link PeerIdentity#prepare}), then QUIC's native library and a first codec ({@link
+ * TunnelCodecs#warmUp}), and the PAKE's warm-up ({@link PakeExchange#warmUp}). Each would otherwise
+ * run later on the way to the first byte (the identity and the QUIC codec cost hundreds of ms each
+ * in a cold JVM); the second core does them while the main thread builds the event loops and binds
+ * the ports, and the rendezvous answers. (Started before picocli's parse, it slowed the parse more
+ * than it gained on 2 cores.) See docs/benchmarks.md, "Where a cold connect's time goes".
  */
 public final class Prestart {
     private static final AtomicBoolean STARTED = new AtomicBoolean();
