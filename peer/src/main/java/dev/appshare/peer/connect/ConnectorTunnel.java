@@ -1,6 +1,7 @@
 package dev.appshare.peer.connect;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.path.HandshakeDeadline;
 import dev.appshare.peer.path.PathCarrier;
@@ -69,6 +70,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         Promise<QuicChannel> up = loop.newPromise();
         ChannelHandler codec =
                 TunnelCodecs.client(identity, peerFingerprint, !options.usesDirect());
+        Timeline.mark("QUIC codec built");
         carrier = PathCarrier.open(loop, codec, options, route, signals, this);
         carrier.ready()
                 .addListener(
@@ -77,6 +79,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 up.tryFailure(f.cause());
                                 return;
                             }
+                            Timeline.mark("path ready (relay paired)");
                             QuicChannel.newBootstrap(carrier.udp())
                                     .option(
                                             QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
@@ -103,6 +106,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                     .addListener(
                                             c -> {
                                                 if (c.isSuccess()) {
+                                                    Timeline.mark("QUIC handshake done");
                                                     quic = (QuicChannel) c.getNow();
                                                     carrier.startIce(); // the tunnel is up: now
                                                     // look for the direct path
@@ -159,6 +163,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                            Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
                             log.debug(
@@ -192,6 +197,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     @Override
     public void pathChanged(String description) {
         console.line("Path: " + description);
+        Timeline.mark("Path: " + description.split(" ", 2)[0] + " printed");
     }
 
     @Override

@@ -116,6 +116,17 @@ public final class TunnelCodecs {
                 .build();
     }
 
+    /**
+     * Loads QUIC's native library (quiche and BoringSSL, extracted from the jar) and builds one
+     * throwaway client codec, so that the first real {@link #client} costs little: on a cold JVM
+     * the first costs hundreds of ms. For a background thread while the rendezvous answers. (The
+     * throwaway codec is never added to a channel, so its quiche configuration, a few hundred bytes
+     * of native memory, is never freed: once per process.)
+     */
+    public static void warmUp(PeerIdentity self) {
+        client(self, "0".repeat(64), false);
+    }
+
     public static ChannelHandler client(
             PeerIdentity self, String peerFingerprint, boolean relayOnly) {
         QuicSslContext ssl =
