@@ -63,7 +63,7 @@ public final class TunnelCodecs {
      * send (the path layer splits them again for the relay); otherwise one each.
      */
     public static SegmentedDatagramPacketAllocator datagramAllocator() {
-        return EventLoops.epoll()
+        return EventLoops.epoll() && !"false".equals(System.getProperty("appshare.gso"))
                 ? EpollQuicUtils.newSegmentedAllocator(GSO_SEGMENTS)
                 : SegmentedDatagramPacketAllocator.NONE;
     }
