@@ -14,8 +14,12 @@ import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -50,8 +54,12 @@ import java.util.regex.Pattern;
  * pake_ms=.. pake_compute_ms=.. pake_runs=N ok=N failed=N direct_runs=N byte_before_direct=N}
  * (path_ms: the first Path: line of any kind; a median over the runs that saw it, NaN when none
  * did; pake_runs: the runs whose connect logged the PAKE line), then with {@code --pake-runs} a
- * line {@code pake_in_process cold_ms=.. warm_ms=.. runs=N}. A run with no response byte within
- * {@value #FIRST_BYTE_TIMEOUT_MILLIS} ms counts as failed and is left out of the medians.
+ * line {@code pake_in_process cold_ms=.. warm_ms=.. runs=N}. Each connect also runs with {@code
+ * -Dappshare.timeline=true} (dev.appshare.peer.Timeline): its {@code timeline N ms: EVENT} lines on
+ * stderr (ms since that process started) are printed per run ({@code timeline run N: EVENT ms |
+ * ...}) and as a median per event over the runs, in time order ({@code timeline median: ...}). A
+ * run with no response byte within {@value #FIRST_BYTE_TIMEOUT_MILLIS} ms counts as failed and is
+ * left out of the medians.
  */
 public final class ConnectTimes {
     static final int FIRST_BYTE_TIMEOUT_MILLIS = 10_000;
@@ -113,6 +121,7 @@ public final class ConnectTimes {
                 first = new ArrayList<>(),
                 pake = new ArrayList<>(),
                 pakeCompute = new ArrayList<>();
+        Map<String, List<Double>> timelines = new LinkedHashMap<>();
         int failed = 0, byteBeforeDirect = 0;
         for (int i = 0; i < runs; i++) {
             try {
@@ -135,6 +144,9 @@ public final class ConnectTimes {
                 if (r.relay >= 0) relay.add(r.relay);
                 if (r.direct >= 0) direct.add(r.direct);
                 if (r.direct < 0 || r.firstByte < r.direct) byteBeforeDirect++;
+                r.timeline.forEach(
+                        (event, ms) ->
+                                timelines.computeIfAbsent(event, e -> new ArrayList<>()).add(ms));
                 if (r.pake >= 0) {
                     pake.add(r.pake);
                     pakeCompute.add(r.pakeCompute);
@@ -155,6 +167,8 @@ public final class ConnectTimes {
                                         "%.1f ms (%.1f ms computing on the connector)",
                                         r.pake,
                                         r.pakeCompute));
+                if (!r.timeline.isEmpty())
+                    System.out.printf("timeline run %d: %s%n", i + 1, timelineText(r.timeline));
             } catch (IOException e) {
                 failed++;
                 System.out.printf("connect run %d: failed: %s%n", i + 1, e.getMessage());
@@ -178,7 +192,25 @@ public final class ConnectTimes {
                 failed,
                 direct.size(),
                 byteBeforeDirect);
+        if (!timelines.isEmpty()) {
+            Map<String, Double> medians = new LinkedHashMap<>();
+            timelines.entrySet().stream()
+                    .sorted(Comparator.comparingDouble(e -> median(e.getValue())))
+                    .forEach(e -> medians.put(e.getKey(), median(e.getValue())));
+            System.out.printf("timeline median: %s%n", timelineText(medians));
+        }
         if (pakeRuns > 0) pakeInProcess(pakeRuns);
+    }
+
+    /** "event 123 | event 456": ms since the connect process started. */
+    private static String timelineText(Map<String, Double> timeline) {
+        StringBuilder b = new StringBuilder();
+        timeline.forEach(
+                (event, ms) ->
+                        b.append(b.length() == 0 ? "" : " | ")
+                                .append(event)
+                                .append(String.format(Locale.ROOT, " %.0f", ms)));
+        return b.toString();
     }
 
     /**
@@ -212,16 +244,23 @@ public final class ConnectTimes {
                 runs);
     }
 
+    /** A line of the connect process's timeline (dev.appshare.peer.Timeline). */
+    private static final Pattern TIMELINE_LINE = Pattern.compile("timeline (\\d+) ms: (.+)");
+
     /** The connector's DEBUG line with the PAKE's times (see Connector#onPake). */
     private static final Pattern PAKE_LINE =
             Pattern.compile(
                     "proved the code in ([0-9.]+) ms \\(([0-9.]+) ms of it computing here\\) after"
                             + " ACCEPTED");
 
-    /** What a connect process is started with: its Connector logs the PAKE line. */
+    /**
+     * What a connect process is started with: its Connector logs the PAKE line, and it prints its
+     * timeline ({@code dev.appshare.peer.Timeline}).
+     */
     private static String javaOpts() {
         String base = System.getenv("APPSHARE_JAVA_OPTS");
         return (base == null || base.isBlank() ? "-Xss512k -XX:+UseSerialGC" : base)
+                + " -Dappshare.timeline=true"
                 + " -Dorg.slf4j.simpleLogger.log."
                 + Connector.class.getName()
                 + "=debug";
@@ -241,7 +280,8 @@ public final class ConnectTimes {
             double direct,
             double firstByte,
             double pake,
-            double pakeCompute) {}
+            double pakeCompute,
+            Map<String, Double> timeline) {}
 
     /** One cold connect. */
     private static Times connectOnce(
@@ -262,6 +302,7 @@ public final class ConnectTimes {
         long t0 = System.nanoTime();
         Process p = pb.start();
         double[] pake = {-1, -1};
+        Map<String, Double> timeline = Collections.synchronizedMap(new LinkedHashMap<>());
         Thread errors = // stderr to the log, and the PAKE line read on the way
                 new Thread(
                         () -> {
@@ -276,6 +317,9 @@ public final class ConnectTimes {
                                 String line;
                                 while ((line = r.readLine()) != null) {
                                     w.write(line + "\n");
+                                    Matcher t = TIMELINE_LINE.matcher(line);
+                                    if (t.matches())
+                                        timeline.put(t.group(2), Double.parseDouble(t.group(1)));
                                     Matcher m = PAKE_LINE.matcher(line);
                                     if (m.find()) {
                                         pake[1] = Double.parseDouble(m.group(2));
@@ -359,7 +403,15 @@ public final class ConnectTimes {
             while (!lines.isEmpty())
                 note(lines.poll(), t0, seen); // lines that came together with the last
             stop(p, errors);
-            return new Times(seen[0], seen[1], seen[2], firstMs, pake[0], pake[1]);
+            errors.join(2000);
+            return new Times(
+                    seen[0],
+                    seen[1],
+                    seen[2],
+                    firstMs,
+                    pake[0],
+                    pake[1],
+                    new LinkedHashMap<>(timeline));
         } finally {
             stop(p, errors);
         }

@@ -30,7 +30,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *   options: --seconds S (default 10) --warmup S (default 1)
  * </pre>
  *
- * Prints one line: {@code bytes=N seconds=T bits_per_second=R}.
+ * Prints one line: {@code bytes=N seconds=T bits_per_second=R total_bytes=M} (M: every byte moved,
+ * the warm-up's too).
  */
 public final class SplicePump {
     private static final int BUFFER = 128 * 1024;
@@ -92,13 +93,17 @@ public final class SplicePump {
         double secs = result[1] / 1e9;
         System.out.printf(
                 Locale.ROOT,
-                "bytes=%d seconds=%.3f bits_per_second=%.0f%n",
+                "bytes=%d seconds=%.3f bits_per_second=%.0f total_bytes=%d%n",
                 result[0],
                 secs,
-                result[0] * 8 / secs);
+                result[0] * 8 / secs,
+                result[2]);
     }
 
-    /** Pumps source -> sink; returns {bytes counted, nanoseconds counted}. */
+    /**
+     * Pumps source -> sink; returns {bytes counted, nanoseconds counted, all bytes moved (the
+     * warm-up's too: scripts/bench divides a process's CPU time over the whole run by it)}.
+     */
     private static long[] run(
             SocketChannel source, SocketChannel sink, long warmupNanos, long measureNanos)
             throws Exception {
@@ -144,7 +149,7 @@ public final class SplicePump {
         if (markBytes < 0)
             throw new IOException(
                     "the splice delivered nothing after the warm-up (" + total + " bytes in all)");
-        return new long[] {total - markBytes, lastTime - markTime};
+        return new long[] {total - markBytes, lastTime - markTime, total};
     }
 
     private static void hello(SocketChannel ch, String token) throws IOException {

@@ -6,6 +6,8 @@ import picocli.CommandLine.Command;
         name = "appshare",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        // The subcommands are added by Main: only the one named on the command line, as picocli
+        // reads every option of every subcommand it is given (tens of ms each on a cold JVM).
         description = {
             "Share a local TCP port with another machine, peer to peer, through a self-hosted"
                     + " rendezvous.",
@@ -14,12 +16,6 @@ import picocli.CommandLine.Command;
                     + " host",
             "  appshare share --port 3000           share port 3000; prints a name",
             "  appshare connect NAME --local 3000   reach that share at 127.0.0.1:3000"
-        },
-        subcommands = {
-            ServerCommand.class,
-            RelayCommand.class,
-            ShareCommand.class,
-            ConnectCommand.class
         })
 final class AppshareCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;

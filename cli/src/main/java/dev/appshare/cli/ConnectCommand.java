@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.Timeline;
 import dev.appshare.peer.connect.Connector;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -45,9 +46,12 @@ final class ConnectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Timeline.mark("command line parsed");
+        Main.prestart();
         List<Connector.Forward> forwards = PortSpecs.forwards(locals, bind);
         peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();
+        Timeline.mark("event loop up");
         Connector connector = null;
         try {
             connector =
@@ -55,6 +59,7 @@ final class ConnectCommand implements Callable<Integer> {
                             new Connector.Config(peer.server(), name, forwards, peer.paths()),
                             run.group,
                             Console.of(System.out));
+            Timeline.mark("identity ready");
             run.await(connector.start());
         } catch (Exception e) {
             if (connector != null) connector.close();

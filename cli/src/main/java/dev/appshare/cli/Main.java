@@ -1,22 +1,79 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.Prestart;
+import dev.appshare.peer.Timeline;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 
 /** Entry point: {@code appshare <command> [options]}. */
 public final class Main {
     private Main() {}
 
+    /** The subcommands, in the order the usage lists them. */
+    private static final Map<String, Supplier<Object>> COMMANDS = new LinkedHashMap<>();
+
+    static {
+        COMMANDS.put("server", ServerCommand::new);
+        COMMANDS.put("relay", RelayCommand::new);
+        COMMANDS.put("share", ShareCommand::new);
+        COMMANDS.put("connect", ConnectCommand::new);
+    }
+
     public static void main(String[] args) {
+        Timeline.mark("main entered");
+        if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            // what picocli prints for it, without loading picocli, logging or anything else
+            for (String line : new Version().getVersion()) System.out.println(line);
+            System.exit(0);
+        }
+        // netty's leak detector samples buffers and records where they were used: a cost on every
+        // datagram for a report only a developer reads. The tests keep it (they run without Main);
+        // -Dio.netty.leakDetection.level=simple turns it back on.
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            System.setProperty("io.netty.leakDetection.level", "disabled");
+        }
+        String command = command(args);
+        // connect and share begin their command-line-independent cold-start work (Prestart) once
+        // their options are parsed: begun here, it slowed the parse more than it gained
+        // (-Dappshare.prestart=main: here; false: not at all; to measure what each gains)
+        if (("connect".equals(command) || "share".equals(command))
+                && "main".equals(System.getProperty("appshare.prestart"))) Prestart.start();
         boolean verbose =
                 Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v");
         Logging.configure(verbose);
+        Timeline.mark("logging configured");
         System.exit(run(verbose, args));
+    }
+
+    /**
+     * Starts {@link Prestart} unless {@code -Dappshare.prestart=false} or {@code main} (started in
+     * main already).
+     */
+    static void prestart() {
+        String when = System.getProperty("appshare.prestart", "parsed");
+        if (!when.equals("false") && !when.equals("main")) Prestart.start();
+    }
+
+    /** The subcommand named on the command line (the first argument that is one), or null. */
+    static String command(String... args) {
+        for (String a : args) if (COMMANDS.containsKey(a)) return a;
+        return null;
     }
 
     static int run(boolean verbose, String... args) {
         CommandLine cli = new CommandLine(new AppshareCommand());
+        // Only the named subcommand (all of them when none is named: the usage lists them all):
+        // picocli inspects every option of every subcommand it is given.
+        String command = command(args);
+        COMMANDS.forEach(
+                (name, make) -> {
+                    if (command == null || command.equals(name))
+                        cli.addSubcommand(name, make.get());
+                });
         cli.setExecutionExceptionHandler(
                 (e, cmd, parsed) -> {
                     if (e instanceof PeerException pe) {

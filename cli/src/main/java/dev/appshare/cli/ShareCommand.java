@@ -46,6 +46,7 @@ final class ShareCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Main.prestart();
         List<InetSocketAddress> targets = PortSpecs.shared(ports, host);
         peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();

@@ -151,6 +151,8 @@ class ProtocolDocTest {
         c.put("StunResponder.QUEUE_HIGH", (long) StunResponder.QUEUE_HIGH);
         c.put("TunnelCodecs.ALPN", TunnelCodecs.ALPN);
         c.put("TunnelCodecs.MAX_UDP_PAYLOAD", (long) TunnelCodecs.MAX_UDP_PAYLOAD);
+        c.put("TunnelCodecs.RELAY_ONLY_PAYLOAD", (long) TunnelCodecs.RELAY_ONLY_PAYLOAD);
+        c.put("TunnelCodecs.GSO_SEGMENTS", (long) TunnelCodecs.GSO_SEGMENTS);
         c.put(
                 "TunnelCodecs.IDLE_TIMEOUT_SECONDS",
                 Duration.ofSeconds(TunnelCodecs.IDLE_TIMEOUT_SECONDS));

@@ -152,6 +152,11 @@ public final class RelayServer implements AutoCloseable {
         return RelayProtocol.SPLICE_IDLE_MILLIS;
     }
 
+    /** The accepted connections still open (tests look at their event loops). */
+    ChannelGroup children() {
+        return children;
+    }
+
     ConnectionBudget connections() {
         return connections;
     }

@@ -2,9 +2,13 @@ package dev.appshare.relay;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.relay.RelayToken;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -72,6 +76,42 @@ class RelayServerTest {
             assertArrayEquals(
                     MessageDigest.getInstance("SHA-256").digest(ba), atA.get(30, TimeUnit.SECONDS));
         }
+    }
+
+    /**
+     * On epoll both connections of a pair end on one event loop (the first's), so the splice copies
+     * in one thread. The group has two loops and hands accepted connections out in turn, so every
+     * pair here arrives split across both loops: without the move each assertion fails. Bytes still
+     * cross each pair both ways after the move.
+     */
+    @Test
+    void theTwoConnectionsOfAPairEndOnOneEventLoop() throws Exception {
+        assumeTrue(EventLoops.epoll(), "pairs move only on epoll; NIO keeps two loops");
+        for (int pair = 0; pair < 4; pair++) {
+            String token = tokens.mint(30_000);
+            try (Socket a = dial(token);
+                    Socket b = dial(token)) {
+                assertEquals("OK", readLine(a));
+                assertEquals("OK", readLine(b));
+                a.getOutputStream().write('x');
+                assertEquals('x', b.getInputStream().read());
+                b.getOutputStream().write('y');
+                assertEquals('y', a.getInputStream().read());
+                Channel atA = relaySide(a);
+                Channel atB = relaySide(b);
+                assertTrue(atA.isRegistered() && atB.isRegistered());
+                assertSame(atA.eventLoop(), atB.eventLoop(), "pair " + pair + " on two loops");
+            }
+        }
+    }
+
+    /** The relay's end of a client's connection. */
+    Channel relaySide(Socket client) {
+        for (Channel ch : relay.children()) {
+            InetSocketAddress remote = (InetSocketAddress) ch.remoteAddress();
+            if (remote != null && remote.getPort() == client.getLocalPort()) return ch;
+        }
+        throw new AssertionError("no relay connection from port " + client.getLocalPort());
     }
 
     static void write(Socket s, byte[] data) {

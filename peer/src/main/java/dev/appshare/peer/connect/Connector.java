@@ -4,6 +4,7 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.pake.PakeMessages;
@@ -35,6 +36,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -114,7 +116,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final ShareCode code;
     private final EventLoopGroup group;
     private final Console console;
-    private final PeerIdentity identity = PeerIdentity.generate();
+    // Made in the background when Prestart began it, needed only once the rendezvous answers.
+    private final CompletableFuture<PeerIdentity> identity = PeerIdentity.generateAsync();
     private final RendezvousClient signalling;
     private final EventLoop loop;
     private final Promise<Void> firstTunnel;
@@ -132,6 +135,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private boolean toldRefused;
     private boolean asking;
     private boolean everUp;
+    private boolean bound; // the local ports are listening: asking may begin
     private boolean closed;
 
     /**
@@ -159,12 +163,19 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      * rendezvous unreachable.
      */
     public Future<Void> start() {
-        PakeExchange.warmUp(); // in parallel with binding and the control connection
-        for (Forward f : config.forwards()) listen(f);
+        PakeExchange.warmUp(); // in parallel with binding (if Prestart has not begun it)
         // Without the relay, ICE is on the critical path: load it now. With it, the tunnel comes
         // first.
         if (config.paths().transport() == Transport.DIRECT) IceSession.warmUp();
+        // The control connection comes up while the ports are bound; it asks for the share only
+        // once they are (a port that cannot be bound ends the command before anything is asked).
         signalling.start();
+        for (Forward f : config.forwards()) listen(f);
+        loop.execute(
+                () -> {
+                    bound = true;
+                    if (signalling.isConnected() && tunnel == null && pake == null) ask();
+                });
         return firstTunnel;
     }
 
@@ -195,6 +206,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     1, "local port " + HostPort.format(forward.local()) + " " + why);
         }
         listeners.add(listener);
+        Timeline.mark("listening");
         InetSocketAddress at = (InetSocketAddress) listener.localAddress();
         console.line(
                 "Listening on "
@@ -222,8 +234,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     @Override
     public void connected(RendezvousClient client) {
+        Timeline.mark("control connection connected");
         asking = false;
-        if (tunnel == null && pake == null) ask();
+        if (bound && tunnel == null && pake == null) ask();
     }
 
     private void ask() {
@@ -295,6 +308,24 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     /** The server found the share: prove the code to each other before anything else. */
     private void onAccepted(RendezvousMessage m) {
+        Timeline.mark("ACCEPTED");
+        if (!identity.isDone()) { // still being made (Prestart): answer once it is
+            identity.whenComplete(
+                    (x, e) ->
+                            loop.execute(
+                                    () -> {
+                                        if (!closed && signalling.isConnected()) onAccepted(m);
+                                    }));
+            return;
+        }
+        PeerIdentity self;
+        try {
+            self = identity.join();
+        } catch (RuntimeException e) {
+            Throwable why = e.getCause() != null ? e.getCause() : e;
+            firstTunnel.tryFailure(new PeerException(1, why.getMessage()));
+            return;
+        }
         asking = false;
         String token = m.get("token");
         String relay = m.get("relay");
@@ -325,7 +356,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         }
         pake =
                 new PakeExchange(
-                        PakeExchange.Role.CONNECTOR, id, identity.fingerprint(), code.password());
+                        PakeExchange.Role.CONNECTOR, id, self.fingerprint(), code.password());
         PakeExchange mine = pake;
         pakeDeadline =
                 loop.schedule(
@@ -397,6 +428,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     "the share proved the code in {} after ACCEPTED; its key is {}",
                     proven.timing(),
                     next.peerFingerprint());
+        Timeline.mark("PAKE done");
         openTunnel(session, next.peerFingerprint());
     }
 
@@ -454,7 +486,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         try {
             opening =
                     t.open(
-                            identity,
+                            identity.join(), // done: the PAKE used it
                             fp,
                             route,
                             config.paths(),
@@ -490,6 +522,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                     if (!everUp) log.info("tunnel to {} is up", code.name());
                                     else log.info("{} is back; tunnel up again", code.name());
                                     everUp = true;
+                                    Timeline.mark("tunnel up");
                                     firstTunnel.trySuccess(null);
                                     while (!pending.isEmpty()) {
                                         Pending p = pending.poll();
@@ -563,6 +596,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     private void accepted(Channel local, Forward forward) {
+        Timeline.mark("first local connection accepted");
         loop.execute(
                 () -> {
                     ConnectorTunnel t = tunnel;

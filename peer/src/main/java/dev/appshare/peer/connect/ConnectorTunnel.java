@@ -1,6 +1,7 @@
 package dev.appshare.peer.connect;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.path.HandshakeDeadline;
 import dev.appshare.peer.path.PathCarrier;
@@ -24,6 +25,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
@@ -66,7 +68,9 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
             PathOptions options,
             IceSession.Signals signals) {
         Promise<QuicChannel> up = loop.newPromise();
-        ChannelHandler codec = TunnelCodecs.client(identity, peerFingerprint);
+        ChannelHandler codec =
+                TunnelCodecs.client(identity, peerFingerprint, !options.usesDirect());
+        Timeline.mark("QUIC codec built");
         carrier = PathCarrier.open(loop, codec, options, route, signals, this);
         carrier.ready()
                 .addListener(
@@ -75,7 +79,11 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 up.tryFailure(f.cause());
                                 return;
                             }
+                            Timeline.mark("path ready (relay paired)");
                             QuicChannel.newBootstrap(carrier.udp())
+                                    .option(
+                                            QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
+                                            TunnelCodecs.datagramAllocator())
                                     .handler(
                                             new ChannelInitializer<QuicChannel>() {
                                                 @Override
@@ -98,6 +106,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                     .addListener(
                                             c -> {
                                                 if (c.isSuccess()) {
+                                                    Timeline.mark("QUIC handshake done");
                                                     quic = (QuicChannel) c.getNow();
                                                     carrier.startIce(); // the tunnel is up: now
                                                     // look for the direct path
@@ -154,6 +163,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                            Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
                             log.debug(
@@ -187,6 +197,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     @Override
     public void pathChanged(String description) {
         console.line("Path: " + description);
+        Timeline.mark("Path: " + description.split(" ", 2)[0] + " printed");
     }
 
     @Override

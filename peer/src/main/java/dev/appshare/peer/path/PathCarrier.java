@@ -1,5 +1,6 @@
 package dev.appshare.peer.path;
 
+import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.IceDemuxHandler;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.wire.net.HostPort;
@@ -121,6 +122,7 @@ public final class PathCarrier {
                                         return;
                                     }
                                     c.udp = bound.channel();
+                                    Timeline.mark("tunnel socket bound");
                                     if (c.closed) { // close() ran while the bind was pending
                                         c.udp.close();
                                         return;
@@ -183,6 +185,7 @@ public final class PathCarrier {
                         return;
                     }
                     relay = (Channel) f.getNow();
+                    Timeline.mark("relay paired");
                     if (closed) {
                         relay.close();
                         return;

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.unix.SegmentedDatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -276,10 +277,12 @@ public final class PathSwitch extends ChannelDuplexHandler {
                 d != null && (d.carries() || (r == null && d.state() == DirectPath.State.DEAD));
         boolean viaRelay = r != null && (!viaDirect || d.state() == DirectPath.State.DOUBT);
         ByteBuf content = packet.content();
+        // With GSO the codec hands over several datagrams of one size in one buffer.
+        int segment =
+                packet instanceof SegmentedDatagramPacket s ? s.segmentSize() : Integer.MAX_VALUE;
         if (viaRelay) {
             if (r.isWritable()) {
-                ChannelFuture written =
-                        r.write(viaDirect ? content.retainedDuplicate() : content.retain());
+                ChannelFuture written = writeToRelay(r, content, segment);
                 // The codec's promise must not complete inside this call: when quiche's send
                 // quantum
                 // runs out, the codec resumes sending from that promise's listener, which it
@@ -297,11 +300,32 @@ public final class PathSwitch extends ChannelDuplexHandler {
             }
         }
         if (viaDirect) {
-            ctx.write(new DatagramPacket(content.retain(), d.remote()), promise);
+            ctx.write(
+                    segment == Integer.MAX_VALUE
+                            ? new DatagramPacket(content.retain(), d.remote())
+                            : new io.netty.channel.epoll.SegmentedDatagramPacket(
+                                    content.retain(), segment, d.remote()),
+                    promise);
         } else if (!viaRelay) {
             ctx.executor().execute(promise::trySuccess); // no path at all: dropped, as above
         }
         packet.release();
+    }
+
+    /**
+     * Writes the datagrams in {@code content} (one, or several of {@code segment} bytes each) to
+     * the relay, one frame each; the future is the last one's. {@code content} is left as it was.
+     */
+    private static ChannelFuture writeToRelay(Channel relay, ByteBuf content, int segment) {
+        int at = content.readerIndex();
+        int end = content.writerIndex();
+        ChannelFuture last = null;
+        while (at < end) {
+            int n = Math.min(segment, end - at);
+            last = relay.write(content.retainedSlice(at, n));
+            at += n;
+        }
+        return last != null ? last : relay.newSucceededFuture();
     }
 
     @Override

@@ -73,6 +73,7 @@ public final class SharerSession implements PathSwitch.Listener {
                 TunnelCodecs.server(
                         identity,
                         peerFingerprint,
+                        !options.usesDirect(),
                         new ChannelInitializer<QuicChannel>() {
                             @Override
                             protected void initChannel(QuicChannel ch) {

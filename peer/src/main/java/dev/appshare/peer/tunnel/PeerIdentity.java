@@ -13,6 +13,10 @@ import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Date;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicReference;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
@@ -36,7 +40,62 @@ public final class PeerIdentity {
         this.fingerprint = fingerprint(certificate.getPublicKey());
     }
 
+    /** One identity made ahead by {@link #prepare}, until a {@link #generate} takes it. */
+    private static final AtomicReference<CompletableFuture<PeerIdentity>> PREPARED =
+            new AtomicReference<>();
+
+    /**
+     * Starts making an identity on a background thread for the next {@link #generate} or {@link
+     * #generateAsync} to take: a cold process's first one costs hundreds of ms (BouncyCastle's
+     * classes, the EC key pair), which then overlap with the rest of the start-up. Once per process
+     * is enough (later calls do nothing while one waits).
+     */
+    public static CompletableFuture<PeerIdentity> prepare() {
+        CompletableFuture<PeerIdentity> f = new CompletableFuture<>();
+        if (!PREPARED.compareAndSet(null, f)) return PREPARED.get();
+        Thread t =
+                new Thread(
+                        () -> {
+                            try {
+                                f.complete(create());
+                            } catch (RuntimeException | Error e) {
+                                f.completeExceptionally(e);
+                            }
+                        },
+                        "appshare-identity");
+        t.setDaemon(true);
+        t.start();
+        return f;
+    }
+
+    /** A fresh identity: the prepared one if there is one (waiting for it), else made now. */
     public static PeerIdentity generate() {
+        CompletableFuture<PeerIdentity> f = PREPARED.getAndSet(null);
+        if (f != null) {
+            try {
+                return f.join();
+            } catch (CompletionException | CancellationException e) {
+                // made again here, so that a failure is reported as create() reports it
+            }
+        }
+        return create();
+    }
+
+    /**
+     * A fresh identity, not waiting: the prepared one (perhaps still being made), else one made
+     * now. The future fails as {@link #generate} throws.
+     */
+    public static CompletableFuture<PeerIdentity> generateAsync() {
+        CompletableFuture<PeerIdentity> f = PREPARED.getAndSet(null);
+        if (f != null) return f;
+        try {
+            return CompletableFuture.completedFuture(create());
+        } catch (RuntimeException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+    }
+
+    private static PeerIdentity create() {
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
             g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());

@@ -1,13 +1,17 @@
 package dev.appshare.peer.tunnel;
 
+import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.quic.EpollQuicUtils;
+import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicClientCodecBuilder;
 import io.netty.handler.codec.quic.QuicCodecBuilder;
 import io.netty.handler.codec.quic.QuicCongestionControlAlgorithm;
 import io.netty.handler.codec.quic.QuicServerCodecBuilder;
 import io.netty.handler.codec.quic.QuicSslContext;
 import io.netty.handler.codec.quic.QuicSslContextBuilder;
+import io.netty.handler.codec.quic.SegmentedDatagramPacketAllocator;
 import io.netty.handler.ssl.ClientAuth;
 import java.util.concurrent.TimeUnit;
 
@@ -24,6 +28,16 @@ public final class TunnelCodecs {
      */
     public static final int MAX_UDP_PAYLOAD = 1350;
 
+    /**
+     * The datagram size of a tunnel that can only ever use the relay (this side runs {@code
+     * --transport relay}): a TCP stream has no MTU, and fewer, larger datagrams cost the codec and
+     * both event loops less per byte. quiche fixes its sizes per connection, so a tunnel that may
+     * move to a UDP path keeps {@link #MAX_UDP_PAYLOAD} for its whole life; each side advertises
+     * (and sends) the larger size only when it will never send on UDP, so a tunnel uses it only
+     * when both ends are relay-only. Fits {@code RelayDatagrams.MAX_DATAGRAM}.
+     */
+    public static final int RELAY_ONLY_PAYLOAD = 8000;
+
     public static final long IDLE_TIMEOUT_SECONDS = 30;
     // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of
     // it.
@@ -31,12 +45,38 @@ public final class TunnelCodecs {
     public static final long MAX_STREAM_DATA = 6L << 20;
     public static final long MAX_STREAMS = 100_000;
 
+    /**
+     * Datagrams per GSO send: 32 × 1350 bytes stays under the 64 KiB a send may carry (more fails
+     * every send with EMSGSIZE, which the codec drops silently).
+     */
+    public static final int GSO_SEGMENTS = 32;
+
+    static {
+        // Every GSO send must fit one UDP payload (the codec drops a failed send silently).
+        if (GSO_SEGMENTS * MAX_UDP_PAYLOAD > 65_507) throw new AssertionError("GSO sends too big");
+    }
+
     private TunnelCodecs() {}
 
-    private static <B extends QuicCodecBuilder<B>> B tune(B b) {
+    /**
+     * How the codec hands its datagrams to the socket: with epoll, several per buffer for one GSO
+     * send (the path layer splits them again for the relay); otherwise one each.
+     */
+    public static SegmentedDatagramPacketAllocator datagramAllocator() {
+        return EventLoops.epoll() && !"false".equals(System.getProperty("appshare.gso"))
+                ? EpollQuicUtils.newSegmentedAllocator(GSO_SEGMENTS)
+                : SegmentedDatagramPacketAllocator.NONE;
+    }
+
+    /** The largest datagram this side sends and accepts. */
+    public static int payloadSize(boolean relayOnly) {
+        return relayOnly ? RELAY_ONLY_PAYLOAD : MAX_UDP_PAYLOAD;
+    }
+
+    private static <B extends QuicCodecBuilder<B>> B tune(B b, boolean relayOnly) {
         return b.maxIdleTimeout(IDLE_TIMEOUT_SECONDS, TimeUnit.SECONDS)
-                .maxSendUdpPayloadSize(MAX_UDP_PAYLOAD)
-                .maxRecvUdpPayloadSize(MAX_UDP_PAYLOAD)
+                .maxSendUdpPayloadSize(payloadSize(relayOnly))
+                .maxRecvUdpPayloadSize(payloadSize(relayOnly))
                 .initialMaxData(MAX_DATA)
                 .initialMaxStreamDataBidirectionalLocal(MAX_STREAM_DATA)
                 .initialMaxStreamDataBidirectionalRemote(MAX_STREAM_DATA)
@@ -54,6 +94,7 @@ public final class TunnelCodecs {
     public static ChannelHandler server(
             PeerIdentity self,
             String peerFingerprint,
+            boolean relayOnly,
             ChannelHandler connectionHandler,
             ChannelHandler streamHandler) {
         QuicSslContext ssl =
@@ -62,7 +103,8 @@ public final class TunnelCodecs {
                         .clientAuth(ClientAuth.REQUIRE)
                         .applicationProtocols(ALPN)
                         .build();
-        return tune(new QuicServerCodecBuilder())
+        return tune(new QuicServerCodecBuilder(), relayOnly)
+                .option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, datagramAllocator())
                 .sslContext(ssl)
                 .tokenHandler(
                         null) // no Retry: the peer was vouched for by the rendezvous, the path is
@@ -74,7 +116,19 @@ public final class TunnelCodecs {
                 .build();
     }
 
-    public static ChannelHandler client(PeerIdentity self, String peerFingerprint) {
+    /**
+     * Loads QUIC's native library (quiche and BoringSSL, extracted from the jar) and builds one
+     * throwaway client codec, so that the first real {@link #client} costs little: on a cold JVM
+     * the first costs hundreds of ms. For a background thread while the rendezvous answers. (The
+     * throwaway codec is never added to a channel, so its quiche configuration, a few hundred bytes
+     * of native memory, is never freed: once per process.)
+     */
+    public static void warmUp(PeerIdentity self) {
+        client(self, "0".repeat(64), false);
+    }
+
+    public static ChannelHandler client(
+            PeerIdentity self, String peerFingerprint, boolean relayOnly) {
         QuicSslContext ssl =
                 QuicSslContextBuilder.forClient()
                         .keyManager(self.privateKey(), null, self.certificate())
@@ -82,6 +136,6 @@ public final class TunnelCodecs {
                         .endpointIdentificationAlgorithm(null)
                         .applicationProtocols(ALPN)
                         .build();
-        return tune(new QuicClientCodecBuilder()).sslContext(ssl).build();
+        return tune(new QuicClientCodecBuilder(), relayOnly).sslContext(ssl).build();
     }
 }

@@ -78,7 +78,8 @@ class PathCarrierTest {
                             () ->
                                     PathCarrier.open(
                                                     loop,
-                                                    TunnelCodecs.client(self, self.fingerprint()),
+                                                    TunnelCodecs.client(
+                                                            self, self.fingerprint(), false),
                                                     options,
                                                     route,
                                                     kv -> {},

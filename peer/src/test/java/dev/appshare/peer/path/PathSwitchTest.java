@@ -261,6 +261,54 @@ class PathSwitchTest {
         assertTrue(sentOnSocket().isEmpty(), "nothing on the UDP socket");
     }
 
+    /** A GSO send: three datagrams of one size (the last shorter) in one buffer. */
+    ChannelPromise codecSendsSegmented(byte[]... datagrams) {
+        ByteBuf all = Unpooled.buffer();
+        for (byte[] d : datagrams) all.writeBytes(d);
+        ChannelPromise promise = udp.newPromise();
+        udp.pipeline()
+                .write(
+                        new io.netty.channel.epoll.SegmentedDatagramPacket(
+                                all, datagrams[0].length, VirtualAddresses.REMOTE),
+                        promise);
+        udp.flush();
+        return promise;
+    }
+
+    @Test
+    void aSegmentedSendCrossesTheRelayAsOneFramePerDatagram() {
+        open(true);
+        attachRelay();
+        byte[] a = quic(1), b = quic(2), c = java.util.Arrays.copyOf(quic(3), 700);
+        ChannelPromise onRelay = codecSendsSegmented(a, b, c);
+        assertTrue(onRelay.isSuccess(), "completed when the relay wrote the last one");
+        List<byte[]> carried = sentOnRelay();
+        assertEquals(3, carried.size(), "one relay frame per datagram");
+        assertArrayEquals(a, carried.get(0));
+        assertArrayEquals(b, carried.get(1));
+        assertArrayEquals(c, carried.get(2));
+        assertTrue(sentOnSocket().isEmpty());
+    }
+
+    @Test
+    void aSegmentedSendOnTheDirectPathStaysOneSend() {
+        aliveDirect();
+        sentOnSocket().forEach(DatagramPacket::release);
+        sentOnRelay();
+        byte[] a = quic(1), b = quic(2), c = java.util.Arrays.copyOf(quic(3), 700);
+        codecSendsSegmented(a, b, c);
+        List<DatagramPacket> sent = sentOnSocket();
+        assertEquals(1, sent.size(), "one GSO send on the socket");
+        assertTrue(
+                sent.get(0) instanceof io.netty.channel.unix.SegmentedDatagramPacket s
+                        && s.segmentSize() == a.length,
+                "still segmented, same segment size");
+        assertEquals(PEER, sent.get(0).recipient());
+        byte[] whole = bytes(sent.get(0));
+        assertEquals(a.length + b.length + c.length, whole.length);
+        assertTrue(sentOnRelay().isEmpty(), "alive: direct only");
+    }
+
     @Test
     void datagramsFromTheRelayReachTheCodecFromTheVirtualPeerWithTheirReadBurst() {
         open(true);

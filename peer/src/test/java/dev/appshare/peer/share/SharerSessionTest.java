@@ -138,7 +138,7 @@ class SharerSessionTest {
         client =
                 PathCarrier.open(
                         loop,
-                        TunnelCodecs.client(clientKey, sharerKey.fingerprint()),
+                        TunnelCodecs.client(clientKey, sharerKey.fingerprint(), false),
                         RELAY_ONLY,
                         new PathCarrier.Route(relay, token, null, true, false),
                         kv -> {},

@@ -1,5 +1,9 @@
 package dev.appshare.wire.net;
 
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelPromise;
+import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -17,19 +21,72 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 
 /**
- * Picks the transport: NIO by default; netty's native epoll with {@code -Dappshare.epoll=true}. Why
- * not epoll by default: with half-closed TCP connections netty 4.2.18's epoll transport
- * intermittently fails a read request with epoll_ctl ENOENT, which ends the connection early.
+ * Picks the transport: netty's native epoll where it is available (Linux), NIO elsewhere or with
+ * {@code -Dappshare.transport=nio}.
+ *
+ * <p>Why epoll: on it the UDP channel reads many datagrams per system call and the QUIC codec can
+ * send and receive them segmented (GSO, GRO), which is what the tunnel's throughput is limited by
+ * (see docs/benchmarks.md). Every channel of a process must use the same transport, because the
+ * path layer puts the relay's TCP channel on its UDP channel's event loop. netty 4.2.18's epoll
+ * handler has a bug with half-closed TCP connections; {@link EpollKeepRegistered} works around it.
  */
 public final class EventLoops {
     private static final boolean EPOLL =
-            Boolean.getBoolean("appshare.epoll") && Epoll.isAvailable();
+            !"nio".equals(System.getProperty("appshare.transport")) && Epoll.isAvailable();
 
     private EventLoops() {}
 
+    /** Whether this process runs on epoll (false: NIO). */
+    public static boolean epoll() {
+        return EPOLL;
+    }
+
     public static EventLoopGroup newGroup(int threads) {
-        IoHandlerFactory factory = EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory factory =
+                EPOLL
+                        ? new EpollKeepRegistered(EpollIoHandler.newFactory())
+                        : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(threads, factory);
+    }
+
+    /**
+     * Whether {@link #moveTo} may move this channel to another event loop: epoll channels only.
+     * Deregistering an epoll channel removes its descriptor from the old loop's epoll set at once
+     * ({@code EPOLL_CTL_DEL}), so it belongs to one loop at a time and its close frees it at once.
+     * A deregistered NIO socket stays in its old selector until that selector next runs (the JDK
+     * defers the close of a registered socket until then); moving relay pairs under NIO made the
+     * server restart tests fail 4 times in 5 (docs/benchmarks.md).
+     */
+    public static boolean canMove(Channel ch) {
+        return ch instanceof EpollSocketChannel;
+    }
+
+    /**
+     * Moves a registered channel onto another event loop of this process's group: deregisters it
+     * from its loop, then registers it on {@code to}. The returned future completes on {@code to}
+     * (its listeners run there); it fails if either step fails (e.g. the channel was closed
+     * meanwhile), leaving the channel to the caller to close. Only for channels that {@link
+     * #canMove}; timers a handler scheduled on the old loop stay there, so add such handlers after
+     * the move. Nothing is read meanwhile: the channel must have auto-read off and no read pending.
+     */
+    public static ChannelFuture moveTo(Channel ch, EventLoop to) {
+        if (!canMove(ch)) throw new IllegalArgumentException("not movable: " + ch);
+        ChannelPromise moved = ch.newPromise();
+        ch.deregister()
+                .addListener(
+                        d -> {
+                            if (!d.isSuccess()) {
+                                moved.tryFailure(d.cause());
+                                return;
+                            }
+                            to.register(ch)
+                                    .addListener(
+                                            r -> {
+                                                if (r.isSuccess()) moved.trySuccess();
+                                                else moved.tryFailure(r.cause());
+                                            });
+                        });
+        return moved;
     }
 
     public static Class<? extends ServerChannel> serverSocket() {

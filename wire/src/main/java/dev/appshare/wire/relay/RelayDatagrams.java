@@ -26,10 +26,11 @@ import java.util.List;
  */
 public final class RelayDatagrams {
     /**
-     * Largest datagram carried: an Ethernet MTU, above QUIC's 1350-byte datagrams, so the decoder
-     * never buffers more than this per frame.
+     * Largest datagram carried, so the decoder never buffers more than this per frame: above the
+     * 8000-byte datagrams of a tunnel whose two ends are both relay-only (no MTU under a TCP
+     * stream), and far above the 1350 bytes of a tunnel that may also use UDP.
      */
-    public static final int MAX_DATAGRAM = 1500;
+    public static final int MAX_DATAGRAM = 8192;
 
     /** The u16 length in front of each datagram. */
     public static final int LENGTH_BYTES = 2;
