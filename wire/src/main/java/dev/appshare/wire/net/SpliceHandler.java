@@ -11,6 +11,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 
@@ -82,6 +83,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
+        // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
+        // every socket read in it share packets and one send.
+        if (peer instanceof QuicStreamChannel stream) QuicSendBatch.hold(stream.parent());
         lastWrite = peer.writeAndFlush(msg);
         lastWrite.addListener(
                 (ChannelFutureListener)
