@@ -36,6 +36,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
     private ChannelFuture lastWrite;
+    private boolean unflushed;
     private long bytes;
 
     public SpliceHandler(Channel peer) {
@@ -86,7 +87,10 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
         // every socket read in it share packets and one send.
         if (peer instanceof QuicStreamChannel stream) QuicSendBatch.hold(stream.parent());
-        lastWrite = peer.writeAndFlush(msg);
+        // Written now, flushed once per read burst (channelReadComplete): a QUIC stream hands over
+        // a burst as one buffer per packet, and a socket write each would be a system call each.
+        lastWrite = peer.write(msg);
+        unflushed = true;
         lastWrite.addListener(
                 (ChannelFutureListener)
                         f -> {
@@ -104,6 +108,19 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         if (peer.isWritable()) readMore(ctx.channel());
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        flushPeer();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void flushPeer() {
+        if (unflushed) {
+            unflushed = false;
+            peer.flush();
+        }
+    }
+
     /** The channel we write into drained below its low-water mark: let our source read again. */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
@@ -119,6 +136,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
+            flushPeer(); // the FIN follows the last write, which must leave first
             ChannelFuture written = lastWrite != null ? lastWrite : peer.newSucceededFuture();
             written.addListener(
                     (ChannelFutureListener)
