@@ -37,6 +37,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     private final Channel peer;
     private ChannelFuture lastWrite;
     private boolean unflushed;
+    private boolean flushScheduled;
+    private final Runnable scheduledFlush = this::flushPeer;
     private long bytes;
 
     public SpliceHandler(Channel peer) {
@@ -87,8 +89,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
         // every socket read in it share packets and one send.
         if (peer instanceof QuicStreamChannel stream) QuicSendBatch.hold(stream.parent());
-        // Written now, flushed once per read burst (channelReadComplete): a QUIC stream hands over
-        // a burst as one buffer per packet, and a socket write each would be a system call each.
+        // Written now, flushed once per read burst or loop turn (channelReadComplete): a QUIC
+        // stream hands over each packet's bytes as one buffer, and a socket write each would be a
+        // system call each.
         lastWrite = peer.write(msg);
         unflushed = true;
         lastWrite.addListener(
@@ -110,11 +113,19 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        flushPeer();
+        if (unflushed && !flushScheduled && peer.eventLoop().inEventLoop()) {
+            // At the end of this loop turn: a QUIC stream's read burst is one packet, and the
+            // loop reads up to 64 of them per turn.
+            flushScheduled = true;
+            peer.eventLoop().execute(scheduledFlush);
+        } else if (!flushScheduled) {
+            flushPeer();
+        }
         ctx.fireChannelReadComplete();
     }
 
     private void flushPeer() {
+        flushScheduled = false;
         if (unflushed) {
             unflushed = false;
             peer.flush();
