@@ -35,6 +35,21 @@ public final class TunnelSocket {
     private static final int GRO_READ = 65_535;
 
     /**
+     * One datagram's room in a read: QUIC's datagrams are at most 1350 bytes on UDP
+     * (TunnelCodecs.MAX_UDP_PAYLOAD), STUN's smaller; a larger one is cut short and then refused by
+     * whichever handler parses it.
+     */
+    private static final int SLOT = 2048;
+
+    /**
+     * Without GRO, on epoll: read with recvmmsg, up to this many datagrams per system call ({@code
+     * -Dappshare.mmsg=false}: one recvmsg per datagram).
+     */
+    private static final boolean MMSG = !"false".equals(System.getProperty("appshare.mmsg"));
+
+    private static final int MMSG_SLOTS = 32;
+
+    /**
      * Reads per wake-up before the codec gets its read-complete (and flushes ACKs). netty's
      * FixedRecvByteBufAllocator would make it 1, i.e. one ACK per datagram.
      */
@@ -62,10 +77,18 @@ public final class TunnelSocket {
                     .option(
                             ChannelOption.RCVBUF_ALLOCATOR,
                             new FixedRecvByteBufAllocator(GRO_READ).maxMessagesPerRead(READS));
+        } else if (EventLoops.epoll() && MMSG) {
+            // recvmmsg: up to MMSG_SLOTS datagrams per system call, each in a slot of one buffer
+            // (netty hands them on as one DatagramPacket each).
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, SLOT)
+                    .option(
+                            ChannelOption.RCVBUF_ALLOCATOR,
+                            new FixedRecvByteBufAllocator(SLOT * MMSG_SLOTS)
+                                    .maxMessagesPerRead(READS));
         } else {
             b.option(
                     ChannelOption.RCVBUF_ALLOCATOR,
-                    new FixedRecvByteBufAllocator(2048).maxMessagesPerRead(READS));
+                    new FixedRecvByteBufAllocator(SLOT).maxMessagesPerRead(READS));
         }
         return b.handler(
                         new ChannelInitializer<Channel>() {
