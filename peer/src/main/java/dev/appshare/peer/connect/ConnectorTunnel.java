@@ -15,7 +15,9 @@ import dev.appshare.peer.tunnel.TunnelExceptionHandler;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -30,6 +32,7 @@ import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.nio.charset.StandardCharsets;
@@ -99,7 +102,13 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                                             () -> {}));
                                                 }
                                             })
-                                    .streamHandler(new RefuseStreams())
+                                    .streamHandler(
+                                            new ChannelInitializer<QuicStreamChannel>() {
+                                                @Override
+                                                protected void initChannel(QuicStreamChannel ch) {
+                                                    ch.pipeline().addLast(new RefuseStreams());
+                                                }
+                                            })
                                     .localAddress(VirtualAddresses.LOCAL)
                                     .remoteAddress(VirtualAddresses.REMOTE)
                                     .connect()
@@ -163,6 +172,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                            StreamAborts.track(stream);
                             Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
@@ -261,12 +271,50 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         }
     }
 
-    /** The sharer never opens streams; one that does is refused. */
-    @ChannelHandler.Sharable
+    /**
+     * The sharer opens a stream only for an abort notice ({@link StreamAborts}); any other stream
+     * is refused.
+     */
     private static final class RefuseStreams extends ChannelInboundHandlerAdapter {
+        private ByteBuf held;
+
         @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            ctx.close();
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf buf)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            held =
+                    held == null
+                            ? buf
+                            : ctx.alloc().compositeBuffer().addComponents(true, held, buf);
+            StreamPreamble.Request r;
+            try {
+                r = StreamPreamble.decode(held);
+            } catch (IllegalArgumentException e) {
+                r = new StreamPreamble.Request((byte) 0, 0);
+            }
+            if (r == null) return; // more to come
+            held.release();
+            held = null;
+            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+            if (r.kind() != StreamPreamble.ABORT_STREAM) {
+                ctx.close();
+                return;
+            }
+            if (StreamAborts.aborted(stream.parent(), r.stream())) {
+                log.debug("the share aborted stream {}", r.stream());
+            }
+            stream.shutdownOutput(); // our FIN; theirs closes the notice stream
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (held != null) {
+                held.release();
+                held = null;
+            }
+            ctx.fireChannelInactive();
         }
     }
 }
