@@ -17,7 +17,6 @@ import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -32,7 +31,6 @@ import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.handler.codec.quic.QuicStreamType;
-import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import java.nio.charset.StandardCharsets;
@@ -106,7 +104,8 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                             new ChannelInitializer<QuicStreamChannel>() {
                                                 @Override
                                                 protected void initChannel(QuicStreamChannel ch) {
-                                                    ch.pipeline().addLast(new RefuseStreams());
+                                                    ch.pipeline()
+                                                            .addLast(new StreamAborts.NoticeOnly());
                                                 }
                                             })
                                     .localAddress(VirtualAddresses.LOCAL)
@@ -268,53 +267,6 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                         forward.remote());
             }
             ctx.fireExceptionCaught(cause);
-        }
-    }
-
-    /**
-     * The sharer opens a stream only for an abort notice ({@link StreamAborts}); any other stream
-     * is refused.
-     */
-    private static final class RefuseStreams extends ChannelInboundHandlerAdapter {
-        private ByteBuf held;
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            if (!(msg instanceof ByteBuf buf)) {
-                ReferenceCountUtil.release(msg);
-                return;
-            }
-            held =
-                    held == null
-                            ? buf
-                            : ctx.alloc().compositeBuffer().addComponents(true, held, buf);
-            StreamPreamble.Request r;
-            try {
-                r = StreamPreamble.decode(held);
-            } catch (IllegalArgumentException e) {
-                r = new StreamPreamble.Request((byte) 0, 0);
-            }
-            if (r == null) return; // more to come
-            held.release();
-            held = null;
-            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
-            if (r.kind() != StreamPreamble.ABORT_STREAM) {
-                ctx.close();
-                return;
-            }
-            if (StreamAborts.aborted(stream.parent(), r.stream())) {
-                log.debug("the share aborted stream {}", r.stream());
-            }
-            stream.shutdownOutput(); // our FIN; theirs closes the notice stream
-        }
-
-        @Override
-        public void channelInactive(ChannelHandlerContext ctx) {
-            if (held != null) {
-                held.release();
-                held = null;
-            }
-            ctx.fireChannelInactive();
         }
     }
 }

@@ -1,14 +1,19 @@
 package dev.appshare.wire.tunnel;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The abort notice ({@link StreamPreamble#ABORT_STREAM}): how a peer that aborts a stream after it
@@ -28,6 +33,7 @@ import java.util.Map;
  * All methods run on the QUIC channel's event loop (its streams share it).
  */
 public final class StreamAborts {
+    private static final Logger log = LoggerFactory.getLogger(StreamAborts.class);
     private static final AttributeKey<Map<Long, QuicStreamChannel>> OPEN =
             AttributeKey.valueOf(StreamAborts.class, "open");
 
@@ -86,5 +92,53 @@ public final class StreamAborts {
         if (s == null) return false;
         s.pipeline().fireExceptionCaught(new AbortedByPeerException(stream));
         return true;
+    }
+
+    /**
+     * The handler of every stream the other peer opens, for a side that takes no streams but
+     * notices ({@code connect}): acts on an abort notice and ends the stream with its own FIN; any
+     * other stream is closed at once.
+     */
+    public static final class NoticeOnly extends ChannelInboundHandlerAdapter {
+        private ByteBuf held;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf buf)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            held =
+                    held == null
+                            ? buf
+                            : ctx.alloc().compositeBuffer().addComponents(true, held, buf);
+            StreamPreamble.Request r;
+            try {
+                r = StreamPreamble.decode(held);
+            } catch (IllegalArgumentException e) {
+                r = new StreamPreamble.Request((byte) 0, 0);
+            }
+            if (r == null) return; // more to come
+            held.release();
+            held = null;
+            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+            if (r.kind() != StreamPreamble.ABORT_STREAM) {
+                ctx.close();
+                return;
+            }
+            if (aborted(stream.parent(), r.stream())) {
+                log.debug("the other peer aborted stream {} after its FIN", r.stream());
+            }
+            stream.shutdownOutput(); // our FIN; theirs closes the notice stream
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (held != null) {
+                held.release();
+                held = null;
+            }
+            ctx.fireChannelInactive();
+        }
     }
 }
