@@ -53,7 +53,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        StreamAborts.track((QuicStreamChannel) ctx.channel());
+        if (ctx.channel() instanceof QuicStreamChannel stream) StreamAborts.track(stream);
         // One read before the splice (another only if it came back empty): at most one chunk is
         // held.
         ctx.read();
@@ -94,7 +94,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         if (request.kind() == StreamPreamble.ABORT_STREAM) {
             early.release();
             early = null;
-            QuicStreamChannel notice = (QuicStreamChannel) ctx.channel();
+            if (!(ctx.channel() instanceof QuicStreamChannel notice)) {
+                ctx.close();
+                return;
+            }
             if (StreamAborts.aborted(notice.parent(), request.stream())) {
                 log.debug("session {}: the connector aborted stream {}", session, request.stream());
             }
