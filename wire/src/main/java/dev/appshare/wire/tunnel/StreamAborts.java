@@ -29,8 +29,9 @@ import org.slf4j.LoggerFactory;
  * just this notice, and the other side aborts the stream it names as if it had been reset.
  *
  * <p>Both peers track their open streams ({@link #track}) and take notices ({@link #aborted}). A
- * peer that predates the notice refuses the stream as an unknown preamble, which changes nothing.
- * All methods run on the QUIC channel's event loop (its streams share it).
+ * peer that predates the notice refuses the stream as an unknown preamble (an old share logs one
+ * rate-limited line for it); nothing else changes. All methods run on the QUIC channel's event loop
+ * (its streams share it).
  */
 public final class StreamAborts {
     private static final Logger log = LoggerFactory.getLogger(StreamAborts.class);
