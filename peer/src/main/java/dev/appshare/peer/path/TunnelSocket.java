@@ -24,12 +24,13 @@ public final class TunnelSocket {
     private static final int SOCKET_BUFFER = 4 << 20;
 
     /**
-     * UDP_GRO on the tunnel socket: off unless {@code -Dappshare.gro=true}. With it on, a tunnel
-     * over epoll sometimes missed a stream's reset from the other peer (TcpSemanticsTest's
-     * clientClosingEarlyClosesTheServersConnection failed in about 1 run of 3; 0 of 12 without GRO,
-     * 0 of 14 on NIO); the cause is not found yet (docs/benchmarks.md).
+     * UDP_GRO on the tunnel socket (epoll only): on unless {@code -Dappshare.gro=false}. It was off
+     * for a while because a half-close test failed with it (TcpSemanticsTest's
+     * clientClosingEarlyClosesTheServersConnection); that failure was over the relay, which never
+     * reads this socket, and came from netty dropping a STOP_SENDING (see StreamAborts), with GRO
+     * or without.
      */
-    private static final boolean GRO = Boolean.getBoolean("appshare.gro");
+    private static final boolean GRO = !"false".equals(System.getProperty("appshare.gro"));
 
     /** A GRO read returns at most 64 KiB (the largest UDP payload). */
     private static final int GRO_READ = 65_535;

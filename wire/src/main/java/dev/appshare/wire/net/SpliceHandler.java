@@ -1,5 +1,6 @@
 package dev.appshare.wire.net;
 
+import dev.appshare.wire.tunnel.StreamAborts;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -203,7 +204,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     /**
      * Ends a channel abortively, so the far end learns the connection broke rather than ended: a
      * TCP connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so
-     * the far writer stops at once instead of filling the stream's window and stalling).
+     * the far writer stops at once instead of filling the stream's window and stalling), and if its
+     * FIN was already sent, an abort notice ({@link StreamAborts}).
      */
     public static void abort(Channel ch) {
         abort(ch, ABORT_ERROR);
@@ -216,6 +218,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (ch instanceof QuicStreamChannel stream) {
+            // After our FIN only STOP_SENDING can carry this, and netty may drop it.
+            StreamAborts.aborting(stream);
             stream.shutdown(error).addListener(f -> stream.close());
             return;
         }
