@@ -17,6 +17,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -30,14 +31,33 @@ import java.util.concurrent.TimeUnit;
  * exits and the JVM writes the classes it loaded into the archive. Every class of {@code server},
  * {@code share} and {@code connect} is then ready-parsed and verified on later starts. Not a
  * command: {@code java -cp appshare.jar dev.appshare.cli.Training}; exits 0 when both requests were
- * answered, 1 otherwise (within about 20 s).
+ * answered, 1 otherwise (within about 20 s). With {@code -Dappshare.native.dir=DIR} it also unpacks
+ * the native libraries there ({@link NativeLibs}).
  */
 final class Training {
     private Training() {}
 
     public static void main(String[] args) throws Exception {
         Logging.configure(false);
-        System.exit(run() ? 0 : 1);
+        boolean ok = run();
+        String nativeDir = System.getProperty("appshare.native.dir");
+        if (ok && nativeDir != null) {
+            try {
+                Path jar =
+                        Path.of(
+                                Training.class
+                                        .getProtectionDomain()
+                                        .getCodeSource()
+                                        .getLocation()
+                                        .toURI());
+                int n = NativeLibs.unpack(jar, Path.of(nativeDir));
+                System.out.println("native libraries unpacked: " + n);
+            } catch (Exception e) {
+                // only a faster start lost: netty unpacks what is missing from the jar itself
+                System.out.println("native libraries not unpacked: " + e);
+            }
+        }
+        System.exit(ok ? 0 : 1);
     }
 
     /** The training's work: true when both requests through the tunnel were answered. */

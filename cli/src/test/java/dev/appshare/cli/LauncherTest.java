@@ -101,7 +101,7 @@ class LauncherTest {
         checkout(true);
         Files.writeString(
                 root.resolve("cli/target/appshare.jsa.id"),
-                Path.of(javaOnPath()).toRealPath() + " " + jar() + "\n");
+                javaOnPath() + " " + jar() + "\n"); // the launcher's id: java as found on PATH
         Files.setLastModifiedTime(
                 jsa(), FileTime.fromMillis(Files.getLastModifiedTime(jar()).toMillis() + 5_000));
         Result r = run();

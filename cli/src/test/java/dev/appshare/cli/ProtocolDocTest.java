@@ -175,6 +175,7 @@ class ProtocolDocTest {
         c.put("StreamPreamble.OPEN_TCP", (long) StreamPreamble.OPEN_TCP);
         c.put("StreamPreamble.OPEN_PORT", (long) StreamPreamble.OPEN_PORT);
         c.put("StreamPreamble.OPEN_PORT_OR_ONLY", (long) StreamPreamble.OPEN_PORT_OR_ONLY);
+        c.put("StreamPreamble.ABORT_STREAM", (long) StreamPreamble.ABORT_STREAM);
         c.put("StreamPreamble.REFUSED_ERROR", (long) StreamPreamble.REFUSED_ERROR);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);

@@ -15,6 +15,7 @@ import dev.appshare.peer.tunnel.TunnelExceptionHandler;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -99,7 +100,14 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                                             () -> {}));
                                                 }
                                             })
-                                    .streamHandler(new RefuseStreams())
+                                    .streamHandler(
+                                            new ChannelInitializer<QuicStreamChannel>() {
+                                                @Override
+                                                protected void initChannel(QuicStreamChannel ch) {
+                                                    ch.pipeline()
+                                                            .addLast(new StreamAborts.NoticeOnly());
+                                                }
+                                            })
                                     .localAddress(VirtualAddresses.LOCAL)
                                     .remoteAddress(VirtualAddresses.REMOTE)
                                     .connect()
@@ -163,6 +171,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) f.getNow();
+                            StreamAborts.track(stream);
                             Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
@@ -258,15 +267,6 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                         forward.remote());
             }
             ctx.fireExceptionCaught(cause);
-        }
-    }
-
-    /** The sharer never opens streams; one that does is refused. */
-    @ChannelHandler.Sharable
-    private static final class RefuseStreams extends ChannelInboundHandlerAdapter {
-        @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            ctx.close();
         }
     }
 }

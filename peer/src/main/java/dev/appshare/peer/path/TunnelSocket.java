@@ -24,15 +24,31 @@ public final class TunnelSocket {
     private static final int SOCKET_BUFFER = 4 << 20;
 
     /**
-     * UDP_GRO on the tunnel socket: off unless {@code -Dappshare.gro=true}. With it on, a tunnel
-     * over epoll sometimes missed a stream's reset from the other peer (TcpSemanticsTest's
-     * clientClosingEarlyClosesTheServersConnection failed in about 1 run of 3; 0 of 12 without GRO,
-     * 0 of 14 on NIO); the cause is not found yet (docs/benchmarks.md).
+     * UDP_GRO on the tunnel socket (epoll only): on unless {@code -Dappshare.gro=false}. It was off
+     * for a while because a half-close test failed with it (TcpSemanticsTest's
+     * clientClosingEarlyClosesTheServersConnection); that failure was over the relay, which never
+     * reads this socket, and came from netty dropping a STOP_SENDING (see StreamAborts), with GRO
+     * or without.
      */
-    private static final boolean GRO = Boolean.getBoolean("appshare.gro");
+    private static final boolean GRO = !"false".equals(System.getProperty("appshare.gro"));
 
     /** A GRO read returns at most 64 KiB (the largest UDP payload). */
     private static final int GRO_READ = 65_535;
+
+    /**
+     * One datagram's room in a read: QUIC's datagrams are at most 1350 bytes on UDP
+     * (TunnelCodecs.MAX_UDP_PAYLOAD), STUN's smaller; a larger one is cut short and then refused by
+     * whichever handler parses it.
+     */
+    private static final int SLOT = 2048;
+
+    /**
+     * Without GRO, on epoll: read with recvmmsg, up to this many datagrams per system call ({@code
+     * -Dappshare.mmsg=false}: one recvmsg per datagram).
+     */
+    private static final boolean MMSG = !"false".equals(System.getProperty("appshare.mmsg"));
+
+    private static final int MMSG_SLOTS = 32;
 
     /**
      * Reads per wake-up before the codec gets its read-complete (and flushes ACKs). netty's
@@ -62,10 +78,18 @@ public final class TunnelSocket {
                     .option(
                             ChannelOption.RCVBUF_ALLOCATOR,
                             new FixedRecvByteBufAllocator(GRO_READ).maxMessagesPerRead(READS));
+        } else if (EventLoops.epoll() && MMSG) {
+            // recvmmsg: up to MMSG_SLOTS datagrams per system call, each in a slot of one buffer
+            // (netty hands them on as one DatagramPacket each).
+            b.option(EpollChannelOption.MAX_DATAGRAM_PAYLOAD_SIZE, SLOT)
+                    .option(
+                            ChannelOption.RCVBUF_ALLOCATOR,
+                            new FixedRecvByteBufAllocator(SLOT * MMSG_SLOTS)
+                                    .maxMessagesPerRead(READS));
         } else {
             b.option(
                     ChannelOption.RCVBUF_ALLOCATOR,
-                    new FixedRecvByteBufAllocator(2048).maxMessagesPerRead(READS));
+                    new FixedRecvByteBufAllocator(SLOT).maxMessagesPerRead(READS));
         }
         return b.handler(
                         new ChannelInitializer<Channel>() {

@@ -4,6 +4,7 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -52,6 +53,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        if (ctx.channel() instanceof QuicStreamChannel stream) StreamAborts.track(stream);
         // One read before the splice (another only if it came back empty): at most one chunk is
         // held.
         ctx.read();
@@ -86,6 +88,21 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (request == null) {
+            ctx.read();
+            return;
+        }
+        if (request.kind() == StreamPreamble.ABORT_STREAM) {
+            early.release();
+            early = null;
+            if (!(ctx.channel() instanceof QuicStreamChannel notice)) {
+                ctx.close();
+                return;
+            }
+            if (StreamAborts.aborted(notice.parent(), request.stream())) {
+                log.debug("session {}: the connector aborted stream {}", session, request.stream());
+            }
+            // Our FIN, and a read for theirs: then the notice stream closes.
+            notice.shutdownOutput();
             ctx.read();
             return;
         }

@@ -23,6 +23,7 @@ import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.EventLoop;
@@ -57,6 +58,10 @@ class SharerSessionTest {
 
     private Lab lab;
     private ServerSocket target;
+
+    /** The port the session shares: {@link #target}'s unless a test shares another. */
+    private InetSocketAddress targetAddress;
+
     private Thread echo;
     private final PeerIdentity sharerKey = PeerIdentity.generate();
     private final PeerIdentity connectorKey = PeerIdentity.generate();
@@ -69,6 +74,7 @@ class SharerSessionTest {
     void start() throws Exception {
         lab = new Lab();
         target = new ServerSocket(0, 10, InetAddress.getLoopbackAddress());
+        targetAddress = (InetSocketAddress) target.getLocalSocketAddress();
         echo =
                 new Thread(
                         () -> {
@@ -111,11 +117,7 @@ class SharerSessionTest {
             throws Exception {
         Sharer owner =
                 new Sharer(
-                        new Sharer.Config(
-                                lab.server(),
-                                (InetSocketAddress) target.getLocalSocketAddress(),
-                                null,
-                                RELAY_ONLY),
+                        new Sharer.Config(lab.server(), targetAddress, null, RELAY_ONLY),
                         lab.group,
                         lab.console());
         EventLoop loop = lab.group.next();
@@ -130,10 +132,7 @@ class SharerSessionTest {
                                         new PathCarrier.Route(relay, token, null, false, false),
                                         RELAY_ONLY,
                                         SharedTargets.of(
-                                                new SharedTarget(
-                                                        (InetSocketAddress)
-                                                                target.getLocalSocketAddress(),
-                                                        Resolver.JDK))))
+                                                new SharedTarget(targetAddress, Resolver.JDK))))
                 .sync();
         client =
                 PathCarrier.open(
@@ -251,6 +250,61 @@ class SharerSessionTest {
         }
         assertTrue(tunnel.isActive());
         assertTrue(clientLost.isEmpty(), clientLost.toString());
+    }
+
+    /**
+     * A connector that aborts a stream after its FIN (its client closed: a FIN first, then a failed
+     * write) sends an abort notice, and the share resets the stream's connection to the shared
+     * service. This client sends the notice alone, without the STOP_SENDING a connector also sends:
+     * netty may drop that one (StreamAborts), so the notice must do on its own. The client does not
+     * read, so the share's writes stop at the stream's window and nothing else would end it.
+     */
+    @Test
+    void anAbortNoticeAfterTheConnectorsFinResetsTheSharedServicesConnection() throws Exception {
+        CompletableFuture<Void> dialed = new CompletableFuture<>();
+        CompletableFuture<IOException> streamerSaw = new CompletableFuture<>();
+        try (ServerSocket streamer = new ServerSocket(0, 10, InetAddress.getLoopbackAddress())) {
+            Thread t =
+                    new Thread(
+                            () -> {
+                                // Sends until a write fails; never reads.
+                                try (Socket s = streamer.accept()) {
+                                    dialed.complete(null);
+                                    byte[] chunk = new byte[16 << 10];
+                                    while (true) s.getOutputStream().write(chunk);
+                                } catch (IOException e) {
+                                    streamerSaw.complete(e);
+                                }
+                            });
+            t.setDaemon(true);
+            t.start();
+            targetAddress = (InetSocketAddress) streamer.getLocalSocketAddress();
+            startSession(connectorKey, null, SharerSession.HANDSHAKE_TIMEOUT_MILLIS);
+            QuicChannel tunnel = connectQuic().get(10, TimeUnit.SECONDS);
+            QuicStreamChannel stream = newStream(tunnel);
+            stream.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {StreamPreamble.OPEN_TCP}))
+                    .sync();
+            stream.shutdownOutput().sync(); // the client's FIN
+            dialed.get(10, TimeUnit.SECONDS); // the share has the stream
+            QuicStreamChannel notice = newStream(tunnel);
+            notice.writeAndFlush(
+                            Unpooled.wrappedBuffer(StreamPreamble.encodeAbort(stream.streamId())))
+                    .sync();
+            notice.shutdownOutput();
+            IOException e = streamerSaw.get(10, TimeUnit.SECONDS);
+            assertTrue(
+                    e.getMessage().contains("reset") || e.getMessage().contains("Broken pipe"),
+                    "the shared service's connection was reset: " + e);
+        }
+    }
+
+    static QuicStreamChannel newStream(QuicChannel tunnel) throws Exception {
+        return tunnel.newStreamBootstrap()
+                .type(QuicStreamType.BIDIRECTIONAL)
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new ChannelInboundHandlerAdapter())
+                .create()
+                .get(10, TimeUnit.SECONDS);
     }
 
     /** One stream through the tunnel to the echo target: preamble, text, and its echo back. */

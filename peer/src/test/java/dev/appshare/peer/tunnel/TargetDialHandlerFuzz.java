@@ -25,8 +25,9 @@ import net.jqwik.api.Provide;
  * The sharer's reading of a stream's preamble ({@link TargetDialHandler} before it dials) on an
  * EmbeddedChannel, fed generated streams in random chunks (empty ones included) whose first byte is
  * not one of the preamble kinds ({@link StreamPreamble#OPEN_TCP}, {@link StreamPreamble#OPEN_PORT},
- * {@link StreamPreamble#OPEN_PORT_OR_ONLY}). 100,000 streams, fixed seed. A stream that opens
- * properly needs a real QUIC stream channel to dial from: the e2e tests cover that path.
+ * {@link StreamPreamble#OPEN_PORT_OR_ONLY}, {@link StreamPreamble#ABORT_STREAM}). 100,000 streams,
+ * fixed seed. A stream that opens properly needs a real QUIC stream channel to dial from: the e2e
+ * tests cover that path.
  */
 class TargetDialHandlerFuzz {
     static final SharedTargets TARGET =
@@ -74,6 +75,7 @@ class TargetDialHandlerFuzz {
                                 b.length == 0
                                         || (b[0] != StreamPreamble.OPEN_TCP
                                                 && b[0] != StreamPreamble.OPEN_PORT
-                                                && b[0] != StreamPreamble.OPEN_PORT_OR_ONLY));
+                                                && b[0] != StreamPreamble.OPEN_PORT_OR_ONLY
+                                                && b[0] != StreamPreamble.ABORT_STREAM));
     }
 }

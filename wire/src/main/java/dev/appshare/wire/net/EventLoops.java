@@ -25,11 +25,12 @@ import io.netty.channel.socket.nio.NioSocketChannel;
  * {@code -Dappshare.transport=nio}.
  *
  * <p>Why epoll: on it the QUIC codec sends its datagrams segmented (GSO, many per system call), and
- * the UDP channel can read them coalesced (GRO, off by default: see TunnelSocket); the per-
- * datagram cost of the event loops is what the tunnel's throughput is limited by (see
- * docs/benchmarks.md). Every channel of a process must use the same transport, because the path
- * layer puts the relay's TCP channel on its UDP channel's event loop. netty 4.2.18's epoll handler
- * has a bug with half-closed TCP connections; {@link EpollKeepRegistered} works around it.
+ * the UDP channel reads them coalesced (GRO: up to 64 KiB of one sender's datagrams per read; see
+ * TunnelSocket); the per-datagram cost of the event loops is what the tunnel's throughput is
+ * limited by (see docs/benchmarks.md). Every channel of a process must use the same transport,
+ * because the path layer puts the relay's TCP channel on its UDP channel's event loop. netty
+ * 4.2.18's epoll handler has a bug with half-closed TCP connections; {@link EpollKeepRegistered}
+ * works around it.
  */
 public final class EventLoops {
     private static final boolean EPOLL =

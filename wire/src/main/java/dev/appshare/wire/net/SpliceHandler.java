@@ -1,5 +1,6 @@
 package dev.appshare.wire.net;
 
+import dev.appshare.wire.tunnel.StreamAborts;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -11,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 
@@ -35,6 +37,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     private final Channel peer;
     private ChannelFuture lastWrite;
+    private boolean unflushed;
+    private boolean flushScheduled;
+    private final Runnable scheduledFlush = this::flushPeer;
     private long bytes;
 
     public SpliceHandler(Channel peer) {
@@ -82,7 +87,14 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
-        lastWrite = peer.writeAndFlush(msg);
+        // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
+        // every socket read in it share packets and one send.
+        if (peer instanceof QuicStreamChannel stream) QuicSendBatch.hold(stream.parent());
+        // Written now, flushed once per read burst or loop turn (channelReadComplete): a QUIC
+        // stream hands over each packet's bytes as one buffer, and a socket write each would be a
+        // system call each.
+        lastWrite = peer.write(msg);
+        unflushed = true;
         lastWrite.addListener(
                 (ChannelFutureListener)
                         f -> {
@@ -100,6 +112,27 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         if (peer.isWritable()) readMore(ctx.channel());
     }
 
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (unflushed && !flushScheduled && peer.eventLoop().inEventLoop()) {
+            // At the end of this loop turn: a QUIC stream's read burst is one packet, and the
+            // loop reads up to 64 of them per turn.
+            flushScheduled = true;
+            peer.eventLoop().execute(scheduledFlush);
+        } else if (!flushScheduled) {
+            flushPeer();
+        }
+        ctx.fireChannelReadComplete();
+    }
+
+    private void flushPeer() {
+        flushScheduled = false;
+        if (unflushed) {
+            unflushed = false;
+            peer.flush();
+        }
+    }
+
     /** The channel we write into drained below its low-water mark: let our source read again. */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
@@ -115,6 +148,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
+            flushPeer(); // the FIN follows the last write, which must leave first
             ChannelFuture written = lastWrite != null ? lastWrite : peer.newSucceededFuture();
             written.addListener(
                     (ChannelFutureListener)
@@ -170,7 +204,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     /**
      * Ends a channel abortively, so the far end learns the connection broke rather than ended: a
      * TCP connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so
-     * the far writer stops at once instead of filling the stream's window and stalling).
+     * the far writer stops at once instead of filling the stream's window and stalling), and if its
+     * FIN was already sent, an abort notice ({@link StreamAborts}).
      */
     public static void abort(Channel ch) {
         abort(ch, ABORT_ERROR);
@@ -183,6 +218,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (ch instanceof QuicStreamChannel stream) {
+            // After our FIN only STOP_SENDING can carry this, and netty may drop it.
+            StreamAborts.aborting(stream);
             stream.shutdown(error).addListener(f -> stream.close());
             return;
         }

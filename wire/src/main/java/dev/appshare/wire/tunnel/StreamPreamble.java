@@ -1,6 +1,7 @@
 package dev.appshare.wire.tunnel;
 
 import io.netty.buffer.ByteBuf;
+import java.nio.ByteBuffer;
 
 /**
  * What a connector writes first on every stream it opens: which shared port to dial. QUIC tells the
@@ -13,6 +14,9 @@ import io.netty.buffer.ByteBuf;
  * 0x02 | u16 port      OPEN_PORT         exactly this shared port (connect --local L:PORT)
  * 0x03 | u16 port      OPEN_PORT_OR_ONLY this port if shared, else the share's only port
  *                                        (connect --local PORT)
+ * 0x04 | u64 stream    ABORT_STREAM      no connection: the sender aborted its stream with this
+ *                                        id after it had already sent its FIN (either peer
+ *                                        sends it; see StreamAborts)
  * </pre>
  *
  * Any other first byte is a protocol error and resets the stream; the values leave room for later
@@ -23,17 +27,28 @@ public final class StreamPreamble {
     public static final byte OPEN_TCP = 0x01;
     public static final byte OPEN_PORT = 0x02;
     public static final byte OPEN_PORT_OR_ONLY = 0x03;
+    public static final byte ABORT_STREAM = 0x04;
 
     /**
-     * The longest preamble: a kind byte and a u16 port. The sharer holds no more before it knows.
+     * The longest preamble: a kind byte and a u64 stream id. The sharer holds no more before it
+     * knows.
      */
-    public static final int MAX_LENGTH = 3;
+    public static final int MAX_LENGTH = 9;
+
+    private static final int PORT_LENGTH = 3;
 
     /** QUIC application error of the RESET_STREAM for a port the share does not expose. */
     public static final int REFUSED_ERROR = 2;
 
-    /** A connector's ask: {@code port} is 0 for {@link #OPEN_TCP}. */
-    public record Request(byte kind, int port) {
+    /**
+     * A connector's ask: {@code port} is 0 for {@link #OPEN_TCP}; {@code stream} is the aborted
+     * stream's id for {@link #ABORT_STREAM}, else -1.
+     */
+    public record Request(byte kind, int port, long stream) {
+        public Request(byte kind, int port) {
+            this(kind, port, -1);
+        }
+
         /** Whether the share's only port answers when {@code port} is not shared. */
         public boolean takesOnlyPort() {
             return kind != OPEN_PORT;
@@ -46,6 +61,12 @@ public final class StreamPreamble {
     public static byte[] encode(int port, boolean orOnly) {
         if (port < 0 || port > 0xFFFF) throw new IllegalArgumentException("port " + port);
         return new byte[] {orOnly ? OPEN_PORT_OR_ONLY : OPEN_PORT, (byte) (port >> 8), (byte) port};
+    }
+
+    /** The notice that this side aborted stream {@code stream} after sending its FIN. */
+    public static byte[] encodeAbort(long stream) {
+        if (stream < 0) throw new IllegalArgumentException("stream " + stream);
+        return ByteBuffer.allocate(MAX_LENGTH).put(ABORT_STREAM).putLong(stream).array();
     }
 
     /**
@@ -62,9 +83,14 @@ public final class StreamPreamble {
                 return new Request(kind, 0);
             }
             case OPEN_PORT, OPEN_PORT_OR_ONLY -> {
-                if (in.readableBytes() < MAX_LENGTH) return null;
+                if (in.readableBytes() < PORT_LENGTH) return null;
                 in.skipBytes(1);
                 return new Request(kind, in.readUnsignedShort());
+            }
+            case ABORT_STREAM -> {
+                if (in.readableBytes() < MAX_LENGTH) return null;
+                in.skipBytes(1);
+                return new Request(kind, 0, in.readLong());
             }
             default ->
                     throw new IllegalArgumentException(

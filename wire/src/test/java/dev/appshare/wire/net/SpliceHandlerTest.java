@@ -34,6 +34,7 @@ class SpliceHandlerTest {
         boolean inputShutdown;
         boolean outputShutdown;
         int reads;
+        int flushes;
         final Queue<ChannelPromise> heldWrites = new ArrayDeque<>();
         boolean holdWrites;
 
@@ -46,6 +47,12 @@ class SpliceHandlerTest {
                                 public void read(ChannelHandlerContext ctx) {
                                     reads++;
                                     ctx.read();
+                                }
+
+                                @Override
+                                public void flush(ChannelHandlerContext ctx) {
+                                    flushes++;
+                                    ctx.flush();
                                 }
 
                                 @Override
@@ -149,8 +156,11 @@ class SpliceHandlerTest {
         b.runPendingTasks();
     }
 
-    static void send(EmbeddedChannel ch, String text) {
+    /** A chunk arrives on {@code ch} in a read burst of its own; then the loop turn ends. */
+    void send(EmbeddedChannel ch, String text) {
         ch.writeInbound(Unpooled.copiedBuffer(text, StandardCharsets.US_ASCII));
+        a.runPendingTasks(); // the splice flushes its peer at the end of the turn
+        b.runPendingTasks();
     }
 
     /** The two channels, from the side that half-closes first. */
@@ -170,6 +180,31 @@ class SpliceHandlerTest {
         // Each chunk asked for the next one, as the peer was still writable.
         assertEquals(2, a.reads);
         assertEquals(2, b.reads);
+    }
+
+    @Test
+    void aReadBurstIsFlushedOnceAtTheEndOfTheLoopTurn() {
+        join();
+        int before = b.flushes;
+        for (String chunk : new String[] {"one ", "two ", "three"}) {
+            a.pipeline().fireChannelRead(Unpooled.copiedBuffer(chunk, StandardCharsets.US_ASCII));
+        }
+        assertEquals("", b.written(), "nothing leaves before the burst is over");
+        assertEquals(before, b.flushes);
+        a.pipeline().fireChannelReadComplete();
+        assertEquals(before, b.flushes, "flushed when the loop turn ends");
+        b.runPendingTasks(); // the turn ends
+        assertEquals(before + 1, b.flushes, "one flush for the burst");
+        assertEquals("one two three", b.written());
+    }
+
+    @Test
+    void aFinAfterABurstFlushesTheBurstFirst() {
+        join();
+        a.pipeline().fireChannelRead(Unpooled.copiedBuffer("last", StandardCharsets.US_ASCII));
+        a.receiveFin(); // no read-complete in between
+        assertEquals("last", b.written());
+        assertTrue(b.isOutputShutdown(), "the FIN followed the bytes");
     }
 
     @ParameterizedTest(name = "first FIN on a: {0}")

@@ -48,7 +48,21 @@ class StreamPreambleTest {
         assertEquals(1, in.readableBytes());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> StreamPreamble.decode(Unpooled.wrappedBuffer(new byte[] {0x04, 0, 22})));
+                () -> StreamPreamble.decode(Unpooled.wrappedBuffer(new byte[] {0x05, 0, 22})));
         assertThrows(IllegalArgumentException.class, () -> StreamPreamble.encode(65536, false));
+    }
+
+    @Test
+    void anAbortNoticeCarriesTheStreamId() {
+        byte[] notice = StreamPreamble.encodeAbort(0x0123_4567_89ABL);
+        assertEquals(StreamPreamble.MAX_LENGTH, notice.length);
+        assertNull(
+                StreamPreamble.decode(
+                        Unpooled.wrappedBuffer(notice, 0, StreamPreamble.MAX_LENGTH - 1)));
+        ByteBuf in = Unpooled.wrappedBuffer(notice);
+        assertEquals(
+                new StreamPreamble.Request(StreamPreamble.ABORT_STREAM, 0, 0x0123_4567_89ABL),
+                StreamPreamble.decode(in));
+        assertEquals(0, in.readableBytes());
     }
 }

@@ -1,0 +1,145 @@
+package dev.appshare.wire.tunnel;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The abort notice ({@link StreamPreamble#ABORT_STREAM}): how a peer that aborts a stream after it
+ * already sent its FIN makes sure the other peer hears of it.
+ *
+ * <p>Such an abort (a client that closed its connection, seen first as an end of input and passed
+ * on as a FIN, whose next write then failed) can only reach the other side as STOP_SENDING: its
+ * RESET_STREAM is moot once the FIN was read. netty (4.2.18) does not reliably tell a stream about
+ * a STOP_SENDING: it learns of it only through quiche's list of writable streams, which is empty
+ * whenever the connection's congestion window is full, and once its own RESET_STREAM is acked
+ * quiche forgets the stream; later writes then wait for capacity forever and the stream's TCP
+ * connection stays open (netty/netty#17380). So the aborting side also opens a stream that carries
+ * just this notice, and the other side aborts the stream it names as if it had been reset.
+ *
+ * <p>Both peers track their open streams ({@link #track}) and take notices ({@link #aborted}). A
+ * peer that predates the notice refuses the stream as an unknown preamble (an old share logs one
+ * rate-limited line for it); nothing else changes. All methods run on the QUIC channel's event loop
+ * (its streams share it).
+ */
+public final class StreamAborts {
+    private static final Logger log = LoggerFactory.getLogger(StreamAborts.class);
+    private static final AttributeKey<Map<Long, QuicStreamChannel>> OPEN =
+            AttributeKey.valueOf(StreamAborts.class, "open");
+
+    private StreamAborts() {}
+
+    /** Raised on a stream the other peer said it aborted. */
+    public static final class AbortedByPeerException extends IOException {
+        public AbortedByPeerException(long stream) {
+            super("the other peer aborted stream " + stream + " after its FIN");
+        }
+    }
+
+    /** Makes {@code stream} findable by a notice from the other peer until it closes. */
+    public static void track(QuicStreamChannel stream) {
+        QuicChannel quic = stream.parent();
+        Map<Long, QuicStreamChannel> open = quic.attr(OPEN).get();
+        if (open == null) {
+            open = new HashMap<>();
+            quic.attr(OPEN).set(open);
+        }
+        long id = stream.streamId();
+        open.put(id, stream);
+        Map<Long, QuicStreamChannel> tracked = open;
+        stream.closeFuture().addListener(f -> tracked.remove(id, stream));
+    }
+
+    /**
+     * This side is aborting {@code stream}: if it already sent its FIN, tells the other peer on a
+     * stream of its own. Call before the stream is shut down.
+     */
+    public static void aborting(QuicStreamChannel stream) {
+        if (!stream.isOutputShutdown() || !stream.parent().isActive()) return;
+        byte[] notice = StreamPreamble.encodeAbort(stream.streamId());
+        stream.parent()
+                .newStreamBootstrap()
+                .type(QuicStreamType.BIDIRECTIONAL)
+                // Reads the other side's FIN (and nothing else), then the stream closes.
+                .handler(new ChannelInboundHandlerAdapter())
+                .create()
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) return; // the tunnel is closing anyway
+                            QuicStreamChannel s = (QuicStreamChannel) f.getNow();
+                            s.writeAndFlush(Unpooled.wrappedBuffer(notice))
+                                    .addListener(QuicStreamChannel.SHUTDOWN_OUTPUT);
+                        });
+    }
+
+    /**
+     * A notice arrived on {@code quic}: the stream it names fails as if reset (its splice resets
+     * the TCP connection). Returns whether such a stream was still open.
+     */
+    public static boolean aborted(QuicChannel quic, long stream) {
+        Map<Long, QuicStreamChannel> open = quic.attr(OPEN).get();
+        QuicStreamChannel s = open == null ? null : open.get(stream);
+        if (s == null) return false;
+        s.pipeline().fireExceptionCaught(new AbortedByPeerException(stream));
+        return true;
+    }
+
+    /**
+     * The handler of every stream the other peer opens, for a side that takes no streams but
+     * notices ({@code connect}): acts on an abort notice and ends the stream with its own FIN; any
+     * other stream is closed at once.
+     */
+    public static final class NoticeOnly extends ChannelInboundHandlerAdapter {
+        private ByteBuf held;
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (!(msg instanceof ByteBuf buf)) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            held =
+                    held == null
+                            ? buf
+                            : ctx.alloc().compositeBuffer().addComponents(true, held, buf);
+            StreamPreamble.Request r;
+            try {
+                r = StreamPreamble.decode(held);
+            } catch (IllegalArgumentException e) {
+                r = new StreamPreamble.Request((byte) 0, 0);
+            }
+            if (r == null) return; // more to come
+            held.release();
+            held = null;
+            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+            if (r.kind() != StreamPreamble.ABORT_STREAM) {
+                ctx.close();
+                return;
+            }
+            if (aborted(stream.parent(), r.stream())) {
+                log.debug("the other peer aborted stream {} after its FIN", r.stream());
+            }
+            stream.shutdownOutput(); // our FIN; theirs closes the notice stream
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (held != null) {
+                held.release();
+                held = null;
+            }
+            ctx.fireChannelInactive();
+        }
+    }
+}
