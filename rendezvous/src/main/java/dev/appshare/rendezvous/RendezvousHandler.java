@@ -113,7 +113,8 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
      */
     private void onEnd(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
         Session s = server.registry().end(m.require("session"), ctx.channel());
-        if (s != null) send(s.other(ctx.channel()), RendezvousMessage.of(END, "session", s.id()));
+        if (s != null)
+            tellLeft(s.other(ctx.channel()), RendezvousMessage.of(END, "session", s.id()));
     }
 
     private void onPing(ChannelHandlerContext ctx) {
@@ -263,6 +264,9 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
      */
     private void onForward(ChannelHandlerContext ctx, RendezvousMessage m)
             throws ProtocolException {
+        // Closed for signalling too fast (below) while the rest of its read is still decoded: the
+        // rest is dropped, not forwarded.
+        if (!ctx.channel().isActive()) return;
         Session s = server.registry().session(m.require("session"));
         if (s == null) return; // the session ended meanwhile: nothing to forward to
         if (s.connector() != ctx.channel() && s.share().channel() != ctx.channel()) {
@@ -286,7 +290,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             return;
         }
         if (!s.countSignal(ctx.channel())) return; // past the session's budget: dropped
-        send(to, m);
+        // Not send(): the sender has paid for this write above. The partner's buffer is read from
+        // this event loop while the partner's own loop changes it, so it can turn unwritable
+        // between the two looks; send() would then close the partner as a non-reader, which is what
+        // the check above exists to prevent. At most this one message goes over the mark.
+        to.writeAndFlush(m);
+        server.noteQueued(to);
     }
 
     /**
@@ -315,6 +324,20 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         ChannelFuture f = to.writeAndFlush(m);
         server.noteQueued(to);
         return f;
+    }
+
+    /**
+     * Tells a peer that the other side of a session left (END, GONE): written if it is reading,
+     * dropped if not. Unlike {@link #send}, never closes it: the other side caused this message,
+     * and may have filled the peer's queue itself (a stranger's SIGNALs within the session's
+     * budget), so closing here would let anyone who knows a share's name knock it off by
+     * connecting, signalling and leaving. A peer that misses an END frees the session at its own
+     * timeout.
+     */
+    private void tellLeft(Channel to, RendezvousMessage m) {
+        if (!to.isActive() || !to.isWritable()) return;
+        to.writeAndFlush(m);
+        server.noteQueued(to);
     }
 
     private static void checkVersion(RendezvousMessage m) throws ProtocolException {
@@ -365,10 +388,10 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         ShareRegistry.Dropped dropped = server.registry().drop(ch, share);
         for (Session s : dropped.sessions()) {
             if (s.connector() != ch) {
-                send(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));
+                tellLeft(s.connector(), RendezvousMessage.of(GONE, "session", s.id()));
             } else {
                 // The connector left: its share frees what the session held (a PAKE slot).
-                send(s.share().channel(), RendezvousMessage.of(END, "session", s.id()));
+                tellLeft(s.share().channel(), RendezvousMessage.of(END, "session", s.id()));
             }
         }
         if (share != null && server.registry().lookup(share.name()) == null) {
