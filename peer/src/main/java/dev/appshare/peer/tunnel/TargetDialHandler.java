@@ -98,12 +98,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
-            if (StreamAborts.aborted(notice.parent(), request.stream())) {
+            if (StreamAborts.take(notice, request.stream())) {
                 log.debug("session {}: the connector aborted stream {}", session, request.stream());
             }
-            // Our FIN, and a read for theirs: then the notice stream closes.
-            notice.shutdownOutput();
-            ctx.read();
+            ctx.read(); // for the connector's FIN: then the notice stream closes
             return;
         }
         SharedTarget target = targets.pick(request);

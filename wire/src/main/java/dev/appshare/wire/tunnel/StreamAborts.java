@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  * connection stays open (netty/netty#17380). So the aborting side also opens a stream that carries
  * just this notice, and the other side aborts the stream it names as if it had been reset.
  *
- * <p>Both peers track their open streams ({@link #track}) and take notices ({@link #aborted}). A
- * peer that predates the notice refuses the stream as an unknown preamble (an old share logs one
+ * <p>Both peers track their open streams ({@link #track}) and take notices ({@link #take}). A peer
+ * that predates the notice refuses the stream as an unknown preamble (an old share logs one
  * rate-limited line for it); nothing else changes. All methods run on the QUIC channel's event loop
  * (its streams share it).
  */
@@ -84,15 +84,16 @@ public final class StreamAborts {
     }
 
     /**
-     * A notice arrived on {@code quic}: the stream it names fails as if reset (its splice resets
-     * the TCP connection). Returns whether such a stream was still open.
+     * A notice naming {@code stream} arrived on {@code notice}: the named stream fails as if reset
+     * (its splice resets the TCP connection), and the notice stream gets our FIN (the other side's
+     * FIN then closes it). Returns whether the named stream was still open.
      */
-    public static boolean aborted(QuicChannel quic, long stream) {
-        Map<Long, QuicStreamChannel> open = quic.attr(OPEN).get();
+    public static boolean take(QuicStreamChannel notice, long stream) {
+        Map<Long, QuicStreamChannel> open = notice.parent().attr(OPEN).get();
         QuicStreamChannel s = open == null ? null : open.get(stream);
-        if (s == null) return false;
-        s.pipeline().fireExceptionCaught(new AbortedByPeerException(stream));
-        return true;
+        if (s != null) s.pipeline().fireExceptionCaught(new AbortedByPeerException(stream));
+        notice.shutdownOutput();
+        return s != null;
     }
 
     /**
@@ -127,10 +128,9 @@ public final class StreamAborts {
                 ctx.close();
                 return;
             }
-            if (aborted(stream.parent(), r.stream())) {
+            if (take(stream, r.stream())) {
                 log.debug("the other peer aborted stream {} after its FIN", r.stream());
             }
-            stream.shutdownOutput(); // our FIN; theirs closes the notice stream
         }
 
         @Override
