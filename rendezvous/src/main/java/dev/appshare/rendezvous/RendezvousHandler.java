@@ -294,17 +294,17 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         // this event loop while the partner's own loop changes it, so it can turn unwritable
         // between the two looks; send() would then close the partner as a non-reader, which is what
         // the check above exists to prevent. At most this one message goes over the mark.
-        to.writeAndFlush(m);
-        server.noteQueued(to);
+        queue(to, m);
     }
 
     /**
      * Writes a message to a control connection, unless that connection is not reading: with {@link
      * RendezvousServer#QUEUE_HIGH} bytes already waiting for it (it is not writable), the message
      * is dropped and the connection closed. Whoever caused the write (its own PING, a connector's
-     * CONNECT, its partner leaving), the one closed is the connection that does not read, so a peer
-     * that stops reading cannot make the server queue more for it. (A SIGNAL is checked before
-     * this, in onSignal: its sender pays.)
+     * CONNECT), the one closed is the connection that does not read, so a peer that stops reading
+     * cannot make the server queue more for it. (Not for what the other side of a session caused: a
+     * SIGNAL or PAKE is checked in onForward, where its sender pays, and END or GONE goes through
+     * {@link #tellLeft}.)
      *
      * @return the write, or null if the message was dropped
      */
@@ -321,6 +321,11 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             to.close();
             return null;
         }
+        return queue(to, m);
+    }
+
+    /** Writes {@code m} to {@code to} whatever it has queued, and records the queue's peak. */
+    private ChannelFuture queue(Channel to, RendezvousMessage m) {
         ChannelFuture f = to.writeAndFlush(m);
         server.noteQueued(to);
         return f;
@@ -335,9 +340,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
      * timeout.
      */
     private void tellLeft(Channel to, RendezvousMessage m) {
-        if (!to.isActive() || !to.isWritable()) return;
-        to.writeAndFlush(m);
-        server.noteQueued(to);
+        if (to.isActive() && to.isWritable()) queue(to, m);
     }
 
     private static void checkVersion(RendezvousMessage m) throws ProtocolException {
