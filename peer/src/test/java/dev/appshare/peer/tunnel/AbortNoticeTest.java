@@ -8,7 +8,6 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -22,8 +21,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -55,38 +52,28 @@ class AbortNoticeTest {
     void connect() throws Exception {
         group = EventLoops.newGroup(1);
         server =
-                new Bootstrap()
-                        .group(group)
-                        .channel(EventLoops.datagram())
-                        .handler(
-                                TunnelCodecs.server(
-                                        serverKey,
-                                        clientKey.fingerprint(),
-                                        false,
-                                        new ChannelInboundHandlerAdapter() {
-                                            @Override
-                                            public void channelActive(ChannelHandlerContext ctx) {
-                                                serverSide.complete((QuicChannel) ctx.channel());
-                                                ctx.fireChannelActive();
-                                            }
-                                        },
-                                        new ChannelInitializer<QuicStreamChannel>() {
-                                            @Override
-                                            protected void initChannel(QuicStreamChannel ch) {
-                                                ch.pipeline().addLast(new WholeStream());
-                                            }
-                                        }))
-                        .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                        .sync()
-                        .channel();
+                LoopbackUdp.bind(
+                        group,
+                        TunnelCodecs.server(
+                                serverKey,
+                                clientKey.fingerprint(),
+                                false,
+                                new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelActive(ChannelHandlerContext ctx) {
+                                        serverSide.complete((QuicChannel) ctx.channel());
+                                        ctx.fireChannelActive();
+                                    }
+                                },
+                                new ChannelInitializer<QuicStreamChannel>() {
+                                    @Override
+                                    protected void initChannel(QuicStreamChannel ch) {
+                                        ch.pipeline().addLast(new WholeStream());
+                                    }
+                                }));
         client =
-                new Bootstrap()
-                        .group(group)
-                        .channel(EventLoops.datagram())
-                        .handler(TunnelCodecs.client(clientKey, serverKey.fingerprint(), false))
-                        .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
-                        .sync()
-                        .channel();
+                LoopbackUdp.bind(
+                        group, TunnelCodecs.client(clientKey, serverKey.fingerprint(), false));
         tunnel =
                 QuicChannel.newBootstrap(client)
                         .handler(new ChannelInboundHandlerAdapter())

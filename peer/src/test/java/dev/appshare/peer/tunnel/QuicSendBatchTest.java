@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.appshare.wire.net.EventLoops;
-import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -21,7 +20,6 @@ import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
-import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -106,28 +104,18 @@ class QuicSendBatchTest {
                     }
                 };
         Channel server =
-                new Bootstrap()
-                        .group(group)
-                        .channel(EventLoops.datagram())
-                        .handler(
-                                TunnelCodecs.server(
-                                        serverId,
-                                        clientId.fingerprint(),
-                                        false,
-                                        new ChannelInboundHandlerAdapter(),
-                                        streamHandler))
-                        .bind(new InetSocketAddress("127.0.0.1", 0))
-                        .sync()
-                        .channel();
+                LoopbackUdp.bind(
+                        group,
+                        TunnelCodecs.server(
+                                serverId,
+                                clientId.fingerprint(),
+                                false,
+                                new ChannelInboundHandlerAdapter(),
+                                streamHandler));
         Sends count = new Sends();
         Channel client =
-                new Bootstrap()
-                        .group(group)
-                        .channel(EventLoops.datagram())
-                        .handler(TunnelCodecs.client(clientId, serverId.fingerprint(), false))
-                        .bind(new InetSocketAddress("127.0.0.1", 0))
-                        .sync()
-                        .channel();
+                LoopbackUdp.bind(
+                        group, TunnelCodecs.client(clientId, serverId.fingerprint(), false));
         client.pipeline().addFirst(count);
         try {
             QuicChannel quic =
