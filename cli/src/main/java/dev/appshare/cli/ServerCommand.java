@@ -1,5 +1,6 @@
 package dev.appshare.cli;
 
+import dev.appshare.gateway.PublicGateway;
 import dev.appshare.peer.PeerException;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.AppshareServer;
@@ -8,10 +9,12 @@ import dev.appshare.rendezvous.AppshareServer.Options;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.relay.RelayToken;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
@@ -67,6 +70,24 @@ final class ServerCommand implements Callable<Integer> {
     Path secretFile;
 
     @Option(
+            names = "--http-listen",
+            paramLabel = "HOST:PORT",
+            description =
+                    "Run the public HTTP gateway here: shares started with --public get a URL"
+                            + " http://LABEL.DOMAIN:PORT/ (default: no gateway).")
+    String httpListen;
+
+    @Option(
+            names = "--domain",
+            defaultValue = "localhost",
+            paramLabel = "DOMAIN",
+            description =
+                    "The gateway's domain: a wildcard DNS name *.DOMAIN pointing at this server"
+                            + " (default localhost: browsers on this machine resolve"
+                            + " *.localhost themselves).")
+    String domain;
+
+    @Option(
             names = {"-v", "--verbose"},
             description = "Log details, and print stack traces on errors.")
     boolean verbose;
@@ -87,16 +108,28 @@ final class ServerCommand implements Callable<Integer> {
         }
         Runner run = new Runner();
         AppshareServer server;
+        PublicGateway gateway = null;
         try {
+            if (httpListen != null) {
+                gateway =
+                        PublicGateway.bind(
+                                new PublicGateway.Options(
+                                        parse("--http-listen", httpListen), gatewayDomain()),
+                                run.group);
+                options = options.withPublicUrls(gateway.urls());
+            }
             server = AppshareServer.start(options, tokens, run.group);
         } catch (ListenFailure e) {
+            if (gateway != null) gateway.close();
             run.shutdown();
             throw RelayCommand.bindFailure(e.relay() ? "relay" : "--listen", e.address(), e);
         } catch (Exception e) {
+            if (gateway != null) gateway.close();
             run.shutdown();
             throw e;
         }
         RendezvousServer rendezvous = server.rendezvous();
+        if (gateway != null) gateway.attach(rendezvous, gatewayRelay(server));
         RelayServer relay = server.relay();
         String advertised = server.relayAdvertised();
         log.info(
@@ -111,9 +144,43 @@ final class ServerCommand implements Callable<Integer> {
                         + ")"
                         + (relay != null
                                 ? ", relay on " + HostPort.format(relay.localAddress())
+                                : "")
+                        + (gateway != null
+                                ? ", public gateway on " + gateway.urls().url("*")
                                 : ""));
         System.out.flush();
-        return run.awaitStop(server);
+        return run.awaitStop(gateway, server);
+    }
+
+    private String gatewayDomain() {
+        String d = domain.toLowerCase(java.util.Locale.ROOT);
+        if (d.endsWith(".")) d = d.substring(0, d.length() - 1);
+        if (!d.matches("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*"))
+            throw new PeerException(2, "--domain: not a domain name: " + domain);
+        return d;
+    }
+
+    /**
+     * Where the gateway dials the relay: the embedded relay on loopback (its own process; the
+     * advertised address may not loop back from inside a NAT), else the advertised one relative to
+     * the rendezvous.
+     */
+    private static Function<String, InetSocketAddress> gatewayRelay(AppshareServer server) {
+        RelayServer relay = server.relay();
+        if (relay != null) {
+            InetSocketAddress at = relay.localAddress();
+            InetSocketAddress reach =
+                    at.getAddress().isAnyLocalAddress()
+                            ? new InetSocketAddress(InetAddress.getLoopbackAddress(), at.getPort())
+                            : at;
+            return field -> reach;
+        }
+        InetSocketAddress r = server.rendezvous().localAddress();
+        InetSocketAddress rendezvous =
+                r.getAddress().isAnyLocalAddress()
+                        ? new InetSocketAddress(InetAddress.getLoopbackAddress(), r.getPort())
+                        : r;
+        return field -> dev.appshare.peer.path.RelayAddress.parse(field, rendezvous);
     }
 
     static InetSocketAddress parse(String option, String value) {

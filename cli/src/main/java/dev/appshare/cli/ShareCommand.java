@@ -1,13 +1,18 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.Sharer;
+import dev.appshare.wire.http.BasicAuth;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 @Command(
         name = "share",
@@ -17,9 +22,12 @@ import picocli.CommandLine.Option;
             "Share local TCP ports. Prints 'Name: CODE' once registered (e.g.",
             "cheerful-beaver-2087), then 'Ports: P, ...'; give that code to `appshare connect`",
             "on the other machine. The words are a password the server never sees; only the",
-            "ports given are reachable. Runs until Ctrl-C."
+            "ports given are reachable. With --public, also prints 'URL: ...', a web address",
+            "of the first port that anyone can open in a browser. Runs until Ctrl-C."
         })
 final class ShareCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
     @Option(
             names = "--port",
             required = true,
@@ -42,19 +50,50 @@ final class ShareCommand implements Callable<Integer> {
                             + " (the code is then WORD-WORD-NAME).")
     String name;
 
+    @Option(
+            names = "--public",
+            description =
+                    "Also make the first --port reachable at a web address of the server's HTTP"
+                            + " gateway (prints 'URL: ...'); only that port, and only as HTTP."
+                            + " The server sees that HTTP traffic, never the private tunnels'.")
+    boolean makePublic;
+
+    @Option(
+            names = "--public-auth",
+            paramLabel = "USER:PASSWORD",
+            description =
+                    "With --public: visitors must give these basic-auth credentials (checked at"
+                            + " the gateway, which learns only their hash).")
+    String publicAuth;
+
     @Mixin PeerOptions peer = new PeerOptions();
 
     @Override
     public Integer call() throws Exception {
         Main.prestart();
         List<InetSocketAddress> targets = PortSpecs.shared(ports, host);
-        peer.transport(); // a bad --transport is a usage error before anything starts
+        // A bad --transport is a usage error before anything starts.
+        boolean relayAllowed = peer.transport() != Transport.DIRECT;
+        Sharer.PublicWeb web = null;
+        if (publicAuth != null && !makePublic)
+            throw new ParameterException(spec.commandLine(), "--public-auth needs --public");
+        if (makePublic) {
+            if (!relayAllowed)
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--public needs the relay (the gateway reaches the share through it):"
+                                + " drop --transport direct");
+            if (publicAuth != null && publicAuth.indexOf(':') < 1)
+                throw new ParameterException(spec.commandLine(), "--public-auth is USER:PASSWORD");
+            web = new Sharer.PublicWeb(publicAuth == null ? null : BasicAuth.hash(publicAuth));
+        }
         Runner run = new Runner();
         Sharer sharer = null;
         try {
             sharer =
                     new Sharer(
-                            new Sharer.Config(peer.server(), targets, name, peer.paths()),
+                            new Sharer.Config(peer.server(), targets, name, peer.paths())
+                                    .withPublicWeb(web),
                             run.group,
                             Console.of(System.out));
             run.await(sharer.start());

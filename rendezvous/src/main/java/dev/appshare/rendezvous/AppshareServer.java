@@ -38,7 +38,40 @@ public final class AppshareServer implements AutoCloseable {
             String publicHost,
             long handshakeMillis,
             long relayHandshakeMillis,
-            ClientLimits limits) {
+            ClientLimits limits,
+            PublicUrls publicUrls) {
+
+        public Options(
+                InetSocketAddress listen,
+                InetSocketAddress relayListen,
+                String relayAdvertised,
+                String publicHost,
+                long handshakeMillis,
+                long relayHandshakeMillis,
+                ClientLimits limits) {
+            this(
+                    listen,
+                    relayListen,
+                    relayAdvertised,
+                    publicHost,
+                    handshakeMillis,
+                    relayHandshakeMillis,
+                    limits,
+                    null);
+        }
+
+        /** Offers shares that ask for it a public URL at the gateway {@code urls} describes. */
+        public Options withPublicUrls(PublicUrls urls) {
+            return new Options(
+                    listen,
+                    relayListen,
+                    relayAdvertised,
+                    publicHost,
+                    handshakeMillis,
+                    relayHandshakeMillis,
+                    limits,
+                    urls);
+        }
 
         /** The rendezvous on {@code listen}, the embedded relay on the next port (or any). */
         public static Options of(InetSocketAddress listen) {
@@ -60,7 +93,8 @@ public final class AppshareServer implements AutoCloseable {
                     publicHost,
                     handshakeMillis,
                     relayHandshakeMillis,
-                    limits);
+                    limits,
+                    publicUrls);
         }
 
         /** Sends peers to a standalone relay; none is embedded. */
@@ -77,7 +111,8 @@ public final class AppshareServer implements AutoCloseable {
                     publicHost,
                     handshakeMillis,
                     relayHandshakeMillis,
-                    limits);
+                    limits,
+                    publicUrls);
         }
 
         public Options withPublicHost(String host) {
@@ -88,7 +123,8 @@ public final class AppshareServer implements AutoCloseable {
                     host,
                     handshakeMillis,
                     relayHandshakeMillis,
-                    limits);
+                    limits,
+                    publicUrls);
         }
 
         public Options withHandshakes(long rendezvousMillis, long relayMillis) {
@@ -99,7 +135,8 @@ public final class AppshareServer implements AutoCloseable {
                     publicHost,
                     rendezvousMillis,
                     relayMillis,
-                    limits);
+                    limits,
+                    publicUrls);
         }
 
         public Options withLimits(ClientLimits limits) {
@@ -110,7 +147,8 @@ public final class AppshareServer implements AutoCloseable {
                     publicHost,
                     handshakeMillis,
                     relayHandshakeMillis,
-                    limits);
+                    limits,
+                    publicUrls);
         }
 
         /** The host of {@code a} and the port after its own; port 0 stays 0 (any free port). */
@@ -178,6 +216,7 @@ public final class AppshareServer implements AutoCloseable {
         cfg.relayAdvertised = advertised;
         cfg.handshakeTimeoutMillis = o.handshakeMillis();
         cfg.limits = o.limits();
+        cfg.publicUrls = o.publicUrls();
         try {
             return new AppshareServer(
                     new RendezvousServer(cfg, tokens).start(group), relay, advertised);

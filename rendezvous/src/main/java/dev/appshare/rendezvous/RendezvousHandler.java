@@ -40,6 +40,8 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     // Between REGISTER and PROVE: the key to be proven, the name asked for, and the challenge.
     private PublicKey registering;
     private String registeringName;
+    private boolean registeringPublic; // REGISTER public=1
+    private String registeringAuth; // REGISTER auth=, with public=1
     private String nonce;
     private long lastUnknown = System.nanoTime() - UNKNOWN_NAME_INTERVAL_NANOS;
     public static final long UNKNOWN_NAME_INTERVAL_NANOS = 900_000_000L;
@@ -146,8 +148,13 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             fail(ctx, E_BAD_NAME, "a name is 3-48 characters of a-z, 0-9 and '-'");
             return;
         }
+        String auth = m.get("auth");
+        if (auth != null && !auth.matches(AUTH_PATTERN))
+            throw new ProtocolException("auth is not a base64url SHA-256");
         registering = key;
         registeringName = wanted;
+        registeringPublic = "1".equals(m.get("public"));
+        registeringAuth = registeringPublic ? auth : null;
         nonce = RegistrationProof.nonce(server.random());
         send(ctx.channel(), RendezvousMessage.of(CHALLENGE, "nonce", nonce));
     }
@@ -161,7 +168,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         String wanted = registeringName;
         // The registry takes the address's live-share budget slot (or keeps the one the owner's
         // reservation holds).
-        Registration r = server.registry().register(wanted, ctx.channel(), owner, from);
+        // A public share (on a server with a gateway) gets its URL's label, from its key.
+        PublicUrls urls = server.config().publicUrls;
+        String label = registeringPublic && urls != null ? PublicUrls.label(owner) : null;
+        Registration r =
+                server.registry()
+                        .register(wanted, ctx.channel(), owner, from, label, registeringAuth);
         switch (r.claim()) {
             case TAKEN ->
                     fail(
@@ -185,7 +197,20 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                             share.name(),
                             ctx.channel().remoteAddress());
                 }
-                send(ctx.channel(), RendezvousMessage.of(REGISTERED, "name", share.name()));
+                send(
+                        ctx.channel(),
+                        share.isPublic()
+                                ? RendezvousMessage.of(
+                                        REGISTERED,
+                                        "name",
+                                        share.name(),
+                                        "label",
+                                        share.label(),
+                                        "url",
+                                        urls.url(share.label()),
+                                        "gateway",
+                                        urls.gatewayFingerprint())
+                                : RendezvousMessage.of(REGISTERED, "name", share.name()));
             }
         }
     }

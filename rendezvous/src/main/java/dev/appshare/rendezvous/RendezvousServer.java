@@ -4,6 +4,7 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.bootstrap.ServerBootstrap;
@@ -59,7 +60,17 @@ public final class RendezvousServer implements AutoCloseable {
          * it.
          */
         public int maxReservations = ShareRegistry.MAX_RESERVATIONS;
+
+        /** The HTTP gateway's URLs and key, for shares that ask to be public; null: no gateway. */
+        public PublicUrls publicUrls;
     }
+
+    /**
+     * A gateway tunnel asked of a public share: the share was sent {@code INCOMING gateway=1} with
+     * this session id and relay token; the gateway dials {@code relay} with the token.
+     */
+    public record GatewayInvite(
+            ShareRegistry.Share share, String session, String token, String relay) {}
 
     /**
      * Write-buffer watermarks of each control connection: what the server holds for a peer beyond
@@ -241,6 +252,36 @@ public final class RendezvousServer implements AutoCloseable {
 
     SecureRandom random() {
         return random;
+    }
+
+    /**
+     * Asks the live public share whose label is {@code label} for a tunnel to the gateway in this
+     * process: {@code INCOMING session=ID from=127.0.0.1 token=T relay=R gateway=1}. The session is
+     * not a registry session (no connector connection holds it): the share's END and SIGNALs for it
+     * are dropped as for an unknown session, and the tunnel, as any, outlives the control
+     * connection. Null if there is no such share or it does not read its control connection.
+     */
+    public GatewayInvite inviteGateway(String label) {
+        ShareRegistry.Share s = registry.publicShare(label);
+        if (s == null || !s.channel().isActive() || !s.channel().isWritable()) return null;
+        String session = registry.unusedSessionId();
+        String token = tokens.mint(config.tokenLifetimeMillis);
+        s.channel()
+                .writeAndFlush(
+                        RendezvousMessage.of(
+                                RendezvousProtocol.INCOMING,
+                                "session",
+                                session,
+                                "from",
+                                "127.0.0.1",
+                                "token",
+                                token,
+                                "relay",
+                                config.relayAdvertised,
+                                "gateway",
+                                "1"));
+        noteQueued(s.channel());
+        return new GatewayInvite(s, session, token, config.relayAdvertised);
     }
 
     public ShareRegistry registry() {

@@ -41,11 +41,32 @@ import java.util.random.RandomGenerator;
  * server must not hand out an id it handed out before. Random ids are also unguessable.
  */
 public final class ShareRegistry {
-    /** A registered share: its control channel, its key's fingerprint, and its address. */
-    public record Share(String name, Channel channel, String owner, InetAddress from) {}
+    /**
+     * A registered share: its control channel, its key's fingerprint, and its address; for a public
+     * share (REGISTER {@code public=1} on a server with a gateway) its URL's label and the
+     * credentials' hash visitors must match (null: none asked), else both null.
+     */
+    public record Share(
+            String name,
+            Channel channel,
+            String owner,
+            InetAddress from,
+            String label,
+            String auth) {
+        public Share(String name, Channel channel, String owner, InetAddress from) {
+            this(name, channel, owner, from, null, null);
+        }
 
-    /** A name kept for its owner after the share's control connection closed. */
-    private record Reservation(String owner, InetAddress from, long expiresAt) {}
+        public boolean isPublic() {
+            return label != null;
+        }
+    }
+
+    /**
+     * A name kept for its owner after the share's control connection closed; a public share's label
+     * with it, so the gateway can tell "offline" from "no such share".
+     */
+    private record Reservation(String owner, InetAddress from, long expiresAt, String label) {}
 
     /** Reservations held at once, at most; past it a leaving share's name is freed at once. */
     public static final int MAX_RESERVATIONS = 65_536;
@@ -76,6 +97,9 @@ public final class ShareRegistry {
     }
 
     private final Map<String, Share> byName = new HashMap<>();
+    // Live public shares by label; reserved names' labels (label -> name) while they are reserved.
+    private final Map<String, Share> byLabel = new HashMap<>();
+    private final Map<String, String> reservedLabels = new HashMap<>();
     // In the order they were made, which (one lifetime for all) is the order they expire in.
     private final LinkedHashMap<String, Reservation> reserved = new LinkedHashMap<>();
     private final Map<String, Session> sessions = new HashMap<>();
@@ -180,6 +204,16 @@ public final class ShareRegistry {
      */
     public synchronized Registration register(
             String wanted, Channel ch, String owner, InetAddress from) {
+        return register(wanted, ch, owner, from, null, null);
+    }
+
+    /**
+     * As {@link #register(String, Channel, String, InetAddress)}, public under {@code label} (with
+     * visitors' credentials {@code auth}) when the label is not null. A label is one key's (it is
+     * derived from it), so the same owner's registrations share it and no other can hold it.
+     */
+    public synchronized Registration register(
+            String wanted, Channel ch, String owner, InetAddress from, String label, String auth) {
         expireReservations(); // first: an expired reservation frees its name and its slot
         String name = wanted;
         Share old = null;
@@ -204,11 +238,14 @@ public final class ShareRegistry {
             return new Registration(Claim.BUSY, null, null);
         if (r != null) {
             reserved.remove(name);
+            if (r.label() != null) reservedLabels.remove(r.label());
             if (!slotFromReservation) release.accept(r.from());
         }
         if (slotFromOld) slotPassedOn.add(old);
-        Share s = new Share(name, ch, owner, from);
+        Share s = new Share(name, ch, owner, from, label, auth);
         byName.put(name, s);
+        if (old != null && old.label() != null) byLabel.remove(old.label(), old);
+        if (label != null) byLabel.put(label, s);
         return new Registration(Claim.OK, s, old);
     }
 
@@ -224,12 +261,30 @@ public final class ShareRegistry {
 
     private void expireReservations() {
         long now = nanoTime.getAsLong();
-        for (Iterator<Reservation> it = reserved.values().iterator(); it.hasNext(); ) {
-            Reservation r = it.next();
+        for (Iterator<Map.Entry<String, Reservation>> it = reserved.entrySet().iterator();
+                it.hasNext(); ) {
+            Map.Entry<String, Reservation> e = it.next();
+            Reservation r = e.getValue();
             if (now - r.expiresAt() < 0) break; // the rest expire later
             it.remove();
+            if (r.label() != null) reservedLabels.remove(r.label(), e.getKey());
             release.accept(r.from());
         }
+    }
+
+    /** The live public share whose URL has {@code label}, or null. */
+    public synchronized Share publicShare(String label) {
+        return byLabel.get(label);
+    }
+
+    /**
+     * Whether {@code label} belonged to a public share that left within the reservation time (its
+     * name is still reserved for its key): the gateway says "offline" rather than "no such share".
+     */
+    public synchronized boolean wasPublic(String label) {
+        expireReservations();
+        String name = reservedLabels.get(label);
+        return name != null && reserved.containsKey(name);
     }
 
     public synchronized Share lookup(String name) {
@@ -271,6 +326,11 @@ public final class ShareRegistry {
         return id;
     }
 
+    /** A fresh id no live session holds, for a session outside the table (the gateway's). */
+    public synchronized String unusedSessionId() {
+        return newSessionId();
+    }
+
     public synchronized Session session(String id) {
         return sessions.get(id);
     }
@@ -307,13 +367,16 @@ public final class ShareRegistry {
         boolean reserve = false;
         if (share != null && byName.get(share.name()) == share) {
             byName.remove(share.name());
+            if (share.label() != null) byLabel.remove(share.label(), share);
             if (reserved.size() < maxReservations) {
                 reserved.put(
                         share.name(),
                         new Reservation(
                                 share.owner(),
                                 share.from(),
-                                nanoTime.getAsLong() + reservationNanos));
+                                nanoTime.getAsLong() + reservationNanos,
+                                share.label()));
+                if (share.label() != null) reservedLabels.put(share.label(), share.name());
                 reserve = true;
             } else {
                 release.accept(share.from());

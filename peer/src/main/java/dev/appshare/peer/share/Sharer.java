@@ -11,6 +11,7 @@ import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
+import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
@@ -47,9 +48,24 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             List<InetSocketAddress> targets,
             String name,
             PathOptions paths,
-            GuessLimit.Limits guesses) {
+            GuessLimit.Limits guesses,
+            PublicWeb publicWeb) {
         public Config {
             targets = List.copyOf(targets);
+        }
+
+        public Config(
+                InetSocketAddress server,
+                List<InetSocketAddress> targets,
+                String name,
+                PathOptions paths,
+                GuessLimit.Limits guesses) {
+            this(server, targets, name, paths, guesses, null);
+        }
+
+        /** The same share, public through the server's gateway ({@code share --public}). */
+        public Config withPublicWeb(PublicWeb publicWeb) {
+            return new Config(server, targets, name, paths, guesses, publicWeb);
         }
 
         /** Several shared ports, the default limit on wrong codes. */
@@ -71,6 +87,16 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         }
     }
 
+    /**
+     * {@code share --public}: the first shared port is reachable at a URL of the server's HTTP
+     * gateway, which reaches it through a tunnel of its own (a session the server asks for with
+     * INCOMING gateway=1, no code: the share pins the gateway key the server named in REGISTERED,
+     * and that session's streams reach this one port only).
+     *
+     * @param auth base64url SHA-256 of {@code --public-auth}'s {@code user:password}, or null
+     */
+    public record PublicWeb(String auth) {}
+
     /** Sessions (connectors that proved the code) at once, at most. */
     public static final int MAX_SESSIONS = 64;
 
@@ -87,6 +113,9 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final Map<String, SharerSession> sessions = new HashMap<>();
     private String name;
     private boolean toldTaken;
+    private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)
+    private String url; // the public URL, once REGISTERED gave one
+    private boolean toldNoGateway;
 
     public Sharer(Config config, EventLoopGroup group, Console console) {
         this.config = config;
@@ -163,14 +192,18 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                         "key",
                         RegistrationProof.encodeKey(identity.certificate().getPublicKey()),
                         "name",
-                        wanted));
+                        wanted,
+                        "public",
+                        config.publicWeb() != null ? "1" : null,
+                        "auth",
+                        config.publicWeb() != null ? config.publicWeb().auth() : null));
     }
 
     @Override
     public void message(RendezvousMessage m) {
         switch (m.type()) {
             case CHALLENGE -> onChallenge(m.get("nonce"));
-            case REGISTERED -> onRegistered(m.get("name"));
+            case REGISTERED -> onRegistered(m);
             case INCOMING -> onIncoming(m);
             case PAKE -> proving.message(m);
             case END -> {
@@ -201,20 +234,52 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                         PROVE, "sig", RegistrationProof.sign(identity.privateKey(), nonce)));
     }
 
-    private void onRegistered(String n) {
+    private void onRegistered(RendezvousMessage m) {
+        String n = m.get("name");
         if (n == null || !n.matches(NAME_PATTERN)) {
             log.warn("ignoring a malformed REGISTERED from the rendezvous");
             return;
         }
         toldTaken = false;
-        if (name == null) {
-            name = n;
+        boolean first = name == null;
+        if (first) name = n;
+        if (first) {
             console.line("Name: " + name());
             console.line("Ports: " + targets.ports());
+        }
+        if (config.publicWeb() != null) publicUrl(m);
+        if (first) {
             log.info("sharing {} as {} via {}", targets.text(), n, signalling.serverText());
             registered.trySuccess(name());
         } else {
             log.info("re-registered as {} with {}", n, signalling.serverText());
+        }
+    }
+
+    /**
+     * What REGISTERED says of this share's public URL: prints {@code URL: ...} when it is new, or
+     * once that the server has no gateway (the share then stays private).
+     */
+    private void publicUrl(RendezvousMessage m) {
+        String u = m.get("url");
+        String fp = m.get("gateway");
+        if (u == null || fp == null || !fp.matches(FP_PATTERN)) {
+            gatewayFingerprint = null;
+            if (!toldNoGateway) {
+                toldNoGateway = true;
+                console.line(
+                        "No public URL: the server "
+                                + signalling.serverText()
+                                + " runs no HTTP gateway (appshare server --http-listen);"
+                                + " the share stays private");
+            }
+            return;
+        }
+        gatewayFingerprint = fp;
+        String printable = NetworkText.printable(u);
+        if (!printable.equals(url)) {
+            url = printable;
+            console.line("URL: " + url);
         }
     }
 
@@ -260,8 +325,58 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             log.warn("session {}: ignoring an INCOMING: {}", session, e.getMessage());
             return;
         }
+        if ("1".equals(m.get("gateway"))) {
+            gatewayIncoming(session, route);
+            return;
+        }
         log.debug("session {}: a connector from {} asked for {}", session, from, name);
         proving.incoming(session, fromAddress, route, sessions.size());
+    }
+
+    /**
+     * The server's gateway asks for a tunnel for visitors of the public URL. There is no code to
+     * prove: the share pins the gateway key REGISTERED named, which it accepts only because it
+     * asked to be public, and the session reaches the public port alone, over the relay (the
+     * gateway is the server's own process, beside its relay).
+     */
+    private void gatewayIncoming(String session, PathCarrier.Route route) {
+        if (config.publicWeb() == null || gatewayFingerprint == null) {
+            log.warn("session {}: refused a gateway tunnel: this share is not public", session);
+            signalling.send(RendezvousMessage.of(END, "session", session));
+            return;
+        }
+        if (sessions.size() + proving.size() >= MAX_SESSIONS) {
+            log.info("session {}: refused a gateway tunnel: at the most sessions", session);
+            signalling.send(RendezvousMessage.of(END, "session", session));
+            return;
+        }
+        log.debug("session {}: the gateway asked for a tunnel to {}", session, publicTarget());
+        SharerSession s = new SharerSession(this, session, group.next());
+        sessions.put(session, s);
+        PathOptions p = config.paths();
+        PathOptions relayOnly =
+                new PathOptions(
+                        Transport.RELAY,
+                        p.hostAddresses(),
+                        p.iceTimeoutMillis(),
+                        p.testOnlySocketTap(),
+                        p.resolver());
+        try {
+            s.start(
+                    identity,
+                    gatewayFingerprint,
+                    route,
+                    relayOnly,
+                    SharedTargets.of(publicTarget()));
+        } catch (RuntimeException e) {
+            log.warn("session {}: {}", session, e.getMessage());
+            s.close(null);
+        }
+    }
+
+    /** The port a public share's URL reaches: the first one shared. */
+    private SharedTarget publicTarget() {
+        return targets.all().iterator().next();
     }
 
     /** A connector proved the code: its tunnel may now cost something. */

@@ -108,5 +108,19 @@ public final class RendezvousProtocol {
     /** A session id: 64 bits from a SecureRandom, lower-case hex (16 chars). */
     public static final String SESSION_PATTERN = "[0-9a-f]{16}";
 
+    /**
+     * A public share's label, the first label of its URL's host ({@code LABEL.DOMAIN}): 12 of
+     * base32's lower-case letters and digits (60 bits), derived by the server from the share's key
+     * ({@code PublicUrls.label}), so that it is the same across reconnects and server restarts and
+     * tells nothing of the share's code.
+     */
+    public static final String LABEL_PATTERN = "[a-z2-7]{12}";
+
+    /**
+     * REGISTER's {@code auth=}: base64url (no padding) of the SHA-256 of {@code user:password}, the
+     * basic-auth credentials the gateway asks visitors of a public share for.
+     */
+    public static final String AUTH_PATTERN = "[A-Za-z0-9_-]{43}";
+
     private RendezvousProtocol() {}
 }

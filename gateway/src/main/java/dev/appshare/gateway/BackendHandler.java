@@ -1,0 +1,101 @@
+package dev.appshare.gateway;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The share's side of one visitor connection: on the tunnel stream, after the HTTP client codec,
+ * hands each response part to the visitor as it comes (streamed, never buffered whole), reads only
+ * while the visitor takes it, closes the visitor when the application closes or asks to, and after
+ * a 101 drops the codec and carries raw bytes.
+ */
+final class BackendHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(BackendHandler.class);
+
+    private final VisitorHandler visitorSide;
+    private final Channel visitor;
+    private boolean switching; // a 101 came: its end switches both sides to raw bytes
+    private boolean upgraded;
+    private boolean closeAfter; // the response says Connection: close
+
+    BackendHandler(VisitorHandler visitorSide, Channel visitor) {
+        this.visitorSide = visitorSide;
+        this.visitor = visitor;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!visitor.isActive()) {
+            ReferenceCountUtil.release(msg);
+            ctx.close();
+            return;
+        }
+        if (upgraded) {
+            visitor.write(msg);
+            pauseIfFull(ctx);
+            return;
+        }
+        if (msg instanceof HttpResponse r) {
+            int code = r.status().code();
+            switching = code == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
+            if (code >= 200) closeAfter = !HttpUtil.isKeepAlive(r);
+            if (code >= 200 && !switching) visitorSide.upgradeRefused();
+        }
+        visitor.write(msg);
+        if (msg instanceof LastHttpContent) {
+            if (switching) {
+                upgraded = true;
+                visitorSide.switchToRaw();
+                // Bytes after the 101 that the codec already holds come to channelRead as raw.
+                ctx.pipeline().remove(VisitorHandler.CODEC);
+            } else if (closeAfter) {
+                visitor.writeAndFlush(Unpooled.EMPTY_BUFFER)
+                        .addListener(ChannelFutureListener.CLOSE);
+                ctx.close();
+                return;
+            }
+        }
+        pauseIfFull(ctx);
+    }
+
+    private void pauseIfFull(ChannelHandlerContext ctx) {
+        if (!visitor.isWritable()) ctx.channel().config().setAutoRead(false);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        visitor.flush();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // The visitor's requests are read only while the stream takes them.
+        if (ctx.channel().isWritable()) visitorSide.streamDrained();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        // The application closed (or the tunnel went): the visitor's connection ends once what
+        // came before is sent.
+        visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("gateway stream {}: {}", ctx.channel(), cause.toString());
+        ctx.close();
+    }
+}

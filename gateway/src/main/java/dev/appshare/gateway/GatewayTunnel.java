@@ -1,0 +1,195 @@
+package dev.appshare.gateway;
+
+import dev.appshare.peer.path.PathCarrier;
+import dev.appshare.peer.path.PathOptions;
+import dev.appshare.peer.path.PathSwitch;
+import dev.appshare.peer.path.Transport;
+import dev.appshare.peer.path.VirtualAddresses;
+import dev.appshare.peer.tunnel.KeepAliveHandler;
+import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.peer.tunnel.TunnelExceptionHandler;
+import dev.appshare.wire.tunnel.StreamAborts;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicChannelOption;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's tunnel to one public share: a QUIC client, as {@code connect}'s, pinned to the
+ * share's registered key, over the server's own relay (no ICE: the gateway sits beside the relay).
+ * Every visitor connection to the share is one stream of it.
+ */
+final class GatewayTunnel implements PathSwitch.Listener {
+    private static final Logger log = LoggerFactory.getLogger(GatewayTunnel.class);
+
+    /** How long the relay pairing and the QUIC handshake may take together. */
+    static final long HANDSHAKE_TIMEOUT_MILLIS = 10_000;
+
+    private final String label;
+    private final EventLoop loop;
+    private PathCarrier carrier;
+    private volatile QuicChannel quic;
+    private int streams; // open visitor streams, on the gateway's tunnels lock
+    private long idleSince = System.nanoTime();
+
+    private GatewayTunnel(String label, EventLoop loop) {
+        this.label = label;
+        this.loop = loop;
+    }
+
+    /**
+     * Meets the share at {@code relay} with {@code token} and runs the QUIC handshake; the future
+     * fails if either does not complete within {@link #HANDSHAKE_TIMEOUT_MILLIS}.
+     */
+    static Future<GatewayTunnel> open(
+            String label,
+            EventLoop loop,
+            PeerIdentity identity,
+            String shareFingerprint,
+            InetSocketAddress relay,
+            String token) {
+        GatewayTunnel t = new GatewayTunnel(label, loop);
+        Promise<GatewayTunnel> up = loop.newPromise();
+        loop.execute(() -> t.start(identity, shareFingerprint, relay, token, up));
+        return up;
+    }
+
+    private void start(
+            PeerIdentity identity,
+            String shareFingerprint,
+            InetSocketAddress relay,
+            String token,
+            Promise<GatewayTunnel> up) {
+        ChannelHandler codec = TunnelCodecs.client(identity, shareFingerprint, true);
+        PathOptions relayOnly =
+                new PathOptions(Transport.RELAY, List.of(), PathOptions.ICE_TIMEOUT_MILLIS, null);
+        PathCarrier.Route route = new PathCarrier.Route(relay, token, relay, true, false);
+        carrier = PathCarrier.open(loop, codec, relayOnly, route, kv -> {}, this);
+        loop.schedule(
+                () -> {
+                    if (up.tryFailure(
+                            new TimeoutException(
+                                    "no tunnel within " + HANDSHAKE_TIMEOUT_MILLIS + " ms")))
+                        close();
+                },
+                HANDSHAKE_TIMEOUT_MILLIS,
+                TimeUnit.MILLISECONDS);
+        carrier.ready()
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) {
+                                up.tryFailure(f.cause());
+                                close();
+                                return;
+                            }
+                            QuicChannel.newBootstrap(carrier.udp())
+                                    .option(
+                                            QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
+                                            TunnelCodecs.datagramAllocator())
+                                    .handler(
+                                            new ChannelInitializer<QuicChannel>() {
+                                                @Override
+                                                protected void initChannel(QuicChannel ch) {
+                                                    ch.pipeline()
+                                                            .addLast(
+                                                                    new KeepAliveHandler(),
+                                                                    new TunnelExceptionHandler(
+                                                                            "gateway tunnel "
+                                                                                    + label,
+                                                                            "share",
+                                                                            () -> {}));
+                                                }
+                                            })
+                                    .streamHandler(
+                                            new ChannelInitializer<QuicStreamChannel>() {
+                                                @Override
+                                                protected void initChannel(QuicStreamChannel ch) {
+                                                    // The share opens no streams but notices.
+                                                    ch.pipeline()
+                                                            .addLast(new StreamAborts.NoticeOnly());
+                                                }
+                                            })
+                                    .localAddress(VirtualAddresses.LOCAL)
+                                    .remoteAddress(VirtualAddresses.REMOTE)
+                                    .connect()
+                                    .addListener(
+                                            c -> {
+                                                if (!c.isSuccess()) {
+                                                    up.tryFailure(c.cause());
+                                                    close();
+                                                    return;
+                                                }
+                                                quic = (QuicChannel) c.getNow();
+                                                quic.closeFuture().addListener(x -> close());
+                                                if (!up.trySuccess(this)) close();
+                                            });
+                        });
+    }
+
+    /** Whether visitors' streams can still be opened on it. */
+    boolean isUp() {
+        QuicChannel q = quic;
+        return q != null && q.isActive();
+    }
+
+    /**
+     * A new bidirectional stream, not reading until the visitor's side is ready for what it reads.
+     */
+    Future<QuicStreamChannel> openStream(ChannelHandler handler) {
+        return quic.newStreamBootstrap()
+                .type(QuicStreamType.BIDIRECTIONAL)
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(handler)
+                .create();
+    }
+
+    String label() {
+        return label;
+    }
+
+    /** Counts a visitor stream (under {@link GatewayTunnels}' lock). */
+    void streamOpened() {
+        streams++;
+    }
+
+    void streamClosed() {
+        if (--streams == 0) idleSince = System.nanoTime();
+    }
+
+    /** Whether no visitor has used it for {@code nanos} (under {@link GatewayTunnels}' lock). */
+    boolean idleFor(long nanos, long now) {
+        return streams == 0 && now - idleSince >= nanos;
+    }
+
+    @Override
+    public void pathChanged(String description) {
+        log.debug("gateway tunnel {}: {}", label, description);
+    }
+
+    @Override
+    public void allPathsLost(String why) {
+        log.info("gateway tunnel to {} lost: {}", label, why);
+        close();
+    }
+
+    void close() {
+        loop.execute(
+                () -> {
+                    if (quic != null) quic.close();
+                    if (carrier != null) carrier.close();
+                });
+    }
+}

@@ -1,0 +1,186 @@
+package dev.appshare.gateway;
+
+import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.rendezvous.PublicUrls;
+import dev.appshare.rendezvous.RendezvousServer;
+import dev.appshare.rendezvous.ShareRegistry;
+import dev.appshare.wire.net.ConnectionBudget;
+import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.RejectionLog;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code appshare server --http-listen}: the public HTTP gateway. A request for {@code
+ * LABEL.DOMAIN} goes to the public share with that label, through a tunnel the gateway opens as a
+ * connector would (one stream per visitor connection); shares that did not ask to be public are not
+ * reachable this way. Binds first ({@link #bind}), so the server can tell shares the URL's real
+ * port, then serves once {@link #attach}ed to the rendezvous.
+ */
+public final class PublicGateway implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PublicGateway.class);
+
+    /** A request line, the headers together, and a body chunk the codecs hold at most. */
+    static final int MAX_LINE = 8192, MAX_HEADERS = 16384, MAX_CHUNK = 65536;
+
+    /** A visitor connection silent both ways for this long is closed. */
+    static final long IDLE_SECONDS = 120;
+
+    /**
+     * Per visitor connection: what the gateway queues for a slow reader before it stops reading.
+     */
+    static final int QUEUE_LOW = 64 * 1024, QUEUE_HIGH = 256 * 1024;
+
+    /** Visitor connections per source address at once (IPv4 /32, IPv6 /64). */
+    static final int CONNECTIONS_PER_ADDRESS = 128;
+
+    /**
+     * @param http where plain HTTP listens (null: none)
+     * @param domain the domain under which labels are looked up: {@code LABEL.DOMAIN}
+     */
+    public record Options(InetSocketAddress http, String domain) {}
+
+    private final Options options;
+    private final EventLoopGroup group;
+    private final PeerIdentity identity = PeerIdentity.generate();
+    private final ConnectionBudget visitors =
+            new ConnectionBudget(
+                    CONNECTIONS_PER_ADDRESS, ConnectionBudget.fromDescriptors(4, 16_384));
+    private final RejectionLog rejections =
+            new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
+    private final List<Channel> listeners = new ArrayList<>();
+    private volatile RendezvousServer server;
+    private volatile GatewayTunnels tunnels;
+
+    private PublicGateway(Options options, EventLoopGroup group) {
+        this.options = options;
+        this.group = group;
+    }
+
+    /** Binds the listeners; visitors get 503 until {@link #attach}. */
+    public static PublicGateway bind(Options options, EventLoopGroup group)
+            throws InterruptedException {
+        PublicGateway g = new PublicGateway(options, group);
+        try {
+            g.listeners.add(g.listen(options.http(), false));
+        } catch (RuntimeException | InterruptedException e) {
+            g.close();
+            throw e;
+        }
+        return g;
+    }
+
+    private Channel listen(InetSocketAddress at, boolean https) throws InterruptedException {
+        if (at.isUnresolved()) at = new InetSocketAddress(at.getHostString(), at.getPort());
+        return new ServerBootstrap()
+                .group(group)
+                .channel(EventLoops.serverSocket())
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(
+                        ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(QUEUE_LOW, QUEUE_HIGH))
+                .childHandler(
+                        new ChannelInitializer<SocketChannel>() {
+                            @Override
+                            protected void initChannel(SocketChannel ch) {
+                                if (!admit(ch)) return;
+                                visitorPipeline(ch.pipeline(), https);
+                            }
+                        })
+                .bind(at)
+                .sync()
+                .channel();
+    }
+
+    /** The pipeline of one visitor connection: idle limit, HTTP/1.1 codec, the routing handler. */
+    void visitorPipeline(ChannelPipeline p, boolean https) {
+        p.addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
+                .addLast(
+                        VisitorHandler.CODEC,
+                        new HttpServerCodec(
+                                new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(MAX_LINE)
+                                        .setMaxHeaderSize(MAX_HEADERS)
+                                        .setMaxChunkSize(MAX_CHUNK)))
+                .addLast(new VisitorHandler(this, https));
+    }
+
+    /** Counts a visitor connection against its address's budget until it closes. */
+    private boolean admit(SocketChannel ch) {
+        InetAddress from = ch.remoteAddress().getAddress();
+        String refused = visitors.admit(from);
+        if (refused == null) {
+            ch.closeFuture().addListener(f -> visitors.release(from));
+            return true;
+        }
+        rejections.refused(refused, from.getHostAddress());
+        ch.close();
+        return false;
+    }
+
+    /** The plain-HTTP listener's address (its real port when bound to 0). */
+    public InetSocketAddress httpAddress() {
+        return (InetSocketAddress) listeners.get(0).localAddress();
+    }
+
+    /** What shares are told: the URL scheme, domain and port, and the gateway's key. */
+    public PublicUrls urls() {
+        return new PublicUrls(
+                identity.fingerprint(), "http", options.domain(), httpAddress().getPort());
+    }
+
+    /**
+     * Starts serving: labels are looked up in {@code server}'s registry and shares asked for
+     * tunnels through it; {@code relayOf} says where the gateway dials the relay an invitation
+     * names.
+     */
+    public void attach(RendezvousServer server, Function<String, InetSocketAddress> relayOf) {
+        this.tunnels = new GatewayTunnels(group, identity, server, relayOf);
+        this.server = server;
+        log.info("public gateway on http://*.{}:{}/", options.domain(), httpAddress().getPort());
+    }
+
+    String domain() {
+        return options.domain();
+    }
+
+    ShareRegistry.Share publicShare(String label) {
+        RendezvousServer s = server;
+        return s == null ? null : s.registry().publicShare(label);
+    }
+
+    boolean wasPublic(String label) {
+        RendezvousServer s = server;
+        return s != null && s.registry().wasPublic(label);
+    }
+
+    GatewayTunnels tunnels() {
+        return tunnels;
+    }
+
+    @Override
+    public void close() {
+        for (Channel l : listeners) l.close().syncUninterruptibly();
+        GatewayTunnels t = tunnels;
+        if (t != null) t.close();
+    }
+}

@@ -1,0 +1,320 @@
+package dev.appshare.gateway;
+
+import dev.appshare.rendezvous.ShareRegistry;
+import dev.appshare.wire.http.BasicAuth;
+import dev.appshare.wire.tunnel.StreamPreamble;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One visitor connection, after the HTTP codec: routes it by its first request's Host to a public
+ * share, checks the share's credentials on every request, replaces the {@code X-Forwarded-*}
+ * headers, and carries every request, in order, onto one stream of the share's tunnel (so
+ * keep-alive and pipelining are the application's, byte for byte but for those headers). Responses
+ * come back through {@link BackendHandler}. After a {@code 101 Switching Protocols} (a WebSocket)
+ * both sides drop their HTTP codecs and carry raw bytes. Runs on the visitor's event loop; the
+ * stream lives on its tunnel's.
+ */
+final class VisitorHandler extends ChannelInboundHandlerAdapter {
+    private static final Logger log = LoggerFactory.getLogger(VisitorHandler.class);
+
+    /** The codec's name in the visitor's pipeline, removed after an upgrade. */
+    static final String CODEC = "http";
+
+    /** How long a new connection may take to send its first request's head. */
+    static final long FIRST_REQUEST_MILLIS = 10_000;
+
+    private final PublicGateway gateway;
+    private final boolean https;
+    private Channel visitor;
+    private ScheduledFuture<?> firstRequestDeadline;
+    private String label;
+    private String auth;
+    private QuicStreamChannel stream;
+    private final ArrayDeque<Object> pending = new ArrayDeque<>(); // until the stream is open
+    private boolean opening;
+    private boolean refused; // answered with an error page: the rest of what it sent is dropped
+    private boolean upgradeAsked; // a request asked to switch protocols: wait for its answer
+    private boolean waitingUpgrade; // reading paused until that answer
+    private boolean upgraded; // raw bytes both ways from now on
+
+    VisitorHandler(PublicGateway gateway, boolean https) {
+        this.gateway = gateway;
+        this.https = https;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        visitor = ctx.channel();
+        firstRequestDeadline =
+                ctx.executor()
+                        .schedule(
+                                () -> {
+                                    if (label == null && !refused) ctx.close();
+                                },
+                                FIRST_REQUEST_MILLIS,
+                                TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (refused) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (upgraded) {
+            forward(msg);
+            return;
+        }
+        if (msg instanceof HttpRequest req && !admit(ctx, req)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        if (!(msg instanceof HttpRequest) && !(msg instanceof HttpContent)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        forward(msg);
+        if (msg instanceof LastHttpContent && upgradeAsked) {
+            // What follows an Upgrade request is the new protocol's if the answer is 101: read
+            // nothing more as HTTP until the answer comes.
+            upgradeAsked = false;
+            waitingUpgrade = true;
+            visitor.config().setAutoRead(false);
+        }
+    }
+
+    /**
+     * Routes and checks one request head; false if it was answered here (an error page, and the
+     * connection closes).
+     */
+    private boolean admit(ChannelHandlerContext ctx, HttpRequest req) {
+        if (req.decoderResult().isFailure()) {
+            refuse(HttpResponseStatus.BAD_REQUEST, GatewayPages.BAD_REQUEST);
+            return false;
+        }
+        String host = req.headers().get(HttpHeaderNames.HOST);
+        String l = HostLabel.of(host, gateway.domain());
+        if (l == null || (label != null && !l.equals(label))) {
+            refuse(HttpResponseStatus.BAD_REQUEST, GatewayPages.BAD_HOST);
+            return false;
+        }
+        if (label == null) {
+            ShareRegistry.Share share = gateway.publicShare(l);
+            if (share == null) {
+                if (gateway.wasPublic(l))
+                    refuse(HttpResponseStatus.BAD_GATEWAY, GatewayPages.OFFLINE);
+                else refuse(HttpResponseStatus.NOT_FOUND, GatewayPages.NOT_FOUND);
+                return false;
+            }
+            label = l;
+            auth = share.auth();
+            firstRequestDeadline.cancel(false);
+        }
+        if (auth != null
+                && !BasicAuth.matches(req.headers().get(HttpHeaderNames.AUTHORIZATION), auth)) {
+            refuse(HttpResponseStatus.UNAUTHORIZED, GatewayPages.UNAUTHORIZED);
+            return false;
+        }
+        InetSocketAddress from = (InetSocketAddress) ctx.channel().remoteAddress();
+        ForwardedHeaders.replace(req.headers(), from.getAddress(), https, host);
+        if (req.headers().contains(HttpHeaderNames.UPGRADE)
+                && req.headers()
+                        .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true))
+            upgradeAsked = true;
+        return true;
+    }
+
+    /**
+     * Answers with an error page and closes. Requests already carried to the share lose their
+     * answers: only the first request can be refused before anything was carried, except a later
+     * one that fails the credentials or names another share, which a browser does not send.
+     */
+    private void refuse(HttpResponseStatus status, String page) {
+        refused = true;
+        dropPending();
+        if (stream != null) stream.close();
+        GatewayPages.send(visitor, status, page);
+    }
+
+    private void forward(Object msg) {
+        if (stream != null) {
+            stream.write(msg);
+            if (!stream.isWritable()) visitor.config().setAutoRead(false);
+            return;
+        }
+        pending.add(msg);
+        visitor.config().setAutoRead(false); // held until the stream is open: a bounded amount
+        if (!opening) open();
+    }
+
+    private void open() {
+        opening = true;
+        gateway.tunnels()
+                .get(label)
+                .addListener(
+                        f -> {
+                            if (!f.isSuccess()) {
+                                boolean busy =
+                                        f.cause() instanceof GatewayTunnels.NoTunnel n && n.busy;
+                                visitor.eventLoop()
+                                        .execute(() -> unreachable(busy, f.cause().getMessage()));
+                                return;
+                            }
+                            GatewayTunnel t = (GatewayTunnel) f.getNow();
+                            gateway.tunnels()
+                                    .openStream(t, new BackendHandler(this, visitor))
+                                    .addListener(
+                                            s -> {
+                                                if (!s.isSuccess()) {
+                                                    visitor.eventLoop()
+                                                            .execute(
+                                                                    () ->
+                                                                            unreachable(
+                                                                                    false,
+                                                                                    s.cause()
+                                                                                            .toString()));
+                                                    return;
+                                                }
+                                                streamCreated((QuicStreamChannel) s.getNow());
+                                            });
+                        });
+    }
+
+    /** On the stream's loop: the preamble, then the request codec, then the visitor's requests. */
+    private void streamCreated(QuicStreamChannel s) {
+        // The share's gateway session reaches only its public port: "the only port" asks for it.
+        s.writeAndFlush(Unpooled.wrappedBuffer(StreamPreamble.encode(0, true)));
+        s.pipeline()
+                .addFirst(
+                        CODEC,
+                        new HttpClientCodec(
+                                new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(PublicGateway.MAX_LINE)
+                                        .setMaxHeaderSize(PublicGateway.MAX_HEADERS)
+                                        .setMaxChunkSize(PublicGateway.MAX_CHUNK),
+                                false,
+                                false));
+        visitor.eventLoop().execute(() -> streamOpen(s));
+    }
+
+    private void streamOpen(QuicStreamChannel s) {
+        opening = false;
+        if (!visitor.isActive() || refused) {
+            dropPending();
+            s.close();
+            return;
+        }
+        stream = s;
+        while (!pending.isEmpty()) stream.write(pending.poll());
+        stream.flush();
+        stream.config().setAutoRead(true);
+        resumeReading();
+    }
+
+    private void unreachable(boolean busy, String why) {
+        opening = false;
+        log.debug("visitor {}: share {} unreachable: {}", visitor.remoteAddress(), label, why);
+        if (refused) return;
+        if (busy) refuse(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayPages.BUSY);
+        else refuse(HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
+    }
+
+    private void dropPending() {
+        while (!pending.isEmpty()) ReferenceCountUtil.release(pending.poll());
+    }
+
+    /** Reads again unless waiting for an upgrade's answer or the stream is full. */
+    void resumeReading() {
+        if (!waitingUpgrade && !refused && (stream == null || stream.isWritable()))
+            visitor.config().setAutoRead(true);
+    }
+
+    /** From the stream's loop: it takes more again. */
+    void streamDrained() {
+        visitor.eventLoop().execute(this::resumeReading);
+    }
+
+    /** From the stream's loop: the share answered the Upgrade request other than with 101. */
+    void upgradeRefused() {
+        visitor.eventLoop()
+                .execute(
+                        () -> {
+                            waitingUpgrade = false;
+                            resumeReading();
+                        });
+    }
+
+    /**
+     * From the stream's loop, right after it wrote the 101 to the visitor: drop the HTTP codec (in
+     * this loop's order, so after the 101 is encoded) and carry raw bytes both ways.
+     */
+    void switchToRaw() {
+        visitor.eventLoop()
+                .execute(
+                        () -> {
+                            upgraded = true;
+                            waitingUpgrade = false;
+                            visitor.flush();
+                            if (visitor.pipeline().get(CODEC) != null)
+                                visitor.pipeline().remove(CODEC);
+                            resumeReading();
+                        });
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        if (stream != null) stream.flush();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        // The stream reads (the share's answers) only while the visitor takes them.
+        if (stream != null) stream.config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (firstRequestDeadline != null) firstRequestDeadline.cancel(false);
+        dropPending();
+        if (stream != null) stream.close();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        log.debug("visitor {}: {}", ctx.channel().remoteAddress(), cause.toString());
+        ctx.close();
+    }
+}
