@@ -19,6 +19,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import sun.misc.Signal;
 
 @Command(
         name = "server",
@@ -78,6 +79,29 @@ final class ServerCommand implements Callable<Integer> {
     String httpListen;
 
     @Option(
+            names = "--https-listen",
+            paramLabel = "HOST:PORT",
+            description =
+                    "Run the gateway over HTTPS here (needs --tls-cert and --tls-key); public URLs"
+                            + " are then https://LABEL.DOMAIN:PORT/, and --http-listen redirects to"
+                            + " it.")
+    String httpsListen;
+
+    @Option(
+            names = "--tls-cert",
+            paramLabel = "FILE",
+            description =
+                    "PEM certificate chain for *.DOMAIN (with --https-listen); read again on"
+                            + " SIGHUP.")
+    Path tlsCert;
+
+    @Option(
+            names = "--tls-key",
+            paramLabel = "FILE",
+            description = "PEM private key of --tls-cert (PKCS#8); read again on SIGHUP.")
+    Path tlsKey;
+
+    @Option(
             names = "--domain",
             defaultValue = "localhost",
             paramLabel = "DOMAIN",
@@ -110,13 +134,11 @@ final class ServerCommand implements Callable<Integer> {
         AppshareServer server;
         PublicGateway gateway = null;
         try {
-            if (httpListen != null) {
-                gateway =
-                        PublicGateway.bind(
-                                new PublicGateway.Options(
-                                        parse("--http-listen", httpListen), gatewayDomain()),
-                                run.group);
+            if (httpListen != null || httpsListen != null) {
+                gateway = PublicGateway.bind(gatewayOptions(), run.group);
                 options = options.withPublicUrls(gateway.urls());
+                PublicGateway g = gateway;
+                if (httpsListen != null) Signal.handle(new Signal("HUP"), s -> g.reloadTls());
             }
             server = AppshareServer.start(options, tokens, run.group);
         } catch (ListenFailure e) {
@@ -150,6 +172,19 @@ final class ServerCommand implements Callable<Integer> {
                                 : ""));
         System.out.flush();
         return run.awaitStop(gateway, server);
+    }
+
+    private PublicGateway.Options gatewayOptions() {
+        if (httpsListen != null && (tlsCert == null || tlsKey == null))
+            throw new PeerException(2, "--https-listen needs --tls-cert and --tls-key");
+        if (httpsListen == null && (tlsCert != null || tlsKey != null))
+            throw new PeerException(2, "--tls-cert and --tls-key go with --https-listen");
+        return new PublicGateway.Options(
+                httpListen == null ? null : parse("--http-listen", httpListen),
+                httpsListen == null ? null : parse("--https-listen", httpsListen),
+                gatewayDomain(),
+                tlsCert,
+                tlsKey);
     }
 
     private String gatewayDomain() {

@@ -9,6 +9,7 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.RejectionLog;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
@@ -17,13 +18,15 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
+import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,10 +55,24 @@ public final class PublicGateway implements AutoCloseable {
     static final int CONNECTIONS_PER_ADDRESS = 128;
 
     /**
-     * @param http where plain HTTP listens (null: none)
+     * @param http where plain HTTP listens (null: none); it redirects to HTTPS when {@code https}
+     *     listens too
+     * @param https where HTTPS listens (null: none); needs {@code tlsCert} and {@code tlsKey}
      * @param domain the domain under which labels are looked up: {@code LABEL.DOMAIN}
+     * @param tlsCert PEM certificate chain for {@code *.DOMAIN} (with {@code https})
+     * @param tlsKey its PEM private key
      */
-    public record Options(InetSocketAddress http, String domain) {}
+    public record Options(
+            InetSocketAddress http,
+            InetSocketAddress https,
+            String domain,
+            Path tlsCert,
+            Path tlsKey) {
+        /** Plain HTTP only. */
+        public Options(InetSocketAddress http, String domain) {
+            this(http, null, domain, null, null);
+        }
+    }
 
     private final Options options;
     private final EventLoopGroup group;
@@ -65,7 +82,9 @@ public final class PublicGateway implements AutoCloseable {
                     CONNECTIONS_PER_ADDRESS, ConnectionBudget.fromDescriptors(4, 16_384));
     private final RejectionLog rejections =
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
-    private final List<Channel> listeners = new ArrayList<>();
+    private Channel httpListener;
+    private Channel httpsListener;
+    private TlsFiles tls;
     private volatile RendezvousServer server;
     private volatile GatewayTunnels tunnels;
 
@@ -74,13 +93,19 @@ public final class PublicGateway implements AutoCloseable {
         this.group = group;
     }
 
-    /** Binds the listeners; visitors get 503 until {@link #attach}. */
+    /** Binds the listeners; until {@link #attach} every label is unknown (404). */
     public static PublicGateway bind(Options options, EventLoopGroup group)
-            throws InterruptedException {
+            throws InterruptedException, SSLException {
+        if (options.http() == null && options.https() == null)
+            throw new IllegalArgumentException("no listener");
         PublicGateway g = new PublicGateway(options, group);
         try {
-            g.listeners.add(g.listen(options.http(), false));
-        } catch (RuntimeException | InterruptedException e) {
+            if (options.https() != null) {
+                g.tls = new TlsFiles(options.tlsCert(), options.tlsKey());
+                g.httpsListener = g.listen(options.https(), true);
+            }
+            if (options.http() != null) g.httpListener = g.listen(options.http(), false);
+        } catch (RuntimeException | InterruptedException | SSLException e) {
             g.close();
             throw e;
         }
@@ -103,7 +128,15 @@ public final class PublicGateway implements AutoCloseable {
                             @Override
                             protected void initChannel(SocketChannel ch) {
                                 if (!admit(ch)) return;
-                                visitorPipeline(ch.pipeline(), https);
+                                if (https) {
+                                    ch.pipeline()
+                                            .addLast(tls.context().newHandler(ch.alloc()))
+                                            .addLast(new Alpn());
+                                } else if (httpsListener != null) {
+                                    redirectPipeline(ch.pipeline());
+                                } else {
+                                    visitorPipeline(ch.pipeline(), false);
+                                }
                             }
                         })
                 .bind(at)
@@ -124,6 +157,56 @@ public final class PublicGateway implements AutoCloseable {
                 .addLast(new VisitorHandler(this, https));
     }
 
+    /** Plain HTTP beside HTTPS: every request is redirected. */
+    private void redirectPipeline(ChannelPipeline p) {
+        p.addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
+                .addLast(
+                        new HttpServerCodec(
+                                new HttpDecoderConfig()
+                                        .setMaxInitialLineLength(MAX_LINE)
+                                        .setMaxHeaderSize(MAX_HEADERS)))
+                .addLast(new HttpsRedirect(options.domain(), httpsAddress().getPort()));
+    }
+
+    /** After the TLS handshake: HTTP/2 if the browser offered it (ALPN), else HTTP/1.1. */
+    private final class Alpn extends ApplicationProtocolNegotiationHandler {
+        Alpn() {
+            super(ApplicationProtocolNames.HTTP_1_1);
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                Http2Visitors.configure(ctx.pipeline(), PublicGateway.this);
+            } else {
+                visitorPipeline(ctx.pipeline(), true);
+            }
+        }
+
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug(
+                    "visitor {}: TLS handshake failed: {}",
+                    ctx.channel().remoteAddress(),
+                    cause.toString());
+            ctx.close();
+        }
+    }
+
+    /**
+     * Reads the certificate and key again (SIGHUP): new connections get them; on failure the old
+     * ones stay and the reason is logged.
+     */
+    public void reloadTls() {
+        if (tls == null) return;
+        try {
+            tls.reload();
+            log.info("gateway: reloaded the TLS certificate and key ({})", tls.describe());
+        } catch (SSLException e) {
+            log.warn("gateway: kept the old TLS certificate: {}", e.getMessage());
+        }
+    }
+
     /** Counts a visitor connection against its address's budget until it closes. */
     private boolean admit(SocketChannel ch) {
         InetAddress from = ch.remoteAddress().getAddress();
@@ -137,15 +220,26 @@ public final class PublicGateway implements AutoCloseable {
         return false;
     }
 
-    /** The plain-HTTP listener's address (its real port when bound to 0). */
+    /** The plain-HTTP listener's address (its real port when bound to 0), or null. */
     public InetSocketAddress httpAddress() {
-        return (InetSocketAddress) listeners.get(0).localAddress();
+        return httpListener == null ? null : (InetSocketAddress) httpListener.localAddress();
     }
 
-    /** What shares are told: the URL scheme, domain and port, and the gateway's key. */
+    /** The HTTPS listener's address, or null. */
+    public InetSocketAddress httpsAddress() {
+        return httpsListener == null ? null : (InetSocketAddress) httpsListener.localAddress();
+    }
+
+    /**
+     * What shares are told: the URL (HTTPS when it listens), the domain and port, and the gateway's
+     * key.
+     */
     public PublicUrls urls() {
-        return new PublicUrls(
-                identity.fingerprint(), "http", options.domain(), httpAddress().getPort());
+        return httpsListener != null
+                ? new PublicUrls(
+                        identity.fingerprint(), "https", options.domain(), httpsAddress().getPort())
+                : new PublicUrls(
+                        identity.fingerprint(), "http", options.domain(), httpAddress().getPort());
     }
 
     /**
@@ -156,7 +250,12 @@ public final class PublicGateway implements AutoCloseable {
     public void attach(RendezvousServer server, Function<String, InetSocketAddress> relayOf) {
         this.tunnels = new GatewayTunnels(group, identity, server, relayOf);
         this.server = server;
-        log.info("public gateway on http://*.{}:{}/", options.domain(), httpAddress().getPort());
+        log.info(
+                "public gateway on {}{}",
+                urls().url("*"),
+                httpsListener != null && httpListener != null
+                        ? " (plain HTTP on port " + httpAddress().getPort() + " redirects)"
+                        : "");
     }
 
     String domain() {
@@ -179,7 +278,8 @@ public final class PublicGateway implements AutoCloseable {
 
     @Override
     public void close() {
-        for (Channel l : listeners) l.close().syncUninterruptibly();
+        for (Channel l : new Channel[] {httpListener, httpsListener})
+            if (l != null) l.close().syncUninterruptibly();
         GatewayTunnels t = tunnels;
         if (t != null) t.close();
     }

@@ -62,8 +62,12 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         this.https = https;
     }
 
+    /**
+     * Added once the channel is registered: at accept time for plain HTTP and HTTP/2 streams, after
+     * the TLS handshake (channel long active) for HTTPS, so nothing here waits for channelActive.
+     */
     @Override
-    public void channelActive(ChannelHandlerContext ctx) {
+    public void handlerAdded(ChannelHandlerContext ctx) {
         visitor = ctx.channel();
         firstRequestDeadline =
                 ctx.executor()
@@ -73,7 +77,6 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                                 },
                                 FIRST_REQUEST_MILLIS,
                                 TimeUnit.MILLISECONDS);
-        ctx.fireChannelActive();
     }
 
     @Override

@@ -1,0 +1,77 @@
+package dev.appshare.gateway;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.handler.timeout.IdleStateHandler;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A visitor that negotiated HTTP/2 (ALPN, over TLS): netty's HTTP/2 codec, one child channel per
+ * HTTP/2 stream, each converted to HTTP/1.1 objects and handled by a {@link VisitorHandler} of its
+ * own, so each request travels on a tunnel stream of its own to the share, which speaks HTTP/1.1
+ * (its responses are converted back; connection-specific headers dropped as HTTP/2 requires).
+ */
+final class Http2Visitors {
+    /** HTTP/2 streams one visitor connection may have open at once. */
+    static final int MAX_CONCURRENT_STREAMS = 100;
+
+    private Http2Visitors() {}
+
+    static void configure(ChannelPipeline p, PublicGateway gateway) {
+        p.addLast(new IdleStateHandler(0, 0, PublicGateway.IDLE_SECONDS, TimeUnit.SECONDS))
+                .addLast(
+                        Http2FrameCodecBuilder.forServer()
+                                .initialSettings(
+                                        Http2Settings.defaultSettings()
+                                                .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+                                                .maxHeaderListSize(PublicGateway.MAX_HEADERS))
+                                .build())
+                .addLast(
+                        new Http2MultiplexHandler(
+                                new ChannelInitializer<Http2StreamChannel>() {
+                                    @Override
+                                    protected void initChannel(Http2StreamChannel ch) {
+                                        ch.pipeline()
+                                                .addLast(
+                                                        new Http2StreamFrameToHttpObjectCodec(true))
+                                                .addLast(new DropConversionHeaders())
+                                                .addLast(new VisitorHandler(gateway, true));
+                                    }
+                                }))
+                .addLast(new IdleClose());
+    }
+
+    /**
+     * netty's conversion adds {@code x-http2-*} headers (the stream id, the scheme) to the HTTP/1.1
+     * request; they are the gateway's bookkeeping, not the visitor's request: dropped.
+     */
+    private static final class DropConversionHeaders extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof HttpRequest r) {
+                for (HttpConversionUtil.ExtensionHeaderNames n :
+                        HttpConversionUtil.ExtensionHeaderNames.values())
+                    r.headers().remove(n.text());
+            }
+            ctx.fireChannelRead(msg);
+        }
+    }
+
+    /** The whole connection idle both ways: closed. */
+    private static final class IdleClose extends ChannelInboundHandlerAdapter {
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof io.netty.handler.timeout.IdleStateEvent) ctx.close();
+            else ctx.fireUserEventTriggered(evt);
+        }
+    }
+}
