@@ -351,7 +351,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             return;
         }
         log.debug("session {}: the gateway asked for a tunnel to {}", session, publicTarget());
-        SharerSession s = new SharerSession(this, session, group.next());
+        SharerSession s = new SharerSession(this, session, group.next()).forGateway();
         sessions.put(session, s);
         PathOptions p = config.paths();
         PathOptions relayOnly =

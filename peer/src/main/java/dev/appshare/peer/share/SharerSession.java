@@ -42,6 +42,7 @@ public final class SharerSession implements PathSwitch.Listener {
     private final String id;
     private final EventLoop loop;
     private final long handshakeTimeoutMillis;
+    private String peer = "connector"; // "gateway" for a public share's gateway session
     private PathCarrier carrier;
     private QuicChannel quic;
     private volatile HandshakeDeadline handshakeDeadline; // set on the signalling loop
@@ -61,6 +62,12 @@ public final class SharerSession implements PathSwitch.Listener {
 
     String id() {
         return id;
+    }
+
+    /** Names the other side in the log lines: the public gateway rather than a connector. */
+    SharerSession forGateway() {
+        peer = "gateway";
+        return this;
     }
 
     void start(
@@ -83,7 +90,7 @@ public final class SharerSession implements PathSwitch.Listener {
                                                 new HandshakeDone(),
                                                 new TunnelExceptionHandler(
                                                         "session " + id,
-                                                        "connector",
+                                                        peer,
                                                         SharerSession.this::handshakeFailed));
                             }
                         },
@@ -110,9 +117,10 @@ public final class SharerSession implements PathSwitch.Listener {
                         () -> {
                             if (quic != null || closed) return;
                             log.warn(
-                                    "session {}: the connector did not complete the tunnel"
+                                    "session {}: the {} did not complete the tunnel"
                                             + " handshake in time",
-                                    id);
+                                    id,
+                                    peer);
                             close(null);
                         });
         carrier.ready()
@@ -121,8 +129,9 @@ public final class SharerSession implements PathSwitch.Listener {
                             if (f.isCancelled()) return; // the session closed its carrier
                             if (!f.isSuccess()) {
                                 log.warn(
-                                        "session {}: no path to the connector: {}",
+                                        "session {}: no path to the {}: {}",
                                         id,
+                                        peer,
                                         f.cause().getMessage());
                                 close(null);
                             }
@@ -144,20 +153,21 @@ public final class SharerSession implements PathSwitch.Listener {
             return;
         }
         if (quic != null) {
-            log.warn("session {}: refusing a second QUIC connection from the connector", id);
+            log.warn("session {}: refusing a second QUIC connection from the {}", id, peer);
             ch.close();
             return;
         }
         quic = ch;
         HandshakeDeadline d = handshakeDeadline;
         if (d != null) d.cancel();
-        log.info("session {}: tunnel up with connector", id);
+        log.info("session {}: tunnel up with the {}", id, peer);
         ch.closeFuture()
                 .addListener(
                         f ->
                                 loop.execute(
                                         () -> {
-                                            if (!closed) log.info("session {}: connector left", id);
+                                            if (!closed)
+                                                log.info("session {}: the {} left", id, peer);
                                             close(null);
                                         }));
     }
