@@ -4,18 +4,15 @@ import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.path.Transport;
-import dev.appshare.peer.path.VirtualAddresses;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.TunnelClient;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
-import dev.appshare.wire.tunnel.StreamAborts;
 import io.netty.channel.ChannelHandler;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
-import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.concurrent.Future;
@@ -95,36 +92,11 @@ final class GatewayTunnel implements PathSwitch.Listener {
                                 close();
                                 return;
                             }
-                            QuicChannel.newBootstrap(carrier.udp())
-                                    .option(
-                                            QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
-                                            TunnelCodecs.datagramAllocator())
-                                    .handler(
-                                            new ChannelInitializer<QuicChannel>() {
-                                                @Override
-                                                protected void initChannel(QuicChannel ch) {
-                                                    ch.pipeline()
-                                                            .addLast(
-                                                                    new KeepAliveHandler(),
-                                                                    new TunnelExceptionHandler(
-                                                                            "gateway tunnel "
-                                                                                    + label,
-                                                                            "share",
-                                                                            () -> {}));
-                                                }
-                                            })
-                                    .streamHandler(
-                                            new ChannelInitializer<QuicStreamChannel>() {
-                                                @Override
-                                                protected void initChannel(QuicStreamChannel ch) {
-                                                    // The share opens no streams but notices.
-                                                    ch.pipeline()
-                                                            .addLast(new StreamAborts.NoticeOnly());
-                                                }
-                                            })
-                                    .localAddress(VirtualAddresses.LOCAL)
-                                    .remoteAddress(VirtualAddresses.REMOTE)
-                                    .connect()
+                            TunnelClient.connect(
+                                            carrier.udp(),
+                                            new KeepAliveHandler(),
+                                            new TunnelExceptionHandler(
+                                                    "gateway tunnel " + label, "share", () -> {}))
                                     .addListener(
                                             c -> {
                                                 if (!c.isSuccess()) {

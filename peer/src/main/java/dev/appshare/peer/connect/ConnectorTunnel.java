@@ -7,9 +7,9 @@ import dev.appshare.peer.path.HandshakeDeadline;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
-import dev.appshare.peer.path.VirtualAddresses;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.TunnelClient;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
 import dev.appshare.wire.net.NetworkText;
@@ -22,11 +22,9 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
-import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicConnectionCloseEvent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
@@ -81,36 +79,12 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                 return;
                             }
                             Timeline.mark("path ready (relay paired)");
-                            QuicChannel.newBootstrap(carrier.udp())
-                                    .option(
-                                            QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
-                                            TunnelCodecs.datagramAllocator())
-                                    .handler(
-                                            new ChannelInitializer<QuicChannel>() {
-                                                @Override
-                                                protected void initChannel(QuicChannel ch) {
-                                                    ch.pipeline()
-                                                            .addLast(
-                                                                    new KeepAliveHandler(),
-                                                                    new CloseReason(),
-                                                                    // the failed connect ends
-                                                                    // the tunnel
-                                                                    new TunnelExceptionHandler(
-                                                                            "tunnel", "share",
-                                                                            () -> {}));
-                                                }
-                                            })
-                                    .streamHandler(
-                                            new ChannelInitializer<QuicStreamChannel>() {
-                                                @Override
-                                                protected void initChannel(QuicStreamChannel ch) {
-                                                    ch.pipeline()
-                                                            .addLast(new StreamAborts.NoticeOnly());
-                                                }
-                                            })
-                                    .localAddress(VirtualAddresses.LOCAL)
-                                    .remoteAddress(VirtualAddresses.REMOTE)
-                                    .connect()
+                            TunnelClient.connect(
+                                            carrier.udp(),
+                                            new KeepAliveHandler(),
+                                            new CloseReason(),
+                                            // the failed connect ends the tunnel
+                                            new TunnelExceptionHandler("tunnel", "share", () -> {}))
                                     .addListener(
                                             c -> {
                                                 if (c.isSuccess()) {
