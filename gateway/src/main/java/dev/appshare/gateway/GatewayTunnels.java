@@ -29,7 +29,13 @@ import org.slf4j.LoggerFactory;
 final class GatewayTunnels implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(GatewayTunnels.class);
 
-    static final int MAX_TUNNELS = 256;
+    /**
+     * Tunnels at once: each is a relay connection from the gateway's one address, so this stays
+     * below the relay's budget per address ({@code RelayServer.MAX_CONNECTIONS_PER_ADDRESS}, 128),
+     * with room for shares on the server's own machine.
+     */
+    static final int MAX_TUNNELS = 96;
+
     static final long IDLE_MILLIS = 60_000;
     static final long RETRY_MILLIS = 3_000;
 
