@@ -17,8 +17,9 @@ final class ForwardedHeaders {
 
     private ForwardedHeaders() {}
 
+    /** {@code visitor} null: not an IP connection (tests), sent as {@code unknown}. */
     static void replace(HttpHeaders h, InetAddress visitor, boolean https, String host) {
-        String address = visitor.getHostAddress();
+        String address = visitor == null ? "unknown" : visitor.getHostAddress();
         int scope = address.indexOf('%');
         if (scope >= 0) address = address.substring(0, scope);
         h.set(FOR, address); // set() drops every earlier value of the name, any case

@@ -37,7 +37,7 @@ import org.slf4j.LoggerFactory;
  * reachable this way. Binds first ({@link #bind}), so the server can tell shares the URL's real
  * port, then serves once {@link #attach}ed to the rendezvous.
  */
-public final class PublicGateway implements AutoCloseable {
+public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes {
     private static final Logger log = LoggerFactory.getLogger(PublicGateway.class);
 
     /** A request line, the headers together, and a body chunk the codecs hold at most. */
@@ -258,21 +258,25 @@ public final class PublicGateway implements AutoCloseable {
                         : "");
     }
 
-    String domain() {
+    @Override
+    public String domain() {
         return options.domain();
     }
 
-    ShareRegistry.Share publicShare(String label) {
+    @Override
+    public ShareRegistry.Share publicShare(String label) {
         RendezvousServer s = server;
         return s == null ? null : s.registry().publicShare(label);
     }
 
-    boolean wasPublic(String label) {
+    @Override
+    public boolean wasPublic(String label) {
         RendezvousServer s = server;
         return s != null && s.registry().wasPublic(label);
     }
 
-    GatewayTunnels tunnels() {
+    @Override
+    public GatewayTunnels tunnels() {
         return tunnels;
     }
 

@@ -19,6 +19,7 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -43,7 +44,22 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     /** How long a new connection may take to send its first request's head. */
     static final long FIRST_REQUEST_MILLIS = 10_000;
 
-    private final PublicGateway gateway;
+    /** What a visitor handler looks labels up in: the gateway, or a test's table. */
+    interface Routes {
+        /** The gateway's domain: hosts are {@code LABEL.DOMAIN}. */
+        String domain();
+
+        /** The live public share with this label, or null. */
+        ShareRegistry.Share publicShare(String label);
+
+        /** Whether the label's public share left within its reservation (502, not 404). */
+        boolean wasPublic(String label);
+
+        /** Where tunnels to public shares come from. */
+        GatewayTunnels tunnels();
+    }
+
+    private final Routes gateway;
     private final boolean https;
     private Channel visitor;
     private ScheduledFuture<?> firstRequestDeadline;
@@ -57,7 +73,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     private boolean waitingUpgrade; // reading paused until that answer
     private boolean upgraded; // raw bytes both ways from now on
 
-    VisitorHandler(PublicGateway gateway, boolean https) {
+    VisitorHandler(Routes gateway, boolean https) {
         this.gateway = gateway;
         this.https = https;
     }
@@ -139,8 +155,11 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             refuse(HttpResponseStatus.UNAUTHORIZED, GatewayPages.UNAUTHORIZED);
             return false;
         }
-        InetSocketAddress from = (InetSocketAddress) ctx.channel().remoteAddress();
-        ForwardedHeaders.replace(req.headers(), from.getAddress(), https, host);
+        InetAddress from =
+                ctx.channel().remoteAddress() instanceof InetSocketAddress a
+                        ? a.getAddress()
+                        : null;
+        ForwardedHeaders.replace(req.headers(), from, https, host);
         if (req.headers().contains(HttpHeaderNames.UPGRADE)
                 && req.headers()
                         .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true))
