@@ -18,7 +18,6 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -110,13 +109,9 @@ public final class RelayServer implements AutoCloseable {
      * logged, rate-limited).
      */
     private boolean admit(SocketChannel ch) {
-        InetAddress from = ch.remoteAddress().getAddress();
-        String refused = connections.admit(from);
-        if (refused == null) {
-            ch.closeFuture().addListener(f -> connections.release(from));
-            return true;
-        }
-        rejections.refused(refused, from.getHostAddress());
+        String refused = connections.admitUntilClosed(ch);
+        if (refused == null) return true;
+        rejections.refused(refused, ch.remoteAddress().getAddress().getHostAddress());
         ch.writeAndFlush(
                         Unpooled.copiedBuffer(
                                 RelayProtocol.ERR + RelayProtocol.BUSY + "\n",

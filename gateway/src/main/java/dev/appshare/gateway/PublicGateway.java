@@ -21,7 +21,6 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -209,13 +208,9 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
 
     /** Counts a visitor connection against its address's budget until it closes. */
     private boolean admit(SocketChannel ch) {
-        InetAddress from = ch.remoteAddress().getAddress();
-        String refused = visitors.admit(from);
-        if (refused == null) {
-            ch.closeFuture().addListener(f -> visitors.release(from));
-            return true;
-        }
-        rejections.refused(refused, from.getHostAddress());
+        String refused = visitors.admitUntilClosed(ch);
+        if (refused == null) return true;
+        rejections.refused(refused, ch.remoteAddress().getAddress().getHostAddress());
         ch.close();
         return false;
     }

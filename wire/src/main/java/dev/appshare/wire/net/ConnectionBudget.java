@@ -1,6 +1,8 @@
 package dev.appshare.wire.net;
 
+import io.netty.channel.Channel;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -51,6 +53,17 @@ public final class ConnectionBudget {
             return "over its budget of " + perAddress + " connections";
         }
         return null;
+    }
+
+    /**
+     * Admits an accepted connection by its remote address until it closes (then it is released):
+     * null if admitted, else why not.
+     */
+    public String admitUntilClosed(Channel ch) {
+        InetAddress from = ((InetSocketAddress) ch.remoteAddress()).getAddress();
+        String refused = admit(from);
+        if (refused == null) ch.closeFuture().addListener(f -> release(from));
+        return refused;
     }
 
     public void release(InetAddress from) {
