@@ -2,13 +2,15 @@
 // line per fact into #result (which says "JavaScript did not run." until then); scripts/browser-check
 // reads them from Chromium's --dump-dom and judges them against the files on disk:
 //   js ran                                 this script ran at all
+//   page ORIGIN                            where the page ended up (after any redirect)
 //   secure-context true                    *.localhost is one: crypto.subtle exists there
 //   css probe-color rgb(18,52,86)          style.css applied (#probe's computed colour ...)
 //   css body-background url(...tile.png)   ... and the body's tiled background image
-//   asset PATH load STATUS fetch STATUS bytes N sha256 HEX
+//   asset PATH load STATUS fetch STATUS proto PROTOCOL bytes N sha256 HEX
 //       every URL the page loaded (the document, the style sheet, this script, each image, the CSS
 //       background): STATUS of the browser's own load (Resource Timing's responseStatus), then the
-//       status, length and SHA-256 of the same URL fetched again, uncached, by this script
+//       status of the same URL fetched again, uncached, by this script, the protocol the browser
+//       spoke for the load (nextHopProtocol: http/1.1, h2), and the length and SHA-256 of the bytes
 //   img PATH complete true width W height H   each <img> decoded, with its intrinsic size
 //   end                                    nothing threw on the way
 'use strict';
@@ -19,6 +21,7 @@
     if (document.readyState !== 'complete') {
       await new Promise((resolve) => window.addEventListener('load', resolve, { once: true }));
     }
+    lines.push('page ' + location.origin);
     lines.push('secure-context ' + window.isSecureContext);
     const css = (el, prop) => getComputedStyle(el)[prop].replace(/\s+/g, '');
     lines.push('css probe-color ' + css(document.getElementById('probe'), 'color'));
@@ -40,10 +43,11 @@
     }
     for (const [url, entry] of loads) {
       const loadStatus = entry ? entry.responseStatus : 'none';
+      const proto = (entry && entry.nextHopProtocol) || 'none';
       const resp = await fetch(url, { cache: 'no-store' });
       const body = await resp.arrayBuffer();
       const digest = hex(await crypto.subtle.digest('SHA-256', body));
-      lines.push(`asset ${path(url)} load ${loadStatus} fetch ${resp.status} bytes ${body.byteLength} sha256 ${digest}`);
+      lines.push(`asset ${path(url)} load ${loadStatus} fetch ${resp.status} proto ${proto} bytes ${body.byteLength} sha256 ${digest}`);
     }
     for (const img of document.images) {
       lines.push(`img ${path(img.src)} complete ${img.complete} width ${img.naturalWidth} height ${img.naturalHeight}`);
