@@ -94,6 +94,14 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (msg instanceof HttpContent c && c.decoderResult().isFailure()) {
+            // A body that broke off (a chunk that does not parse): the codec hands its end over as
+            // a LastHttpContent, which carried on would end the request cleanly and give the share
+            // a truncated body as the whole one. The stream is closed instead.
+            ReferenceCountUtil.release(msg);
+            refuse(HttpResponseStatus.BAD_REQUEST, GatewayPages.BAD_REQUEST);
+            return;
+        }
         forward(msg);
         if (msg instanceof LastHttpContent && upgradeAsked) {
             // What follows an Upgrade request is the new protocol's if the answer is 101: read

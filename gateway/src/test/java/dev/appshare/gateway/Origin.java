@@ -43,6 +43,8 @@ import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -68,6 +70,13 @@ final class Origin implements AutoCloseable {
     private final String tag;
     final AtomicInteger connections = new AtomicInteger();
 
+    /**
+     * Each upload as it goes: {@code started} when its head comes, then {@code SHA256HEX LENGTH}
+     * for a body received whole, or {@code broken LENGTH} for one whose connection closed, or whose
+     * encoding broke, before its end.
+     */
+    final BlockingQueue<String> uploads = new LinkedBlockingQueue<>();
+
     private Origin(Channel listener, String tag) {
         this.listener = listener;
         this.tag = tag;
@@ -88,7 +97,7 @@ final class Origin implements AutoCloseable {
                                         ch.pipeline()
                                                 .addLast("codec", new HttpServerCodec())
                                                 .addLast("chunked", new ChunkedWriteHandler())
-                                                .addLast("app", new App(tag));
+                                                .addLast("app", new App(tag, self[0].uploads));
                                     }
                                 })
                         .bind(new InetSocketAddress("127.0.0.1", 0))
@@ -160,12 +169,21 @@ final class Origin implements AutoCloseable {
     /** One connection's requests, in the order the codec reads them. */
     private static final class App extends ChannelInboundHandlerAdapter {
         private final String tag;
+        private final BlockingQueue<String> uploads;
         private HttpRequest request;
         private MessageDigest upload;
         private long uploaded;
 
-        App(String tag) {
+        App(String tag, BlockingQueue<String> uploads) {
             this.tag = tag;
+            this.uploads = uploads;
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (upload != null) uploads.add("broken " + uploaded);
+            upload = null;
+            ctx.fireChannelInactive();
         }
 
         @Override
@@ -177,6 +195,7 @@ final class Origin implements AutoCloseable {
                     return;
                 }
                 upload = req.uri().startsWith("/upload") ? sha256() : null;
+                if (upload != null) uploads.add("started");
                 uploaded = 0;
             }
             if (msg instanceof HttpContent c) {
@@ -184,6 +203,15 @@ final class Origin implements AutoCloseable {
                     ByteBuf b = c.content();
                     upload.update(b.nioBuffer());
                     uploaded += b.readableBytes();
+                }
+                if (c.decoderResult().isFailure()) {
+                    // A body that ended badly (its connection closed, a chunk did not parse): no
+                    // answer, as an application would give none to a request it never got whole.
+                    if (upload != null) uploads.add("broken " + uploaded);
+                    upload = null;
+                    ReferenceCountUtil.release(msg);
+                    ctx.close();
+                    return;
                 }
                 if (msg instanceof LastHttpContent) answer(ctx);
             }
@@ -242,9 +270,10 @@ final class Origin implements AutoCloseable {
             }
             byte[] body;
             if (path.equals("/upload")) {
-                body =
-                        (HexFormat.of().formatHex(upload.digest()) + " " + uploaded)
-                                .getBytes(StandardCharsets.US_ASCII);
+                String got = HexFormat.of().formatHex(upload.digest()) + " " + uploaded;
+                upload = null;
+                uploads.add(got);
+                body = got.getBytes(StandardCharsets.US_ASCII);
             } else if (path.equals("/headers")) {
                 StringBuilder b = new StringBuilder();
                 for (Map.Entry<String, String> h : req.headers())

@@ -216,6 +216,34 @@ class PublicGatewayTest {
         return HexFormat.of().formatHex(md.digest());
     }
 
+    @Test
+    void aChunkedBodyThatBreaksOffIsNotPassedOnAsAWholeOne() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            try (Socket s = lab.visit()) {
+                OutputStream out = s.getOutputStream();
+                out.write(
+                        ascii(
+                                "POST /upload HTTP/1.1\r\nHost: "
+                                        + host
+                                        + "\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                        + "10\r\n0123456789abcdef\r\n"));
+                out.flush();
+                assertEquals("started", origin.uploads.poll(20, TimeUnit.SECONDS));
+                out.write(ascii("zz\r\nnot a chunk\r\n0\r\n\r\n"));
+                out.flush();
+                RawHttp.Response r = RawHttp.read(new BufferedInputStream(s.getInputStream()));
+                assertEquals(400, r.status(), "the gateway could not read it: " + r.text());
+            }
+            assertEquals(
+                    "broken 16",
+                    origin.uploads.poll(10, TimeUnit.SECONDS),
+                    "the origin must not take the 16 bytes before the break as the whole body");
+        }
+    }
+
     private static final class CountingSink extends DigestOutputStream {
         long count;
 
