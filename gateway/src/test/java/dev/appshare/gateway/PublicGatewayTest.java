@@ -9,6 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.wire.http.BasicAuth;
+import dev.appshare.wire.tunnel.StreamPreamble;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamResetException;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,6 +31,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -396,6 +405,98 @@ class PublicGatewayTest {
                 .filter(l -> l.toLowerCase(Locale.ROOT).startsWith(prefix))
                 .map(l -> l.substring(prefix.length()))
                 .toList();
+    }
+
+    @Test
+    void aPublicShareGivesTheGatewayItsFirstPortAndNoOther() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin first = lab.origin("first");
+            Origin second = lab.origin("second");
+            lab.share(
+                    List.of(first.address(), second.address()),
+                    "two-ports",
+                    new Sharer.PublicWeb(null));
+            String label = lab.label("two-ports");
+            String host = lab.host(label);
+            for (String path : List.of("/", "/a", "/b")) {
+                RawHttp.Response r = request(lab, RawHttp.get(path, host));
+                assertEquals(200, r.status());
+                assertArrayEquals(first.bodyFor(path), r.body(), "the URL reaches the first port");
+            }
+
+            // Asked on the gateway's own tunnel, by number: the first port answers, the second is
+            // refused by the share (a reset), and nothing reaches it.
+            GatewayTunnel tunnel = lab.gateway.tunnels().get(label).get(20, TimeUnit.SECONDS);
+            RawStream toFirst = RawStream.open(lab, tunnel, first.port(), host);
+            String answer = toFirst.answer.get(20, TimeUnit.SECONDS);
+            assertTrue(answer.startsWith("HTTP/1.1 200"), answer);
+            assertTrue(answer.endsWith(new String(first.bodyFor("/by-number"))), answer);
+
+            RawStream toSecond = RawStream.open(lab, tunnel, second.port(), host);
+            Throwable refused = toSecond.reset.get(20, TimeUnit.SECONDS);
+            assertTrue(
+                    refused instanceof QuicStreamResetException e
+                            && e.applicationProtocolCode() == StreamPreamble.REFUSED_ERROR,
+                    "the share refused the port: " + refused);
+            assertEquals("", toSecond.received.toString(), "no byte came from the second port");
+            assertEquals(0, second.connections.get(), "nothing reached the second port");
+        }
+    }
+
+    /** A stream on the gateway's tunnel that asks for a port by number and sends one GET. */
+    private static final class RawStream extends ChannelInboundHandlerAdapter {
+        final StringBuilder received = new StringBuilder();
+        final CompletableFuture<String> answer = new CompletableFuture<>();
+        final CompletableFuture<Throwable> reset = new CompletableFuture<>();
+
+        static RawStream open(GatewayLab lab, GatewayTunnel tunnel, int port, String host)
+                throws Exception {
+            RawStream h = new RawStream();
+            QuicStreamChannel s =
+                    lab.gateway.tunnels().openStream(tunnel, h).get(20, TimeUnit.SECONDS);
+            s.write(Unpooled.wrappedBuffer(StreamPreamble.encode(port, false)));
+            s.writeAndFlush(
+                    Unpooled.wrappedBuffer(
+                            ascii(
+                                    "GET /by-number HTTP/1.1\r\nHost: "
+                                            + host
+                                            + "\r\nConnection: close\r\n\r\n")));
+            s.config().setAutoRead(true);
+            return h;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ByteBuf b = (ByteBuf) msg;
+            synchronized (received) {
+                received.append(b.toString(StandardCharsets.UTF_8));
+            }
+            b.release();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownReadComplete) done();
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            done();
+            reset.complete(null);
+        }
+
+        private void done() {
+            synchronized (received) {
+                answer.complete(received.toString());
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            reset.complete(cause);
+            ctx.close();
+        }
     }
 
     /** One request on a fresh connection; its one response. */
