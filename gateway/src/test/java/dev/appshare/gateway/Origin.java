@@ -21,11 +21,13 @@ import io.netty.handler.codec.http.HttpChunkedInput;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerExpectContinueHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -60,7 +62,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  *   <li>{@code /download?n=N&seed=S}: N pseudo-random bytes ({@link #fill}), streamed with a length
  *   <li>{@code /ws}: a WebSocket that echoes every frame (netty's {@link
  *       WebSocketServerProtocolHandler})
- *   <li>anything else: {@link #bodyFor} the path, with a length
+ *   <li>{@code /until-close}: {@link #bodyFor} the path with neither a length nor chunks, ended by
+ *       closing the connection
+ *   <li>anything else: {@link #bodyFor} the path, with a length (HEAD: the length alone)
  * </ul>
  */
 final class Origin implements AutoCloseable {
@@ -69,6 +73,7 @@ final class Origin implements AutoCloseable {
     private final Channel listener;
     private final String tag;
     final AtomicInteger connections = new AtomicInteger();
+    final AtomicInteger closed = new AtomicInteger();
 
     /**
      * Each upload as it goes: {@code started} when its head comes, then {@code SHA256HEX LENGTH}
@@ -94,8 +99,11 @@ final class Origin implements AutoCloseable {
                                     @Override
                                     protected void initChannel(SocketChannel ch) {
                                         self[0].connections.incrementAndGet();
+                                        ch.closeFuture()
+                                                .addListener(f -> self[0].closed.incrementAndGet());
                                         ch.pipeline()
                                                 .addLast("codec", new HttpServerCodec())
+                                                .addLast(new HttpServerExpectContinueHandler())
                                                 .addLast("chunked", new ChunkedWriteHandler())
                                                 .addLast("app", new App(tag, self[0].uploads));
                                     }
@@ -268,6 +276,17 @@ final class Origin implements AutoCloseable {
                 end(ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT), keepAlive);
                 return;
             }
+            if (path.equals("/until-close")) {
+                // No length, not chunked: the body ends when the connection does.
+                HttpResponse r =
+                        new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                r.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+                ctx.write(r);
+                ctx.write(new DefaultHttpContent(Unpooled.wrappedBuffer(bodyFor(tag, uri))));
+                ctx.writeAndFlush(LastHttpContent.EMPTY_LAST_CONTENT)
+                        .addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
             byte[] body;
             if (path.equals("/upload")) {
                 String got = HexFormat.of().formatHex(upload.digest()) + " " + uploaded;
@@ -282,11 +301,12 @@ final class Origin implements AutoCloseable {
             } else {
                 body = bodyFor(tag, uri);
             }
+            boolean head = req.method().equals(HttpMethod.HEAD);
             FullHttpResponse r =
                     new DefaultFullHttpResponse(
                             HttpVersion.HTTP_1_1,
                             HttpResponseStatus.OK,
-                            Unpooled.wrappedBuffer(body));
+                            head ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body));
             r.headers()
                     .set(HttpHeaderNames.CONTENT_TYPE, "text/plain")
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);

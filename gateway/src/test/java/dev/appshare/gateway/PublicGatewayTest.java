@@ -499,6 +499,107 @@ class PublicGatewayTest {
         }
     }
 
+    @Test
+    void headExpectContinueAndABodyEndedByClosingComeThroughAsTheyAre() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            try (Socket s = lab.visit()) {
+                OutputStream out = s.getOutputStream();
+                InputStream in = new BufferedInputStream(s.getInputStream());
+
+                // HEAD: a length and no body, and the connection goes on.
+                out.write(ascii("HEAD /page HTTP/1.1\r\nHost: " + host + "\r\n\r\n"));
+                out.write(RawHttp.get("/after-head", host));
+                out.flush();
+                RawHttp.Response head = RawHttp.readHead(in);
+                assertEquals(200, head.status());
+                assertEquals(
+                        String.valueOf(origin.bodyFor("/page").length),
+                        head.header("Content-Length"));
+                RawHttp.Response after = RawHttp.read(in);
+                assertArrayEquals(origin.bodyFor("/after-head"), after.body());
+
+                // Expect: 100-continue: the origin's 100 reaches the visitor before the body goes.
+                byte[] body = "a small upload".getBytes(StandardCharsets.US_ASCII);
+                out.write(
+                        ascii(
+                                "POST /upload HTTP/1.1\r\nHost: "
+                                        + host
+                                        + "\r\nContent-Length: "
+                                        + body.length
+                                        + "\r\nExpect: 100-continue\r\n\r\n"));
+                out.flush();
+                assertEquals(100, RawHttp.read(in).status());
+                out.write(body);
+                out.flush();
+                RawHttp.Response up = RawHttp.read(in);
+                assertEquals(200, up.status());
+                assertEquals(
+                        HexFormat.of().formatHex(Origin.sha256().digest(body)) + " " + body.length,
+                        up.text());
+
+                // A body with neither length nor chunks ends with the connection.
+                out.write(RawHttp.get("/until-close", host));
+                out.flush();
+                RawHttp.Response last = RawHttp.read(in);
+                assertEquals(200, last.status());
+                assertArrayEquals(origin.bodyFor("/until-close"), last.body());
+                assertEquals(-1, in.read(), "the gateway closed the visitor's connection too");
+            }
+            assertEquals(1, origin.connections.get());
+        }
+    }
+
+    @Test
+    void aVisitorLeavingMidUploadOrMidDownloadEndsTheApplicationsConnection() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+
+            // Mid-upload: nothing comes back from the application to notice it by, so the
+            // visitor's close itself must end the stream.
+            try (Socket s = lab.visit()) {
+                OutputStream out = s.getOutputStream();
+                out.write(
+                        ascii(
+                                "POST /upload HTTP/1.1\r\nHost: "
+                                        + host
+                                        + "\r\nContent-Length: 1000000\r\n\r\n"));
+                out.write(new byte[1000]);
+                out.flush();
+                assertEquals("started", origin.uploads.poll(20, TimeUnit.SECONDS));
+            }
+            assertEquals(
+                    "broken 1000",
+                    origin.uploads.poll(20, TimeUnit.SECONDS),
+                    "the application's connection outlived the visitor's");
+
+            // Mid-download.
+            try (Socket s = lab.visit()) {
+                s.getOutputStream().write(RawHttp.get("/download?n=" + BIG + "&seed=5", host));
+                s.getOutputStream().flush();
+                InputStream in = s.getInputStream();
+                byte[] buf = new byte[64 << 10];
+                for (long got = 0; got < (1 << 20); ) {
+                    int n = in.read(buf);
+                    assertTrue(n > 0, "the download stopped early");
+                    got += n;
+                }
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+            while (origin.closed.get() < 2) {
+                assertTrue(
+                        System.nanoTime() < end,
+                        "the application's connection outlived the visitor's download");
+                Thread.sleep(20);
+            }
+            assertEquals(2, origin.connections.get());
+        }
+    }
+
     /** One request on a fresh connection; its one response. */
     private static RawHttp.Response request(GatewayLab lab, byte[] request) throws Exception {
         try (Socket s = lab.visit()) {

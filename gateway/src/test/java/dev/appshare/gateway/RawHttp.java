@@ -47,6 +47,16 @@ final class RawHttp {
 
     /** Reads one response, its body into {@code sink} (the returned body is empty). */
     static Response read(InputStream in, OutputStream sink) throws IOException {
+        return read(in, sink, false);
+    }
+
+    /** Reads the response to a HEAD: its head alone, whatever its length says. */
+    static Response readHead(InputStream in) throws IOException {
+        return read(in, OutputStream.nullOutputStream(), true);
+    }
+
+    private static Response read(InputStream in, OutputStream sink, boolean toHead)
+            throws IOException {
         String status = line(in);
         String[] parts = status.split(" ", 3);
         if (parts.length < 2 || !parts[0].startsWith("HTTP/1."))
@@ -60,7 +70,7 @@ final class RawHttp {
         Response r = new Response(code, headers, new byte[0]);
         String te = r.header("Transfer-Encoding");
         String cl = r.header("Content-Length");
-        if (code / 100 == 1 || code == 204 || code == 304) {
+        if (toHead || code / 100 == 1 || code == 204 || code == 304) {
             // no body
         } else if (te != null && te.toLowerCase(Locale.ROOT).contains("chunked")) {
             for (; ; ) {
