@@ -48,6 +48,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The application behind the public share in the gateway's tests: a netty HTTP/1.1 server on
@@ -74,6 +75,9 @@ final class Origin implements AutoCloseable {
     private final String tag;
     final AtomicInteger connections = new AtomicInteger();
     final AtomicInteger closed = new AtomicInteger();
+
+    /** Bytes of {@code /download} bodies produced so far, on all connections. */
+    final AtomicLong produced = new AtomicLong();
 
     /**
      * Each upload as it goes: {@code started} when its head comes, then {@code SHA256HEX LENGTH}
@@ -105,7 +109,12 @@ final class Origin implements AutoCloseable {
                                                 .addLast("codec", new HttpServerCodec())
                                                 .addLast(new HttpServerExpectContinueHandler())
                                                 .addLast("chunked", new ChunkedWriteHandler())
-                                                .addLast("app", new App(tag, self[0].uploads));
+                                                .addLast(
+                                                        "app",
+                                                        new App(
+                                                                tag,
+                                                                self[0].uploads,
+                                                                self[0].produced));
                                     }
                                 })
                         .bind(new InetSocketAddress("127.0.0.1", 0))
@@ -178,13 +187,15 @@ final class Origin implements AutoCloseable {
     private static final class App extends ChannelInboundHandlerAdapter {
         private final String tag;
         private final BlockingQueue<String> uploads;
+        private final AtomicLong produced;
         private HttpRequest request;
         private MessageDigest upload;
         private long uploaded;
 
-        App(String tag, BlockingQueue<String> uploads) {
+        App(String tag, BlockingQueue<String> uploads, AtomicLong produced) {
             this.tag = tag;
             this.uploads = uploads;
+            this.produced = produced;
         }
 
         @Override
@@ -259,7 +270,9 @@ final class Origin implements AutoCloseable {
                         .set(HttpHeaderNames.CONTENT_LENGTH, n);
                 keepAlive(r, keepAlive);
                 ctx.write(r);
-                end(ctx.writeAndFlush(new HttpChunkedInput(new RandomBytes(n, seed))), keepAlive);
+                end(
+                        ctx.writeAndFlush(new HttpChunkedInput(new RandomBytes(n, seed, produced))),
+                        keepAlive);
                 return;
             }
             if (path.startsWith("/chunked")) {
@@ -340,11 +353,13 @@ final class Origin implements AutoCloseable {
         private final long len;
         private final SplittableRandom random;
         private final byte[] buf = new byte[BLOCK];
+        private final AtomicLong produced;
         private long sent;
 
-        RandomBytes(long len, long seed) {
+        RandomBytes(long len, long seed, AtomicLong produced) {
             this.len = len;
             this.random = new SplittableRandom(seed);
+            this.produced = produced;
         }
 
         @Override
@@ -367,6 +382,7 @@ final class Origin implements AutoCloseable {
             int n = (int) Math.min(BLOCK, len - sent);
             fill(random, buf, n);
             sent += n;
+            produced.addAndGet(n);
             return alloc.buffer(n).writeBytes(buf, 0, n);
         }
 

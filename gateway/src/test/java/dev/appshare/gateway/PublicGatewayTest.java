@@ -600,6 +600,40 @@ class PublicGatewayTest {
         }
     }
 
+    @Test
+    void aVisitorThatStopsReadingStopsTheApplicationsDownload() throws Exception {
+        long size = 100L << 20;
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            try (Socket s = lab.visit()) {
+                s.getOutputStream().write(RawHttp.get("/download?n=" + size + "&seed=21", host));
+                s.getOutputStream().flush();
+                InputStream in = new BufferedInputStream(s.getInputStream());
+                // Nothing read: what the application produced meanwhile is what the path
+                // buffers (socket buffers, the stream's window, the gateway's queue), not all.
+                long last = -1;
+                for (int stable = 0, polls = 0; stable < 10; polls++) {
+                    assertTrue(polls < 300, "the application never stopped producing");
+                    Thread.sleep(200);
+                    long now = origin.produced.get();
+                    stable = now == last ? stable + 1 : 0;
+                    last = now;
+                }
+                assertTrue(
+                        last < size / 2,
+                        "held for a visitor that reads nothing: " + (last >> 20) + " MB");
+                // And it all comes once the visitor reads.
+                MessageDigest md = Origin.sha256();
+                CountingSink sink = new CountingSink(md);
+                assertEquals(200, RawHttp.read(in, sink).status());
+                assertEquals(size, sink.count);
+                assertEquals(Origin.digestOf(size, 21), HexFormat.of().formatHex(md.digest()));
+            }
+        }
+    }
+
     /** One request on a fresh connection; its one response. */
     private static RawHttp.Response request(GatewayLab lab, byte[] request) throws Exception {
         try (Socket s = lab.visit()) {
