@@ -128,6 +128,12 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         if (label == null) {
+            if (gateway.tunnels() == null) {
+                // Bound but not attached yet (the server is starting): no registry to look in,
+                // which is not "no such share".
+                refuse(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayPages.BUSY);
+                return false;
+            }
             ShareRegistry.Share share = gateway.publicShare(l);
             if (share == null) {
                 if (gateway.wasPublic(l))
