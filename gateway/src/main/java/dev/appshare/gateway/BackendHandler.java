@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -27,6 +28,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     private boolean switching; // a 101 came: its end switches both sides to raw bytes
     private boolean upgraded;
     private boolean closeAfter; // the response says Connection: close
+    private boolean answering; // a response's head went to the visitor, its end not yet
 
     BackendHandler(VisitorHandler visitorSide, Channel visitor) {
         this.visitorSide = visitorSide;
@@ -45,7 +47,22 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             pauseIfFull(ctx);
             return;
         }
+        if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+            // The application's answer cannot be read (a head beyond the codec's limits, a
+            // broken chunk): carried on, the codec's stand-in would reach the visitor as a bogus
+            // response that never ends. Before the answer began the visitor gets a 502 page;
+            // after, its connection closes, as the answer broke off.
+            log.debug("gateway stream {}: unreadable answer: {}", ctx.channel(), o.decoderResult());
+            ReferenceCountUtil.release(msg);
+            if (!answering)
+                GatewayPages.send(
+                        visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
+            else visitor.close();
+            ctx.close();
+            return;
+        }
         if (msg instanceof HttpResponse r) {
+            answering = true;
             int code = r.status().code();
             switching = code == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
             if (code >= 200) closeAfter = !HttpUtil.isKeepAlive(r);
@@ -53,6 +70,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         }
         visitor.write(msg);
         if (msg instanceof LastHttpContent) {
+            answering = false;
             if (switching) {
                 upgraded = true;
                 visitorSide.switchToRaw();

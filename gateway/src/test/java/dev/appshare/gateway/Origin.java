@@ -65,6 +65,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       WebSocketServerProtocolHandler})
  *   <li>{@code /until-close}: {@link #bodyFor} the path with neither a length nor chunks, ended by
  *       closing the connection
+ *   <li>{@code /broken-chunks}: a chunked answer that breaks off in a chunk that does not parse
+ *   <li>{@code /big-header?n=N}: {@link #bodyFor} the path, with a header of N bytes
  *   <li>anything else: {@link #bodyFor} the path, with a length (HEAD: the length alone)
  * </ul>
  */
@@ -275,6 +277,22 @@ final class Origin implements AutoCloseable {
                         keepAlive);
                 return;
             }
+            if (path.equals("/broken-chunks")) {
+                // A chunked answer whose second chunk does not parse, then nothing more.
+                HttpResponse r =
+                        new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                HttpUtil.setTransferEncodingChunked(r, true);
+                ctx.write(r);
+                ctx.writeAndFlush(
+                        new DefaultHttpContent(
+                                Unpooled.copiedBuffer("before the break", StandardCharsets.UTF_8)));
+                ctx.pipeline()
+                        .context("codec")
+                        .writeAndFlush(
+                                Unpooled.copiedBuffer(
+                                        "zz\r\nnot a chunk\r\n", StandardCharsets.US_ASCII));
+                return;
+            }
             if (path.startsWith("/chunked")) {
                 HttpResponse r =
                         new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
@@ -306,6 +324,19 @@ final class Origin implements AutoCloseable {
                 upload = null;
                 uploads.add(got);
                 body = got.getBytes(StandardCharsets.US_ASCII);
+            } else if (path.equals("/big-header")) {
+                body = bodyFor(tag, uri);
+                FullHttpResponse r =
+                        new DefaultFullHttpResponse(
+                                HttpVersion.HTTP_1_1,
+                                HttpResponseStatus.OK,
+                                Unpooled.wrappedBuffer(body));
+                int n = Integer.parseInt(q.parameters().get("n").get(0));
+                r.headers()
+                        .set("X-Big", "x".repeat(n))
+                        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+                end(ctx.writeAndFlush(r), keepAlive);
+                return;
             } else if (path.equals("/headers")) {
                 StringBuilder b = new StringBuilder();
                 for (Map.Entry<String, String> h : req.headers())

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.share.Sharer;
@@ -18,6 +19,7 @@ import io.netty.channel.socket.ChannelInputShutdownReadComplete;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import java.io.BufferedInputStream;
+import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -630,6 +632,41 @@ class PublicGatewayTest {
                 assertEquals(200, RawHttp.read(in, sink).status());
                 assertEquals(size, sink.count);
                 assertEquals(Origin.digestOf(size, 21), HexFormat.of().formatHex(md.digest()));
+            }
+        }
+    }
+
+    @Test
+    void aResponseTheGatewayCannotReadIsA502() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            // Headers up to the gateway's limit come through ...
+            RawHttp.Response ok = request(lab, RawHttp.get("/big-header?n=8000", host));
+            assertEquals(200, ok.status());
+            assertEquals(8000, ok.header("X-Big").length());
+            // ... beyond it the application's answer cannot be carried: a 502 page, not whatever
+            // the codec made of it.
+            RawHttp.Response tooBig = request(lab, RawHttp.get("/big-header?n=40000", host));
+            assertEquals(502, tooBig.status());
+            assertEquals(GatewayPages.UNREACHABLE, tooBig.text());
+        }
+    }
+
+    @Test
+    void anAnswerThatBreaksOffMidwayIsNotPassedOnAsAWholeOne() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            // The visitor's connection closes before the end of the body.
+            try (Socket s = lab.visit()) {
+                s.getOutputStream().write(RawHttp.get("/broken-chunks", host));
+                s.getOutputStream().flush();
+                InputStream in = new BufferedInputStream(s.getInputStream());
+                EOFException cut = assertThrows(EOFException.class, () -> RawHttp.read(in));
+                assertTrue(cut.getMessage().contains("closed"), cut.getMessage());
             }
         }
     }
