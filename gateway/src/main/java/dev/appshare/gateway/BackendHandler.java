@@ -5,6 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -101,6 +102,20 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         // The visitor's requests are read only while the stream takes them.
         if (ctx.channel().isWritable()) visitorSide.streamDrained();
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // The application closed its connection (the stream is half-closed, so this is not
+            // channelInactive): what it sent is all there is. The visitor's connection ends once
+            // that is sent, as with the application itself; left open, it would carry the
+            // visitor's next request (e.g. after an application's keep-alive timeout) to a
+            // stream nothing answers on.
+            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ctx.close();
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

@@ -65,8 +65,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *       WebSocketServerProtocolHandler})
  *   <li>{@code /until-close}: {@link #bodyFor} the path with neither a length nor chunks, ended by
  *       closing the connection
+ *   <li>{@code /chunks-then-close}: a chunked answer cut off by closing the connection
  *   <li>{@code /broken-chunks}: a chunked answer that breaks off in a chunk that does not parse
  *   <li>{@code /big-header?n=N}: {@link #bodyFor} the path, with a header of N bytes
+ *   <li>{@code /quiet-close}: as anything else, then closes without a {@code Connection: close}
  *   <li>anything else: {@link #bodyFor} the path, with a length (HEAD: the length alone)
  * </ul>
  */
@@ -277,6 +279,19 @@ final class Origin implements AutoCloseable {
                         keepAlive);
                 return;
             }
+            if (path.equals("/chunks-then-close")) {
+                // A chunked answer cut off by the application closing its connection.
+                HttpResponse r =
+                        new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+                HttpUtil.setTransferEncodingChunked(r, true);
+                ctx.write(r);
+                ctx.writeAndFlush(
+                                new DefaultHttpContent(
+                                        Unpooled.copiedBuffer(
+                                                "before the close", StandardCharsets.UTF_8)))
+                        .addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
             if (path.equals("/broken-chunks")) {
                 // A chunked answer whose second chunk does not parse, then nothing more.
                 HttpResponse r =
@@ -355,7 +370,9 @@ final class Origin implements AutoCloseable {
                     .set(HttpHeaderNames.CONTENT_TYPE, "text/plain")
                     .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
             keepAlive(r, keepAlive);
-            end(ctx.writeAndFlush(r), keepAlive);
+            // /quiet-close: a keep-alive answer, then the connection closes without having said
+            // so, as an application's keep-alive timeout closes an idle one.
+            end(ctx.writeAndFlush(r), keepAlive && !path.equals("/quiet-close"));
         }
 
         private static void keepAlive(HttpResponse r, boolean keepAlive) {

@@ -660,13 +660,36 @@ class PublicGatewayTest {
             Origin origin = lab.origin("app");
             lab.sharePublic(origin, "web-app");
             String host = lab.host(lab.label("web-app"));
-            // The visitor's connection closes before the end of the body.
+            // The visitor's connection closes before the end of the body, whether a chunk did
+            // not parse or the application closed its connection.
+            for (String path : List.of("/broken-chunks", "/chunks-then-close")) {
+                try (Socket s = lab.visit()) {
+                    s.getOutputStream().write(RawHttp.get(path, host));
+                    s.getOutputStream().flush();
+                    InputStream in = new BufferedInputStream(s.getInputStream());
+                    EOFException cut = assertThrows(EOFException.class, () -> RawHttp.read(in));
+                    assertTrue(cut.getMessage().contains("closed"), path + ": " + cut.getMessage());
+                }
+            }
+        }
+    }
+
+    @Test
+    void anApplicationClosingAKeepAliveConnectionClosesTheVisitors() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
             try (Socket s = lab.visit()) {
-                s.getOutputStream().write(RawHttp.get("/broken-chunks", host));
+                s.getOutputStream().write(RawHttp.get("/quiet-close", host));
                 s.getOutputStream().flush();
                 InputStream in = new BufferedInputStream(s.getInputStream());
-                EOFException cut = assertThrows(EOFException.class, () -> RawHttp.read(in));
-                assertTrue(cut.getMessage().contains("closed"), cut.getMessage());
+                RawHttp.Response r = RawHttp.read(in);
+                assertEquals(200, r.status());
+                assertArrayEquals(origin.bodyFor("/quiet-close"), r.body());
+                // The application closed: so does the visitor's connection (a browser then opens
+                // a new one), rather than staying open to a stream nothing answers on.
+                assertEquals(-1, in.read());
             }
         }
     }
