@@ -5,6 +5,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -27,6 +29,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     private boolean switching; // a 101 came: its end switches both sides to raw bytes
     private boolean upgraded;
     private boolean closeAfter; // the response says Connection: close
+    private boolean answering; // a response's head went to the visitor, its end not yet
 
     BackendHandler(VisitorHandler visitorSide, Channel visitor) {
         this.visitorSide = visitorSide;
@@ -45,7 +48,22 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             pauseIfFull(ctx);
             return;
         }
+        if (msg instanceof HttpObject o && o.decoderResult().isFailure()) {
+            // The application's answer cannot be read (a head beyond the codec's limits, a
+            // broken chunk): carried on, the codec's stand-in would reach the visitor as a bogus
+            // response that never ends. Before the answer began the visitor gets a 502 page;
+            // after, its connection closes, as the answer broke off.
+            log.debug("gateway stream {}: unreadable answer: {}", ctx.channel(), o.decoderResult());
+            ReferenceCountUtil.release(msg);
+            if (!answering)
+                GatewayPages.send(
+                        visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
+            else visitor.close();
+            ctx.close();
+            return;
+        }
         if (msg instanceof HttpResponse r) {
+            answering = true;
             int code = r.status().code();
             switching = code == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
             if (code >= 200) closeAfter = !HttpUtil.isKeepAlive(r);
@@ -53,6 +71,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         }
         visitor.write(msg);
         if (msg instanceof LastHttpContent) {
+            answering = false;
             if (switching) {
                 upgraded = true;
                 visitorSide.switchToRaw();
@@ -83,6 +102,20 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         // The visitor's requests are read only while the stream takes them.
         if (ctx.channel().isWritable()) visitorSide.streamDrained();
         ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+            // The application closed its connection (the stream is half-closed, so this is not
+            // channelInactive): what it sent is all there is. The visitor's connection ends once
+            // that is sent, as with the application itself; left open, it would carry the
+            // visitor's next request (e.g. after an application's keep-alive timeout) to a
+            // stream nothing answers on.
+            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            ctx.close();
+        }
+        ctx.fireUserEventTriggered(evt);
     }
 
     @Override

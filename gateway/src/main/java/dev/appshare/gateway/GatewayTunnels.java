@@ -56,6 +56,7 @@ final class GatewayTunnels implements AutoCloseable {
     private final Map<String, Future<GatewayTunnel>> byLabel = new HashMap<>();
     private final Map<String, Long> failedAt = new HashMap<>();
     private final ScheduledFuture<?> sweep;
+    private long opened; // tunnels asked for, in all: for tests
 
     /**
      * @param relayOf where the gateway dials the relay an INCOMING names (the server's own relay on
@@ -103,6 +104,7 @@ final class GatewayTunnels implements AutoCloseable {
                         relay,
                         invite.token());
         byLabel.put(label, opening);
+        opened++;
         opening.addListener(
                 x -> {
                     if (!x.isSuccess()) {
@@ -176,6 +178,11 @@ final class GatewayTunnels implements AutoCloseable {
             log.debug("gateway: closing the idle tunnel to {}", t.label());
             t.close();
         }
+    }
+
+    /** Tunnels asked for since the start (open, closed or failed), for tests. */
+    synchronized long testOnlyOpened() {
+        return opened;
     }
 
     /** Open tunnels, for tests. */

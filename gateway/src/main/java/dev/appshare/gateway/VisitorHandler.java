@@ -113,6 +113,14 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             ReferenceCountUtil.release(msg);
             return;
         }
+        if (msg instanceof HttpContent c && c.decoderResult().isFailure()) {
+            // A body that broke off (a chunk that does not parse): the codec hands its end over as
+            // a LastHttpContent, which carried on would end the request cleanly and give the share
+            // a truncated body as the whole one. The stream is closed instead.
+            ReferenceCountUtil.release(msg);
+            refuse(HttpResponseStatus.BAD_REQUEST, GatewayPages.BAD_REQUEST);
+            return;
+        }
         forward(msg);
         if (msg instanceof LastHttpContent && upgradeAsked) {
             // What follows an Upgrade request is the new protocol's if the answer is 101: read
@@ -139,6 +147,12 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         if (label == null) {
+            if (gateway.tunnels() == null) {
+                // Bound but not attached yet (the server is starting): no registry to look in,
+                // which is not "no such share".
+                refuse(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayPages.BUSY);
+                return false;
+            }
             ShareRegistry.Share share = gateway.publicShare(l);
             if (share == null) {
                 if (gateway.wasPublic(l))

@@ -553,4 +553,77 @@ class ShareRegistryTest {
         assertNull(r.open(stale, connector));
         assertNotNull(r.open(replaced.share(), connector), "the live registration opens");
     }
+
+    @Test
+    void aPublicShareIsFoundByItsLabelAndAPrivateOneIsNot() {
+        ShareRegistry r = registry(new Slots(32), ShareRegistry.MAX_RESERVATIONS);
+        String label = PublicUrls.label(OWNER);
+        Share pub = r.register("my-app", new EmbeddedChannel(), OWNER, ADDR, label, "hash").share();
+        assertTrue(pub.isPublic());
+        assertSame(pub, r.publicShare(label));
+        assertEquals("hash", r.publicShare(label).auth());
+        assertFalse(r.wasPublic(label), "live, not offline");
+
+        Share priv = register(r, "other-app", STRANGER);
+        assertFalse(priv.isPublic());
+        assertNull(r.publicShare(PublicUrls.label(STRANGER)), "a private share has no URL");
+        r.drop(priv.channel(), priv);
+        assertFalse(r.wasPublic(PublicUrls.label(STRANGER)), "nor had one when it left");
+    }
+
+    @Test
+    void aPublicShareThatLeftWasPublicUntilItsReservationEnds() {
+        ShareRegistry r = registry(new Slots(32), ShareRegistry.MAX_RESERVATIONS);
+        String label = PublicUrls.label(OWNER);
+        Share s = r.register("my-app", new EmbeddedChannel(), OWNER, ADDR, label, null).share();
+        r.drop(s.channel(), s);
+        assertNull(r.publicShare(label), "gone: nothing to reach");
+        assertTrue(r.wasPublic(label), "offline (502), not unknown (404)");
+        now.addAndGet(RESERVATION_NANOS - 1);
+        assertTrue(r.wasPublic(label));
+        now.addAndGet(1);
+        assertFalse(r.wasPublic(label), "the reservation ended: an unknown label again");
+        assertFalse(r.isReserved("my-app"));
+    }
+
+    @Test
+    void theOwnerComingBackIsPublicAgainUnderTheSameLabel() {
+        ShareRegistry r = registry(new Slots(32), ShareRegistry.MAX_RESERVATIONS);
+        String label = PublicUrls.label(OWNER);
+        Share s = r.register("my-app", new EmbeddedChannel(), OWNER, ADDR, label, null).share();
+        r.drop(s.channel(), s);
+        now.addAndGet(RESERVATION_NANOS / 2);
+        Share back =
+                r.register("my-app", new EmbeddedChannel(), OWNER, OTHER_ADDR, label, null).share();
+        assertSame(back, r.publicShare(label));
+        assertFalse(r.wasPublic(label), "live again");
+
+        // Its stale connection's drop (after a re-registration) does not take the label away.
+        Registration again =
+                r.register("my-app", new EmbeddedChannel(), OWNER, OTHER_ADDR, label, "h2");
+        assertSame(back, again.replaced());
+        r.drop(back.channel(), back);
+        assertSame(again.share(), r.publicShare(label));
+        assertEquals("h2", r.publicShare(label).auth());
+
+        // Coming back private: the label leads nowhere, and not to an "offline" page either.
+        Share live = again.share();
+        Registration priv = r.register("my-app", new EmbeddedChannel(), OWNER, OTHER_ADDR);
+        assertSame(live, priv.replaced());
+        assertNull(r.publicShare(label));
+        assertFalse(r.wasPublic(label));
+    }
+
+    @Test
+    void anExpiredPublicNameTakenByAnotherKeyIsNotOfflineForTheOldLabel() {
+        ShareRegistry r = registry(new Slots(32), ShareRegistry.MAX_RESERVATIONS);
+        String label = PublicUrls.label(OWNER);
+        Share s = r.register("my-app", new EmbeddedChannel(), OWNER, ADDR, label, null).share();
+        r.drop(s.channel(), s);
+        now.addAndGet(RESERVATION_NANOS);
+        Share other = register(r, "my-app", STRANGER);
+        r.drop(other.channel(), other);
+        assertTrue(r.isReserved("my-app"), "reserved again, for the stranger");
+        assertFalse(r.wasPublic(label), "the old label's share is long gone");
+    }
 }
