@@ -92,7 +92,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
         this.group = group;
     }
 
-    /** Binds the listeners; until {@link #attach} every label is unknown (404). */
+    /** Binds the listeners; until {@link #attach} visitors get 503 (the server is starting). */
     public static PublicGateway bind(Options options, EventLoopGroup group)
             throws InterruptedException, SSLException {
         if (options.http() == null && options.https() == null)
@@ -243,8 +243,9 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
      * names.
      */
     public void attach(RendezvousServer server, Function<String, InetSocketAddress> relayOf) {
-        this.tunnels = new GatewayTunnels(group, identity, server, relayOf);
+        // In this order: a visitor that sees the tunnels (attached) also sees the registry.
         this.server = server;
+        this.tunnels = new GatewayTunnels(group, identity, server, relayOf);
         log.info(
                 "public gateway on {}{}",
                 urls().url("*"),
