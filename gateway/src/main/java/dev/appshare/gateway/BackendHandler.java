@@ -87,8 +87,16 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
         pauseIfFull(ctx);
     }
 
+    /**
+     * Stops reading the stream while the visitor's queue is full; the visitor's handler resumes it
+     * when the queue drains. The visitor lives on another loop and can drain between the look and
+     * the pause, its "writable again" then already spent: so look again after pausing, or the
+     * download would stall for good.
+     */
     private void pauseIfFull(ChannelHandlerContext ctx) {
-        if (!visitor.isWritable()) ctx.channel().config().setAutoRead(false);
+        if (visitor.isWritable()) return;
+        ctx.channel().config().setAutoRead(false);
+        if (visitor.isWritable()) ctx.channel().config().setAutoRead(true);
     }
 
     @Override

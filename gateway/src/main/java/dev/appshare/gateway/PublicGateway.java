@@ -272,6 +272,11 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     }
 
     @Override
+    public boolean attached() {
+        return tunnels != null;
+    }
+
+    @Override
     public GatewayTunnels tunnels() {
         return tunnels;
     }

@@ -57,6 +57,9 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
 
         /** Where tunnels to public shares come from. */
         GatewayTunnels tunnels();
+
+        /** Whether the registry and the tunnels are there yet (not while the server starts). */
+        boolean attached();
     }
 
     private final Routes gateway;
@@ -147,7 +150,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             return false;
         }
         if (label == null) {
-            if (gateway.tunnels() == null) {
+            if (!gateway.attached()) {
                 // Bound but not attached yet (the server is starting): no registry to look in,
                 // which is not "no such share".
                 refuse(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayPages.BUSY);

@@ -56,6 +56,11 @@ class VisitorHandlerTest {
         }
 
         @Override
+        public boolean attached() {
+            return true;
+        }
+
+        @Override
         public GatewayTunnels tunnels() {
             tunnelsAsked++;
             return null; // these tests never get as far as a tunnel
