@@ -132,6 +132,11 @@ final class GatewayTunnel implements PathSwitch.Listener {
         return label;
     }
 
+    /** The event loop its QUIC connection (and every stream of it) runs on. */
+    EventLoop loop() {
+        return loop;
+    }
+
     /** Counts a visitor stream (under {@link GatewayTunnels}' lock). */
     void streamOpened() {
         streams++;

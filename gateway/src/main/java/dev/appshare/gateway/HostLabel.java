@@ -2,6 +2,7 @@ package dev.appshare.gateway;
 
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import java.util.Locale;
+import java.util.regex.Pattern;
 
 /**
  * Which public share a request's {@code Host} names: {@code LABEL.DOMAIN}, with or without a port,
@@ -9,6 +10,9 @@ import java.util.Locale;
  * a deeper name, a label that cannot be one) is a bad Host: the gateway answers 400.
  */
 final class HostLabel {
+    /** Compiled once: this runs on every request a visitor sends. */
+    private static final Pattern LABEL = Pattern.compile(RendezvousProtocol.LABEL_PATTERN);
+
     private HostLabel() {}
 
     /** The label {@code host} names under {@code domain} (lower case), or null. */
@@ -19,14 +23,15 @@ final class HostLabel {
         int colon = h.lastIndexOf(':');
         if (colon >= 0) {
             String port = h.substring(colon + 1);
-            if (port.isEmpty() || port.length() > 5 || !port.chars().allMatch(Character::isDigit))
-                return null;
+            if (port.isEmpty() || port.length() > 5) return null;
+            for (int i = 0; i < port.length(); i++)
+                if (!Character.isDigit(port.charAt(i))) return null;
             h = h.substring(0, colon);
         }
         if (h.endsWith(".")) h = h.substring(0, h.length() - 1);
         String suffix = "." + domain;
         if (!h.endsWith(suffix)) return null;
         String label = h.substring(0, h.length() - suffix.length());
-        return label.matches(RendezvousProtocol.LABEL_PATTERN) ? label : null;
+        return LABEL.matcher(label).matches() ? label : null;
     }
 }

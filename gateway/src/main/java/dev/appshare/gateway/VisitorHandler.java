@@ -2,11 +2,14 @@ package dev.appshare.gateway;
 
 import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.wire.http.BasicAuth;
+import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -17,6 +20,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetAddress;
@@ -221,22 +225,67 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                                 return;
                             }
                             GatewayTunnel t = (GatewayTunnel) f.getNow();
-                            gateway.tunnels()
-                                    .openStream(t, new BackendHandler(this, visitor))
-                                    .addListener(
-                                            s -> {
-                                                if (!s.isSuccess()) {
-                                                    visitor.eventLoop()
-                                                            .execute(
-                                                                    () ->
-                                                                            unreachable(
-                                                                                    false,
-                                                                                    s.cause()
-                                                                                            .toString()));
-                                                    return;
-                                                }
-                                                streamCreated((QuicStreamChannel) s.getNow());
-                                            });
+                            visitor.eventLoop().execute(() -> moveTo(t));
+                        });
+    }
+
+    /**
+     * On the visitor's loop: puts this connection on its share's tunnel's event loop (epoll only,
+     * as the relay does with a pair: {@link EventLoops#canMove}), so that its requests and answers
+     * cross between the connection and its stream in one thread, as {@code connect}'s local
+     * connections do, instead of being handed from one loop to the other twice per request. The
+     * connection reads nothing meanwhile (auto-read is off while the stream opens); its idle clock
+     * restarts on the new loop.
+     */
+    private void moveTo(GatewayTunnel t) {
+        if (!visitor.isActive() || refused) {
+            opening = false;
+            dropPending();
+            return;
+        }
+        EventLoop to = t.loop();
+        if (visitor.eventLoop() == to || !EventLoops.canMove(visitor)) {
+            openStream(t);
+            return;
+        }
+        EventLoops.moveTo(visitor, to)
+                .addListener(
+                        moved -> {
+                            if (!moved.isSuccess()) {
+                                log.debug(
+                                        "visitor {}: not moved to its tunnel's loop: {}",
+                                        visitor.remoteAddress(),
+                                        moved.cause().toString());
+                                opening = false;
+                                dropPending();
+                                visitor.close();
+                                return;
+                            }
+                            ChannelPipeline p = visitor.pipeline();
+                            if (p.get(IdleStateHandler.class) != null)
+                                p.replace(
+                                        IdleStateHandler.class,
+                                        null,
+                                        new IdleStateHandler(
+                                                0,
+                                                0,
+                                                PublicGateway.IDLE_SECONDS,
+                                                TimeUnit.SECONDS));
+                            openStream(t);
+                        });
+    }
+
+    private void openStream(GatewayTunnel t) {
+        gateway.tunnels()
+                .openStream(t, new BackendHandler(this, visitor))
+                .addListener(
+                        s -> {
+                            if (!s.isSuccess()) {
+                                visitor.eventLoop()
+                                        .execute(() -> unreachable(false, s.cause().toString()));
+                                return;
+                            }
+                            streamCreated((QuicStreamChannel) s.getNow());
                         });
     }
 
