@@ -89,9 +89,9 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * Stops reading the stream while the visitor's queue is full; the visitor's handler resumes it
-     * when the queue drains. The visitor lives on another loop and can drain between the look and
-     * the pause, its "writable again" then already spent: so look again after pausing, or the
-     * download would stall for good.
+     * when the queue drains. Where the visitor lives on another loop (HTTP/2, NIO) it can drain
+     * between the look and the pause, its "writable again" then already spent: so look again after
+     * pausing, or the download would stall for good.
      */
     private void pauseIfFull(ChannelHandlerContext ctx) {
         if (visitor.isWritable()) return;
