@@ -35,6 +35,10 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code share --keep-code FILE}: the share's key and code, kept so that a restarted share comes
@@ -43,26 +47,29 @@ import java.util.Set;
  * password words (drawn with a SecureRandom when the file is created, as for any share) and the
  * name the rendezvous gave (written once the first registration answers). A restarted share
  * registers that name with that key: the rendezvous hands a name back to the key that owns it, and
- * keeps it reserved for 5 min after the share leaves.
+ * keeps it reserved for 5 min after the share leaves. The share's guess budget ({@link GuessLimit})
+ * is kept too: a restart does not give a guesser a fresh burst against the same password.
  *
  * <p>The file is a secret (whoever reads it can prove the code and take the name): it is created
  * owner-only (0600) and refused when group or others have any access to it. A file that does not
  * parse is refused and never overwritten. Format: {@code key=value} lines, {@code #} comments.
  */
 public final class KeptCode {
+    private static final Logger log = LoggerFactory.getLogger(KeptCode.class);
     static final String MAGIC = "appshare-keep-code";
     static final String VERSION = "1";
 
     private static final Set<PosixFilePermission> OWNER_ONLY =
             EnumSet.of(PosixFilePermission.OWNER_READ, PosixFilePermission.OWNER_WRITE);
     private static final List<String> KEYS =
-            List.of(MAGIC, "words", "name", "private-key", "public-key");
+            List.of(MAGIC, "words", "name", "guesses-spent-until", "private-key", "public-key");
 
     private final Path file;
     private final PeerIdentity identity;
     private final KeyPair keyPair;
     private final String words;
     private volatile String name;
+    private volatile long spentUntilMillis; // the share's guess budget, epoch ms; 0: none saved
 
     private KeptCode(Path file, KeyPair keyPair, String words, String name) {
         this.file = file;
@@ -127,7 +134,19 @@ public final class KeptCode {
         if (name != null && name.isEmpty()) name = null;
         if (name != null && !name.matches(RendezvousProtocol.NAME_PATTERN))
             throw malformed(file, "name= is not a share name");
-        return new KeptCode(file, keyPair(file, fields), words, name);
+        long spent = 0;
+        String g = fields.get("guesses-spent-until");
+        if (g != null) {
+            try {
+                spent = Long.parseLong(g);
+            } catch (NumberFormatException e) {
+                spent = -1;
+            }
+            if (spent < 0) throw malformed(file, "guesses-spent-until= is not a time");
+        }
+        KeptCode k = new KeptCode(file, keyPair(file, fields), words, name);
+        k.spentUntilMillis = spent;
+        return k;
     }
 
     private static KeyPair keyPair(Path file, Map<String, String> fields) {
@@ -211,7 +230,7 @@ public final class KeptCode {
      * Writes the file atomically: a temporary file created owner-only in the same directory, then
      * linked (a new file: fails if one appeared meanwhile) or moved over the old one.
      */
-    private void write(boolean replace) throws IOException {
+    private synchronized void write(boolean replace) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Path tmp;
         if (Files.getFileAttributeView(dir, PosixFileAttributeView.class) != null) {
@@ -258,6 +277,8 @@ public final class KeptCode {
         b.append(MAGIC).append('=').append(VERSION).append('\n');
         b.append("words=").append(words).append('\n');
         if (name != null) b.append("name=").append(name).append('\n');
+        if (spentUntilMillis > 0)
+            b.append("guesses-spent-until=").append(spentUntilMillis).append('\n');
         b.append("private-key=")
                 .append(
                         Base64.getUrlEncoder()
@@ -278,6 +299,37 @@ public final class KeptCode {
         if (name.equals(this.name)) return;
         this.name = name;
         write(true);
+    }
+
+    /**
+     * Keeps the share's guess budget across runs: a restarted share takes on the budget its last
+     * run saved (the password is the same, so a restart must not hand a guesser a fresh burst), and
+     * every spend or refund is written back. Wall-clock time in the file, {@code nanoTime} in the
+     * limit. A guess whose write fails still counts in this run; the failure is logged.
+     */
+    public void keepBudget(GuessLimit limit, LongSupplier nanoTime) {
+        long saved = spentUntilMillis;
+        if (saved > 0) {
+            long aheadMillis = saved - System.currentTimeMillis();
+            limit.restoreShare(nanoTime.getAsLong() + TimeUnit.MILLISECONDS.toNanos(aheadMillis));
+        }
+        limit.onShareChange(
+                () -> {
+                    long aheadNanos = limit.shareSpentUntilNanos() - nanoTime.getAsLong();
+                    spentUntilMillis =
+                            Math.max(
+                                    1,
+                                    System.currentTimeMillis()
+                                            + TimeUnit.NANOSECONDS.toMillis(aheadNanos));
+                    try {
+                        write(true);
+                    } catch (IOException e) {
+                        log.warn(
+                                "could not save the guess budget to --keep-code file {}: {}",
+                                file,
+                                describe(e));
+                    }
+                });
     }
 
     public Path file() {

@@ -151,6 +151,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                         config.guesses(),
                         System::nanoTime,
                         this::proven);
+        if (kept != null) kept.keepBudget(proving.guesses(), System::nanoTime);
         this.registered = signalling.loop().newPromise();
         this.failed = signalling.loop().newPromise();
     }

@@ -9,12 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.PeerException;
 import dev.appshare.peer.pake.CodeWords;
+import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -91,6 +93,7 @@ class KeptCodeTest {
                         text.replaceAll("public-key=\\S+", "public-key=AAAA"),
                         text + "name=2088\n",
                         text + "colour=blue\n",
+                        text + "guesses-spent-until=soon\n",
                         // a key pair that is not one: another file's public key
                         text.replaceAll(
                                 "public-key=\\S+",
@@ -117,6 +120,39 @@ class KeptCodeTest {
             assertTrue(e.getMessage().contains("is not a kept code"), e.getMessage());
             assertEquals(t, Files.readString(f), "the malformed file was left as it is");
         }
+    }
+
+    /**
+     * The same password across restarts must not get a fresh guess budget per restart: a restarted
+     * share takes on the share-wide budget its last run spent, and a refund (a connector that
+     * proved the code) is kept too.
+     */
+    @Test
+    void theSharesGuessBudgetSurvivesARestart() throws Exception {
+        GuessLimit.Limits limits =
+                new GuessLimit.Limits(100, TimeUnit.HOURS.toNanos(1), 2, TimeUnit.HOURS.toNanos(1));
+        InetAddress a = InetAddress.getByName("192.0.2.1");
+        InetAddress b = InetAddress.getByName("192.0.2.2");
+        Path f = dir.resolve("budget");
+
+        GuessLimit run1 = new GuessLimit(limits, System::nanoTime);
+        KeptCode.open(f, new SecureRandom()).keepBudget(run1, System::nanoTime);
+        assertEquals(GuessLimit.Verdict.ADMIT, run1.tryAttempt(a));
+        assertEquals(GuessLimit.Verdict.ADMIT, run1.tryAttempt(b));
+        run1.refund(b); // b proved the code: its token comes back
+        assertEquals("rw-------", PosixFilePermissions.toString(Files.getPosixFilePermissions(f)));
+
+        GuessLimit run2 = new GuessLimit(limits, System::nanoTime);
+        KeptCode.load(f).keepBudget(run2, System::nanoTime);
+        assertEquals(GuessLimit.Verdict.ADMIT, run2.tryAttempt(b), "the refunded token");
+        assertEquals(
+                GuessLimit.Verdict.SHARE_OVER,
+                run2.check(InetAddress.getByName("192.0.2.3")),
+                "a restart gives no fresh burst");
+
+        GuessLimit run3 = new GuessLimit(limits, System::nanoTime);
+        KeptCode.load(f).keepBudget(run3, System::nanoTime);
+        assertEquals(GuessLimit.Verdict.SHARE_OVER, run3.check(InetAddress.getByName("192.0.2.4")));
     }
 
     private String other() throws Exception {
