@@ -120,7 +120,7 @@ public final class KeptCode {
             int eq = l.indexOf('=');
             String key = eq < 0 ? l : l.substring(0, eq);
             if (eq < 0 || !KEYS.contains(key))
-                throw malformed(file, "line " + lineNo + " is not one of " + KEYS + " =VALUE");
+                throw malformed(file, "line " + lineNo + " is not KEY=VALUE, KEY one of " + KEYS);
             if (fields.put(key, l.substring(eq + 1)) != null)
                 throw malformed(file, "line " + lineNo + " repeats " + key);
         }
