@@ -2,9 +2,12 @@ package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.path.Transport;
+import dev.appshare.peer.share.KeptCode;
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.wire.http.BasicAuth;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -23,7 +26,8 @@ import picocli.CommandLine.Spec;
             "cheerful-beaver-2087), then 'Ports: P, ...'; give that code to `appshare connect`",
             "on the other machine. The words are a password the server never sees; only the",
             "ports given are reachable. With --public, also prints 'URL: ...', a web address",
-            "of the first port that anyone can open in a browser. Runs until Ctrl-C."
+            "of the first port that anyone can open in a browser. With --keep-code FILE, a",
+            "restarted share keeps its code. Runs until Ctrl-C."
         })
 final class ShareCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -66,6 +70,15 @@ final class ShareCommand implements Callable<Integer> {
                             + " the gateway, which learns only their hash).")
     String publicAuth;
 
+    @Option(
+            names = "--keep-code",
+            paramLabel = "FILE",
+            description =
+                    "Keep this share's key and code in FILE (created owner-only if missing) so"
+                            + " that a restarted share comes back under the same code (and"
+                            + " public URL). FILE is a secret: refused if others can read it.")
+    Path keepCode;
+
     @Mixin PeerOptions peer = new PeerOptions();
 
     @Override
@@ -87,6 +100,20 @@ final class ShareCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--public-auth is USER:PASSWORD");
             web = new Sharer.PublicWeb(publicAuth == null ? null : BasicAuth.hash(publicAuth));
         }
+        KeptCode kept = null;
+        if (keepCode != null) {
+            kept = KeptCode.open(keepCode, new SecureRandom());
+            if (name != null && kept.name() != null && !name.equals(kept.name()))
+                throw new ParameterException(
+                        spec.commandLine(),
+                        "--name "
+                                + name
+                                + " differs from the name kept in "
+                                + keepCode
+                                + " ("
+                                + kept.name()
+                                + "): drop --name, or give another --keep-code file");
+        }
         Runner run = new Runner();
         Sharer sharer = null;
         try {
@@ -95,7 +122,8 @@ final class ShareCommand implements Callable<Integer> {
                             new Sharer.Config(peer.server(), targets, name, peer.paths())
                                     .withPublicWeb(web),
                             run.group,
-                            Console.of(System.out));
+                            Console.of(System.out),
+                            kept);
             run.await(sharer.start());
             run.failOn(sharer.failure());
         } catch (Exception e) {

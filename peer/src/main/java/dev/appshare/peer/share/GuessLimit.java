@@ -40,6 +40,7 @@ public final class GuessLimit {
     private final LongSupplier nanoTime;
     private final AddressBudget perAddress;
     private long shareSpentUntil; // GCRA: the share's budget is spent up to this time
+    private Runnable onShareChange = () -> {}; // share --keep-code keeps the share's budget
 
     public GuessLimit(Limits limits, LongSupplier nanoTime) {
         this.limits = limits;
@@ -62,6 +63,7 @@ public final class GuessLimit {
         if (spent + limits.shareIntervalNanos() > now) return Verdict.SHARE_OVER;
         if (!perAddress.tryTake(from)) return Verdict.ADDRESS_OVER;
         shareSpentUntil = spent + limits.shareIntervalNanos();
+        onShareChange.run();
         return Verdict.ADMIT;
     }
 
@@ -69,6 +71,26 @@ public final class GuessLimit {
     public void refund(InetAddress from) {
         perAddress.giveBack(from);
         shareSpentUntil -= limits.shareIntervalNanos();
+        onShareChange.run();
+    }
+
+    /**
+     * The time (on the {@code nanoTime} clock) up to which the share's budget is spent: what a kept
+     * code saves, so that a restarted share does not start with a full budget for the same
+     * password.
+     */
+    public long shareSpentUntilNanos() {
+        return shareSpentUntil;
+    }
+
+    /** Takes on a budget saved by an earlier run of the share (never a larger one than now's). */
+    public void restoreShare(long spentUntilNanos) {
+        shareSpentUntil = Math.max(shareSpentUntil, spentUntilNanos);
+    }
+
+    /** Runs after every change of the share's budget (a spend or a refund), on the same thread. */
+    public void onShareChange(Runnable r) {
+        onShareChange = r;
     }
 
     /**

@@ -109,6 +109,10 @@ public final class ProvingConnectors {
         this.proven = proven;
     }
 
+    GuessLimit guesses() {
+        return guesses;
+    }
+
     boolean contains(String session) {
         return proving.containsKey(session);
     }

@@ -22,6 +22,7 @@ import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -103,7 +104,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final Config config;
     private final EventLoopGroup group;
     private final Console console;
-    private final PeerIdentity identity = PeerIdentity.generate();
+    private final PeerIdentity identity;
+    private final KeptCode kept; // share --keep-code, or null
     private final String password;
     private final SharedTargets targets;
     private final RendezvousClient signalling;
@@ -118,10 +120,21 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private boolean toldNoGateway;
 
     public Sharer(Config config, EventLoopGroup group, Console console) {
+        this(config, group, console, null);
+    }
+
+    /**
+     * A share with a kept code ({@code share --keep-code}): its key and words come from {@code
+     * kept}, it asks for the kept name unless {@code config} names one, and the name the rendezvous
+     * gives is written back to the file before {@code Name:} is printed.
+     */
+    public Sharer(Config config, EventLoopGroup group, Console console, KeptCode kept) {
         this.config = config;
         this.group = group;
         this.console = console;
-        this.password = CodeWords.draw(new SecureRandom());
+        this.kept = kept;
+        this.identity = kept != null ? kept.identity() : PeerIdentity.generate();
+        this.password = kept != null ? kept.words() : CodeWords.draw(new SecureRandom());
         this.targets =
                 SharedTargets.of(
                         config.targets().stream()
@@ -138,6 +151,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                         config.guesses(),
                         System::nanoTime,
                         this::proven);
+        if (kept != null) kept.keepBudget(proving.guesses(), System::nanoTime);
         this.registered = signalling.loop().newPromise();
         this.failed = signalling.loop().newPromise();
     }
@@ -184,6 +198,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     @Override
     public void connected(RendezvousClient client) {
         String wanted = name != null ? name : config.name();
+        if (wanted == null && kept != null) wanted = kept.name();
         client.send(
                 RendezvousMessage.of(
                         REGISTER,
@@ -243,6 +258,22 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
         toldTaken = false;
         boolean first = name == null;
         if (first) name = n;
+        if (first && kept != null) {
+            try {
+                kept.registered(n);
+            } catch (IOException e) {
+                PeerException err =
+                        new PeerException(
+                                1,
+                                "cannot write the name to --keep-code file "
+                                        + kept.file()
+                                        + ": "
+                                        + e.getMessage());
+                registered.tryFailure(err);
+                signalling.close();
+                return;
+            }
+        }
         if (first) {
             console.line("Name: " + name());
             console.line("Ports: " + targets.ports());

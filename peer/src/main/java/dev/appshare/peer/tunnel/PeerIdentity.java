@@ -25,9 +25,10 @@ import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
- * This peer's TLS identity for the tunnel: a fresh EC P-256 key pair per process and a self-signed
- * certificate around it. Peers trust each other by the SHA-256 fingerprint of the public key,
- * passed through the rendezvous; names and dates in the certificate mean nothing.
+ * This peer's TLS identity for the tunnel: a fresh EC P-256 key pair per process (or a share's kept
+ * one, {@link #of}) and a self-signed certificate around it. Peers trust each other by the SHA-256
+ * fingerprint of the public key, passed through the rendezvous; names and dates in the certificate
+ * mean nothing.
  */
 public final class PeerIdentity {
     private final PrivateKey privateKey;
@@ -96,10 +97,25 @@ public final class PeerIdentity {
     }
 
     private static PeerIdentity create() {
+        KeyPair kp;
         try {
             KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
             g.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-            KeyPair kp = g.generateKeyPair();
+            kp = g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(
+                    "cannot create this peer's TLS key: " + e.getMessage(), e);
+        }
+        return of(kp);
+    }
+
+    /**
+     * The identity of a key pair kept from an earlier run ({@code share --keep-code}), with a fresh
+     * self-signed certificate around it: only the key's fingerprint matters to the peers and the
+     * rendezvous, so the same key is the same share (and the same public URL label).
+     */
+    public static PeerIdentity of(KeyPair kp) {
+        try {
             X500Name subject = new X500Name("CN=appshare peer");
             Instant now = Instant.now();
             JcaX509v3CertificateBuilder b =

@@ -5,6 +5,7 @@ import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.Transport;
+import dev.appshare.peer.share.KeptCode;
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.AppshareServer;
@@ -207,6 +208,12 @@ public final class Lab implements AutoCloseable {
 
     /** A share exposing each of {@code targets} (share --port, repeated). */
     public Sharer share(List<InetSocketAddress> targets, String name) throws Exception {
+        return share(targets, name, null);
+    }
+
+    /** A share with a kept code (share --keep-code), or a fresh one when {@code kept} is null. */
+    public Sharer share(List<InetSocketAddress> targets, String name, KeptCode kept)
+            throws Exception {
         Sharer s =
                 new Sharer(
                         new Sharer.Config(
@@ -217,7 +224,8 @@ public final class Lab implements AutoCloseable {
                                         shareTransport != null ? shareTransport : transport,
                                         shareTap)),
                         group,
-                        console());
+                        console(),
+                        kept);
         peers.add(s);
         s.start().get(20, TimeUnit.SECONDS);
         return s;
