@@ -1,0 +1,274 @@
+package dev.appshare.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.appshare.peer.e2e.Lab;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code connect --stdio}: a real {@code appshare connect} process carries its stdin/stdout over a
+ * share, to an echo server and to a real sshd through ssh's ProxyCommand.
+ */
+class StdioTest {
+    private static final long WAIT_SECONDS = 120;
+
+    /** The command that runs this build's appshare in a new JVM. */
+    private static List<String> appshare(String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(Main.class.getName());
+        cmd.addAll(List.of(args));
+        return cmd;
+    }
+
+    @Test
+    void tenMegabytesGoThroughStdioAndBackByDigest() throws Exception {
+        byte[] data = new byte[10 << 20];
+        new Random(12).nextBytes(data);
+        try (Lab lab = new Lab();
+                ServerSocket echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread echoer = new Thread(() -> echo(echo), "echo");
+            echoer.setDaemon(true);
+            echoer.start();
+            String name = lab.share(echo.getLocalPort()).name();
+            Process p =
+                    new ProcessBuilder(
+                                    appshare(
+                                            "connect",
+                                            name,
+                                            "--stdio",
+                                            "--server",
+                                            "127.0.0.1:" + lab.server().getPort()))
+                            .redirectError(ProcessBuilder.Redirect.INHERIT)
+                            .start();
+            try {
+                CompletableFuture<Void> writer =
+                        CompletableFuture.runAsync(
+                                () -> {
+                                    try (OutputStream in = p.getOutputStream()) {
+                                        in.write(data);
+                                    } catch (IOException e) {
+                                        throw new RuntimeException(e);
+                                    }
+                                });
+                CompletableFuture<byte[]> reader = readAll(p.getInputStream());
+                byte[] back = reader.get(WAIT_SECONDS, TimeUnit.SECONDS);
+                writer.get(WAIT_SECONDS, TimeUnit.SECONDS);
+                assertTrue(p.waitFor(WAIT_SECONDS, TimeUnit.SECONDS), "connect --stdio exits");
+                assertEquals(0, p.exitValue());
+                assertEquals(data.length, back.length, "stdout holds the echoed bytes only");
+                assertArrayEquals(sha256(data), sha256(back));
+            } finally {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    @Test
+    void sshRunsACommandThroughProxyCommand(@TempDir Path dir) throws Exception {
+        Path sshd = Path.of("/usr/sbin/sshd");
+        Assumptions.assumeTrue(
+                Files.isExecutable(sshd) && Files.isExecutable(Path.of("/usr/bin/ssh")),
+                "skipped: sshd or ssh is not installed (scripts/test installs openssh-server as"
+                        + " root)");
+        Path hostKey = dir.resolve("host_key");
+        Path userKey = dir.resolve("user_key");
+        run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", hostKey.toString()));
+        run(List.of("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", userKey.toString()));
+        Path authorized = dir.resolve("authorized_keys");
+        Files.copy(dir.resolve("user_key.pub"), authorized);
+        Files.setPosixFilePermissions(authorized, PosixFilePermissions.fromString("rw-------"));
+        // sshd's privilege separation directory, which a system without a running sshd may lack
+        if (isRoot()) Files.createDirectories(Path.of("/run/sshd"));
+        int port;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            port = s.getLocalPort();
+        }
+        Path config = dir.resolve("sshd_config");
+        Files.writeString(
+                config,
+                String.join(
+                        "\n",
+                        "ListenAddress 127.0.0.1",
+                        "Port " + port,
+                        "HostKey " + hostKey,
+                        "AuthorizedKeysFile " + authorized,
+                        "PidFile " + dir.resolve("sshd.pid"),
+                        "StrictModes no",
+                        "PasswordAuthentication no",
+                        "KbdInteractiveAuthentication no",
+                        "PubkeyAuthentication yes",
+                        "PermitRootLogin prohibit-password",
+                        "UsePAM no",
+                        ""));
+        Process daemon =
+                new ProcessBuilder(sshd.toString(), "-D", "-e", "-f", config.toString())
+                        .redirectErrorStream(true)
+                        .redirectOutput(dir.resolve("sshd.log").toFile())
+                        .start();
+        byte[] data = new byte[1 << 20];
+        new Random(22).nextBytes(data);
+        try (Lab lab = new Lab()) {
+            awaitListening(port, daemon, dir.resolve("sshd.log"));
+            String name = lab.share(port).name();
+            String proxy =
+                    String.join(
+                            " ",
+                            appshare(
+                                            "connect",
+                                            name,
+                                            "--stdio",
+                                            "--server",
+                                            "127.0.0.1:" + lab.server().getPort())
+                                    .stream()
+                                    .map(StdioTest::quoted)
+                                    .toList());
+            Process ssh =
+                    new ProcessBuilder(
+                                    "ssh",
+                                    "-F",
+                                    "/dev/null",
+                                    "-o",
+                                    "ProxyCommand=" + proxy,
+                                    "-o",
+                                    "StrictHostKeyChecking=no",
+                                    "-o",
+                                    "UserKnownHostsFile=/dev/null",
+                                    "-o",
+                                    "BatchMode=yes",
+                                    "-o",
+                                    "IdentitiesOnly=yes",
+                                    "-i",
+                                    userKey.toString(),
+                                    System.getProperty("user.name") + "@appshare-share",
+                                    "echo hello; sha256sum")
+                            .redirectError(ProcessBuilder.Redirect.INHERIT)
+                            .start();
+            try {
+                CompletableFuture.runAsync(
+                        () -> {
+                            try (OutputStream in = ssh.getOutputStream()) {
+                                in.write(data);
+                            } catch (IOException e) {
+                                throw new RuntimeException(e);
+                            }
+                        });
+                String out =
+                        new String(
+                                readAll(ssh.getInputStream()).get(WAIT_SECONDS, TimeUnit.SECONDS),
+                                StandardCharsets.UTF_8);
+                assertTrue(ssh.waitFor(WAIT_SECONDS, TimeUnit.SECONDS), "ssh exits");
+                assertEquals(
+                        "hello\n" + HexFormat.of().formatHex(sha256(data)) + "  -\n",
+                        out,
+                        "the command's output, through the share (sshd's log: "
+                                + dir.resolve("sshd.log")
+                                + ")");
+                assertEquals(0, ssh.exitValue());
+            } finally {
+                ssh.destroyForcibly();
+            }
+        } finally {
+            daemon.destroy();
+            if (!daemon.waitFor(10, TimeUnit.SECONDS)) daemon.destroyForcibly();
+        }
+    }
+
+    private static boolean isRoot() {
+        return "root".equals(System.getProperty("user.name"));
+    }
+
+    private static String quoted(String s) {
+        return "'" + s.replace("'", "'\\''") + "'";
+    }
+
+    private static void awaitListening(int port, Process daemon, Path log) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            assertTrue(daemon.isAlive(), () -> "sshd exited: " + read(log));
+            try (Socket s = new Socket(InetAddress.getLoopbackAddress(), port)) {
+                return;
+            } catch (IOException e) {
+                Thread.sleep(50);
+            }
+        }
+        throw new AssertionError("sshd does not listen: " + read(log));
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+
+    private static void run(List<String> cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        assertEquals(0, p.exitValue(), String.join(" ", cmd));
+    }
+
+    private static CompletableFuture<byte[]> readAll(InputStream in) {
+        return CompletableFuture.supplyAsync(
+                () -> {
+                    try (in) {
+                        ByteArrayOutputStream out = new ByteArrayOutputStream();
+                        in.transferTo(out);
+                        return out.toByteArray();
+                    } catch (IOException e) {
+                        throw new RuntimeException(e);
+                    }
+                });
+    }
+
+    /** Echoes each connection until its end, then closes it. */
+    private static void echo(ServerSocket server) {
+        while (!server.isClosed()) {
+            try {
+                Socket s = server.accept();
+                Thread t =
+                        new Thread(
+                                () -> {
+                                    try (s) {
+                                        s.getInputStream().transferTo(s.getOutputStream());
+                                    } catch (IOException e) {
+                                        // the test sees what is missing
+                                    }
+                                });
+                t.setDaemon(true);
+                t.start();
+            } catch (IOException e) {
+                return;
+            }
+        }
+    }
+
+    private static byte[] sha256(byte[] b) throws Exception {
+        return MessageDigest.getInstance("SHA-256").digest(b);
+    }
+}
