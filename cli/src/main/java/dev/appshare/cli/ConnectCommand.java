@@ -96,6 +96,14 @@ final class ConnectCommand implements Callable<Integer> {
             pump.connect(connector.localAddress());
             pump.start(run.stop::trigger);
         }
-        return run.awaitStop(connector, pump != null ? pump : () -> {});
+        int exit = run.awaitStop(connector, pump != null ? pump : () -> {});
+        if (pump != null && pump.broken())
+            throw new PeerException(
+                    1,
+                    "the connection through the share broke or was refused"
+                            + (stdioPort == null
+                                    ? " (a share of several ports needs --stdio-port)"
+                                    : ""));
+        return exit;
     }
 }

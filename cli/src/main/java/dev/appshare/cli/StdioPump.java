@@ -32,6 +32,7 @@ final class StdioPump implements AutoCloseable {
     private final OutputStream out;
     private final InputStream in;
     private final Socket socket = new Socket();
+    private volatile boolean broken;
 
     private StdioPump(InputStream in, OutputStream out) {
         this.in = in;
@@ -104,13 +105,13 @@ final class StdioPump implements AutoCloseable {
                             byte[] buf = new byte[BUFFER];
                             try {
                                 InputStream from = socket.getInputStream();
-                                for (int n; (n = from.read(buf)) >= 0; ) {
+                                for (int n; (n = read(from, buf)) >= 0; ) {
                                     out.write(buf, 0, n);
                                     out.flush();
                                 }
                                 log.debug("the share closed the connection");
                             } catch (IOException e) {
-                                log.debug("the tunnel to stdout: {}", e.toString());
+                                log.debug("stdout cannot be written: {}", e.toString());
                             } finally {
                                 done.run();
                             }
@@ -120,6 +121,25 @@ final class StdioPump implements AutoCloseable {
         down.setDaemon(true);
         up.start();
         down.start();
+    }
+
+    /** A read of the connection; its reset (the stream's) is {@link #broken}, and its end. */
+    private int read(InputStream from, byte[] buf) {
+        try {
+            return from.read(buf);
+        } catch (IOException e) {
+            log.debug("the connection broke: {}", e.toString());
+            broken = true;
+            return -1;
+        }
+    }
+
+    /**
+     * Whether the connection was reset rather than closed: the share refused the port, or the
+     * service or the tunnel broke it.
+     */
+    boolean broken() {
+        return broken;
     }
 
     @Override

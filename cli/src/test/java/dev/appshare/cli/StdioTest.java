@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -85,6 +86,69 @@ class StdioTest {
             } finally {
                 p.destroyForcibly();
             }
+        }
+    }
+
+    @Test
+    void aShareOfSeveralPortsTakesStdioPortAndRefusesWithoutIt() throws Exception {
+        byte[] data = new byte[100_000];
+        new Random(32).nextBytes(data);
+        try (Lab lab = new Lab();
+                ServerSocket echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+                ServerSocket other = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread echoer = new Thread(() -> echo(echo), "echo");
+            echoer.setDaemon(true);
+            echoer.start();
+            String name =
+                    lab.share(
+                                    List.of(
+                                            new InetSocketAddress(
+                                                    "127.0.0.1", other.getLocalPort()),
+                                            new InetSocketAddress(
+                                                    "127.0.0.1", echo.getLocalPort())),
+                                    null)
+                            .name();
+            String server = "127.0.0.1:" + lab.server().getPort();
+            Result refused = stdio(data, "connect", name, "--stdio", "--server", server);
+            assertEquals(1, refused.exit, "no port named: the share refuses the stream");
+            assertEquals(0, refused.out.length, "nothing on stdout");
+            Result port =
+                    stdio(
+                            data,
+                            "connect",
+                            name,
+                            "--stdio",
+                            "--stdio-port",
+                            String.valueOf(echo.getLocalPort()),
+                            "--server",
+                            server);
+            assertEquals(0, port.exit);
+            assertArrayEquals(sha256(data), sha256(port.out));
+        }
+    }
+
+    private record Result(int exit, byte[] out) {}
+
+    /** Runs appshare with {@code input} on its stdin; its exit code and stdout. */
+    private static Result stdio(byte[] input, String... args) throws Exception {
+        Process p =
+                new ProcessBuilder(appshare(args))
+                        .redirectError(ProcessBuilder.Redirect.INHERIT)
+                        .start();
+        try {
+            CompletableFuture.runAsync(
+                    () -> {
+                        try (OutputStream in = p.getOutputStream()) {
+                            in.write(input);
+                        } catch (IOException e) {
+                            // it exited before reading all: the exit code says why
+                        }
+                    });
+            byte[] out = readAll(p.getInputStream()).get(WAIT_SECONDS, TimeUnit.SECONDS);
+            assertTrue(p.waitFor(WAIT_SECONDS, TimeUnit.SECONDS), "appshare exits");
+            return new Result(p.exitValue(), out);
+        } finally {
+            p.destroyForcibly();
         }
     }
 
