@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.e2e.Lab;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -124,6 +125,56 @@ class StdioTest {
                             server);
             assertEquals(0, port.exit);
             assertArrayEquals(sha256(data), sha256(port.out));
+        }
+    }
+
+    /**
+     * The loopback port a --stdio connector listens on carries the process's own socket only: a
+     * connection from another address is closed unanswered, and none is accepted after it.
+     */
+    @Test
+    void theConnectorAdmitsOnlyItsOwnSocket() throws Exception {
+        try (Lab lab = new Lab();
+                ServerSocket echo = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+            Thread echoer = new Thread(() -> echo(echo), "echo");
+            echoer.setDaemon(true);
+            echoer.start();
+            Connector connector = lab.connect(lab.share(echo.getLocalPort()).name());
+            InetSocketAddress listener = connector.localAddress();
+            try (Socket own = new Socket()) {
+                own.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+                connector.admitOnly(own.getLocalSocketAddress());
+                try (Socket foreign = new Socket(listener.getAddress(), listener.getPort())) {
+                    foreign.setSoTimeout(20_000);
+                    foreign.getOutputStream().write("hello?".getBytes(StandardCharsets.UTF_8));
+                    assertEquals(-1, readOrReset(foreign), "a foreign connection is closed");
+                }
+                own.connect(listener, 10_000);
+                own.setSoTimeout(20_000);
+                own.getOutputStream().write("ping".getBytes(StandardCharsets.UTF_8));
+                assertEquals(
+                        "ping",
+                        new String(own.getInputStream().readNBytes(4), StandardCharsets.UTF_8));
+                // the listener closes once its one connection is in (bounded: the close is async)
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+                boolean refused = false;
+                while (!refused && System.nanoTime() < deadline) {
+                    try (Socket late = new Socket(listener.getAddress(), listener.getPort())) {
+                        Thread.sleep(50);
+                    } catch (IOException e) {
+                        refused = true;
+                    }
+                }
+                assertTrue(refused, "the listener closed after admitting its connection");
+            }
+        }
+    }
+
+    private static int readOrReset(Socket s) {
+        try {
+            return s.getInputStream().read();
+        } catch (IOException e) {
+            return -1; // reset: closed as well
         }
     }
 
