@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
             "  appshare server                      run the rendezvous (and its relay) on a public"
                     + " host",
             "  appshare share --port 3000           share port 3000; prints a name",
-            "  appshare connect NAME --local 3000   reach that share at 127.0.0.1:3000"
+            "  appshare connect NAME --local 3000   reach that share at 127.0.0.1:3000",
+            "  appshare completion bash             a completion script (bash or zsh)"
         })
 final class AppshareCommand implements Runnable {
     @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
@@ -23,6 +24,6 @@ final class AppshareCommand implements Runnable {
     @Override
     public void run() {
         throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "missing command: server, relay, share or connect");
+                spec.commandLine(), "missing command: server, relay, share, connect or completion");
     }
 }

@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.PeerException;
 import dev.appshare.peer.Timeline;
 import dev.appshare.peer.connect.Connector;
 import java.util.List;
@@ -16,7 +17,9 @@ import picocli.CommandLine.Parameters;
         versionProvider = Version.class,
         description = {
             "Reach a share by its code on local ports. Prints 'Listening on ADDR:P' per --local,",
-            "then 'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C."
+            "then 'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C.",
+            "With --stdio it carries one connection over stdin/stdout instead (for ssh's",
+            "ProxyCommand): nothing else goes to stdout, and it exits when the connection ends."
         })
 final class ConnectCommand implements Callable<Integer> {
     @Parameters(
@@ -27,7 +30,6 @@ final class ConnectCommand implements Callable<Integer> {
 
     @Option(
             names = "--local",
-            required = true,
             paramLabel = "P[:REMOTE]",
             description = {
                 "A local port to listen on (repeatable), reaching the share's port REMOTE;",
@@ -42,13 +44,36 @@ final class ConnectCommand implements Callable<Integer> {
             description = "The local address to listen on (default 127.0.0.1).")
     String bind;
 
+    @Option(
+            names = "--stdio",
+            description = {
+                "Carry one connection over stdin/stdout instead of listening on local ports,",
+                "e.g. ssh -o ProxyCommand='appshare connect CODE --stdio' user@x. Reaches the",
+                "share's only port, or --stdio-port's. Exits when the connection ends: stdin's",
+                "end half-closes it, and the share's end of it ends the command."
+            })
+    boolean stdio;
+
+    @Option(
+            names = "--stdio-port",
+            paramLabel = "REMOTE",
+            description = "With --stdio: the share's port to reach (for a share of several ports).")
+    Integer stdioPort;
+
     @Mixin PeerOptions peer = new PeerOptions();
 
     @Override
     public Integer call() throws Exception {
         Timeline.mark("command line parsed");
+        if (stdio == (locals != null))
+            throw new PeerException(2, "give either --local (one or more) or --stdio");
+        if (stdioPort != null && !stdio)
+            throw new PeerException(2, "--stdio-port goes with --stdio");
         Main.prestart();
-        List<Connector.Forward> forwards = PortSpecs.forwards(locals, bind);
+        List<Connector.Forward> forwards =
+                stdio ? List.of(StdioPump.forward(stdioPort)) : PortSpecs.forwards(locals, bind);
+        // --stdio: stdout carries the tunnelled bytes only, so anything printed goes to stderr
+        StdioPump pump = stdio ? StdioPump.takeStdout() : null;
         peer.transport(); // a bad --transport is a usage error before anything starts
         Runner run = new Runner();
         Timeline.mark("event loop up");
@@ -58,7 +83,7 @@ final class ConnectCommand implements Callable<Integer> {
                     new Connector(
                             new Connector.Config(peer.server(), name, forwards, peer.paths()),
                             run.group,
-                            Console.of(System.out));
+                            stdio ? StdioPump.console() : Console.of(System.out));
             Timeline.mark("identity ready");
             run.await(connector.start());
         } catch (Exception e) {
@@ -66,6 +91,19 @@ final class ConnectCommand implements Callable<Integer> {
             run.shutdown();
             throw e;
         }
-        return run.awaitStop(connector);
+        if (pump != null && !run.stop.isTriggered()) {
+            connector.admitOnly(pump.bind());
+            pump.connect(connector.localAddress());
+            pump.start(run.stop::trigger);
+        }
+        int exit = run.awaitStop(connector, pump != null ? pump : () -> {});
+        if (pump != null && pump.broken())
+            throw new PeerException(
+                    1,
+                    "the connection through the share broke or was refused"
+                            + (stdioPort == null
+                                    ? " (a share of several ports needs --stdio-port)"
+                                    : ""));
+        return exit;
     }
 }

@@ -21,6 +21,7 @@ public final class Main {
         COMMANDS.put("relay", RelayCommand::new);
         COMMANDS.put("share", ShareCommand::new);
         COMMANDS.put("connect", ConnectCommand::new);
+        COMMANDS.put("completion", CompletionCommand::new);
     }
 
     public static void main(String[] args) {
@@ -62,6 +63,13 @@ public final class Main {
     static String command(String... args) {
         for (String a : args) if (COMMANDS.containsKey(a)) return a;
         return null;
+    }
+
+    /** The command line with every subcommand, for the completion script. */
+    static CommandLine fullCommandLine() {
+        CommandLine cli = new CommandLine(new AppshareCommand());
+        COMMANDS.forEach((name, make) -> cli.addSubcommand(name, make.get()));
+        return cli;
     }
 
     static int run(boolean verbose, String... args) {

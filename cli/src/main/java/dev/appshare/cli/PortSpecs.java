@@ -58,7 +58,7 @@ final class PortSpecs {
         return out;
     }
 
-    private static int port(String text, int min, String option) {
+    static int port(String text, int min, String option) {
         try {
             int p = Integer.parseInt(text);
             if (p >= min && p <= 65535) return p;

@@ -33,6 +33,10 @@ class CliTest {
         assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000:0"));
         assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000:ssh"));
         assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--local", "4000:22"));
+        assertEquals(2, Main.run(false, "connect", CODE)); // neither --local nor --stdio
+        assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--stdio"));
+        assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--stdio-port", "22"));
+        assertEquals(2, Main.run(false, "connect", CODE, "--stdio", "--stdio-port", "0"));
     }
 
     @Test

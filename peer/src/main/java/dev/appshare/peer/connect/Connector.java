@@ -33,6 +33,7 @@ import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.BindException;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -137,6 +138,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private boolean everUp;
     private boolean bound; // the local ports are listening: asking may begin
     private boolean closed;
+    private volatile SocketAddress admitOnly; // when set: the one local connection to carry
 
     /**
      * @throws PeerException (exit 2) if {@code config.name()} is not a code
@@ -220,6 +222,15 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      */
     public void testOnlyWasUpBefore() {
         everUp = true;
+    }
+
+    /**
+     * Carries only the local connection from {@code from}, and no other: the listeners close once
+     * it is accepted, and a connection from elsewhere is closed at once. For {@code connect
+     * --stdio}, whose one connection comes from the process itself over loopback.
+     */
+    public void admitOnly(SocketAddress from) {
+        admitOnly = from;
     }
 
     /** The first listener's address. */
@@ -654,6 +665,17 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
+            SocketAddress only = admitOnly;
+            if (only != null) {
+                if (!only.equals(ctx.channel().remoteAddress())) {
+                    log.warn(
+                            "closed a local connection from {}: not the one this connect carries",
+                            ctx.channel().remoteAddress());
+                    ctx.close();
+                    return;
+                }
+                loop.execute(() -> listeners.forEach(Channel::close));
+            }
             accepted(ctx.channel(), forward);
             ctx.fireChannelActive();
         }
