@@ -148,6 +148,7 @@ final class ServerCommand implements Callable<Integer> {
         try {
             if (httpListen != null || httpsListen != null) {
                 gateway = PublicGateway.bind(gatewayOptions(), run.group);
+                gateway.countInto(stats);
                 options = options.withPublicUrls(gateway.urls());
                 PublicGateway g = gateway;
                 if (httpsListen != null) Signal.handle(new Signal("HUP"), s -> g.reloadTls());
@@ -156,9 +157,15 @@ final class ServerCommand implements Callable<Integer> {
             if (metricsListen != null) {
                 InetSocketAddress at = parse("--metrics-listen", metricsListen);
                 try {
-                    metrics =
-                            new MetricsServer(server.rendezvous(), server.relay(), stats)
-                                    .start(run.group, at);
+                    metrics = new MetricsServer(server.rendezvous(), server.relay(), stats);
+                    if (gateway != null) {
+                        PublicGateway g = gateway;
+                        metrics.gauge(
+                                "appshare_gateway_visitors",
+                                "Visitor connections open to the public gateway now",
+                                () -> g.openVisitors());
+                    }
+                    metrics.start(run.group, at);
                 } catch (Exception e) { // netty rethrows the bind's IOException unchecked
                     server.close();
                     if (e instanceof InterruptedException) throw e;

@@ -29,8 +29,8 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -87,6 +87,7 @@ public final class MetricsServer implements AutoCloseable {
     private final ConnectionBudget connections = new ConnectionBudget(PER_ADDRESS, MAX_CONNECTIONS);
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
+    private long timeoutMillis = TimeUnit.SECONDS.toMillis(TIMEOUT_SECONDS);
 
     /**
      * Registers the metrics of {@code rendezvous} and {@code relay} (null: a standalone relay,
@@ -142,12 +143,14 @@ public final class MetricsServer implements AutoCloseable {
         stats.onHandshake((stage, nanos) -> handshakes.labelValues(stage).observe(nanos / 1e9));
     }
 
-    private void gauge(String name, String help, DoubleSupplier value) {
+    /** Adds a gauge read at scrape time (the server adds the gateway's, which lives above). */
+    public MetricsServer gauge(String name, String help, DoubleSupplier value) {
         GaugeWithCallback.builder()
                 .name(name)
                 .help(help)
                 .callback(cb -> cb.call(value.getAsDouble()))
                 .register(registry);
+        return this;
     }
 
     private void counter(String name, String help, DoubleSupplier value) {
@@ -161,6 +164,12 @@ public final class MetricsServer implements AutoCloseable {
     /** Writes the registry in the Prometheus text format. */
     void scrape(OutputStream out) throws IOException {
         writer.write(out, registry.scrape());
+    }
+
+    /** A shorter deadline per connection (tests); before {@link #start}. */
+    MetricsServer timeoutMillis(long millis) {
+        timeoutMillis = millis;
+        return this;
     }
 
     public MetricsServer start(EventLoopGroup group, InetSocketAddress listen)
@@ -184,15 +193,16 @@ public final class MetricsServer implements AutoCloseable {
                                         }
                                         children.add(ch);
                                         // The whole exchange within the timeout, not only the
-                                        // request: a slow reader of a big answer is cut too.
-                                        ch.eventLoop()
-                                                .schedule(
-                                                        () -> ch.close(),
-                                                        TIMEOUT_SECONDS,
-                                                        TimeUnit.SECONDS);
+                                        // request: a slow reader of the answer is cut too.
+                                        ScheduledFuture<?> deadline =
+                                                ch.eventLoop()
+                                                        .schedule(
+                                                                () -> ch.close(),
+                                                                timeoutMillis,
+                                                                TimeUnit.MILLISECONDS);
+                                        ch.closeFuture().addListener(f -> deadline.cancel(false));
                                         ch.pipeline()
                                                 .addLast(
-                                                        new ReadTimeoutHandler(TIMEOUT_SECONDS),
                                                         new HttpServerCodec(
                                                                 MAX_HEAD, MAX_HEAD, MAX_HEAD),
                                                         new Answer());

@@ -199,6 +199,27 @@ class MetricsServerTest {
         assertTrue(r.status == 400 || r.status == 431, r.head);
     }
 
+    @Test
+    void aSilentConnectionIsClosedAtItsDeadline() throws Exception {
+        // A listener of its own with a short deadline (the shared one keeps 10 s: a scrape on a
+        // busy machine must not be cut).
+        try (MetricsServer quick =
+                new MetricsServer(server.rendezvous(), server.relay(), new ServerStats())
+                        .timeoutMillis(500)
+                        .start(group, ANY_PORT)) {
+            int port = quick.localAddress().getPort();
+            try (Socket silent = new Socket("127.0.0.1", port)) {
+                silent.setSoTimeout(10_000); // far past the deadline
+                assertEquals(-1, silent.getInputStream().read());
+            }
+            try (Socket half = new Socket("127.0.0.1", port)) {
+                half.setSoTimeout(10_000);
+                half.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: a\r\n".getBytes());
+                assertEquals(-1, half.getInputStream().read());
+            }
+        }
+    }
+
     // ---- the relay clients
 
     private static void hello(Socket s, String token) throws IOException {
