@@ -6,8 +6,10 @@ import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.AppshareServer;
 import dev.appshare.rendezvous.AppshareServer.ListenFailure;
 import dev.appshare.rendezvous.AppshareServer.Options;
+import dev.appshare.rendezvous.MetricsServer;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.relay.RelayToken;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -112,6 +114,14 @@ final class ServerCommand implements Callable<Integer> {
     String domain;
 
     @Option(
+            names = "--metrics-listen",
+            paramLabel = "HOST:PORT",
+            description =
+                    "Serve Prometheus metrics at http://HOST:PORT/metrics and a health check at"
+                            + " /healthz (default: none; keep it off the internet).")
+    String metricsListen;
+
+    @Option(
             names = {"-v", "--verbose"},
             description = "Log details, and print stack traces on errors.")
     boolean verbose;
@@ -133,14 +143,35 @@ final class ServerCommand implements Callable<Integer> {
         Runner run = new Runner();
         AppshareServer server;
         PublicGateway gateway = null;
+        MetricsServer metrics = null;
+        ServerStats stats = new ServerStats();
         try {
             if (httpListen != null || httpsListen != null) {
                 gateway = PublicGateway.bind(gatewayOptions(), run.group);
+                gateway.countInto(stats);
                 options = options.withPublicUrls(gateway.urls());
                 PublicGateway g = gateway;
                 if (httpsListen != null) Signal.handle(new Signal("HUP"), s -> g.reloadTls());
             }
-            server = AppshareServer.start(options, tokens, run.group);
+            server = AppshareServer.start(options, tokens, run.group, stats);
+            if (metricsListen != null) {
+                InetSocketAddress at = parse("--metrics-listen", metricsListen);
+                try {
+                    metrics = new MetricsServer(server.rendezvous(), server.relay(), stats);
+                    if (gateway != null) {
+                        PublicGateway g = gateway;
+                        metrics.gauge(
+                                "appshare_gateway_visitors",
+                                "Visitor connections open to the public gateway now",
+                                () -> g.openVisitors());
+                    }
+                    metrics.start(run.group, at);
+                } catch (Exception e) { // netty rethrows the bind's IOException unchecked
+                    server.close();
+                    if (e instanceof InterruptedException) throw e;
+                    throw RelayCommand.bindFailure("--metrics-listen", at, e);
+                }
+            }
         } catch (ListenFailure e) {
             if (gateway != null) gateway.close();
             run.shutdown();
@@ -171,7 +202,9 @@ final class ServerCommand implements Callable<Integer> {
                                 ? ", public gateway on " + gateway.urls().url("*")
                                 : ""));
         System.out.flush();
-        return run.awaitStop(gateway, server);
+        if (metrics != null)
+            log.info("metrics on http://{}/metrics", HostPort.format(metrics.localAddress()));
+        return run.awaitStop(metrics, gateway, server);
     }
 
     private PublicGateway.Options gatewayOptions() {

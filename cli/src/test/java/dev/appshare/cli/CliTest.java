@@ -1,12 +1,14 @@
 package dev.appshare.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.e2e.Lab;
 import dev.appshare.peer.path.Transport;
 import java.net.InetAddress;
 import java.net.ServerSocket;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -112,6 +114,27 @@ class CliTest {
                             Integer.toString(taken.getLocalPort()),
                             "--server",
                             server));
+        }
+    }
+
+    /**
+     * A metrics listener that cannot bind fails the server at start (exit 1), nothing left bound.
+     */
+    @Test
+    void metricsPortInUseExitsOne() throws Exception {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            int code =
+                    assertTimeoutPreemptively(
+                            Duration.ofSeconds(30),
+                            () ->
+                                    Main.run(
+                                            false,
+                                            "server",
+                                            "--listen",
+                                            "127.0.0.1:0",
+                                            "--metrics-listen",
+                                            "127.0.0.1:" + taken.getLocalPort()));
+            assertEquals(1, code);
         }
     }
 }

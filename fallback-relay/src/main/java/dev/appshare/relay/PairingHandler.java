@@ -2,6 +2,7 @@ package dev.appshare.relay;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.LingeringClose;
+import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.relay.RelayProtocol;
 import io.netty.buffer.ByteBuf;
@@ -30,6 +31,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
     private String token;
     private long expiry;
     private boolean waiting;
+    private long waitingSince; // System.nanoTime() when it began to wait for its partner
 
     PairingHandler(RelayServer relay) {
         this.relay = relay;
@@ -75,7 +77,10 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         switch (r.outcome()) {
             case SPENT -> reject(ctx, RelayProtocol.SPENT_TOKEN);
             case FULL -> reject(ctx, RelayProtocol.BUSY);
-            case WAITING -> waiting = true; // no further read: the partner's arrival resumes us
+            case WAITING -> {
+                waiting = true; // no further read: the partner's arrival resumes us
+                waitingSince = System.nanoTime();
+            }
             case PAIRED -> pair(ctx, r.partner());
         }
     }
@@ -122,7 +127,11 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
                             if (h != null) h.becomeSpliced(partner.pipeline().context(h));
                         });
         becomeSpliced(ctx);
-        SpliceHandler.join(self, partner);
+        ServerStats stats = relay.stats();
+        stats.relayPairs.increment();
+        stats.relayPairsTotal.increment();
+        self.closeFuture().addListener(f -> stats.relayPairs.decrement());
+        SpliceHandler.join(self, partner, stats.relayBytes);
         log.debug("relay paired {} <-> {}", self.remoteAddress(), partner.remoteAddress());
     }
 
@@ -132,6 +141,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
      */
     private void becomeSpliced(ChannelHandlerContext ctx) {
         cancelDeadline();
+        if (waiting) relay.stats().handshake("relay_pairing", System.nanoTime() - waitingSince);
         waiting = false;
         Channel ch = ctx.channel();
         ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
@@ -162,6 +172,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
             relay.table().abandon(token, expiry, ctx.channel());
         }
         log.debug("relay rejected {}: {}", ctx.channel().remoteAddress(), reason);
+        relay.stats().refused("relay", reason.replace('-', '_'));
         ctx.writeAndFlush(
                         Unpooled.copiedBuffer(
                                 RelayProtocol.ERR + reason + "\n", StandardCharsets.US_ASCII))

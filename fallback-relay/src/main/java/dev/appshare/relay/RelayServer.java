@@ -4,6 +4,7 @@ import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
+import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.bootstrap.ServerBootstrap;
@@ -55,6 +56,7 @@ public final class RelayServer implements AutoCloseable {
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
+    private ServerStats stats = new ServerStats();
 
     public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
         this(
@@ -71,6 +73,16 @@ public final class RelayServer implements AutoCloseable {
         this.table = new PairingTable(MAX_PAIRING_ENTRIES, Clock.systemUTC());
         this.handshakeTimeoutMillis = handshakeTimeoutMillis;
         this.connections = connections;
+    }
+
+    /** Counts into {@code stats} (the process's, for the metrics listener); call before start. */
+    public RelayServer withStats(ServerStats stats) {
+        this.stats = stats;
+        return this;
+    }
+
+    ServerStats stats() {
+        return stats;
     }
 
     public RelayServer start(EventLoopGroup group, InetSocketAddress listen)
@@ -111,6 +123,7 @@ public final class RelayServer implements AutoCloseable {
     private boolean admit(SocketChannel ch) {
         String refused = connections.admitUntilClosed(ch);
         if (refused == null) return true;
+        stats.refused("relay", ConnectionBudget.reason(refused));
         rejections.refused(refused, ch.remoteAddress().getAddress().getHostAddress());
         ch.writeAndFlush(
                         Unpooled.copiedBuffer(

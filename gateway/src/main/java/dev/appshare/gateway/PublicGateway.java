@@ -7,6 +7,7 @@ import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.RejectionLog;
+import dev.appshare.wire.net.ServerStats;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -206,10 +207,23 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
         }
     }
 
+    private volatile ServerStats stats = new ServerStats();
+
+    /** Counts refused visitors into {@code stats} (the process's, for the metrics listener). */
+    public void countInto(ServerStats stats) {
+        this.stats = stats;
+    }
+
+    /** Visitor connections open now (admitted and not yet closed). */
+    public int openVisitors() {
+        return visitors.open();
+    }
+
     /** Counts a visitor connection against its address's budget until it closes. */
     private boolean admit(SocketChannel ch) {
         String refused = visitors.admitUntilClosed(ch);
         if (refused == null) return true;
+        stats.refused("gateway", ConnectionBudget.reason(refused));
         rejections.refused(refused, ch.remoteAddress().getAddress().getHostAddress());
         ch.close();
         return false;

@@ -2,6 +2,7 @@ package dev.appshare.rendezvous;
 
 import dev.appshare.relay.RelayServer;
 import dev.appshare.wire.net.Closeables;
+import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
@@ -192,12 +193,20 @@ public final class AppshareServer implements AutoCloseable {
     /** Binds the relay (if embedded), then the rendezvous that advertises it. */
     public static AppshareServer start(Options o, RelayToken tokens, EventLoopGroup group)
             throws ListenFailure, InterruptedException {
+        return start(o, tokens, group, new ServerStats());
+    }
+
+    /** As {@link #start(Options, RelayToken, EventLoopGroup)}, both servers counting into stats. */
+    public static AppshareServer start(
+            Options o, RelayToken tokens, EventLoopGroup group, ServerStats stats)
+            throws ListenFailure, InterruptedException {
         RelayServer relay = null;
         String advertised = o.relayAdvertised();
         if (o.relayListen() != null) {
             try {
                 relay =
                         new RelayServer(tokens, o.relayHandshakeMillis())
+                                .withStats(stats)
                                 .start(group, o.relayListen());
             } catch (InterruptedException e) {
                 throw e;
@@ -217,6 +226,7 @@ public final class AppshareServer implements AutoCloseable {
         cfg.handshakeTimeoutMillis = o.handshakeMillis();
         cfg.limits = o.limits();
         cfg.publicUrls = o.publicUrls();
+        cfg.stats = stats;
         try {
             return new AppshareServer(
                     new RendezvousServer(cfg, tokens).start(group), relay, advertised);

@@ -3,6 +3,7 @@ package dev.appshare.rendezvous;
 import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.RejectionLog;
+import dev.appshare.wire.net.ServerStats;
 import java.net.InetAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,6 +34,7 @@ public final class ClientBudgets {
     private final AddressBudget tokens;
     private final AddressBudget shares;
     private final RejectionLog refusals;
+    private final ServerStats stats;
 
     ClientBudgets(RendezvousServer.Config c) {
         ClientLimits l = c.limits;
@@ -45,6 +47,7 @@ public final class ClientBudgets {
                         l.tokensPerSecond(), l.tokenBurst(), MAX_ADDRESSES, c.nanoTime);
         shares = AddressBudget.concurrent(l.sharesPerAddress(), MAX_ADDRESSES);
         refusals = new RejectionLog(log, LOG_INTERVAL_NANOS, c.nanoTime);
+        stats = c.stats;
     }
 
     /**
@@ -55,6 +58,7 @@ public final class ClientBudgets {
     boolean admitConnection(InetAddress from) {
         String refused = connections.admit(from);
         if (refused == null) return true;
+        stats.refused("rendezvous", ConnectionBudget.reason(refused));
         refusals.refused(refused, from.getHostAddress());
         return false;
     }
@@ -65,19 +69,19 @@ public final class ClientBudgets {
 
     /** One name look-up (a CONNECT, known name or not); false, and logged, past the budget. */
     boolean lookup(InetAddress from) {
-        return take(lookups, from, "over its budget of name look-ups");
+        return take(lookups, from, "lookups", "over its budget of name look-ups");
     }
 
     /** One relay token minted; false, and logged, past the budget. */
     boolean mintToken(InetAddress from) {
-        return take(tokens, from, "over its budget of relay tokens");
+        return take(tokens, from, "relay_tokens", "over its budget of relay tokens");
     }
 
     /**
      * One more live share; false, and logged, past the budget. Give back with {@link #shareLeft}.
      */
     boolean share(InetAddress from) {
-        return take(shares, from, "over its budget of live shares");
+        return take(shares, from, "shares", "over its budget of live shares");
     }
 
     void shareLeft(InetAddress from) {
@@ -88,8 +92,9 @@ public final class ClientBudgets {
         return connections.open();
     }
 
-    private boolean take(AddressBudget b, InetAddress from, String what) {
+    private boolean take(AddressBudget b, InetAddress from, String reason, String what) {
         if (b.tryTake(from)) return true;
+        stats.refused("rendezvous", reason);
         refusals.refused(what, from.getHostAddress());
         return false;
     }

@@ -39,6 +39,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private boolean connector; // set once this connection asked for a share
     // Between REGISTER and PROVE: the key to be proven, the name asked for, and the challenge.
     private PublicKey registering;
+    private long registeringSince; // System.nanoTime() at REGISTER
     private String registeringName;
     private boolean registeringPublic; // REGISTER public=1
     private String registeringAuth; // REGISTER auth=, with public=1
@@ -152,6 +153,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         if (auth != null && !auth.matches(AUTH_PATTERN))
             throw new ProtocolException("auth is not a base64url SHA-256");
         registering = key;
+        registeringSince = System.nanoTime();
         registeringName = wanted;
         registeringPublic = "1".equals(m.get("public"));
         registeringAuth = registeringPublic ? auth : null;
@@ -184,6 +186,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             case BUSY -> fail(ctx, E_BUSY, "too many shares from your address");
             case OK -> {
                 cancelHandshake();
+                server.config().stats.handshake("register", System.nanoTime() - registeringSince);
                 share = r.share();
                 if (r.replaced() != null) {
                     log.info(

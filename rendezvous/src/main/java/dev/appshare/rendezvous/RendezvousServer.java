@@ -2,6 +2,7 @@ package dev.appshare.rendezvous;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
@@ -63,6 +64,9 @@ public final class RendezvousServer implements AutoCloseable {
 
         /** The HTTP gateway's URLs and key, for shares that ask to be public; null: no gateway. */
         public PublicUrls publicUrls;
+
+        /** Where the server counts for the metrics listener (the process's). */
+        public ServerStats stats = new ServerStats();
     }
 
     /**
@@ -180,7 +184,7 @@ public final class RendezvousServer implements AutoCloseable {
                         .option(
                                 ChannelOption.SO_REUSEADDR,
                                 true) // as for TCP: a restarted server gets its port back
-                        .handler(new StunResponder())
+                        .handler(new StunResponder(config.stats))
                         .bind(udp)
                         .await();
         if (!bound.isSuccess()) {

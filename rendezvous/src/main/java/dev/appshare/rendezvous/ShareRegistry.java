@@ -120,6 +120,16 @@ public final class ShareRegistry {
     private final Set<Share> slotPassedOn = new HashSet<>();
     private long visited; // sessions looked at by open and drop, for tests
 
+    /** Shares registered now (reservations not counted). */
+    public synchronized int liveShares() {
+        return byName.size();
+    }
+
+    /** Sessions (a connector paired with a share through this server) open now. */
+    public synchronized int liveSessions() {
+        return sessions.size();
+    }
+
     synchronized long testOnlySessionsVisited() {
         return visited;
     }

@@ -1,5 +1,6 @@
 package dev.appshare.rendezvous;
 
+import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.path.StunPackets;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
@@ -57,10 +58,20 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
     /** Drops are logged at most this often, with the count since the last line. */
     public static final long DROP_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
 
+    private final ServerStats stats;
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong droppedLogged = new AtomicLong();
     private final AtomicLong lastDropLog =
             new AtomicLong(System.nanoTime() - DROP_LOG_INTERVAL_NANOS);
+
+    public StunResponder() {
+        this(new ServerStats());
+    }
+
+    /** Counts its answers into {@code stats}. */
+    public StunResponder(ServerStats stats) {
+        this.stats = stats;
+    }
 
     /** Sets the watermarks on the channel this handler answers on (see {@link #QUEUE_HIGH}). */
     @Override
@@ -120,6 +131,7 @@ public final class StunResponder extends SimpleChannelInboundHandler<DatagramPac
             log.debug("STUN: cannot answer {}: {}", sender, e.toString());
             return;
         }
+        stats.stunAnswers.increment();
         ctx.writeAndFlush(new DatagramPacket(Unpooled.wrappedBuffer(reply), sender))
                 .addListener(
                         f -> {

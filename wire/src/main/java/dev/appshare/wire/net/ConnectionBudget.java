@@ -46,7 +46,7 @@ public final class ConnectionBudget {
     public String admit(InetAddress from) {
         if (open.incrementAndGet() > global) {
             open.decrementAndGet();
-            return "the server holds its most connections, " + global;
+            return GLOBAL_REFUSAL + ", " + global;
         }
         if (!byAddress.tryTake(from)) {
             open.decrementAndGet();
@@ -65,6 +65,16 @@ public final class ConnectionBudget {
         if (refused == null) ch.closeFuture().addListener(f -> release(from));
         return refused;
     }
+
+    /**
+     * The metric label of a refusal {@link #admit} returned: "connections_total" (the global cap)
+     * or "connections_per_address".
+     */
+    public static String reason(String refused) {
+        return refused.startsWith(GLOBAL_REFUSAL) ? "connections_total" : "connections_per_address";
+    }
+
+    private static final String GLOBAL_REFUSAL = "the server holds its most connections";
 
     public void release(InetAddress from) {
         byAddress.giveBack(from);

@@ -15,6 +15,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Copies bytes from its channel to a peer channel, netty's proxy idiom: auto-read is off and the
@@ -41,9 +42,16 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     private boolean flushScheduled;
     private final Runnable scheduledFlush = this::flushPeer;
     private long bytes;
+    private final LongAdder counted; // null: none
 
     public SpliceHandler(Channel peer) {
+        this(peer, null);
+    }
+
+    /** Also adds every chunk's size to {@code counted} (a server's byte counter), if not null. */
+    public SpliceHandler(Channel peer, LongAdder counted) {
         this.peer = peer;
+        this.counted = counted;
     }
 
     /** The two halves of a splice; each counts the bytes it moved. */
@@ -51,7 +59,12 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
 
     /** Joins two channels both ways and starts reading. Safe to call from any thread. */
     public static Pair join(Channel a, Channel b) {
-        Pair p = new Pair(new SpliceHandler(b), new SpliceHandler(a));
+        return join(a, b, null);
+    }
+
+    /** As {@link #join(Channel, Channel)}, adding the bytes both ways to {@code counted}. */
+    public static Pair join(Channel a, Channel b, LongAdder counted) {
+        Pair p = new Pair(new SpliceHandler(b, counted), new SpliceHandler(a, counted));
         install(a, p.fromA());
         install(b, p.fromB());
         return p;
@@ -86,7 +99,11 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
+        if (msg instanceof ByteBuf buf) {
+            int n = buf.readableBytes();
+            bytes += n;
+            if (counted != null) counted.add(n);
+        }
         // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
         // every socket read in it share packets and one send.
         if (peer instanceof QuicStreamChannel stream) QuicSendBatch.hold(stream.parent());
