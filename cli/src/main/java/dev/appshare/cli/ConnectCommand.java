@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.Status;
 import dev.appshare.peer.Timeline;
 import dev.appshare.peer.connect.Connector;
 import java.util.List;
@@ -16,9 +17,13 @@ import picocli.CommandLine.Parameters;
         versionProvider = Version.class,
         description = {
             "Reach a share by its code on local ports. Prints 'Listening on ADDR:P' per --local,",
-            "then 'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C."
+            "then 'Path: ...' whenever the path carrying the tunnel changes. On a terminal, a",
+            "status line below them shows the path, round trip, bytes, rates and connections.",
+            "Runs until Ctrl-C."
         })
 final class ConnectCommand implements Callable<Integer> {
+    private static final Status EMPTY = new Status(null, -1, 0, 0, 0, -1, 0);
+
     @Parameters(
             index = "0",
             paramLabel = "CODE",
@@ -53,19 +58,25 @@ final class ConnectCommand implements Callable<Integer> {
         Runner run = new Runner();
         Timeline.mark("event loop up");
         Connector connector = null;
+        Connector[] shown = new Connector[1];
+        StatusLine status =
+                StatusLine.startIfTerminal(
+                        peer.quiet, false, () -> shown[0] == null ? EMPTY : shown[0].status());
         try {
             connector =
                     new Connector(
                             new Connector.Config(peer.server(), name, forwards, peer.paths()),
                             run.group,
-                            Console.of(System.out));
+                            status != null ? status.console() : Console.of(System.out));
+            shown[0] = connector;
             Timeline.mark("identity ready");
             run.await(connector.start());
         } catch (Exception e) {
             if (connector != null) connector.close();
+            if (status != null) status.close();
             run.shutdown();
             throw e;
         }
-        return run.awaitStop(connector);
+        return run.awaitStop(connector, status);
     }
 }

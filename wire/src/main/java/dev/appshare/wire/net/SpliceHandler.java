@@ -40,7 +40,20 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     private boolean unflushed;
     private boolean flushScheduled;
     private final Runnable scheduledFlush = this::flushPeer;
+    // Written by this channel's loop alone; read by any thread (the status line) in opaque mode:
+    // atomic and soon visible, at no cost on the hot path (no fence, unlike a volatile).
     private long bytes;
+    private static final java.lang.invoke.VarHandle BYTES;
+
+    static {
+        try {
+            BYTES =
+                    java.lang.invoke.MethodHandles.lookup()
+                            .findVarHandle(SpliceHandler.class, "bytes", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     public SpliceHandler(Channel peer) {
         this.peer = peer;
@@ -69,9 +82,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
                         });
     }
 
-    /** Bytes this side has read and handed to its peer. */
+    /** Bytes this side has read and handed to its peer; any thread. */
     public long bytes() {
-        return bytes;
+        return (long) BYTES.getOpaque(this);
     }
 
     @Override
@@ -86,7 +99,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        if (msg instanceof ByteBuf buf) bytes += buf.readableBytes();
+        if (msg instanceof ByteBuf buf) BYTES.setOpaque(this, bytes + buf.readableBytes());
         // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
         // every socket read in it share packets and one send.
         if (peer instanceof QuicStreamChannel stream) QuicSendBatch.hold(stream.parent());
