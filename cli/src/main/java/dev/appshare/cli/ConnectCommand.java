@@ -2,6 +2,7 @@ package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.Status;
 import dev.appshare.peer.Timeline;
 import dev.appshare.peer.connect.Connector;
 import java.util.List;
@@ -17,11 +18,15 @@ import picocli.CommandLine.Parameters;
         versionProvider = Version.class,
         description = {
             "Reach a share by its code on local ports. Prints 'Listening on ADDR:P' per --local,",
-            "then 'Path: ...' whenever the path carrying the tunnel changes. Runs until Ctrl-C.",
-            "With --stdio it carries one connection over stdin/stdout instead (for ssh's",
-            "ProxyCommand): nothing else goes to stdout, and it exits when the connection ends."
+            "then 'Path: ...' whenever the path carrying the tunnel changes. On a terminal, a",
+            "status line below them shows the path, round trip, bytes, rates and connections.",
+            "Runs until Ctrl-C. With --stdio it carries one connection over stdin/stdout",
+            "instead (for ssh's ProxyCommand): nothing else goes to stdout, and it exits when",
+            "the connection ends."
         })
 final class ConnectCommand implements Callable<Integer> {
+    private static final Status EMPTY = new Status(null, -1, 0, 0, 0, -1, 0);
+
     @Parameters(
             index = "0",
             paramLabel = "CODE",
@@ -78,16 +83,27 @@ final class ConnectCommand implements Callable<Integer> {
         Runner run = new Runner();
         Timeline.mark("event loop up");
         Connector connector = null;
+        Connector[] shown = new Connector[1];
+        StatusLine status =
+                StatusLine.startIfTerminal(
+                        // --stdio: stdout is the tunnelled connection's, never a status line's
+                        peer.quiet || stdio,
+                        false,
+                        () -> shown[0] == null ? EMPTY : shown[0].status());
         try {
             connector =
                     new Connector(
                             new Connector.Config(peer.server(), name, forwards, peer.paths()),
                             run.group,
-                            stdio ? StdioPump.console() : Console.of(System.out));
+                            stdio
+                                    ? StdioPump.console()
+                                    : status != null ? status.console() : Console.of(System.out));
+            shown[0] = connector;
             Timeline.mark("identity ready");
             run.await(connector.start());
         } catch (Exception e) {
             if (connector != null) connector.close();
+            if (status != null) status.close();
             run.shutdown();
             throw e;
         }
@@ -96,7 +112,7 @@ final class ConnectCommand implements Callable<Integer> {
             pump.connect(connector.localAddress());
             pump.start(run.stop::trigger);
         }
-        int exit = run.awaitStop(connector, pump != null ? pump : () -> {});
+        int exit = run.awaitStop(connector, pump != null ? pump : () -> {}, status);
         if (pump != null && pump.broken())
             throw new PeerException(
                     1,

@@ -7,18 +7,25 @@ import org.slf4j.bridge.SLF4JBridgeHandler;
 
 /**
  * Configures slf4j-simple before any logger exists: one line per user-visible event at INFO on
- * stderr, details at DEBUG with --verbose. Libraries' own warnings stay off the terminal unless
- * --verbose: netty's at WARN (its warnings are about our use of it), ice4j's at ERROR (it warns
- * about candidates and pairs in normal operation; our own lines say what the user needs). Its
- * java.util.logging is routed into slf4j.
+ * stderr, details at DEBUG with --verbose, warnings and errors alone with --quiet. Libraries' own
+ * warnings stay off the terminal unless --verbose: netty's and ice4j's at ERROR (netty's warnings
+ * are about our use of it; ice4j warns about candidates and pairs in normal operation; our own
+ * lines say what the user needs). java.util.logging (ice4j's, through jitsi-utils) is routed into
+ * slf4j, its root at SEVERE unless --verbose, so that its warnings are dropped before they are even
+ * formatted.
  */
 final class Logging {
     private Logging() {}
 
     static void configure(boolean verbose) {
-        set("org.slf4j.simpleLogger.defaultLogLevel", "info");
-        set("org.slf4j.simpleLogger.log.dev.appshare", verbose ? "debug" : "info");
-        set("org.slf4j.simpleLogger.log.io.netty", verbose ? "info" : "warn");
+        configure(verbose, false);
+    }
+
+    static void configure(boolean verbose, boolean quiet) {
+        quiet &= !verbose;
+        set("org.slf4j.simpleLogger.defaultLogLevel", quiet ? "warn" : "info");
+        set("org.slf4j.simpleLogger.log.dev.appshare", verbose ? "debug" : quiet ? "warn" : "info");
+        set("org.slf4j.simpleLogger.log.io.netty", verbose ? "info" : "error");
         set("org.slf4j.simpleLogger.log.org.ice4j", verbose ? "info" : "error");
         set("org.slf4j.simpleLogger.log.org.jitsi", verbose ? "info" : "error");
         set("org.slf4j.simpleLogger.showDateTime", "true");

@@ -45,7 +45,9 @@ public final class Main {
                 && "main".equals(System.getProperty("appshare.prestart"))) Prestart.start();
         boolean verbose =
                 Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v");
-        Logging.configure(verbose);
+        boolean quiet =
+                Arrays.asList(args).contains("--quiet") || Arrays.asList(args).contains("-q");
+        Logging.configure(verbose, quiet);
         Timeline.mark("logging configured");
         System.exit(run(verbose, args));
     }

@@ -29,6 +29,13 @@ final class PeerOptions {
             description = "Log details, and print stack traces on errors.")
     boolean verbose;
 
+    @Option(
+            names = {"-q", "--quiet"},
+            description =
+                    "Print only the lines scripts read (Name:, Ports:, URL:, Listening on, Path:):"
+                            + " no status line, and no log lines but warnings and errors.")
+    boolean quiet;
+
     InetSocketAddress server() {
         String s = server != null ? server : System.getenv("APPSHARE_SERVER");
         if (s == null || s.isBlank()) s = "127.0.0.1:" + DEFAULT_PORT;

@@ -1,6 +1,7 @@
 package dev.appshare.cli;
 
 import dev.appshare.peer.Console;
+import dev.appshare.peer.Status;
 import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.share.KeptCode;
 import dev.appshare.peer.share.Sharer;
@@ -27,9 +28,12 @@ import picocli.CommandLine.Spec;
             "on the other machine. The words are a password the server never sees; only the",
             "ports given are reachable. With --public, also prints 'URL: ...', a web address",
             "of the first port that anyone can open in a browser. With --keep-code FILE, a",
-            "restarted share keeps its code. Runs until Ctrl-C."
+            "restarted share keeps its code. On a terminal, a status line below them shows the",
+            "connectors, bytes, rates and connections. Runs until Ctrl-C."
         })
 final class ShareCommand implements Callable<Integer> {
+    private static final Status EMPTY = new Status(null, -1, 0, 0, 0, 0, 0);
+
     @Spec CommandSpec spec;
 
     @Option(
@@ -116,21 +120,27 @@ final class ShareCommand implements Callable<Integer> {
         }
         Runner run = new Runner();
         Sharer sharer = null;
+        Sharer[] shown = new Sharer[1];
+        StatusLine status =
+                StatusLine.startIfTerminal(
+                        peer.quiet, true, () -> shown[0] == null ? EMPTY : shown[0].status());
         try {
             sharer =
                     new Sharer(
                             new Sharer.Config(peer.server(), targets, name, peer.paths())
                                     .withPublicWeb(web),
                             run.group,
-                            Console.of(System.out),
+                            status != null ? status.console() : Console.of(System.out),
                             kept);
+            shown[0] = sharer;
             run.await(sharer.start());
             run.failOn(sharer.failure());
         } catch (Exception e) {
             if (sharer != null) sharer.close();
+            if (status != null) status.close();
             run.shutdown();
             throw e;
         }
-        return run.awaitStop(sharer);
+        return run.awaitStop(sharer, status);
     }
 }

@@ -4,7 +4,9 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.Status;
 import dev.appshare.peer.Timeline;
+import dev.appshare.peer.Traffic;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.pake.PakeMessages;
@@ -125,6 +127,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final ArrayDeque<Pending> pending = new ArrayDeque<>();
     private final List<Channel> listeners = new ArrayList<>();
     private ConnectorTunnel tunnel;
+    private volatile ConnectorTunnel up; // the tunnel while it is up, for status()
+    private final Traffic traffic = new Traffic();
     private String session; // the session the server holds for this connection, until END
     private PakeExchange pake; // while proving the code in that session
     private ScheduledFuture<?> pakeDeadline;
@@ -231,6 +235,26 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
      */
     public void admitOnly(SocketAddress from) {
         admitOnly = from;
+    }
+
+    /** The bytes and connections of this connector's local connections. */
+    Traffic traffic() {
+        return traffic;
+    }
+
+    /**
+     * For the status line: the path, its round trip, the bytes each way, connections; any thread.
+     */
+    public Status status() {
+        ConnectorTunnel t = up;
+        return new Status(
+                t == null ? null : t.path(),
+                t == null ? -1 : t.rttMillis(),
+                traffic.bytesOut(),
+                traffic.bytesIn(),
+                traffic.connections(),
+                -1,
+                0);
     }
 
     /** The first listener's address. */
@@ -533,6 +557,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                     if (!everUp) log.info("tunnel to {} is up", code.name());
                                     else log.info("{} is back; tunnel up again", code.name());
                                     everUp = true;
+                                    up = t;
                                     Timeline.mark("tunnel up");
                                     firstTunnel.trySuccess(null);
                                     while (!pending.isEmpty()) {
@@ -568,6 +593,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     void tunnelClosed(ConnectorTunnel t, String why) {
         loop.execute(
                 () -> {
+                    if (up == t) up = null;
                     if (tunnel != t) return;
                     tunnel = null;
                     if (closed) return;

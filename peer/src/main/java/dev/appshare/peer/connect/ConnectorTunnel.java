@@ -53,6 +53,8 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     private QuicChannel quic;
     private String closeReason;
     private boolean closed;
+    private volatile String path; // the last Path: line's description, for the status line
+    private volatile long rttNanos = -1; // QUIC's smoothed round trip, refreshed by rttMillis()
 
     ConnectorTunnel(Connector owner, EventLoop loop, Console console) {
         this.owner = owner;
@@ -149,6 +151,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                             Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
+                            owner.traffic().track(local, splice.fromA(), splice.fromB());
                             log.debug(
                                     "local connection #{} from {} on stream {}",
                                     id,
@@ -177,8 +180,35 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         return quic != null && quic.isActive();
     }
 
+    /** The path carrying the tunnel now, as the last Path: line said, or null before one. */
+    String path() {
+        return path;
+    }
+
+    /**
+     * QUIC's smoothed round trip on the tunnel's path in ms, as last collected (-1 before), and
+     * asks for a fresh one for the next call; any thread.
+     */
+    long rttMillis() {
+        QuicChannel q = quic;
+        if (q != null && q.isActive()) {
+            q.collectPathStats(0)
+                    .addListener(
+                            f -> {
+                                if (f.isSuccess())
+                                    rttNanos =
+                                            ((io.netty.handler.codec.quic.QuicConnectionPathStats)
+                                                            f.getNow())
+                                                    .rtt();
+                            });
+        }
+        long r = rttNanos;
+        return r < 0 ? -1 : Math.round(r / 1e6);
+    }
+
     @Override
     public void pathChanged(String description) {
+        path = description;
         console.line("Path: " + description);
         Timeline.mark("Path: " + description.split(" ", 2)[0] + " printed");
     }

@@ -4,6 +4,8 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.peer.Console;
 import dev.appshare.peer.PeerException;
+import dev.appshare.peer.Status;
+import dev.appshare.peer.Traffic;
 import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.pake.CodeWords;
@@ -26,9 +28,9 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,7 +114,9 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final ProvingConnectors proving;
     private final Promise<String> registered;
     private final Promise<Void> failed;
-    private final Map<String, SharerSession> sessions = new HashMap<>();
+    // Changed on the signalling loop; read by status() from any thread.
+    private final Map<String, SharerSession> sessions = new ConcurrentHashMap<>();
+    private final Traffic traffic = new Traffic();
     private String name;
     private boolean toldTaken;
     private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)
@@ -463,6 +467,26 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     @Override
     public void unreachable(String why) {
         registered.tryFailure(signalling.unreachableError(why));
+    }
+
+    Traffic traffic() {
+        return traffic;
+    }
+
+    /**
+     * For the status line: connectors with a tunnel up (the public gateway counts as one), how many
+     * of them are direct, the bytes each way and the connections open; any thread.
+     */
+    public Status status() {
+        int up = 0;
+        int direct = 0;
+        for (SharerSession s : sessions.values()) {
+            if (!s.isUp()) continue;
+            up++;
+            if (s.isDirect()) direct++;
+        }
+        return new Status(
+                null, -1, traffic.bytesOut(), traffic.bytesIn(), traffic.connections(), up, direct);
     }
 
     RendezvousClient signalling() {

@@ -47,6 +47,8 @@ public final class SharerSession implements PathSwitch.Listener {
     private QuicChannel quic;
     private volatile HandshakeDeadline handshakeDeadline; // set on the signalling loop
     private boolean closed;
+    private volatile boolean tunnelUp; // for the status line
+    private volatile boolean direct; // the path carrying it is the direct one
 
     SharerSession(Sharer owner, String id, EventLoop loop) {
         this(owner, id, loop, HANDSHAKE_TIMEOUT_MILLIS);
@@ -97,7 +99,10 @@ public final class SharerSession implements PathSwitch.Listener {
                         new ChannelInitializer<QuicStreamChannel>() {
                             @Override
                             protected void initChannel(QuicStreamChannel ch) {
-                                ch.pipeline().addLast(new TargetDialHandler(targets, id));
+                                ch.pipeline()
+                                        .addLast(
+                                                new TargetDialHandler(
+                                                        targets, id, owner.traffic()));
                             }
                         });
         carrier =
@@ -158,6 +163,7 @@ public final class SharerSession implements PathSwitch.Listener {
             return;
         }
         quic = ch;
+        tunnelUp = true;
         HandshakeDeadline d = handshakeDeadline;
         if (d != null) d.cancel();
         log.info("session {}: tunnel up with the {}", id, peer);
@@ -182,6 +188,16 @@ public final class SharerSession implements PathSwitch.Listener {
         if (quic == null) close(null);
     }
 
+    /** Whether a tunnel is up in this session now, for the status line; any thread. */
+    boolean isUp() {
+        return tunnelUp;
+    }
+
+    /** Whether the direct path carries this session's tunnel now; any thread. */
+    boolean isDirect() {
+        return direct;
+    }
+
     /** Whether a QUIC connection ever completed its handshake in this session. */
     boolean testOnlyTunnelWasUp() {
         return quic != null;
@@ -194,6 +210,7 @@ public final class SharerSession implements PathSwitch.Listener {
 
     @Override
     public void pathChanged(String description) {
+        direct = description.startsWith("direct");
         log.info("session {}: path {}", id, description);
     }
 
@@ -211,6 +228,7 @@ public final class SharerSession implements PathSwitch.Listener {
         }
         if (closed) return;
         closed = true;
+        tunnelUp = false;
         HandshakeDeadline d = handshakeDeadline;
         if (d != null) d.cancel();
         Channel q = quic;

@@ -1,5 +1,6 @@
 package dev.appshare.peer.tunnel;
 
+import dev.appshare.peer.Traffic;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
@@ -41,14 +42,21 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     private final SharedTargets targets;
     private final String session;
+    private final Traffic traffic;
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
     private Channel dialing; // the TCP connection being made, until it is spliced
 
     public TargetDialHandler(SharedTargets targets, String session) {
+        this(targets, session, new Traffic());
+    }
+
+    /** {@code traffic} counts the bytes each spliced connection moves (for the status line). */
+    public TargetDialHandler(SharedTargets targets, String session, Traffic traffic) {
         this.targets = targets;
         this.session = session;
+        this.traffic = traffic;
     }
 
     @Override
@@ -189,6 +197,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         else held.release();
         ctx.pipeline().remove(this);
         SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
+        traffic.track(tcp, splice.fromB(), splice.fromA()); // out: the target's bytes
         if (inputShut) {
             // The connector half-closed before the splice existed: pass the FIN on now.
             stream.eventLoop()

@@ -41,8 +41,21 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     private boolean unflushed;
     private boolean flushScheduled;
     private final Runnable scheduledFlush = this::flushPeer;
+    // Written by this channel's loop alone; read by any thread (the status line) in opaque mode:
+    // atomic and soon visible, at no cost on the hot path (no fence, unlike a volatile).
     private long bytes;
     private final LongAdder counted; // null: none
+    private static final java.lang.invoke.VarHandle BYTES;
+
+    static {
+        try {
+            BYTES =
+                    java.lang.invoke.MethodHandles.lookup()
+                            .findVarHandle(SpliceHandler.class, "bytes", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     public SpliceHandler(Channel peer) {
         this(peer, null);
@@ -82,9 +95,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
                         });
     }
 
-    /** Bytes this side has read and handed to its peer. */
+    /** Bytes this side has read and handed to its peer; any thread. */
     public long bytes() {
-        return bytes;
+        return (long) BYTES.getOpaque(this);
     }
 
     @Override
@@ -101,7 +114,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         }
         if (msg instanceof ByteBuf buf) {
             int n = buf.readableBytes();
-            bytes += n;
+            BYTES.setOpaque(this, bytes + n);
             if (counted != null) counted.add(n);
         }
         // Into a QUIC stream: the connection sends once this loop turn is done, so the writes of
