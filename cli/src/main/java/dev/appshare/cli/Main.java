@@ -21,6 +21,7 @@ public final class Main {
         COMMANDS.put("relay", RelayCommand::new);
         COMMANDS.put("share", ShareCommand::new);
         COMMANDS.put("connect", ConnectCommand::new);
+        COMMANDS.put("doctor", DoctorCommand::new);
         COMMANDS.put("completion", CompletionCommand::new);
     }
 

@@ -49,6 +49,15 @@ final class ServerCommand implements Callable<Integer> {
     String relayListen;
 
     @Option(
+            names = "--stun-alt-port",
+            paramLabel = "PORT",
+            description =
+                    "The second STUN port (UDP), on which `appshare doctor` and peers learn whether"
+                            + " a NAT maps per destination (default: the --listen port + 1; 0: any"
+                            + " free port).")
+    Integer stunAltPort;
+
+    @Option(
             names = "--public-host",
             paramLabel = "HOST",
             description =
@@ -133,6 +142,11 @@ final class ServerCommand implements Callable<Integer> {
                 new RelayToken(
                         RelayCommand.secret(secretFile, externalRelay != null), Clock.systemUTC());
         Options options = Options.of(rendezvousAddr).withPublicHost(publicHost);
+        if (stunAltPort != null) {
+            if (stunAltPort < 0 || stunAltPort > 65535)
+                throw new PeerException(2, "--stun-alt-port: not a port: " + stunAltPort);
+            options = options.withStunAltPort(stunAltPort);
+        }
         if (externalRelay != null) {
             options =
                     options.withExternalRelay(
@@ -194,6 +208,8 @@ final class ServerCommand implements Callable<Integer> {
                         + HostPort.format(rendezvous.localAddress())
                         + " (STUN on udp "
                         + rendezvous.stunAddress().getPort()
+                        + " and "
+                        + rendezvous.stunAltAddress().getPort()
                         + ")"
                         + (relay != null
                                 ? ", relay on " + HostPort.format(relay.localAddress())

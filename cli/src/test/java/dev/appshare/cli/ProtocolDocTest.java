@@ -244,6 +244,8 @@ class ProtocolDocTest {
                 new TreeSet<>(
                         Set.of(
                                 RendezvousProtocol.REGISTER,
+                                RendezvousProtocol.HELLO,
+                                RendezvousProtocol.WELCOME,
                                 RendezvousProtocol.CHALLENGE,
                                 RendezvousProtocol.PROVE,
                                 RendezvousProtocol.REGISTERED,

@@ -11,91 +11,102 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A whole {@code appshare server}: the rendezvous (TCP, and STUN on the UDP port of the same
- * number) and, unless peers are sent to a standalone relay, the embedded fallback relay. Both run
- * on the caller's event loop group and sign and check relay tokens with the same {@link
+ * A whole {@code appshare server}: the rendezvous (TCP, and STUN on the UDP port of the same number
+ * and a second one) and, unless peers are sent to a standalone relay, the embedded fallback relay.
+ * Both run on the caller's event loop group and sign and check relay tokens with the same {@link
  * RelayToken}.
  */
 public final class AppshareServer implements AutoCloseable {
 
     /**
-     * What to start.
-     *
-     * @param listen the rendezvous's TCP and UDP address
-     * @param relayListen where the embedded relay listens; null: none, peers are sent to {@code
-     *     relayAdvertised}
-     * @param relayAdvertised the relay address handed to peers; null: {@code publicHost} and the
-     *     embedded relay's port
-     * @param publicHost the host in the advertised relay address; null: none (":PORT"), peers use
-     *     the host they reached the rendezvous on
-     * @param handshakeMillis how long a control connection may take to REGISTER or CONNECT
-     * @param relayHandshakeMillis how long a relay connection may wait for its partner
-     * @param limits the rendezvous's budgets per source address and in all
+     * What to start: {@link #of} and then the {@code withX} methods, each of which returns a copy
+     * with one setting changed.
      */
-    public record Options(
-            InetSocketAddress listen,
-            InetSocketAddress relayListen,
-            String relayAdvertised,
-            String publicHost,
-            long handshakeMillis,
-            long relayHandshakeMillis,
-            ClientLimits limits,
-            PublicUrls publicUrls) {
+    public static final class Options implements Cloneable {
+        private InetSocketAddress listen;
+        private InetSocketAddress relayListen;
+        private String relayAdvertised;
+        private String publicHost;
+        private long handshakeMillis = new RendezvousServer.Config().handshakeTimeoutMillis;
+        private long relayHandshakeMillis = RelayProtocol.PAIRING_TIMEOUT_MILLIS;
+        private ClientLimits limits = ClientLimits.defaults();
+        private PublicUrls publicUrls;
+        private int stunAltPort = RendezvousServer.STUN_ALT_NEXT;
 
-        public Options(
-                InetSocketAddress listen,
-                InetSocketAddress relayListen,
-                String relayAdvertised,
-                String publicHost,
-                long handshakeMillis,
-                long relayHandshakeMillis,
-                ClientLimits limits) {
-            this(
-                    listen,
-                    relayListen,
-                    relayAdvertised,
-                    publicHost,
-                    handshakeMillis,
-                    relayHandshakeMillis,
-                    limits,
-                    null);
+        private Options() {}
+
+        /** The rendezvous on {@code listen}, the embedded relay on the next port (or any). */
+        public static Options of(InetSocketAddress listen) {
+            Options o = new Options();
+            o.listen = listen;
+            o.relayListen = nextPort(listen);
+            return o;
+        }
+
+        private Options copy() {
+            try {
+                return (Options) clone();
+            } catch (CloneNotSupportedException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        /** The rendezvous's TCP address, and its first STUN port's (UDP, same number). */
+        public InetSocketAddress listen() {
+            return listen;
+        }
+
+        /** Where the embedded relay listens; null: none, peers are sent to relayAdvertised. */
+        public InetSocketAddress relayListen() {
+            return relayListen;
+        }
+
+        /** The relay address handed to peers; null: publicHost and the embedded relay's port. */
+        public String relayAdvertised() {
+            return relayAdvertised;
+        }
+
+        /** The host in the advertised relay address; null: none (":PORT"), the rendezvous's. */
+        public String publicHost() {
+            return publicHost;
+        }
+
+        /** How long a control connection may take to REGISTER or CONNECT. */
+        public long handshakeMillis() {
+            return handshakeMillis;
+        }
+
+        /** How long a relay connection may wait for its partner. */
+        public long relayHandshakeMillis() {
+            return relayHandshakeMillis;
+        }
+
+        /** The rendezvous's budgets per source address and in all. */
+        public ClientLimits limits() {
+            return limits;
+        }
+
+        /** The gateway's URLs for shares that ask for one; null: no gateway. */
+        public PublicUrls publicUrls() {
+            return publicUrls;
+        }
+
+        /** The second STUN port (see {@link RendezvousServer.Config#stunAltPort}). */
+        public int stunAltPort() {
+            return stunAltPort;
         }
 
         /** Offers shares that ask for it a public URL at the gateway {@code urls} describes. */
         public Options withPublicUrls(PublicUrls urls) {
-            return new Options(
-                    listen,
-                    relayListen,
-                    relayAdvertised,
-                    publicHost,
-                    handshakeMillis,
-                    relayHandshakeMillis,
-                    limits,
-                    urls);
-        }
-
-        /** The rendezvous on {@code listen}, the embedded relay on the next port (or any). */
-        public static Options of(InetSocketAddress listen) {
-            return new Options(
-                    listen,
-                    nextPort(listen),
-                    null,
-                    null,
-                    new RendezvousServer.Config().handshakeTimeoutMillis,
-                    RelayProtocol.PAIRING_TIMEOUT_MILLIS,
-                    ClientLimits.defaults());
+            Options o = copy();
+            o.publicUrls = urls;
+            return o;
         }
 
         public Options withRelayListen(InetSocketAddress relayListen) {
-            return new Options(
-                    listen,
-                    relayListen,
-                    relayAdvertised,
-                    publicHost,
-                    handshakeMillis,
-                    relayHandshakeMillis,
-                    limits,
-                    publicUrls);
+            Options o = copy();
+            o.relayListen = relayListen;
+            return o;
         }
 
         /** Sends peers to a standalone relay; none is embedded. */
@@ -105,51 +116,35 @@ public final class AppshareServer implements AutoCloseable {
 
         /** Tells peers the relay is at {@code relay} (null: the embedded one). */
         public Options withRelayAdvertised(String relay) {
-            return new Options(
-                    listen,
-                    relayListen,
-                    relay,
-                    publicHost,
-                    handshakeMillis,
-                    relayHandshakeMillis,
-                    limits,
-                    publicUrls);
+            Options o = copy();
+            o.relayAdvertised = relay;
+            return o;
         }
 
         public Options withPublicHost(String host) {
-            return new Options(
-                    listen,
-                    relayListen,
-                    relayAdvertised,
-                    host,
-                    handshakeMillis,
-                    relayHandshakeMillis,
-                    limits,
-                    publicUrls);
+            Options o = copy();
+            o.publicHost = host;
+            return o;
         }
 
         public Options withHandshakes(long rendezvousMillis, long relayMillis) {
-            return new Options(
-                    listen,
-                    relayListen,
-                    relayAdvertised,
-                    publicHost,
-                    rendezvousMillis,
-                    relayMillis,
-                    limits,
-                    publicUrls);
+            Options o = copy();
+            o.handshakeMillis = rendezvousMillis;
+            o.relayHandshakeMillis = relayMillis;
+            return o;
         }
 
         public Options withLimits(ClientLimits limits) {
-            return new Options(
-                    listen,
-                    relayListen,
-                    relayAdvertised,
-                    publicHost,
-                    handshakeMillis,
-                    relayHandshakeMillis,
-                    limits,
-                    publicUrls);
+            Options o = copy();
+            o.limits = limits;
+            return o;
+        }
+
+        /** The second STUN port: a port, 0 for any free one, or STUN_ALT_NEXT (the default). */
+        public Options withStunAltPort(int port) {
+            Options o = copy();
+            o.stunAltPort = port;
+            return o;
         }
 
         /** The host of {@code a} and the port after its own; port 0 stays 0 (any free port). */
@@ -226,6 +221,7 @@ public final class AppshareServer implements AutoCloseable {
         cfg.handshakeTimeoutMillis = o.handshakeMillis();
         cfg.limits = o.limits();
         cfg.publicUrls = o.publicUrls();
+        cfg.stunAltPort = o.stunAltPort();
         cfg.stats = stats;
         try {
             return new AppshareServer(

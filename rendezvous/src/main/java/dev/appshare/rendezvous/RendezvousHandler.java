@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 /**
  * One peer's control connection on the server. The first message must be REGISTER or CONNECT and
  * must arrive within the handshake timeout; after that the connection is a share or a connector for
- * good. Any protocol error is answered with ERROR and the connection closed; it never affects other
+ * good. (Or HELLO, {@code appshare doctor}'s question, answered once before the server closes.) Any
+ * protocol error is answered with ERROR and the connection closed; it never affects other
  * connections.
  */
 public final class RendezvousHandler extends SimpleChannelInboundHandler<RendezvousMessage> {
@@ -104,6 +105,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             case REGISTER -> onRegister(ctx, m);
             case PROVE -> onProve(ctx, m);
             case CONNECT -> onConnect(ctx, m);
+            case HELLO -> onHello(ctx, m);
             case SIGNAL, PAKE -> onForward(ctx, m);
             case END -> onEnd(ctx, m);
             default -> throw new ProtocolException("unexpected " + m.type());
@@ -216,6 +218,33 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                                 : RendezvousMessage.of(REGISTERED, "name", share.name()));
             }
         }
+    }
+
+    /**
+     * {@code appshare doctor} asks what this server offers: the relay it sends peers to and its two
+     * STUN ports. Only as a connection's first message; answered once, then closed.
+     */
+    private void onHello(ChannelHandlerContext ctx, RendezvousMessage m) throws ProtocolException {
+        if (share != null || registering != null || connector)
+            throw new ProtocolException("HELLO is a connection's only message");
+        checkVersion(m);
+        closing = true;
+        cancelHandshake();
+        ChannelFuture f =
+                send(
+                        ctx.channel(),
+                        RendezvousMessage.of(
+                                WELCOME,
+                                "v",
+                                VERSION,
+                                "relay",
+                                server.config().relayAdvertised,
+                                "stun",
+                                String.valueOf(server.stunAddress().getPort()),
+                                "alt",
+                                String.valueOf(server.stunAltAddress().getPort())));
+        if (f != null) f.addListener(ChannelFutureListener.CLOSE);
+        else ctx.close();
     }
 
     private void onConnect(ChannelHandlerContext ctx, RendezvousMessage m)

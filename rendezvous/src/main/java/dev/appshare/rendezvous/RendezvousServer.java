@@ -42,6 +42,13 @@ public final class RendezvousServer implements AutoCloseable {
     public static final class Config {
         public InetSocketAddress listen = InetSocketAddress.createUnresolved("0.0.0.0", 7000);
 
+        /**
+         * The second STUN port (UDP, same host), for NAT behaviour discovery ({@link
+         * StunResponder}): {@link #STUN_ALT_NEXT} for the rendezvous port's next (any free port
+         * when that is 0), 0 for any free port.
+         */
+        public int stunAltPort = STUN_ALT_NEXT;
+
         /** The relay address handed to peers: must be reachable by them. */
         public String relayAdvertised = "127.0.0.1:7001";
 
@@ -68,6 +75,9 @@ public final class RendezvousServer implements AutoCloseable {
         /** Where the server counts for the metrics listener (the process's). */
         public ServerStats stats = new ServerStats();
     }
+
+    /** {@link Config#stunAltPort}: the port after the rendezvous's. */
+    public static final int STUN_ALT_NEXT = -1;
 
     /**
      * A gateway tunnel asked of a public share: the share was sent {@code INCOMING gateway=1} with
@@ -96,6 +106,7 @@ public final class RendezvousServer implements AutoCloseable {
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
     private Channel stun;
+    private Channel stunAlt;
 
     public RendezvousServer(Config config, RelayToken tokens) {
         this(config, tokens, new SecureRandom(), new SecureRandom());
@@ -177,6 +188,29 @@ public final class RendezvousServer implements AutoCloseable {
         server = b.bind(HostPort.resolved(config.listen)).sync().channel();
         InetSocketAddress udp =
                 localAddress(); // the same host, and the port TCP got (listen port 0 works)
+        int altPort =
+                config.stunAltPort != STUN_ALT_NEXT
+                        ? config.stunAltPort
+                        : udp.getPort() == 0 || udp.getPort() == 65535 ? 0 : udp.getPort() + 1;
+        InetSocketAddress alt = new InetSocketAddress(udp.getAddress(), altPort);
+        StunResponder primary = new StunResponder(config.stats);
+        StunResponder second = new StunResponder(config.stats);
+        try {
+            stun = bindStun(group, udp, primary, "STUN");
+            stunAlt = bindStun(group, alt, second, "second STUN port");
+        } catch (IllegalStateException e) {
+            close();
+            throw e;
+        }
+        primary.pairWith(stunAlt);
+        second.pairWith(stun);
+        return this;
+    }
+
+    /** Binds one STUN port, or says in words which could not be bound and why. */
+    private static Channel bindStun(
+            EventLoopGroup group, InetSocketAddress udp, StunResponder responder, String what)
+            throws InterruptedException {
         ChannelFuture bound =
                 new Bootstrap()
                         .group(group)
@@ -184,29 +218,25 @@ public final class RendezvousServer implements AutoCloseable {
                         .option(
                                 ChannelOption.SO_REUSEADDR,
                                 true) // as for TCP: a restarted server gets its port back
-                        .handler(new StunResponder(config.stats))
+                        .handler(responder)
                         .bind(udp)
                         .await();
-        if (!bound.isSuccess()) {
-            server.close().syncUninterruptibly();
-            server = null;
-            Throwable why = bound.cause();
-            boolean taken =
-                    why instanceof BindException
-                            && String.valueOf(why.getMessage()).contains("in use");
-            // Worded without "in use": the CLI turns that into "the port is already in use" (read:
-            // TCP).
-            throw new IllegalStateException(
-                    taken
-                            ? "udp " + HostPort.format(udp) + " (STUN) is already taken"
-                            : "cannot bind udp "
-                                    + HostPort.format(udp)
-                                    + " (STUN): "
-                                    + why.getMessage(),
-                    why);
-        }
-        stun = bound.channel();
-        return this;
+        if (bound.isSuccess()) return bound.channel();
+        Throwable why = bound.cause();
+        boolean taken =
+                why instanceof BindException && String.valueOf(why.getMessage()).contains("in use");
+        // Worded without "in use": the CLI turns that into "the port is already in use" (read:
+        // TCP).
+        throw new IllegalStateException(
+                taken
+                        ? "udp " + HostPort.format(udp) + " (" + what + ") is already taken"
+                        : "cannot bind udp "
+                                + HostPort.format(udp)
+                                + " ("
+                                + what
+                                + "): "
+                                + why.getMessage(),
+                why);
     }
 
     public InetSocketAddress localAddress() {
@@ -219,6 +249,11 @@ public final class RendezvousServer implements AutoCloseable {
      */
     public InetSocketAddress stunAddress() {
         return (InetSocketAddress) stun.localAddress();
+    }
+
+    /** The second STUN port (see {@link Config#stunAltPort}): UDP, the same host. */
+    public InetSocketAddress stunAltAddress() {
+        return (InetSocketAddress) stunAlt.localAddress();
     }
 
     Config config() {
@@ -296,6 +331,7 @@ public final class RendezvousServer implements AutoCloseable {
     public void close() {
         if (server != null) server.close().syncUninterruptibly();
         if (stun != null) stun.close().syncUninterruptibly();
+        if (stunAlt != null) stunAlt.close().syncUninterruptibly();
         children.close().awaitUninterruptibly();
     }
 }

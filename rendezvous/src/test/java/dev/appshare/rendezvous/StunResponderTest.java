@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.path.StunAttributes;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.channel.EventLoopGroup;
 import java.net.BindException;
@@ -25,6 +26,7 @@ import java.util.concurrent.TimeUnit;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
 import org.ice4j.attribute.Attribute;
+import org.ice4j.attribute.AttributeFactory;
 import org.ice4j.attribute.XorMappedAddressAttribute;
 import org.ice4j.message.Indication;
 import org.ice4j.message.Message;
@@ -171,6 +173,98 @@ class StunResponderTest {
         assertNoReply("a request with a wrong length");
 
         assertAnswered();
+    }
+
+    @Test
+    void everyAnswerNamesTheOtherPort() throws Exception {
+        InetSocketAddress alt = server.stunAltAddress();
+        assertTrue(alt.getPort() != server.stunAddress().getPort(), "two ports");
+        Message fromFirst = decode(exchange(request(transactionId()), server.stunAddress()));
+        assertEquals(alt.getPort(), StunAttributes.otherPort(fromFirst));
+        DatagramPacket p = exchange(request(transactionId()), alt);
+        assertEquals(alt, p.getSocketAddress(), "the second port answers from itself");
+        assertEquals(server.stunAddress().getPort(), StunAttributes.otherPort(decode(p)));
+    }
+
+    @Test
+    void aChangePortRequestIsAnsweredFromTheOtherPort() throws Exception {
+        Request r = MessageFactory.createBindingRequest();
+        r.setTransactionID(transactionId());
+        r.putAttribute(AttributeFactory.createChangeRequestAttribute(false, true));
+        DatagramPacket p = exchange(r.encode(null), server.stunAddress());
+        assertEquals(server.stunAltAddress(), p.getSocketAddress());
+        assertArrayEquals(r.getTransactionID(), decode(p).getTransactionID());
+        // and the other way round
+        r.setTransactionID(transactionId());
+        assertEquals(
+                server.stunAddress(),
+                exchange(r.encode(null), server.stunAltAddress()).getSocketAddress());
+    }
+
+    @Test
+    void aChangeIpRequestIsNotAnswered() throws Exception {
+        Request r = MessageFactory.createBindingRequest();
+        r.setTransactionID(transactionId());
+        r.putAttribute(AttributeFactory.createChangeRequestAttribute(true, false));
+        send(r.encode(null));
+        assertNoReply("a change-IP request (one address)");
+        assertAnswered();
+    }
+
+    @Test
+    void aPaddedRequestIsAnsweredAsLargeAndNoLarger() throws Exception {
+        for (int size : new int[] {100, 548, 1200, 1472}) {
+            Request r = MessageFactory.createBindingRequest();
+            r.setTransactionID(transactionId());
+            int unpadded = r.encode(null).length;
+            r.putAttribute(
+                    StunAttributes.padding(size - unpadded - StunAttributes.ATTRIBUTE_HEADER));
+            byte[] request = r.encode(null);
+            assertEquals(size, request.length);
+            DatagramPacket p = exchange(request, server.stunAddress());
+            assertTrue(
+                    p.getLength() <= size && p.getLength() > size - 4,
+                    size + "-byte request, " + p.getLength() + "-byte answer");
+            assertArrayEquals(r.getTransactionID(), decode(p).getTransactionID());
+        }
+        Request r = MessageFactory.createBindingRequest();
+        r.setTransactionID(transactionId());
+        r.putAttribute(StunAttributes.padding(StunResponder.MAX_REQUEST));
+        send(r.encode(null));
+        assertNoReply("a padded request over " + StunResponder.MAX_REQUEST + " bytes");
+    }
+
+    @Test
+    void aTakenSecondPortFailsStartAndReleasesTheOthers() throws Exception {
+        try (DatagramSocket squatter = new DatagramSocket(new InetSocketAddress(LOOPBACK, 0))) {
+            RendezvousServer.Config cfg = new RendezvousServer.Config();
+            cfg.listen = new InetSocketAddress("127.0.0.1", 0);
+            cfg.stunAltPort = squatter.getLocalPort();
+            RendezvousServer other =
+                    new RendezvousServer(
+                            cfg, new RelayToken(RelayToken.randomSecret(), Clock.systemUTC()));
+            IllegalStateException e =
+                    assertThrows(IllegalStateException.class, () -> other.start(group));
+            assertTrue(
+                    e.getMessage()
+                            .contains(
+                                    "udp 127.0.0.1:"
+                                            + squatter.getLocalPort()
+                                            + " (second STUN port)"),
+                    e.getMessage());
+        }
+    }
+
+    private DatagramPacket exchange(byte[] request, InetSocketAddress to) throws Exception {
+        client.send(new DatagramPacket(request, request.length, to));
+        client.setSoTimeout(5_000);
+        DatagramPacket p = new DatagramPacket(new byte[2048], 2048);
+        client.receive(p);
+        return p;
+    }
+
+    private static Message decode(DatagramPacket p) throws Exception {
+        return Message.decode(Arrays.copyOf(p.getData(), p.getLength()), 0, p.getLength());
     }
 
     @Test

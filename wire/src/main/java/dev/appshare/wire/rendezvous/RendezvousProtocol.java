@@ -50,6 +50,15 @@ public final class RendezvousProtocol {
     public static final String PONG = "PONG";
     public static final String ERROR = "ERROR";
 
+    /**
+     * {@code HELLO v=2}: the first and only message of {@code appshare doctor}'s connection, which
+     * asks what the server offers; answered with {@code WELCOME v=2 relay=R stun=PORT alt=PORT},
+     * then the server closes.
+     */
+    public static final String HELLO = "HELLO";
+
+    public static final String WELCOME = "WELCOME";
+
     public static final String E_UNKNOWN_NAME = "unknown-name";
     public static final String E_NAME_TAKEN = "name-taken";
     public static final String E_BAD_NAME = "bad-name";
