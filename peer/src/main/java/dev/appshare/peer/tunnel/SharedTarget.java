@@ -43,9 +43,15 @@ public final class SharedTarget {
         return a;
     }
 
-    /** A dial failed: look the name up again (one lookup at a time, off the loops). */
-    void dialFailed() {
-        if (!configured.isUnresolved() || !refreshing.compareAndSet(false, true)) return;
+    /**
+     * A dial of {@code address} failed: look the name up again (one lookup at a time, off the
+     * loops), unless a lookup since that dial began found another address already: a dial that
+     * started before the last lookup finished must not make the next.
+     */
+    void dialFailed(InetSocketAddress address) {
+        if (!configured.isUnresolved()
+                || !address.equals(current)
+                || !refreshing.compareAndSet(false, true)) return;
         resolver.resolve(configured, ImmediateEventExecutor.INSTANCE)
                 .addListener(
                         r -> {

@@ -176,7 +176,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                     target.text(),
                     HostPort.literal(address),
                     dialFailure(f.cause()));
-            target.dialFailed();
+            target.dialFailed(address);
             // Reset, not FIN: the client on the connect side then sees its connection reset, as
             // a refused connection would be, instead of a clean end it could take for an answer.
             SpliceHandler.abort(stream);
