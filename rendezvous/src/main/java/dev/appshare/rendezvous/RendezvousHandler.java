@@ -242,7 +242,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                                 "stun",
                                 String.valueOf(server.stunAddress().getPort()),
                                 "alt",
-                                String.valueOf(server.stunAltAddress().getPort())));
+                                server.stunAltPortText()));
         if (f != null) f.addListener(ChannelFutureListener.CLOSE);
         else ctx.close();
     }
@@ -291,6 +291,7 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         }
         String token = server.tokens().mint(server.config().tokenLifetimeMillis);
         String relay = server.config().relayAdvertised;
+        String alt = server.stunAltPortText(); // the second STUN port
         log.debug(
                 "connector {} joined share {} (session {})",
                 ctx.channel().remoteAddress(),
@@ -307,10 +308,13 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                         "token",
                         token,
                         "relay",
-                        relay));
+                        relay,
+                        "alt",
+                        alt));
         send(
                 ctx.channel(),
-                RendezvousMessage.of(ACCEPTED, "session", s.id(), "token", token, "relay", relay));
+                RendezvousMessage.of(
+                        ACCEPTED, "session", s.id(), "token", token, "relay", relay, "alt", alt));
     }
 
     /**

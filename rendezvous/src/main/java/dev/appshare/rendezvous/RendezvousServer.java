@@ -256,6 +256,11 @@ public final class RendezvousServer implements AutoCloseable {
         return (InetSocketAddress) stunAlt.localAddress();
     }
 
+    /** The second STUN port's number as a field value; "0" when not bound (a test's server). */
+    String stunAltPortText() {
+        return stunAlt == null ? "0" : String.valueOf(stunAltAddress().getPort());
+    }
+
     Config config() {
         return config;
     }

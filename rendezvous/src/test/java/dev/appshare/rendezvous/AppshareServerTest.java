@@ -64,7 +64,13 @@ class AppshareServerTest {
                 assertTrue(registered.startsWith("REGISTERED name="), registered);
                 connector.send(ControlClient.connectLine(ControlClient.field(registered, "name")));
                 String accepted = connector.read();
-                assertTrue(accepted.endsWith(" relay=:" + relayPort), accepted);
+                assertTrue(
+                        accepted.endsWith(
+                                " relay=:"
+                                        + relayPort
+                                        + " alt="
+                                        + s.rendezvous().stunAltAddress().getPort()),
+                        accepted);
             }
             new Socket("127.0.0.1", relayPort).close();
         }

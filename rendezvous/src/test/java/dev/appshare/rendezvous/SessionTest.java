@@ -103,9 +103,11 @@ class SessionTest {
             RendezvousMessage accepted = connector.readMessage();
             RendezvousMessage incoming = share.readMessage();
             assertEquals(RendezvousProtocol.ACCEPTED, accepted.type());
-            assertEquals(Set.of("session", "token", "relay"), accepted.fields().keySet());
+            assertEquals(Set.of("session", "token", "relay", "alt"), accepted.fields().keySet());
             assertEquals(RendezvousProtocol.INCOMING, incoming.type());
-            assertEquals(Set.of("session", "from", "token", "relay"), incoming.fields().keySet());
+            assertEquals(
+                    Set.of("session", "from", "token", "relay", "alt"), incoming.fields().keySet());
+            assertEquals(accepted.get("alt"), incoming.get("alt"), "the second STUN port");
             assertEquals("127.0.0.5", incoming.get("from"), "the connector's address");
             assertEquals(accepted.get("session"), incoming.get("session"));
             assertEquals(accepted.get("token"), incoming.get("token"));

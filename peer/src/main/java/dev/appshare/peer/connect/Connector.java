@@ -11,6 +11,7 @@ import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.pake.PakeMessages;
 import dev.appshare.peer.pake.ShareCode;
+import dev.appshare.peer.path.BirthdaySearch;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.RelayAddress;
@@ -382,7 +383,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                             token,
                             config.server(),
                             true,
-                            true);
+                            true,
+                            PathCarrier.Route.port(m.get("alt")));
         } catch (RuntimeException e) {
             log.warn("ignoring an ACCEPTED: {}; retrying", e.getMessage());
             endSession();
@@ -464,6 +466,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     proven.timing(),
                     next.peerFingerprint());
         Timeline.mark("PAKE done");
+        route = route.withProbeKey(proven.derivedKey(BirthdaySearch.KEY_PURPOSE));
         openTunnel(session, next.peerFingerprint());
     }
 

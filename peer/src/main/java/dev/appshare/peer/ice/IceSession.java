@@ -65,6 +65,13 @@ public final class IceSession {
                 String remoteType);
 
         void failed(String why);
+
+        /**
+         * Both sides' NAT mappings are known ({@code map=}), and the other peer's public address
+         * (its first server-reflexive candidate): what a birthday search needs. Once, if ever.
+         */
+        default void mappingsKnown(
+                NatMapping local, NatMapping remote, InetSocketAddress remoteReflexive) {}
     }
 
     /** Sends SIGNAL fields to the other peer (the session id is added by the caller). */
@@ -88,6 +95,8 @@ public final class IceSession {
     private boolean checking;
     private boolean localHadSrflx;
     private boolean localGatheringDone;
+    private NatMapping localMapping = NatMapping.UNKNOWN;
+    private boolean mappingsTold;
     private ScheduledFuture<?> startLater;
     private ScheduledFuture<?> backstop;
     private ScheduledFuture<?> giveUp;
@@ -169,8 +178,17 @@ public final class IceSession {
      * unresolved or null, no reflexive candidate is gathered.
      */
     public void start(InetSocketAddress stun) {
+        start(stun, -1);
+    }
+
+    /**
+     * As {@link #start(InetSocketAddress)}; with {@code stunAltPort} (the server's second STUN
+     * port, -1 if it named none) this side also learns whether its NAT maps per destination and
+     * tells the other peer ({@code map=}, {@link MappingProbe}).
+     */
+    public void start(InetSocketAddress stun, int stunAltPort) {
         startedNanos = System.nanoTime();
-        run(() -> gather(stun));
+        run(() -> gather(stun, stunAltPort));
         run(
                 () -> {
                     // A backstop: the peer may never answer. The real deadline starts with its
@@ -191,7 +209,7 @@ public final class IceSession {
                 });
     }
 
-    private void gather(InetSocketAddress stun) {
+    private void gather(InetSocketAddress stun, int stunAltPort) {
         if (done) return;
         agent = new Agent();
         agent.setControlling(controlling);
@@ -215,6 +233,7 @@ public final class IceSession {
         }
         out.send("ufrag", agent.getLocalUfrag(), "pwd", agent.getLocalPassword());
         for (LocalCandidate c : component.getLocalCandidates()) sendCandidate(c);
+        learnMapping(stun, stunAltPort);
         // Reflexive candidates trickle in from another thread: ice4j's STUN harvest blocks until
         // done.
         Agent gathering = agent;
@@ -235,6 +254,45 @@ public final class IceSession {
             trickled(null);
         }
         for (RendezvousMessage m : remote.takeEarly()) onRemote(m);
+    }
+
+    /** Starts asking both STUN ports from the tunnel's socket, if there are two (MappingProbe). */
+    private void learnMapping(InetSocketAddress stun, int stunAltPort) {
+        if (stun == null || stun.isUnresolved() || stunAltPort <= 0) return;
+        for (LocalCandidate c : component.getLocalCandidates()) {
+            if (c.getType() != CandidateType.HOST_CANDIDATE
+                    || c.getTransportAddress().getAddress().getClass()
+                            != stun.getAddress().getClass()) continue;
+            MappingProbe.start(
+                    agent.getStunStack(),
+                    c.getTransportAddress(),
+                    stun,
+                    stunAltPort,
+                    found -> run(() -> mappingLearned(found)));
+            return;
+        }
+    }
+
+    private void mappingLearned(NatMapping found) {
+        if (done) return;
+        localMapping = found;
+        log.debug("ICE: this side's NAT mapping: {}", found.word());
+        if (found != NatMapping.UNKNOWN) out.send("map", found.word());
+        tellMappings();
+    }
+
+    /** Tells the listener both mappings and the other peer's address, once all three are known. */
+    private void tellMappings() {
+        NatMapping theirs = remote.mapping();
+        InetSocketAddress reflexive = remote.firstReflexive();
+        if (mappingsTold
+                || done
+                || localMapping == NatMapping.UNKNOWN
+                || theirs == NatMapping.UNKNOWN
+                || reflexive == null) return;
+        mappingsTold = true;
+        NatMapping ours = localMapping;
+        loop.execute(() -> listener.mappingsKnown(ours, theirs, reflexive));
     }
 
     private void trickled(Collection<LocalCandidate> found) {
@@ -284,6 +342,8 @@ public final class IceSession {
                                     + " relay)");
             return;
         }
+        remote.mapping(m);
+        tellMappings();
         RemoteSignals.Credentials credentials = remote.credentials(m);
         if (credentials != null) {
             stream.setRemoteUfrag(credentials.ufrag());
@@ -309,6 +369,7 @@ public final class IceSession {
                     return;
                 }
                 log.debug("ICE: remote candidate {}", cand);
+                tellMappings();
                 if (checking) {
                     component.addUpdateRemoteCandidates(rc);
                     component.updateRemoteCandidates();
@@ -418,7 +479,9 @@ public final class IceSession {
                         component != null
                                 && (NoPairReason.symmetricNatSeen(component.getLocalCandidates())
                                         || NoPairReason.symmetricNatSeen(
-                                                component.getRemoteCandidates()))));
+                                                component.getRemoteCandidates())),
+                        localMapping,
+                        remote.mapping()));
     }
 
     private long millisSinceStart() {

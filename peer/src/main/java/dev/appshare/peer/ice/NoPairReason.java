@@ -22,6 +22,8 @@ final class NoPairReason {
      * @param remoteEnded the other peer sent its end-of-candidates
      * @param remoteHadSrflx the other peer sent a server-reflexive candidate
      * @param symmetricNatSeen see {@link #symmetricNatSeen}
+     * @param localMapping this side's NAT's mapping, from the server's two STUN ports
+     * @param remoteMapping the other peer's, as it said ({@code map=})
      */
     record Seen(
             boolean otherSideOff,
@@ -31,7 +33,33 @@ final class NoPairReason {
             boolean remoteCredentials,
             boolean remoteEnded,
             boolean remoteHadSrflx,
-            boolean symmetricNatSeen) {}
+            boolean symmetricNatSeen,
+            NatMapping localMapping,
+            NatMapping remoteMapping) {
+
+        /** Without the mappings (a server with one STUN port, or an older peer). */
+        Seen(
+                boolean otherSideOff,
+                boolean stunConfigured,
+                boolean localGatheringDone,
+                boolean localHadSrflx,
+                boolean remoteCredentials,
+                boolean remoteEnded,
+                boolean remoteHadSrflx,
+                boolean symmetricNatSeen) {
+            this(
+                    otherSideOff,
+                    stunConfigured,
+                    localGatheringDone,
+                    localHadSrflx,
+                    remoteCredentials,
+                    remoteEnded,
+                    remoteHadSrflx,
+                    symmetricNatSeen,
+                    NatMapping.UNKNOWN,
+                    NatMapping.UNKNOWN);
+        }
+    }
 
     /** The most likely reason first: each later one assumes the earlier ones did not apply. */
     static String of(Seen s) {
@@ -43,6 +71,24 @@ final class NoPairReason {
         if (!s.remoteCredentials()) return "the other peer sent no ICE candidates";
         if (s.remoteEnded() && !s.remoteHadSrflx()) {
             return "the other peer has no server-reflexive address: UDP looks blocked on its side";
+        }
+        boolean hereHard = s.localMapping() == NatMapping.VARIES;
+        boolean thereHard = s.remoteMapping() == NatMapping.VARIES;
+        if (hereHard && thereHard) {
+            return "both NATs map each destination to a new port (hard+hard): neither side can"
+                    + " know where the other's packets will come from";
+        }
+        if (hereHard) {
+            return "this side's NAT maps each destination to a new port (a hard NAT)"
+                    + (s.remoteMapping() == NatMapping.SAME
+                            ? ", and the other side's lets in only what it sent to"
+                            : "");
+        }
+        if (thereHard) {
+            return "the other peer's NAT maps each destination to a new port (a hard NAT)"
+                    + (s.localMapping() == NatMapping.SAME
+                            ? ", and this side's lets in only what it sent to"
+                            : "");
         }
         if (s.symmetricNatSeen()) {
             return "a NAT maps each destination to a new port (symmetric NAT)";

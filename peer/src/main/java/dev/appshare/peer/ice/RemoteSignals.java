@@ -2,6 +2,7 @@ package dev.appshare.peer.ice;
 
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import org.ice4j.ice.CandidateType;
@@ -43,6 +44,8 @@ public final class RemoteSignals {
     private boolean credentials;
     private boolean ended;
     private boolean hadSrflx;
+    private NatMapping mapping = NatMapping.UNKNOWN;
+    private InetSocketAddress firstReflexive;
 
     /** Counts one SIGNAL; false past the budget (logged once). */
     boolean admit() {
@@ -100,7 +103,14 @@ public final class RemoteSignals {
     boolean admitCandidate(RemoteCandidate rc) {
         boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
         if (host ? ++hosts > MAX_REMOTE_HOSTS : ++reflexive > MAX_REMOTE_REFLEXIVE) return false;
-        if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) hadSrflx = true;
+        if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) {
+            hadSrflx = true;
+            if (firstReflexive == null)
+                firstReflexive =
+                        new InetSocketAddress(
+                                rc.getTransportAddress().getAddress(),
+                                rc.getTransportAddress().getPort());
+        }
         return true;
     }
 
@@ -109,6 +119,22 @@ public final class RemoteSignals {
         if (!"1".equals(m.get("end"))) return false;
         ended = true;
         return true;
+    }
+
+    /** Remembers the other peer's {@code map=} (its NAT's mapping), if {@code m} carries one. */
+    void mapping(RendezvousMessage m) {
+        NatMapping said = NatMapping.of(m.get("map"));
+        if (said != NatMapping.UNKNOWN) mapping = said;
+    }
+
+    /** What the other peer said of its NAT's mapping; UNKNOWN until it says. */
+    NatMapping mapping() {
+        return mapping;
+    }
+
+    /** The other peer's first server-reflexive candidate's address: its public address. */
+    InetSocketAddress firstReflexive() {
+        return firstReflexive;
     }
 
     boolean isOff() {

@@ -2,6 +2,7 @@ package dev.appshare.peer.pake;
 
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.util.Locale;
 import org.bouncycastle.crypto.CryptoException;
@@ -9,6 +10,8 @@ import org.bouncycastle.crypto.agreement.ecjpake.ECJPAKECurves;
 import org.bouncycastle.crypto.agreement.ecjpake.ECJPAKEParticipant;
 import org.bouncycastle.crypto.agreement.ecjpake.ECJPAKERound1Payload;
 import org.bouncycastle.crypto.digests.SHA256Digest;
+import org.bouncycastle.crypto.generators.HKDFBytesGenerator;
+import org.bouncycastle.crypto.params.HKDFParameters;
 
 /**
  * One side of the PAKE that proves the code between a connector and a share: EC J-PAKE on P-256
@@ -167,6 +170,24 @@ public final class PakeExchange {
     /** Whether this side's step 3 went out: the other side has then had its one guess. */
     public boolean sentConfirmation() {
         return keyingMaterial != null;
+    }
+
+    /**
+     * A 32-byte key both sides derive from the exchange once it is confirmed, which the rendezvous
+     * never learns: HKDF-SHA256 (BouncyCastle's) of the J-PAKE keying material, salted with the
+     * session id, for {@code purpose} (e.g. the birthday search's probes, BirthdayProbe).
+     */
+    public byte[] derivedKey(String purpose) {
+        if (expected != 4) throw new IllegalStateException("the exchange is not confirmed");
+        HKDFBytesGenerator hkdf = new HKDFBytesGenerator(new SHA256Digest());
+        hkdf.init(
+                new HKDFParameters(
+                        keyingMaterial.toByteArray(),
+                        session.getBytes(StandardCharsets.US_ASCII),
+                        ("appshare " + purpose).getBytes(StandardCharsets.US_ASCII)));
+        byte[] key = new byte[32];
+        hkdf.generateBytes(key, 0, key.length);
+        return key;
     }
 
     /** Takes the other side's step; any failure ends the exchange for good. */

@@ -3,6 +3,7 @@ package dev.appshare.peer.path;
 import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.IceDemuxHandler;
 import dev.appshare.peer.ice.IceSession;
+import dev.appshare.peer.ice.NatMapping;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.channel.Channel;
@@ -11,6 +12,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -46,7 +48,45 @@ public final class PathCarrier {
             String token,
             InetSocketAddress stunServer,
             boolean controlling,
-            boolean iceLater) {}
+            boolean iceLater,
+            int stunAltPort,
+            byte[] probeKey) {
+
+        /** Without a second STUN port (-1): the NAT's mapping is not learned. */
+        public Route(
+                InetSocketAddress relay,
+                String token,
+                InetSocketAddress stunServer,
+                boolean controlling,
+                boolean iceLater) {
+            this(relay, token, stunServer, controlling, iceLater, -1, null);
+        }
+
+        /** Before the PAKE: no key for the birthday search's probes yet. */
+        public Route(
+                InetSocketAddress relay,
+                String token,
+                InetSocketAddress stunServer,
+                boolean controlling,
+                boolean iceLater,
+                int stunAltPort) {
+            this(relay, token, stunServer, controlling, iceLater, stunAltPort, null);
+        }
+
+        /**
+         * With the key the PAKE gave both peers for the birthday search's probes (null: no search).
+         */
+        public Route withProbeKey(byte[] key) {
+            return new Route(relay, token, stunServer, controlling, iceLater, stunAltPort, key);
+        }
+
+        /** A port field of ACCEPTED or INCOMING ({@code alt=}), or -1 if absent or malformed. */
+        public static int port(String field) {
+            if (field == null || !field.matches("[0-9]{1,5}")) return -1;
+            int p = Integer.parseInt(field);
+            return p > 0 && p <= 65535 ? p : -1;
+        }
+    }
 
     private final EventLoop loop;
     private final PathOptions options;
@@ -62,6 +102,11 @@ public final class PathCarrier {
     private boolean closed;
     private boolean iceStarted;
     private final InetSocketAddress stunServer;
+    private final int stunAltPort;
+    private final byte[] probeKey; // the birthday search's, from the PAKE; null: no search
+    private final BirthdayHandler birthday = new BirthdayHandler();
+    private BirthdaySearch search; // while one runs
+    private String iceFailure; // ICE's reason, held while the search runs
     private Future<Channel> relayDial; // until it completes; close() cancels it
 
     private PathCarrier(
@@ -73,6 +118,8 @@ public final class PathCarrier {
         this.loop = loop;
         this.options = options;
         this.stunServer = route.stunServer();
+        this.stunAltPort = route.stunAltPort();
+        this.probeKey = route.probeKey();
         this.paths = new PathSwitch(listener, options.usesDirect());
         this.ready = loop.newPromise();
         this.directSettled = loop.newPromise();
@@ -112,7 +159,7 @@ public final class PathCarrier {
         PathCarrier c = new PathCarrier(loop, options, route, signals, listener);
         ChannelHandler tap =
                 options.testOnlySocketTap() != null ? options.testOnlySocketTap().get() : null;
-        TunnelSocket.bind(loop, tap, c.demux, c.paths, quicCodec)
+        TunnelSocket.bind(loop, tap, c.demux, c.birthday, c.paths, quicCodec)
                 .addListener(
                         (ChannelFutureListener)
                                 bound -> {
@@ -261,7 +308,9 @@ public final class PathCarrier {
                 .addListener(
                         f -> {
                             if (!closed)
-                                ice.start(f.isSuccess() ? (InetSocketAddress) f.getNow() : stun);
+                                ice.start(
+                                        f.isSuccess() ? (InetSocketAddress) f.getNow() : stun,
+                                        stunAltPort);
                         });
     }
 
@@ -291,12 +340,104 @@ public final class PathCarrier {
 
         @Override
         public void failed(String why) {
-            directFailure = why;
-            directSettled.trySuccess(null);
-            if (options.usesRelay())
-                log.info("no direct path to the peer: {}; staying on the relay", why);
-            failIfNoPath();
+            if (search != null) {
+                // The birthday search may still find a pair: its end says why, or nothing.
+                iceFailure = why;
+                return;
+            }
+            noDirectPath(why);
         }
+
+        @Override
+        public void mappingsKnown(
+                NatMapping local, NatMapping remote, InetSocketAddress remoteReflexive) {
+            startSearch(local, remote, remoteReflexive);
+        }
+    }
+
+    /** No direct path will form: say why, once, and fail if the relay is not there either. */
+    private void noDirectPath(String why) {
+        directFailure = why;
+        directSettled.trySuccess(null);
+        if (options.usesRelay())
+            log.info("no direct path to the peer: {}; staying on the relay", why);
+        failIfNoPath();
+    }
+
+    /**
+     * Exactly one side maps per destination: run the birthday search ({@link BirthdaySearch}) in
+     * parallel with ICE, which cannot punch such a pair. Not when both sides are hard (about 54,000
+     * probes for even odds), without the relay (the search runs while the tunnel is up on it), or
+     * without a key from the PAKE (the gateway's tunnels).
+     */
+    private void startSearch(
+            NatMapping local, NatMapping remote, InetSocketAddress remoteReflexive) {
+        if (closed
+                || search != null
+                || probeKey == null
+                || !options.usesRelay()
+                || local == NatMapping.UNKNOWN
+                || remote == NatMapping.UNKNOWN
+                || (local == NatMapping.VARIES) == (remote == NatMapping.VARIES)
+                || paths.directCarries()) return;
+        BirthdaySearch.Outcome outcome =
+                new BirthdaySearch.Outcome() {
+                    @Override
+                    public void found(
+                            InetSocketAddress at, InetSocketAddress remoteAddress, Channel via) {
+                        search = null;
+                        if (closed || paths.directCarries()) {
+                            if (via != null) via.close();
+                            return;
+                        }
+                        if (via != null)
+                            via.pipeline().addLast("paths", paths.otherSocketHandler());
+                        // a socket on the wildcard address: shown as the remote's family's
+                        if (at.getAddress().isAnyLocalAddress()
+                                && remoteAddress.getAddress() instanceof Inet4Address)
+                            at = new InetSocketAddress("0.0.0.0", at.getPort());
+                        log.debug(
+                                "birthday search: {} answered from {}",
+                                HostPort.literal(remoteAddress),
+                                HostPort.literal(at));
+                        paths.directValidated(
+                                at,
+                                remoteAddress,
+                                "birthday search",
+                                () -> {
+                                    directSettled.trySuccess(null);
+                                    ready.trySuccess(PathCarrier.this);
+                                },
+                                why ->
+                                        noDirectPath(
+                                                "the pair the birthday search found did not"
+                                                        + " answer: "
+                                                        + why),
+                                via);
+                    }
+
+                    @Override
+                    public void gaveUp(String why) {
+                        search = null;
+                        if (closed || paths.directCarries()) return;
+                        if (iceFailure != null) noDirectPath(why + " (ICE: " + iceFailure + ")");
+                        else log.debug("{}; ICE goes on", why);
+                    }
+                };
+        boolean hard = local == NatMapping.VARIES;
+        log.debug(
+                "{}: a birthday search, this side {}",
+                hard
+                        ? "this side's NAT maps per destination"
+                        : "the other peer's NAT maps per" + " destination",
+                hard ? "opening sockets" : "probing");
+        search =
+                hard
+                        ? BirthdaySearch.hard(loop, remoteReflexive, probeKey, outcome)
+                        : BirthdaySearch.easy(
+                                loop, birthday, remoteReflexive.getAddress(), probeKey, outcome);
+        if (search == null)
+            log.debug("no birthday search: this process runs its most, or lacks descriptors");
     }
 
     /** The UDP channel the QUIC codec sits on. */
@@ -314,6 +455,8 @@ public final class PathCarrier {
             return;
         }
         closed = true;
+        if (search != null) search.cancel();
+        search = null;
         directSettled.trySuccess(null);
         ready.cancel(false); // its owner closed it: nothing more to wait for
         if (ice != null) ice.close();

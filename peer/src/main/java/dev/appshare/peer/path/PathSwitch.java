@@ -6,7 +6,9 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.channel.unix.SegmentedDatagramPacket;
@@ -26,12 +28,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Paths: the relay (a spliced TCP connection carrying length-prefixed datagrams, see {@link
  * RelayPath}) and the direct path (the 5-tuple ICE validated, on this very socket, watched by
- * {@link DirectPath}). The direct path is preferred whenever it answers; while it is in doubt every
- * datagram goes both ways; once it is dead, the relay alone (if there is none, still the direct
- * path: it is the only hope). All methods run on the UDP channel's event loop; the relay channel
- * lives on the same loop, so injecting its datagrams costs no hop. Time is the loop's own ({@link
- * #nanoTime()}), the clock its timers run on, so a test's EmbeddedChannel with a mock ticker drives
- * both.
+ * {@link DirectPath}; or one on another local socket of the same event loop, {@link
+ * #directValidated(InetSocketAddress, InetSocketAddress, String, Runnable, Consumer, Channel)},
+ * whose datagrams come in through {@link #otherSocketHandler}). The direct path is preferred
+ * whenever it answers; while it is in doubt every datagram goes both ways; once it is dead, the
+ * relay alone (if there is none, still the direct path: it is the only hope). All methods run on
+ * the UDP channel's event loop; the relay channel lives on the same loop, so injecting its
+ * datagrams costs no hop. Time is the loop's own ({@link #nanoTime()}), the clock its timers run
+ * on, so a test's EmbeddedChannel with a mock ticker drives both.
  */
 public final class PathSwitch extends ChannelDuplexHandler {
     private static final Logger log = LoggerFactory.getLogger(PathSwitch.class);
@@ -52,6 +56,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
     private boolean relayEverAttached;
     private String relayDescription;
     private DirectPath direct;
+    private Channel directVia; // the direct path's socket when it is not this one; owned here
     private ScheduledFuture<?> ticker;
     private String announced;
     private Runnable onDirectAlive;
@@ -94,15 +99,85 @@ public final class PathSwitch extends ChannelDuplexHandler {
             String kinds,
             Runnable onAlive,
             Consumer<String> onUnusable) {
+        directValidated(local, remote, kinds, onAlive, onUnusable, null);
+    }
+
+    /**
+     * As {@link #directValidated(InetSocketAddress, InetSocketAddress, String, Runnable,
+     * Consumer)}, the 5-tuple being on {@code via}, another UDP socket on this event loop (null:
+     * this socket), with {@link #otherSocketHandler} in its pipeline: probes, answers and QUIC
+     * leave from it, and only what it receives from {@code remote} speaks for the peer. This switch
+     * owns {@code via} from here on and closes it when the direct path goes or the tunnel closes.
+     */
+    public void directValidated(
+            InetSocketAddress local,
+            InetSocketAddress remote,
+            String kinds,
+            Runnable onAlive,
+            Consumer<String> onUnusable,
+            Channel via) {
         assert ctx.executor().inEventLoop();
-        if (!acceptDirect || !ctx.channel().isActive()) return;
+        if (!acceptDirect || !ctx.channel().isActive()) {
+            if (via != null) via.close();
+            return;
+        }
+        if (via != null && !via.eventLoop().inEventLoop())
+            throw new IllegalArgumentException("the direct path's socket is on another event loop");
+        if (directCarries()) {
+            // One direct path is enough: a second (ICE's and a birthday search's) is let go.
+            log.debug("direct path {} not taken: one already carries", HostPort.literal(remote));
+            if (via != null) via.close();
+            return;
+        }
+        dropDirect();
         direct = new DirectPath(local, remote, kinds, nanoTime());
+        directVia = via;
         onDirectAlive = onAlive;
         onDirectUnusable = onUnusable;
         log.debug("direct path candidate {} ({}); probing", HostPort.literal(remote), kinds);
         ticker =
                 ctx.executor()
                         .scheduleAtFixedRate(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** Whether a direct path carries the tunnel now (it answers its probes). */
+    public boolean directCarries() {
+        return direct != null && direct.carries();
+    }
+
+    /** Forgets the direct path (its ticker, and its own socket if it had one). */
+    private void dropDirect() {
+        if (ticker != null) ticker.cancel(false);
+        ticker = null;
+        direct = null;
+        if (directVia != null) directVia.close();
+        directVia = null;
+    }
+
+    /** Sends one datagram on the direct path's socket. */
+    private void sendDirect(DatagramPacket datagram) {
+        if (directVia == null) ctx.writeAndFlush(datagram);
+        else directVia.writeAndFlush(datagram);
+    }
+
+    /**
+     * The handler for the pipeline of a direct path's own socket (see {@link
+     * #directValidated(InetSocketAddress, InetSocketAddress, String, Runnable, Consumer,
+     * Channel)}): what that socket receives is read as this one reads its own.
+     */
+    public ChannelHandler otherSocketHandler() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext c, Object msg) {
+                if (msg instanceof DatagramPacket p) read(p, c.channel());
+                else ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void channelReadComplete(ChannelHandlerContext c) {
+                if (directVia == c.channel()) ctx.fireChannelReadComplete();
+            }
+        };
     }
 
     /** Where datagrams go now, for the Path: line. */
@@ -134,7 +209,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
         DirectPath.State before = d.state();
         long nonce = d.tick(now, sentAny && now - lastSent < ACTIVE_NANOS);
         if (nonce != 0) {
-            ctx.writeAndFlush(
+            sendDirect(
                     new DatagramPacket(
                             PathProbe.encode(ctx.alloc(), PathProbe.PROBE, nonce), d.remote()));
         }
@@ -170,8 +245,7 @@ public final class PathSwitch extends ChannelDuplexHandler {
                 }
             }
             case UNUSABLE -> {
-                ticker.cancel(false);
-                direct = null;
+                dropDirect();
                 String why =
                         "the pair ICE validated did not answer "
                                 + PathProbe.PROBE_LENGTH
@@ -233,15 +307,21 @@ public final class PathSwitch extends ChannelDuplexHandler {
             ReferenceCountUtil.release(msg);
             return;
         }
+        read(p, ctx.channel());
+    }
+
+    /** A datagram that arrived on {@code socket}: this one, or the direct path's own. */
+    private void read(DatagramPacket p, Channel socket) {
         DirectPath d = direct;
         ByteBuf b = p.content();
-        if (d == null || !b.isReadable() || !p.sender().equals(d.remote())) {
-            p.release(); // only the validated 5-tuple speaks for the peer on this socket
+        Channel expected = directVia != null ? directVia : ctx.channel();
+        if (d == null || socket != expected || !b.isReadable() || !p.sender().equals(d.remote())) {
+            p.release(); // only the validated 5-tuple speaks for the peer
             return;
         }
         if (PathProbe.isProbe(b)) {
             if (PathProbe.type(b) == PathProbe.PROBE) {
-                ctx.writeAndFlush(
+                sendDirect(
                         new DatagramPacket(
                                 PathProbe.encode(ctx.alloc(), PathProbe.ANSWER, PathProbe.nonce(b)),
                                 d.remote()));
@@ -300,12 +380,23 @@ public final class PathSwitch extends ChannelDuplexHandler {
             }
         }
         if (viaDirect) {
-            ctx.write(
+            DatagramPacket out =
                     segment == Integer.MAX_VALUE
                             ? new DatagramPacket(content.retain(), d.remote())
                             : new io.netty.channel.epoll.SegmentedDatagramPacket(
-                                    content.retain(), segment, d.remote()),
-                    promise);
+                                    content.retain(), segment, d.remote());
+            Channel via = directVia;
+            if (via == null) {
+                ctx.write(out, promise);
+            } else {
+                // A promise belongs to its channel: the other socket's write completes ours.
+                via.write(out)
+                        .addListener(
+                                f -> {
+                                    if (f.isSuccess()) promise.trySuccess();
+                                    else promise.tryFailure(f.cause());
+                                });
+            }
         } else if (!viaRelay) {
             ctx.executor().execute(promise::trySuccess); // no path at all: dropped, as above
         }
@@ -332,17 +423,19 @@ public final class PathSwitch extends ChannelDuplexHandler {
     public void flush(ChannelHandlerContext ctx) {
         Channel r = relay;
         if (r != null) r.flush();
+        Channel via = directVia;
+        if (via != null) via.flush();
         ctx.flush();
     }
 
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
-        if (ticker != null) ticker.cancel(false);
+        dropDirect();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (ticker != null) ticker.cancel(false);
+        dropDirect();
         ctx.fireChannelInactive();
     }
 }

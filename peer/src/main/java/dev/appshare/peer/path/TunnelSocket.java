@@ -15,9 +15,9 @@ import java.net.InetSocketAddress;
 
 /**
  * The peer's UDP channel for one tunnel, on an ephemeral port of the wildcard address: ICE's STUN
- * split off first, then the path layer, then the QUIC codec. On the direct path QUIC's datagrams
- * and ICE's checks leave through this one socket; on the relay path the codec's datagrams never
- * touch it.
+ * split off first, then the birthday search's datagrams, then the path layer, then the QUIC codec.
+ * On the direct path QUIC's datagrams and ICE's checks leave through this one socket; on the relay
+ * path the codec's datagrams never touch it.
  */
 public final class TunnelSocket {
     /** Room for a burst at 1 Gbit/s and more; the kernel caps it at net.core.[rw]mem_max. */
@@ -62,6 +62,7 @@ public final class TunnelSocket {
             EventLoop loop,
             ChannelHandler tap,
             IceDemuxHandler demux,
+            BirthdayHandler birthday,
             PathSwitch paths,
             ChannelHandler quicCodec) {
         Bootstrap b =
@@ -97,6 +98,7 @@ public final class TunnelSocket {
                             protected void initChannel(Channel ch) {
                                 if (tap != null) ch.pipeline().addLast("tap", tap);
                                 ch.pipeline().addLast("stun", demux);
+                                ch.pipeline().addLast("birthday", birthday);
                                 ch.pipeline().addLast("paths", paths);
                                 ch.pipeline().addLast("quic", quicCodec);
                             }

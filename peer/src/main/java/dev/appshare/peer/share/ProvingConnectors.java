@@ -4,6 +4,7 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 
 import dev.appshare.peer.pake.PakeExchange;
 import dev.appshare.peer.pake.PakeMessages;
+import dev.appshare.peer.path.BirthdaySearch;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.wire.net.AddressBudget;
@@ -219,7 +220,10 @@ public final class ProvingConnectors {
         forget(p);
         if (p.spent) guesses.refund(p.from);
         log.info("session {}: the connector proved the code in {}", p.session, p.pake.timing());
-        proven.proven(p.session, next.peerFingerprint(), p.route);
+        proven.proven(
+                p.session,
+                next.peerFingerprint(),
+                p.route.withProbeKey(p.pake.derivedKey(BirthdaySearch.KEY_PURPOSE)));
     }
 
     /**

@@ -355,7 +355,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                             token,
                             config.server(),
                             false,
-                            false);
+                            false,
+                            PathCarrier.Route.port(m.get("alt")));
         } catch (RuntimeException e) {
             log.warn("session {}: ignoring an INCOMING: {}", session, e.getMessage());
             return;

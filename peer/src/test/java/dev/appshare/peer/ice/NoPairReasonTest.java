@@ -71,4 +71,61 @@ class NoPairReasonTest {
                 NoPairReason.of(
                         new NoPairReason.Seen(false, true, true, true, true, true, true, true)));
     }
+
+    private static NoPairReason.Seen mappings(
+            NatMapping here, NatMapping there, boolean symmetricSeen) {
+        return new NoPairReason.Seen(
+                false, true, true, true, true, true, true, symmetricSeen, here, there);
+    }
+
+    @Test
+    void bothHardSaysHardPlusHard() {
+        assertEquals(
+                "both NATs map each destination to a new port (hard+hard): neither side can know"
+                        + " where the other's packets will come from",
+                NoPairReason.of(mappings(NatMapping.VARIES, NatMapping.VARIES, true)));
+    }
+
+    @Test
+    void oneHardSideSaysWhichOne() {
+        assertEquals(
+                "this side's NAT maps each destination to a new port (a hard NAT), and the other"
+                        + " side's lets in only what it sent to",
+                NoPairReason.of(mappings(NatMapping.VARIES, NatMapping.SAME, false)));
+        assertEquals(
+                "the other peer's NAT maps each destination to a new port (a hard NAT), and this"
+                        + " side's lets in only what it sent to",
+                NoPairReason.of(mappings(NatMapping.SAME, NatMapping.VARIES, false)));
+        assertEquals(
+                "the other peer's NAT maps each destination to a new port (a hard NAT)",
+                NoPairReason.of(mappings(NatMapping.UNKNOWN, NatMapping.VARIES, false)));
+    }
+
+    @Test
+    void unknownMappingsFallBackToWhatTheCandidatesShowed() {
+        assertEquals(
+                "a NAT maps each destination to a new port (symmetric NAT)",
+                NoPairReason.of(mappings(NatMapping.UNKNOWN, NatMapping.UNKNOWN, true)));
+        assertEquals(
+                NoPairReason.of(NOTHING_ODD),
+                NoPairReason.of(mappings(NatMapping.SAME, NatMapping.SAME, false)));
+    }
+
+    @Test
+    void aPeerThatTakesNoDirectPathOutranksTheMappings() {
+        assertEquals(
+                "the other peer takes no direct paths",
+                NoPairReason.of(
+                        new NoPairReason.Seen(
+                                true,
+                                true,
+                                true,
+                                true,
+                                true,
+                                true,
+                                true,
+                                false,
+                                NatMapping.VARIES,
+                                NatMapping.VARIES)));
+    }
 }

@@ -640,4 +640,73 @@ class PathSwitchTest {
         assertArrayEquals(quic(2), sentOnRelay().get(0));
         assertTrue(directEvents.isEmpty());
     }
+
+    @Test
+    void aDirectPathOnAnotherSocketCarriesTheTunnelFromThatSocketAlone() {
+        open(true);
+        attachRelay();
+        InetSocketAddress otherLocal = new InetSocketAddress("127.0.0.1", 40004);
+        EmbeddedChannel other = new EmbeddedChannel(paths.otherSocketHandler());
+        paths.directValidated(
+                otherLocal,
+                PEER,
+                "birthday",
+                () -> directEvents.add("alive"),
+                why -> directEvents.add("unusable " + why),
+                other);
+        udp.runScheduledPendingTasks();
+        assertEquals(List.of(), sentOnSocket(), "nothing leaves from the tunnel's own socket");
+        List<DatagramPacket> sent = new ArrayList<>();
+        for (Object m; (m = other.readOutbound()) != null; ) sent.add((DatagramPacket) m);
+        List<Long> nonces = probes(sent);
+        assertEquals(1, nonces.size(), "the probe leaves from the other socket");
+
+        // An answer on the tunnel's own socket, from the right address, is not the path's.
+        receive(PathProbe.ANSWER, nonces.get(0), PEER);
+        assertEquals(List.of(), directEvents);
+        clock.advance(20, TimeUnit.MILLISECONDS);
+        other.writeInbound(
+                new DatagramPacket(
+                        PathProbe.encode(other.alloc(), PathProbe.ANSWER, nonces.get(0)),
+                        otherLocal,
+                        PEER));
+        assertEquals(List.of("alive"), directEvents);
+        assertEquals(
+                "path direct (udp 127.0.0.1:40004 <-> 127.0.0.1:40002, rtt 20 ms)",
+                events.get(events.size() - 1));
+
+        // The codec's datagrams leave from the other socket, and its promise completes.
+        ChannelPromise promise = codecSends(quic(1));
+        DatagramPacket out = other.readOutbound();
+        assertEquals(PEER, out.recipient());
+        assertArrayEquals(quic(1), bytes(out));
+        assertTrue(promise.isSuccess());
+        assertEquals(List.of(), sentOnSocket());
+
+        // QUIC from the peer on the other socket reaches the codec; from a stranger, or on the
+        // tunnel's own socket, it does not.
+        int burstsBefore = bursts.count;
+        other.writeInbound(new DatagramPacket(Unpooled.wrappedBuffer(quic(2)), otherLocal, PEER));
+        DatagramPacket in = udp.readInbound();
+        assertEquals(VirtualAddresses.REMOTE, in.sender());
+        assertArrayEquals(quic(2), bytes(in));
+        assertEquals(burstsBefore + 1, bursts.count, "the read burst ends at the codec too");
+        other.writeInbound(
+                new DatagramPacket(Unpooled.wrappedBuffer(quic(3)), otherLocal, STRANGER));
+        udp.writeInbound(new DatagramPacket(Unpooled.wrappedBuffer(quic(4)), SOCKET, PEER));
+        assertNull(udp.readInbound(), "only the other socket's 5-tuple speaks for the peer");
+
+        // A probe from the peer is answered from the other socket.
+        other.writeInbound(
+                new DatagramPacket(
+                        PathProbe.encode(other.alloc(), PathProbe.PROBE, 77L), otherLocal, PEER));
+        DatagramPacket answer = other.readOutbound();
+        assertEquals(PathProbe.ANSWER, PathProbe.type(answer.content()));
+        assertEquals(77L, PathProbe.nonce(answer.content()));
+        answer.release();
+
+        // The switch owns the other socket: the tunnel's close closes it.
+        udp.close();
+        assertFalse(other.isOpen());
+    }
 }
