@@ -45,7 +45,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * With 256 mappings among ~64,000 ports, 1,024 random probes find one with ~98% probability and
  * 2,048 with ~99.97% (tailscale, "How NAT traversal works"). Budgets: {@value #MAX_SOCKETS} sockets
  * (and only with {@value #DESCRIPTOR_RESERVE} descriptors to spare beyond them), {@value
- * #MAX_PROBES} probes, {@value #MAX_MILLIS} ms, 250 probes a second, and at most {@value
+ * #MAX_PROBES} probes, {@value #MAX_MILLIS} ms, 400 probes a second, and at most {@value
  * #MAX_SEARCHES} searches at once per process. Every probe and answer carries a tag under a key
  * from the peers' PAKE ({@link BirthdayProbe}), and only the expected address is heard: the easy
  * side's exact public address on the hard side, the hard side's public IP on the easy side. All of
@@ -63,8 +63,8 @@ public final class BirthdaySearch {
     /** Descriptors the hard side leaves free for the process's connections, at least. */
     static final int DESCRIPTOR_RESERVE = 1024;
 
-    /** The easy side's pace: 5 probes per 20 ms, 250 a second (2,048 in about 8.2 s). */
-    static final int PROBES_PER_TICK = 5;
+    /** The easy side's pace: 8 probes per 20 ms, 400 a second (2,048 in about 5.1 s). */
+    static final int PROBES_PER_TICK = 8;
 
     static final long TICK_MILLIS = 20;
 

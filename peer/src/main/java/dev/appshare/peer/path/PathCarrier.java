@@ -340,8 +340,9 @@ public final class PathCarrier {
 
         @Override
         public void failed(String why) {
-            if (search != null) {
-                // The birthday search may still find a pair: its end says why, or nothing.
+            if (search != null || paths.directCarries()) {
+                // The birthday search may still find a pair (its end says why, or nothing), or
+                // found one that carries the tunnel now: ICE's failure is no news then.
                 iceFailure = why;
                 return;
             }
@@ -390,8 +391,10 @@ public final class PathCarrier {
                             if (via != null) via.close();
                             return;
                         }
-                        if (via != null)
+                        if (via != null) {
                             via.pipeline().addLast("paths", paths.otherSocketHandler());
+                            TunnelSocket.sizeBuffers(via); // as the tunnel's own socket
+                        }
                         // a socket on the wildcard address: shown as the remote's family's
                         if (at.getAddress().isAnyLocalAddress()
                                 && remoteAddress.getAddress() instanceof Inet4Address)

@@ -58,6 +58,12 @@ public final class TunnelSocket {
 
     private TunnelSocket() {}
 
+    /** Gives another socket that carries the tunnel (a birthday search's) this one's buffers. */
+    static void sizeBuffers(Channel ch) {
+        ch.config().setOption(ChannelOption.SO_RCVBUF, SOCKET_BUFFER);
+        ch.config().setOption(ChannelOption.SO_SNDBUF, SOCKET_BUFFER);
+    }
+
     public static ChannelFuture bind(
             EventLoop loop,
             ChannelHandler tap,
