@@ -71,7 +71,10 @@ public final class IceSession {
          * (its first server-reflexive candidate): what a birthday search needs. Once, if ever.
          */
         default void mappingsKnown(
-                NatMapping local, NatMapping remote, InetSocketAddress remoteReflexive) {}
+                NatMapping local,
+                NatMapping remote,
+                InetSocketAddress remoteReflexive,
+                boolean easySideBehindNat) {}
     }
 
     /** Sends SIGNAL fields to the other peer (the session id is added by the caller). */
@@ -281,7 +284,12 @@ public final class IceSession {
         tellMappings();
     }
 
-    /** Tells the listener both mappings and the other peer's address, once all three are known. */
+    /**
+     * Tells the listener both mappings, the other peer's address, and whether the side whose NAT
+     * keeps one mapping per socket is behind a NAT at all (its server-reflexive address is not one
+     * of its own): once all are known. Both peers compute the same answer from what both know, so
+     * that they agree on whether a birthday search replaces ICE.
+     */
     private void tellMappings() {
         NatMapping theirs = remote.mapping();
         InetSocketAddress reflexive = remote.firstReflexive();
@@ -289,10 +297,31 @@ public final class IceSession {
                 || done
                 || localMapping == NatMapping.UNKNOWN
                 || theirs == NatMapping.UNKNOWN
-                || reflexive == null) return;
+                || reflexive == null
+                || !localGatheringDone) return;
         mappingsTold = true;
         NatMapping ours = localMapping;
-        loop.execute(() -> listener.mappingsKnown(ours, theirs, reflexive));
+        boolean easyNatted =
+                ours == NatMapping.SAME
+                        ? localReflexiveIsForeign()
+                        : !remote.offeredHost(reflexive.getAddress());
+        loop.execute(() -> listener.mappingsKnown(ours, theirs, reflexive, easyNatted));
+    }
+
+    /**
+     * Whether this side's server-reflexive address is not one of its host addresses (ice4j drops a
+     * reflexive candidate equal to a host one, so none at all means no NAT too).
+     */
+    private boolean localReflexiveIsForeign() {
+        java.util.Set<InetAddress> hosts = new java.util.HashSet<>();
+        InetAddress reflexive = null;
+        for (LocalCandidate c : component.getLocalCandidates()) {
+            InetAddress a = c.getTransportAddress().getAddress();
+            if (c.getType() == CandidateType.HOST_CANDIDATE) hosts.add(a);
+            else if (c.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE && reflexive == null)
+                reflexive = a;
+        }
+        return reflexive != null && !hosts.contains(reflexive);
     }
 
     private void trickled(Collection<LocalCandidate> found) {
@@ -300,6 +329,7 @@ public final class IceSession {
         if (found == null) {
             if (localGatheringDone) return;
             localGatheringDone = true;
+            tellMappings();
             log.debug(
                     "ICE: gathering done in {} ms{}",
                     millisSinceStart(),

@@ -46,6 +46,7 @@ public final class RemoteSignals {
     private boolean hadSrflx;
     private NatMapping mapping = NatMapping.UNKNOWN;
     private InetSocketAddress firstReflexive;
+    private final java.util.Set<java.net.InetAddress> hostAddresses = new java.util.HashSet<>();
 
     /** Counts one SIGNAL; false past the budget (logged once). */
     boolean admit() {
@@ -103,6 +104,7 @@ public final class RemoteSignals {
     boolean admitCandidate(RemoteCandidate rc) {
         boolean host = rc.getType() == CandidateType.HOST_CANDIDATE;
         if (host ? ++hosts > MAX_REMOTE_HOSTS : ++reflexive > MAX_REMOTE_REFLEXIVE) return false;
+        if (host) hostAddresses.add(rc.getTransportAddress().getAddress());
         if (rc.getType() == CandidateType.SERVER_REFLEXIVE_CANDIDATE) {
             hadSrflx = true;
             if (firstReflexive == null)
@@ -130,6 +132,11 @@ public final class RemoteSignals {
     /** What the other peer said of its NAT's mapping; UNKNOWN until it says. */
     NatMapping mapping() {
         return mapping;
+    }
+
+    /** Whether the other peer offered {@code a} as a host candidate's address. */
+    boolean offeredHost(java.net.InetAddress a) {
+        return hostAddresses.contains(a);
     }
 
     /** The other peer's first server-reflexive candidate's address: its public address. */

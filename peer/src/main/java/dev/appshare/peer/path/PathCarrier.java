@@ -106,6 +106,7 @@ public final class PathCarrier {
     private final byte[] probeKey; // the birthday search's, from the PAKE; null: no search
     private final BirthdayHandler birthday = new BirthdayHandler();
     private BirthdaySearch search; // while one runs
+    private boolean searchDecided; // ICE's pairs are not taken from then on
     private String iceFailure; // ICE's reason, held while the search runs
     private Future<Channel> relayDial; // until it completes; close() cancels it
 
@@ -327,6 +328,12 @@ public final class PathCarrier {
                 String localType,
                 String remoteType) {
             if (closed) return;
+            if (searchDecided) {
+                // Both peers decided on a birthday search from the same facts: its pair is the
+                // one both take, so that they never prove two different pairs.
+                log.debug("ICE's pair {} not taken: the birthday search decides", remote);
+                return;
+            }
             paths.directValidated(
                     local,
                     remote,
@@ -351,8 +358,13 @@ public final class PathCarrier {
 
         @Override
         public void mappingsKnown(
-                NatMapping local, NatMapping remote, InetSocketAddress remoteReflexive) {
-            startSearch(local, remote, remoteReflexive);
+                NatMapping local,
+                NatMapping remote,
+                InetSocketAddress remoteReflexive,
+                boolean easySideBehindNat) {
+            // An easy side with a public address is ICE's to punch (its candidate is its address);
+            // behind a NAT, only the search can (a NAT that lets anything in aside).
+            if (easySideBehindNat) startSearch(local, remote, remoteReflexive);
         }
     }
 
@@ -380,7 +392,8 @@ public final class PathCarrier {
                 || local == NatMapping.UNKNOWN
                 || remote == NatMapping.UNKNOWN
                 || (local == NatMapping.VARIES) == (remote == NatMapping.VARIES)
-                || paths.directCarries()) return;
+                || paths.hasDirect()) return;
+        searchDecided = true;
         BirthdaySearch.Outcome outcome =
                 new BirthdaySearch.Outcome() {
                     @Override

@@ -140,6 +140,11 @@ public final class PathSwitch extends ChannelDuplexHandler {
                         .scheduleAtFixedRate(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
+    /** Whether a direct path is being proven or carries the tunnel. */
+    public boolean hasDirect() {
+        return direct != null;
+    }
+
     /** Whether a direct path carries the tunnel now (it answers its probes). */
     public boolean directCarries() {
         return direct != null && direct.carries();
