@@ -10,6 +10,7 @@ import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.ice.RemoteSignals;
 import dev.appshare.peer.pake.CodeWords;
 import dev.appshare.peer.path.DirectPath;
+import dev.appshare.peer.path.IceRestarts;
 import dev.appshare.peer.path.PathCarrier;
 import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.rendezvous.RendezvousClient;
@@ -35,6 +36,7 @@ import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
+import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -176,6 +178,8 @@ class ProtocolDocTest {
         c.put("StreamPreamble.OPEN_PORT", (long) StreamPreamble.OPEN_PORT);
         c.put("StreamPreamble.OPEN_PORT_OR_ONLY", (long) StreamPreamble.OPEN_PORT_OR_ONLY);
         c.put("StreamPreamble.ABORT_STREAM", (long) StreamPreamble.ABORT_STREAM);
+        c.put("StreamPreamble.PATH_SIGNALS", (long) StreamPreamble.PATH_SIGNALS);
+        c.put("PathSignals.MAX_QUEUED", (long) PathSignals.MAX_QUEUED);
         c.put("StreamPreamble.REFUSED_ERROR", (long) StreamPreamble.REFUSED_ERROR);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
@@ -206,6 +210,12 @@ class ProtocolDocTest {
                 Duration.ofMillis(DirectPath.PROVING_LIMIT_MILLIS));
         c.put("DirectPath.DOUBT_AFTER_MILLIS", Duration.ofMillis(DirectPath.DOUBT_AFTER_MILLIS));
         c.put("DirectPath.DEAD_AFTER_MILLIS", Duration.ofMillis(DirectPath.DEAD_AFTER_MILLIS));
+        c.put("IceRestarts.DEAD_MILLIS", Duration.ofMillis(IceRestarts.DEAD_MILLIS));
+        c.put("IceRestarts.FIRST_RETRY_MILLIS", Duration.ofMillis(IceRestarts.FIRST_RETRY_MILLIS));
+        c.put("IceRestarts.MAX_RETRY_MILLIS", Duration.ofMillis(IceRestarts.MAX_RETRY_MILLIS));
+        c.put("IceRestarts.STABLE_MILLIS", Duration.ofMillis(IceRestarts.STABLE_MILLIS));
+        c.put("IceRestarts.MIN_GAP_MILLIS", Duration.ofMillis(IceRestarts.MIN_GAP_MILLIS));
+        c.put("IceRestarts.REMOTE_GAP_MILLIS", Duration.ofMillis(IceRestarts.REMOTE_GAP_MILLIS));
         return c;
     }
 

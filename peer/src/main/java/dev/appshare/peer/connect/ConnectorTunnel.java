@@ -92,8 +92,10 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                 if (c.isSuccess()) {
                                                     Timeline.mark("QUIC handshake done");
                                                     quic = (QuicChannel) c.getNow();
-                                                    carrier.startIce(); // the tunnel is up: now
-                                                    // look for the direct path
+                                                    // the tunnel is up: now look for the direct
+                                                    // path, and again later if need be
+                                                    carrier.startIce();
+                                                    carrier.tunnelUp(quic);
                                                     if (!up.trySuccess(quic)) quic.close();
                                                     quic.closeFuture()
                                                             .addListener(

@@ -1,17 +1,22 @@
 package dev.appshare.peer.path;
 
 import dev.appshare.peer.Timeline;
+import dev.appshare.peer.ice.AddressWatch;
 import dev.appshare.peer.ice.IceDemuxHandler;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.ice.NatMapping;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
+import dev.appshare.wire.tunnel.PathSignals;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
+import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
+import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -27,6 +32,9 @@ import org.slf4j.LoggerFactory;
 public final class PathCarrier {
     private static final Logger log = LoggerFactory.getLogger(PathCarrier.class);
     public static final long RELAY_PAIRING_TIMEOUT_MILLIS = 15_000;
+
+    /** How often a tunnel on --transport auto asks {@link IceRestarts} whether to restart ICE. */
+    static final long RESTART_TICK_MILLIS = 1_000;
 
     /**
      * With {@code iceLater}, how long the relay has to pair before ICE starts anyway. A relay that
@@ -92,7 +100,16 @@ public final class PathCarrier {
     private final PathOptions options;
     private final PathSwitch paths;
     private final IceDemuxHandler demux = new IceDemuxHandler();
-    private final IceSession ice;
+    private final boolean controlling;
+    private IceSession ice; // the current negotiation's (null: none could start)
+    private int generation; // the current negotiation's: 0 the first (over the rendezvous)
+    private int highestGeneration; // the highest either peer used
+    private boolean iceBusy; // the current negotiation runs
+    private final IceRestarts restarts; // null: no restarts (not --transport auto)
+    private PathSignals.Sender tunnelSignals; // once the tunnel is up
+    private ScheduledFuture<?> restartTick;
+    private long addressVersion;
+    private boolean toldNoDirect;
     private final Promise<PathCarrier> ready;
     private final Promise<Void> directSettled;
     private Channel udp;
@@ -118,6 +135,8 @@ public final class PathCarrier {
             PathSwitch.Listener listener) {
         this.loop = loop;
         this.options = options;
+        this.controlling = route.controlling();
+        this.restarts = options.usesDirect() && options.usesRelay() ? new IceRestarts() : null;
         this.stunServer = route.stunServer();
         this.stunAltPort = route.stunAltPort();
         this.probeKey = route.probeKey();
@@ -134,7 +153,7 @@ public final class PathCarrier {
                                 loop,
                                 options.iceTimeoutMillis(),
                                 signals,
-                                new IceListener())
+                                new IceListener(0))
                         : null;
         if (!options.usesDirect()) {
             signals.send("ice", "off"); // lets the other peer stop waiting for candidates
@@ -297,37 +316,170 @@ public final class PathCarrier {
         }
         if (ice == null || iceStarted || closed || udp == null) return;
         iceStarted = true;
-        // The STUN server is the rendezvous, looked up off the loop by the same resolver as
-        // everything else; if that fails, ICE goes on without a reflexive candidate.
+        begin(ice);
+    }
+
+    /**
+     * Starts a negotiation's gathering. The STUN server is the rendezvous, looked up off the loop
+     * by the same resolver as everything else; if that fails, ICE goes on without a reflexive
+     * candidate.
+     */
+    private void begin(IceSession session) {
+        iceBusy = true;
         InetSocketAddress stun = stunServer;
         if (stun == null) {
-            ice.start(null);
+            session.start(null);
             return;
         }
         options.resolver()
                 .resolve(stun, loop)
                 .addListener(
                         f -> {
-                            if (!closed)
-                                ice.start(
+                            if (!closed && session == ice)
+                                session.start(
                                         f.isSuccess() ? (InetSocketAddress) f.getNow() : stun,
                                         stunAltPort);
                         });
     }
 
-    /** A SIGNAL from the other peer for this tunnel's ICE. */
+    /** A SIGNAL from the other peer over the rendezvous: the first negotiation's. Any thread. */
     public void signal(RendezvousMessage m) {
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> signal(m));
+            return;
+        }
+        if ("off".equals(m.get("ice")) && restarts != null) restarts.never();
+        if (generation == 0 && ice != null) ice.remote(m);
+    }
+
+    /**
+     * The tunnel is up: from now on this carrier may restart ICE ({@link IceRestarts}), with its
+     * signals inside the tunnel ({@link PathSignals}). On the tunnel's event loop.
+     */
+    public void tunnelUp(QuicChannel quic) {
+        if (restarts == null || closed || tunnelSignals != null) return;
+        tunnelSignals = new PathSignals.Sender(quic);
+        PathSignals.deliverTo(quic, this::tunnelSignal);
+        if (options.followsInterfaces()) addressVersion = AddressWatch.version();
+        restartTick =
+                loop.scheduleAtFixedRate(
+                        this::tickRestarts,
+                        RESTART_TICK_MILLIS,
+                        RESTART_TICK_MILLIS,
+                        TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Something suggests the direct path should be looked for again (the control connection came
+     * back after a drop): a restart at the next tick, unless a direct path carries. Any thread.
+     */
+    public void nudge(String why) {
+        if (!loop.inEventLoop()) {
+            loop.execute(() -> nudge(why));
+            return;
+        }
+        if (restarts == null || closed) return;
+        log.debug("ICE restart asked for: {}", why);
+        restarts.nudge();
+    }
+
+    private void tickRestarts() {
+        if (closed) return;
+        if (options.followsInterfaces()) {
+            long v = AddressWatch.version();
+            if (v != addressVersion) {
+                addressVersion = v;
+                if (!paths.directCarries()) nudge("this machine's addresses changed");
+            }
+        }
+        boolean busy = iceBusy || search != null || paths.directProving();
+        if (restarts.due(loop.ticker().nanoTime() / 1_000_000, paths.directCarries(), busy)) {
+            restart(
+                    Math.max(generation, highestGeneration) + 1,
+                    paths.hasDirect()
+                            ? "the direct path stopped answering"
+                            : "no direct path yet (" + restarts.failures() + " tries)");
+        }
+    }
+
+    /** A SIGNAL the other peer sent inside the tunnel: a restart's. On the loop. */
+    private void tunnelSignal(RendezvousMessage m) {
+        int gen = generationOf(m);
+        if (closed || gen <= 0 || gen < generation) return;
+        highestGeneration = Math.max(highestGeneration, gen);
+        if (gen > generation) {
+            if (m.get("ice") != null) return; // a refusal of a restart we no longer run
+            if (!restarts.joinsRemote(loop.ticker().nanoTime() / 1_000_000)) {
+                sendInTunnel(gen, "ice", "busy");
+                return;
+            }
+            restart(gen, "the other peer restarts ICE");
+        }
         if (ice != null) ice.remote(m);
     }
 
+    /** The {@code gen=} of a tunnel SIGNAL, or -1 if absent or malformed. */
+    private static int generationOf(RendezvousMessage m) {
+        String g = m.get("gen");
+        return g != null && g.matches("[1-9][0-9]{0,8}") ? Integer.parseInt(g) : -1;
+    }
+
+    private void sendInTunnel(int gen, String... keyValues) {
+        String[] kv = new String[keyValues.length + 2];
+        kv[0] = "gen";
+        kv[1] = Integer.toString(gen);
+        System.arraycopy(keyValues, 0, kv, 2, keyValues.length);
+        tunnelSignals.send(RendezvousMessage.of(RendezvousProtocol.SIGNAL, kv));
+    }
+
+    /**
+     * An ICE restart: the current negotiation (and any search) ends, a new one with fresh
+     * credentials gathers on the same socket and sends its signals inside the tunnel. A direct path
+     * the path layer still probes stays until the new one validates a pair.
+     */
+    private void restart(int gen, String why) {
+        log.debug("ICE restart {}: {}", gen, why);
+        if (ice != null) ice.close();
+        if (search != null) search.cancel();
+        search = null;
+        searchDecided = false;
+        iceFailure = null;
+        generation = gen;
+        highestGeneration = Math.max(highestGeneration, gen);
+        iceBusy = false;
+        ice =
+                IceSession.open(
+                        controlling,
+                        demux,
+                        options.hostsNow(),
+                        stunServer,
+                        loop,
+                        options.iceTimeoutMillis(),
+                        kv -> sendInTunnel(gen, kv),
+                        new IceListener(gen));
+        if (ice == null) {
+            log.debug("ICE restart {}: no session free in this process", gen);
+            sendInTunnel(gen, "ice", "busy");
+            return;
+        }
+        begin(ice);
+    }
+
     private final class IceListener implements IceSession.Listener {
+        private final int gen;
+
+        IceListener(int gen) {
+            this.gen = gen;
+        }
+
         @Override
         public void validated(
                 InetSocketAddress local,
                 InetSocketAddress remote,
                 String localType,
                 String remoteType) {
-            if (closed) return;
+            if (closed || gen != generation) return;
+            iceBusy = false;
             if (searchDecided) {
                 // Both peers decided on a birthday search from the same facts: its pair is the
                 // one both take, so that they never prove two different pairs.
@@ -347,6 +499,8 @@ public final class PathCarrier {
 
         @Override
         public void failed(String why) {
+            if (gen != generation) return;
+            iceBusy = false;
             if (search != null || paths.directCarries()) {
                 // The birthday search may still find a pair (its end says why, or nothing), or
                 // found one that carries the tunnel now: ICE's failure is no news then.
@@ -364,16 +518,23 @@ public final class PathCarrier {
                 boolean easySideBehindNat) {
             // An easy side with a public address is ICE's to punch (its candidate is its address);
             // behind a NAT, only the search can (a NAT that lets anything in aside).
-            if (easySideBehindNat) startSearch(local, remote, remoteReflexive);
+            if (easySideBehindNat && gen == generation) startSearch(local, remote, remoteReflexive);
         }
     }
 
-    /** No direct path will form: say why, once, and fail if the relay is not there either. */
+    /**
+     * No direct path will form: say why (once, at the default level: a restart's failure is only
+     * logged), and fail if the relay is not there either.
+     */
     private void noDirectPath(String why) {
         directFailure = why;
         directSettled.trySuccess(null);
-        if (options.usesRelay())
+        if (options.usesRelay() && !toldNoDirect && generation == 0) {
+            toldNoDirect = true;
             log.info("no direct path to the peer: {}; staying on the relay", why);
+        } else {
+            log.debug("no direct path to the peer ({}): {}", generation, why);
+        }
         failIfNoPath();
     }
 
@@ -392,7 +553,8 @@ public final class PathCarrier {
                 || local == NatMapping.UNKNOWN
                 || remote == NatMapping.UNKNOWN
                 || (local == NatMapping.VARIES) == (remote == NatMapping.VARIES)
-                || paths.hasDirect()) return;
+                || paths.directCarries()
+                || paths.directProving()) return;
         searchDecided = true;
         BirthdaySearch.Outcome outcome =
                 new BirthdaySearch.Outcome() {
@@ -471,6 +633,7 @@ public final class PathCarrier {
             return;
         }
         closed = true;
+        if (restartTick != null) restartTick.cancel(false);
         if (search != null) search.cancel();
         search = null;
         directSettled.trySuccess(null);

@@ -145,6 +145,11 @@ public final class PathSwitch extends ChannelDuplexHandler {
         return direct != null;
     }
 
+    /** Whether a pair that was found is being proven (it has not answered its probes yet). */
+    public boolean directProving() {
+        return direct != null && direct.state() == DirectPath.State.PROVING;
+    }
+
     /** Whether a direct path carries the tunnel now (it answers its probes). */
     public boolean directCarries() {
         return direct != null && direct.carries();

@@ -288,6 +288,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             registered.trySuccess(name());
         } else {
             log.info("re-registered as {} with {}", n, signalling.serverText());
+            sessions.values().forEach(SharerSession::controlBack);
         }
     }
 

@@ -167,6 +167,7 @@ public final class SharerSession implements PathSwitch.Listener {
         HandshakeDeadline d = handshakeDeadline;
         if (d != null) d.cancel();
         log.info("session {}: tunnel up with the {}", id, peer);
+        carrier.tunnelUp(ch); // ICE restarts' signals go inside the tunnel from now on
         ch.closeFuture()
                 .addListener(
                         f ->
@@ -201,6 +202,14 @@ public final class SharerSession implements PathSwitch.Listener {
     /** Whether a QUIC connection ever completed its handshake in this session. */
     boolean testOnlyTunnelWasUp() {
         return quic != null;
+    }
+
+    /**
+     * The control connection came back after a drop: signals of a negotiation may have been lost on
+     * the way, so ICE runs again unless a direct path carries.
+     */
+    void controlBack() {
+        if (carrier != null) carrier.nudge("the rendezvous connection came back");
     }
 
     /** ICE signalling from the connector. */

@@ -5,6 +5,7 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
@@ -97,6 +98,19 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (request == null) {
             ctx.read();
+            return;
+        }
+        if (request.kind() == StreamPreamble.PATH_SIGNALS) {
+            ByteBuf rest = early;
+            early = null;
+            ctx.pipeline().remove(this);
+            // the connector's ICE restart signals
+            if (ctx.channel() instanceof QuicStreamChannel signals)
+                PathSignals.adopt(signals, rest);
+            else {
+                rest.release();
+                ctx.close();
+            }
             return;
         }
         if (request.kind() == StreamPreamble.ABORT_STREAM) {

@@ -98,8 +98,8 @@ public final class StreamAborts {
 
     /**
      * The handler of every stream the other peer opens, for a side that takes no streams but
-     * notices ({@code connect}): acts on an abort notice and ends the stream with its own FIN; any
-     * other stream is closed at once.
+     * notices ({@code connect}): acts on an abort notice and ends the stream with its own FIN,
+     * hands a signal stream to {@link PathSignals}; any other stream is closed at once.
      */
     public static final class NoticeOnly extends ChannelInboundHandlerAdapter {
         private ByteBuf held;
@@ -121,9 +121,16 @@ public final class StreamAborts {
                 r = new StreamPreamble.Request((byte) 0, 0);
             }
             if (r == null) return; // more to come
+            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+            if (r.kind() == StreamPreamble.PATH_SIGNALS) {
+                ByteBuf rest = held;
+                held = null;
+                ctx.pipeline().remove(this);
+                PathSignals.adopt(stream, rest);
+                return;
+            }
             held.release();
             held = null;
-            QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
             if (r.kind() != StreamPreamble.ABORT_STREAM) {
                 ctx.close();
                 return;

@@ -17,6 +17,9 @@ import java.nio.ByteBuffer;
  * 0x04 | u64 stream    ABORT_STREAM      no connection: the sender aborted its stream with this
  *                                        id after it had already sent its FIN (either peer
  *                                        sends it; see StreamAborts)
+ * 0x05 | frames        PATH_SIGNALS      no connection: the sender's ICE restart signals follow,
+ *                                        framed as on the control connection (either peer opens
+ *                                        one; see PathSignals)
  * </pre>
  *
  * Any other first byte is a protocol error and resets the stream; the values leave room for later
@@ -28,6 +31,7 @@ public final class StreamPreamble {
     public static final byte OPEN_PORT = 0x02;
     public static final byte OPEN_PORT_OR_ONLY = 0x03;
     public static final byte ABORT_STREAM = 0x04;
+    public static final byte PATH_SIGNALS = 0x05;
 
     /**
      * The longest preamble: a kind byte and a u64 stream id. The sharer holds no more before it
@@ -78,7 +82,7 @@ public final class StreamPreamble {
         if (!in.isReadable()) return null;
         byte kind = in.getByte(in.readerIndex());
         switch (kind) {
-            case OPEN_TCP -> {
+            case OPEN_TCP, PATH_SIGNALS -> {
                 in.skipBytes(1);
                 return new Request(kind, 0);
             }

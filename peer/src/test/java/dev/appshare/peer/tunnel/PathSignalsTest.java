@@ -1,0 +1,213 @@
+package dev.appshare.peer.tunnel;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+
+import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.Resolver;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.PathSignals;
+import dev.appshare.wire.tunnel.StreamAborts;
+import dev.appshare.wire.tunnel.StreamPreamble;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * ICE restart signals inside the tunnel, between the tunnel's real QUIC codecs on loopback: the
+ * share's stream handler (TargetDialHandler) and connect's (NoticeOnly) hand a PATH_SIGNALS stream
+ * to the receiver in order, both ways; a stream before the receiver listens, a second stream and a
+ * broken frame are closed without a message getting through, and the first stream carries on.
+ */
+class PathSignalsTest {
+    private final PeerIdentity shareKey = PeerIdentity.generate();
+    private final PeerIdentity connectKey = PeerIdentity.generate();
+    private final CompletableFuture<QuicChannel> shareSide = new CompletableFuture<>();
+    private final BlockingQueue<RendezvousMessage> atShare = new LinkedBlockingQueue<>();
+    private final BlockingQueue<RendezvousMessage> atConnector = new LinkedBlockingQueue<>();
+    private EventLoopGroup group;
+    private Channel share;
+    private Channel connector;
+    private QuicChannel tunnel;
+
+    @BeforeEach
+    void connect() throws Exception {
+        group = EventLoops.newGroup(1);
+        share =
+                LoopbackUdp.bind(
+                        group,
+                        TunnelCodecs.server(
+                                shareKey,
+                                connectKey.fingerprint(),
+                                false,
+                                new ChannelInboundHandlerAdapter() {
+                                    @Override
+                                    public void channelActive(ChannelHandlerContext ctx) {
+                                        shareSide.complete((QuicChannel) ctx.channel());
+                                        ctx.fireChannelActive();
+                                    }
+                                },
+                                new ChannelInitializer<QuicStreamChannel>() {
+                                    @Override
+                                    protected void initChannel(QuicStreamChannel ch) {
+                                        ch.pipeline()
+                                                .addLast(
+                                                        new TargetDialHandler(
+                                                                SharedTargets.of(
+                                                                        new SharedTarget(
+                                                                                new InetSocketAddress(
+                                                                                        "127.0.0.1",
+                                                                                        9),
+                                                                                Resolver.JDK)),
+                                                                "s1"));
+                                    }
+                                }));
+        connector =
+                LoopbackUdp.bind(
+                        group, TunnelCodecs.client(connectKey, shareKey.fingerprint(), false));
+        tunnel =
+                QuicChannel.newBootstrap(connector)
+                        .handler(new ChannelInboundHandlerAdapter())
+                        .streamHandler(
+                                new ChannelInitializer<QuicStreamChannel>() {
+                                    @Override
+                                    protected void initChannel(QuicStreamChannel ch) {
+                                        ch.pipeline().addLast(new StreamAborts.NoticeOnly());
+                                    }
+                                })
+                        .remoteAddress(share.localAddress())
+                        .connect()
+                        .get(10, TimeUnit.SECONDS);
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (tunnel != null) tunnel.close().await(5, TimeUnit.SECONDS);
+        if (connector != null) connector.close().await(5, TimeUnit.SECONDS);
+        if (share != null) share.close().await(5, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    }
+
+    private static RendezvousMessage signal(String... kv) {
+        return RendezvousMessage.of("SIGNAL", kv);
+    }
+
+    @Test
+    void signalsArriveInOrderBothWays() throws Exception {
+        QuicChannel atShareQuic = shareSide.get(10, TimeUnit.SECONDS);
+        tunnel.eventLoop().submit(() -> PathSignals.deliverTo(tunnel, atConnector::add)).sync();
+        atShareQuic
+                .eventLoop()
+                .submit(() -> PathSignals.deliverTo(atShareQuic, atShare::add))
+                .sync();
+        PathSignals.Sender fromConnector = new PathSignals.Sender(tunnel);
+        PathSignals.Sender fromShare = new PathSignals.Sender(atShareQuic);
+        for (int i = 0; i < 40; i++) {
+            fromConnector.send(signal("gen", "1", "cand", "c" + i));
+            fromShare.send(signal("gen", "1", "cand", "s" + i));
+        }
+        for (int i = 0; i < 40; i++) {
+            assertEquals("c" + i, atShare.poll(10, TimeUnit.SECONDS).get("cand"));
+            assertEquals("s" + i, atConnector.poll(10, TimeUnit.SECONDS).get("cand"));
+        }
+    }
+
+    @Test
+    void earlyBrokenAndSecondStreamsAreClosedAndNothingOfThemPasses() throws Exception {
+        QuicChannel atShareQuic = shareSide.get(10, TimeUnit.SECONDS);
+        // before the share listens: closed, its signal lost
+        QuicStreamChannel early = raw();
+        early.writeAndFlush(frame(signal("gen", "1", "cand", "early"))).sync();
+        assertEnded(early);
+        atShareQuic
+                .eventLoop()
+                .submit(() -> PathSignals.deliverTo(atShareQuic, atShare::add))
+                .sync();
+        // a frame longer than the limit: closed before its body is read; nothing after it passes
+        QuicStreamChannel broken = raw();
+        broken.writeAndFlush(
+                        Unpooled.buffer()
+                                .writeShort(0xFFFF)
+                                .writeBytes(new byte[100])
+                                .writeBytes(frame(signal("gen", "1", "cand", "broken"))))
+                .sync();
+        assertEnded(broken);
+        // the sender's own stream: read
+        PathSignals.Sender sender = new PathSignals.Sender(tunnel);
+        sender.send(signal("gen", "1", "cand", "first"));
+        assertEquals("first", atShare.poll(10, TimeUnit.SECONDS).get("cand"));
+        // a second stream while that one is open: closed
+        QuicStreamChannel second = raw();
+        second.writeAndFlush(frame(signal("gen", "1", "cand", "second"))).sync();
+        assertEnded(second);
+        sender.send(RendezvousMessage.of("HELLO", "gen", "1")); // not a SIGNAL: ignored
+        sender.send(signal("gen", "1", "cand", "last"));
+        assertEquals("last", atShare.poll(10, TimeUnit.SECONDS).get("cand"));
+        assertNull(atShare.poll(300, TimeUnit.MILLISECONDS), "nothing else: " + atShare);
+    }
+
+    /** A stream of our own, opened by hand, with the PATH_SIGNALS preamble written. */
+    private QuicStreamChannel raw() throws Exception {
+        QuicStreamChannel s =
+                tunnel.newStreamBootstrap()
+                        .type(QuicStreamType.BIDIRECTIONAL)
+                        .handler(new Ended())
+                        .create()
+                        .get(10, TimeUnit.SECONDS);
+        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {StreamPreamble.PATH_SIGNALS})).sync();
+        return s;
+    }
+
+    /** Waits until the share ended {@code s} (a reset, or its FIN). */
+    private static void assertEnded(QuicStreamChannel s) throws Exception {
+        s.pipeline().get(Ended.class).ended.get(10, TimeUnit.SECONDS);
+    }
+
+    /** Notes when the other side ended a stream: its reset, its FIN, or the stream's close. */
+    private static final class Ended extends ChannelInboundHandlerAdapter {
+        final CompletableFuture<Void> ended = new CompletableFuture<>();
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) ended.complete(null);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ended.complete(null);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            ended.complete(null);
+        }
+    }
+
+    /** One message framed as on the control connection. */
+    private static io.netty.buffer.ByteBuf frame(RendezvousMessage m) {
+        byte[] body = m.encode().getBytes(StandardCharsets.UTF_8);
+        return Unpooled.buffer().writeShort(body.length).writeBytes(body);
+    }
+}

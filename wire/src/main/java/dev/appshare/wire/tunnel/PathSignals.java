@@ -1,0 +1,170 @@
+package dev.appshare.wire.tunnel;
+
+import dev.appshare.wire.rendezvous.RendezvousFrames;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.rendezvous.RendezvousProtocol;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.LengthFieldPrepender;
+import io.netty.handler.codec.quic.QuicChannel;
+import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamType;
+import io.netty.util.AttributeKey;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The signals of an ICE restart, inside the tunnel ({@link StreamPreamble#PATH_SIGNALS}): once QUIC
+ * is up the peers need the rendezvous no more to find a new direct path. The tunnel carries them on
+ * whichever path works (the relay while the direct path is dead), they are encrypted and
+ * authenticated by QUIC, the server's SIGNAL budget is not spent, and a control connection that
+ * drops loses none of them.
+ *
+ * <pre>
+ * 0x05 | frame | frame | ...      frame = u16 length (big-endian) | UTF-8 line, at most 8,192
+ *                                 bytes, as on the control connection (RendezvousFrames), each
+ *                                 line a SIGNAL with a gen= field: "SIGNAL gen=2 cand=..."
+ * </pre>
+ *
+ * Each peer sends on one stream that it opens the first time it has something to say, and reads the
+ * one the other peer opened: a second one from the same peer is closed, as is one that breaks the
+ * framing or arrives before this side listens ({@link #deliverTo}). The stream never ends before
+ * the tunnel does. Until the stream is open at most {@value #MAX_QUEUED} signals wait; later ones
+ * are dropped (ICE copes as with a lost datagram: the restart fails and is tried again). What the
+ * reader takes per restart is bounded by the receiver ({@code RemoteSignals}). All of it runs on
+ * the QUIC connection's event loop; {@link Sender#send} may be called from any thread.
+ */
+public final class PathSignals {
+    private static final Logger log = LoggerFactory.getLogger(PathSignals.class);
+    public static final int MAX_QUEUED = RendezvousProtocol.MAX_SIGNALS_PER_SESSION;
+
+    private static final AttributeKey<Consumer<RendezvousMessage>> SINK =
+            AttributeKey.valueOf(PathSignals.class, "sink");
+    private static final AttributeKey<Boolean> READING =
+            AttributeKey.valueOf(PathSignals.class, "reading");
+
+    private PathSignals() {}
+
+    /** From now on, the SIGNALs the other peer sends on this tunnel go to {@code sink}. */
+    public static void deliverTo(QuicChannel quic, Consumer<RendezvousMessage> sink) {
+        quic.attr(SINK).set(sink);
+    }
+
+    /**
+     * Takes over a stream whose preamble said {@link StreamPreamble#PATH_SIGNALS}: {@code rest} is
+     * what was read after the preamble (owned here from now on). The caller's handlers must be off
+     * the stream's pipeline already.
+     */
+    public static void adopt(QuicStreamChannel stream, ByteBuf rest) {
+        QuicChannel quic = stream.parent();
+        Consumer<RendezvousMessage> sink = quic.attr(SINK).get();
+        if (sink == null || quic.attr(READING).setIfAbsent(Boolean.TRUE) != null) {
+            rest.release();
+            log.debug("closed a signal stream: {}", sink == null ? "not listening" : "a second");
+            stream.close();
+            return;
+        }
+        stream.closeFuture().addListener(f -> quic.attr(READING).set(null));
+        RendezvousFrames.install(stream.pipeline());
+        stream.pipeline().addLast("path-signals", new Reader(sink));
+        stream.config().setAutoRead(true);
+        if (rest.isReadable()) stream.pipeline().fireChannelRead(rest);
+        else rest.release();
+        stream.read();
+    }
+
+    /** Hands each SIGNAL on; anything the framing refuses closes the stream. */
+    private static final class Reader extends ChannelInboundHandlerAdapter {
+        private final Consumer<RendezvousMessage> sink;
+
+        Reader(Consumer<RendezvousMessage> sink) {
+            this.sink = sink;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            if (msg instanceof RendezvousMessage m && RendezvousProtocol.SIGNAL.equals(m.type())) {
+                sink.accept(m);
+            } else {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("closed the other peer's signal stream: {}", cause.toString());
+            ctx.close();
+        }
+    }
+
+    /** This side's stream of signals, opened on first use. */
+    public static final class Sender {
+        private final QuicChannel quic;
+        private final ArrayDeque<RendezvousMessage> queued = new ArrayDeque<>();
+        private QuicStreamChannel stream;
+        private boolean opening;
+        private boolean failed;
+
+        public Sender(QuicChannel quic) {
+            this.quic = quic;
+        }
+
+        /** Sends one SIGNAL; any thread. */
+        public void send(RendezvousMessage m) {
+            if (!quic.eventLoop().inEventLoop()) {
+                quic.eventLoop().execute(() -> send(m));
+                return;
+            }
+            if (failed) return;
+            if (stream != null) {
+                stream.writeAndFlush(m);
+                return;
+            }
+            if (queued.size() >= MAX_QUEUED) {
+                log.debug("dropped a signal: {} wait for the signal stream", MAX_QUEUED);
+                return;
+            }
+            queued.add(m);
+            if (!opening) open();
+        }
+
+        private void open() {
+            opening = true;
+            quic.newStreamBootstrap()
+                    .type(QuicStreamType.BIDIRECTIONAL)
+                    .handler(new DropInbound())
+                    .create()
+                    .addListener(
+                            f -> {
+                                if (!f.isSuccess()) {
+                                    failed = true; // the tunnel is closing (or out of streams)
+                                    queued.clear();
+                                    log.debug("no signal stream: {}", f.cause().toString());
+                                    return;
+                                }
+                                QuicStreamChannel s = (QuicStreamChannel) f.getNow();
+                                s.write(
+                                        Unpooled.wrappedBuffer(
+                                                new byte[] {StreamPreamble.PATH_SIGNALS}));
+                                s.pipeline().addLast(new LengthFieldPrepender(2));
+                                s.pipeline().addLast(new RendezvousFrames());
+                                stream = s;
+                                while (!queued.isEmpty()) s.write(queued.poll());
+                                s.flush();
+                            });
+        }
+    }
+
+    /** The other peer never writes on our stream: anything it does is dropped. */
+    private static final class DropInbound extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+}
