@@ -4,19 +4,16 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -35,67 +32,30 @@ import org.junit.jupiter.api.Test;
  * SharerSessionTest.
  */
 class AbortNoticeTest {
-    private final PeerIdentity serverKey = PeerIdentity.generate();
-    private final PeerIdentity clientKey = PeerIdentity.generate();
-
     /** Each stream the server saw, whole (up to its FIN). */
     private final BlockingQueue<byte[]> streams = new LinkedBlockingQueue<>();
 
-    private final CompletableFuture<QuicChannel> serverSide = new CompletableFuture<>();
-
-    private EventLoopGroup group;
-    private Channel server;
-    private Channel client;
+    private LoopbackTunnel lab;
     private QuicChannel tunnel;
+    private CompletableFuture<QuicChannel> serverSide;
 
     @BeforeEach
     void connect() throws Exception {
-        group = EventLoops.newGroup(1);
-        server =
-                LoopbackUdp.bind(
-                        group,
-                        TunnelCodecs.server(
-                                serverKey,
-                                clientKey.fingerprint(),
-                                false,
-                                new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelActive(ChannelHandlerContext ctx) {
-                                        serverSide.complete((QuicChannel) ctx.channel());
-                                        ctx.fireChannelActive();
-                                    }
-                                },
-                                new ChannelInitializer<QuicStreamChannel>() {
-                                    @Override
-                                    protected void initChannel(QuicStreamChannel ch) {
-                                        ch.pipeline().addLast(new WholeStream());
-                                    }
-                                }));
-        client =
-                LoopbackUdp.bind(
-                        group, TunnelCodecs.client(clientKey, serverKey.fingerprint(), false));
-        tunnel =
-                QuicChannel.newBootstrap(client)
-                        .handler(new ChannelInboundHandlerAdapter())
-                        // as on connect: the other side opens streams only for notices
-                        .streamHandler(
-                                new ChannelInitializer<QuicStreamChannel>() {
-                                    @Override
-                                    protected void initChannel(QuicStreamChannel ch) {
-                                        ch.pipeline().addLast(new StreamAborts.NoticeOnly());
-                                    }
-                                })
-                        .remoteAddress(server.localAddress())
-                        .connect()
-                        .get(10, TimeUnit.SECONDS);
+        lab =
+                new LoopbackTunnel(
+                        new ChannelInitializer<QuicStreamChannel>() {
+                            @Override
+                            protected void initChannel(QuicStreamChannel ch) {
+                                ch.pipeline().addLast(new WholeStream());
+                            }
+                        });
+        tunnel = lab.tunnel;
+        serverSide = lab.shareSide;
     }
 
     @AfterEach
     void close() throws Exception {
-        if (tunnel != null) tunnel.close().await(5, TimeUnit.SECONDS);
-        if (client != null) client.close().await(5, TimeUnit.SECONDS);
-        if (server != null) server.close().await(5, TimeUnit.SECONDS);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        lab.close();
     }
 
     /** Reads a stream to its FIN, then hands over what it carried. */

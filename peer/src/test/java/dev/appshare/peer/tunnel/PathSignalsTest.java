@@ -3,18 +3,14 @@ package dev.appshare.peer.tunnel;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.PathSignals;
-import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -37,72 +33,36 @@ import org.junit.jupiter.api.Test;
  * broken frame are closed without a message getting through, and the first stream carries on.
  */
 class PathSignalsTest {
-    private final PeerIdentity shareKey = PeerIdentity.generate();
-    private final PeerIdentity connectKey = PeerIdentity.generate();
-    private final CompletableFuture<QuicChannel> shareSide = new CompletableFuture<>();
     private final BlockingQueue<RendezvousMessage> atShare = new LinkedBlockingQueue<>();
     private final BlockingQueue<RendezvousMessage> atConnector = new LinkedBlockingQueue<>();
-    private EventLoopGroup group;
-    private Channel share;
-    private Channel connector;
+    private LoopbackTunnel lab;
     private QuicChannel tunnel;
+    private CompletableFuture<QuicChannel> shareSide;
 
     @BeforeEach
     void connect() throws Exception {
-        group = EventLoops.newGroup(1);
-        share =
-                LoopbackUdp.bind(
-                        group,
-                        TunnelCodecs.server(
-                                shareKey,
-                                connectKey.fingerprint(),
-                                false,
-                                new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelActive(ChannelHandlerContext ctx) {
-                                        shareSide.complete((QuicChannel) ctx.channel());
-                                        ctx.fireChannelActive();
-                                    }
-                                },
-                                new ChannelInitializer<QuicStreamChannel>() {
-                                    @Override
-                                    protected void initChannel(QuicStreamChannel ch) {
-                                        ch.pipeline()
-                                                .addLast(
-                                                        new TargetDialHandler(
-                                                                SharedTargets.of(
-                                                                        new SharedTarget(
-                                                                                new InetSocketAddress(
-                                                                                        "127.0.0.1",
-                                                                                        9),
-                                                                                Resolver.JDK)),
-                                                                "s1"));
-                                    }
-                                }));
-        connector =
-                LoopbackUdp.bind(
-                        group, TunnelCodecs.client(connectKey, shareKey.fingerprint(), false));
-        tunnel =
-                QuicChannel.newBootstrap(connector)
-                        .handler(new ChannelInboundHandlerAdapter())
-                        .streamHandler(
-                                new ChannelInitializer<QuicStreamChannel>() {
-                                    @Override
-                                    protected void initChannel(QuicStreamChannel ch) {
-                                        ch.pipeline().addLast(new StreamAborts.NoticeOnly());
-                                    }
-                                })
-                        .remoteAddress(share.localAddress())
-                        .connect()
-                        .get(10, TimeUnit.SECONDS);
+        lab =
+                new LoopbackTunnel(
+                        new ChannelInitializer<QuicStreamChannel>() {
+                            @Override
+                            protected void initChannel(QuicStreamChannel ch) {
+                                SharedTarget nowhere =
+                                        new SharedTarget(
+                                                new InetSocketAddress("127.0.0.1", 9),
+                                                Resolver.JDK);
+                                ch.pipeline()
+                                        .addLast(
+                                                new TargetDialHandler(
+                                                        SharedTargets.of(nowhere), "s1"));
+                            }
+                        });
+        tunnel = lab.tunnel;
+        shareSide = lab.shareSide;
     }
 
     @AfterEach
     void close() throws Exception {
-        if (tunnel != null) tunnel.close().await(5, TimeUnit.SECONDS);
-        if (connector != null) connector.close().await(5, TimeUnit.SECONDS);
-        if (share != null) share.close().await(5, TimeUnit.SECONDS);
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        lab.close();
     }
 
     private static RendezvousMessage signal(String... kv) {
