@@ -1,5 +1,7 @@
 package dev.appshare.peer.ice;
 
+import java.io.IOException;
+import java.net.DatagramSocket;
 import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
@@ -33,6 +35,20 @@ public final class HostAddresses {
         }
         if (out.isEmpty()) out.add(InetAddress.getLoopbackAddress());
         return out;
+    }
+
+    /**
+     * The local address this machine's routes send from towards {@code remote}, or null if there is
+     * no route: a connected UDP socket asks the kernel, and no datagram is sent.
+     */
+    public static InetAddress toward(InetAddress remote) {
+        try (DatagramSocket s = new DatagramSocket()) {
+            s.connect(remote, 9);
+            InetAddress local = s.getLocalAddress();
+            return local == null || local.isAnyLocalAddress() ? null : stripScope(local);
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 
     /** Loopback only (127.0.0.1): what tests on one machine use. */

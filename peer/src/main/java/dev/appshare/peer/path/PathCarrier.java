@@ -2,6 +2,7 @@ package dev.appshare.peer.path;
 
 import dev.appshare.peer.Timeline;
 import dev.appshare.peer.ice.AddressWatch;
+import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.peer.ice.IceDemuxHandler;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.ice.NatMapping;
@@ -18,6 +19,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -570,10 +572,14 @@ public final class PathCarrier {
                             via.pipeline().addLast("paths", paths.otherSocketHandler());
                             TunnelSocket.sizeBuffers(via); // as the tunnel's own socket
                         }
-                        // a socket on the wildcard address: shown as the remote's family's
-                        if (at.getAddress().isAnyLocalAddress()
-                                && remoteAddress.getAddress() instanceof Inet4Address)
-                            at = new InetSocketAddress("0.0.0.0", at.getPort());
+                        // a socket on the wildcard address: shown with the address its
+                        // datagrams leave from, as ICE's host candidates are
+                        if (at.getAddress().isAnyLocalAddress()) {
+                            InetAddress from = HostAddresses.toward(remoteAddress.getAddress());
+                            if (from != null) at = new InetSocketAddress(from, at.getPort());
+                            else if (remoteAddress.getAddress() instanceof Inet4Address)
+                                at = new InetSocketAddress("0.0.0.0", at.getPort());
+                        }
                         log.debug(
                                 "birthday search: {} answered from {}",
                                 HostPort.literal(remoteAddress),
