@@ -25,11 +25,11 @@ import java.util.concurrent.TimeoutException;
  */
 final class ServerHello {
     /**
-     * What the server said, and how long after the connect its answer took (with netty's and the
-     * codec's first use in this process: not a round trip, see {@link
-     * Findings#rendezvousRttMillis}).
+     * What the server said: its protocol version, where its relay is, and its second STUN port (-1
+     * if it named none). (Not how long it took: that includes netty's and the codec's first use in
+     * this process; see {@link Findings#rendezvousRttMillis}.)
      */
-    record Welcome(String version, String relay, int stunPort, int altPort, double answerMillis) {}
+    record Welcome(String version, String relay, int altPort) {}
 
     private ServerHello() {}
 
@@ -58,7 +58,6 @@ final class ServerHello {
         if (!connected.await(timeoutMillis + 500, TimeUnit.MILLISECONDS))
             throw new TimeoutException("no TCP connection within " + timeoutMillis + " ms");
         if (!connected.isSuccess()) throw new Exception(reason(connected.cause()));
-        long connectedAt = System.nanoTime();
         Channel ch = connected.channel();
         try {
             ch.writeAndFlush(
@@ -73,7 +72,6 @@ final class ServerHello {
             } catch (ExecutionException e) {
                 throw new Exception(e.getCause().getMessage(), e.getCause());
             }
-            long answeredAt = System.nanoTime();
             if (m.type().equals(RendezvousProtocol.ERROR))
                 throw new Exception(
                         "the server refused: "
@@ -83,12 +81,7 @@ final class ServerHello {
                                 + " (an older appshare server?)");
             if (!m.type().equals(RendezvousProtocol.WELCOME))
                 throw new Exception("the server answered " + m.type() + ", not WELCOME");
-            return new Welcome(
-                    m.require("v"),
-                    m.require("relay"),
-                    port(m.get("stun")),
-                    port(m.get("alt")),
-                    (answeredAt - connectedAt) / 1e6);
+            return new Welcome(m.require("v"), m.require("relay"), port(m.get("alt")));
         } finally {
             ch.close();
         }

@@ -13,8 +13,7 @@ import org.junit.jupiter.api.Test;
  */
 class VerdictTest {
     private static final InetSocketAddress RELAY = new InetSocketAddress("198.51.100.10", 7001);
-    private static final ServerHello.Welcome WELCOME =
-            new ServerHello.Welcome("2", ":7001", 7000, 7001, 1.0);
+    private static final ServerHello.Welcome WELCOME = new ServerHello.Welcome("2", ":7001", 7001);
 
     private static Findings findings(
             InetSocketAddress mapped,
