@@ -108,17 +108,28 @@ class NonReadingPeerTest {
             }
             // A stranger who knows the name cannot knock the share off the rendezvous this way.
             assertNotNull(server.registry().lookup("quiet-app"), "the share stays registered");
-            quiet.send("PING");
-            // Its backlog (INCOMING, the SIGNALs forwarded, and END when the server closed the
-            // talker for filling the share's queue before the PING was read) first, then its PONG.
+            // The share now reads its backlog (INCOMING, the SIGNALs forwarded, and END when the
+            // server closed the talker for filling the share's queue) until a second of silence:
+            // its connection was kept open. (A PING sent before reading would itself be a
+            // non-reader's: its PONG may find the queue still full, and that closes the share.)
             int forwarded = 0;
-            String line;
-            while ((line = quiet.read()).startsWith("INCOMING ")
-                    || line.startsWith("SIGNAL ")
-                    || line.startsWith("END ")) {
-                if (line.startsWith("SIGNAL ")) forwarded++;
+            quiet.socket.setSoTimeout(1_000);
+            try {
+                while (true) {
+                    String line = quiet.read();
+                    assertTrue(
+                            line.startsWith("INCOMING ")
+                                    || line.startsWith("SIGNAL ")
+                                    || line.startsWith("END "),
+                            line);
+                    if (line.startsWith("SIGNAL ")) forwarded++;
+                }
+            } catch (java.net.SocketTimeoutException drained) {
+                // all of it read
             }
-            assertEquals("PONG", line);
+            quiet.socket.setSoTimeout(0);
+            quiet.send("PING");
+            assertEquals("PONG", quiet.read());
             assertTrue(
                     forwarded <= RendezvousProtocol.MAX_SIGNALS_PER_SESSION,
                     forwarded + " of " + sent / signals.length * 16 + " SIGNALs forwarded");
