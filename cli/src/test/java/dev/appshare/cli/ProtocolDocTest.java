@@ -216,6 +216,9 @@ class ProtocolDocTest {
         c.put("IceRestarts.STABLE_MILLIS", Duration.ofMillis(IceRestarts.STABLE_MILLIS));
         c.put("IceRestarts.MIN_GAP_MILLIS", Duration.ofMillis(IceRestarts.MIN_GAP_MILLIS));
         c.put("IceRestarts.REMOTE_GAP_MILLIS", Duration.ofMillis(IceRestarts.REMOTE_GAP_MILLIS));
+        c.put("IceRestarts.JOIN_BURST", (long) IceRestarts.JOIN_BURST);
+        c.put("IceRestarts.JOIN_REFILL_MILLIS", Duration.ofMillis(IceRestarts.JOIN_REFILL_MILLIS));
+        c.put("IceSession.RESERVED_FOR_FIRST", (long) IceSession.RESERVED_FOR_FIRST);
         return c;
     }
 

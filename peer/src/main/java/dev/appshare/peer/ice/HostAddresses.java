@@ -20,6 +20,15 @@ public final class HostAddresses {
     private HostAddresses() {}
 
     public static List<InetAddress> all() {
+        List<InetAddress> out = listed();
+        return out != null && !out.isEmpty() ? out : List.of(InetAddress.getLoopbackAddress());
+    }
+
+    /**
+     * As {@link #all}, or null when the interfaces cannot be listed (rather than a partial list,
+     * which would look like a change to {@link AddressWatch}); empty when none is up.
+     */
+    static List<InetAddress> listed() {
         List<InetAddress> out = new ArrayList<>();
         try {
             for (NetworkInterface nif : Collections.list(NetworkInterface.getNetworkInterfaces())) {
@@ -30,10 +39,9 @@ public final class HostAddresses {
                     out.add(stripScope(a));
                 }
             }
-        } catch (SocketException e) {
-            // No interface list: loopback still lets peers on this machine meet.
+        } catch (SocketException | RuntimeException e) {
+            return null; // no interface list (all() falls back to loopback)
         }
-        if (out.isEmpty()) out.add(InetAddress.getLoopbackAddress());
         return out;
     }
 

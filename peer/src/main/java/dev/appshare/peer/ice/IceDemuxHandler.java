@@ -127,7 +127,7 @@ public final class IceDemuxHandler extends ChannelInboundHandlerAdapter {
             if ((a instanceof Inet6Address) != (remote instanceof Inet6Address)) continue;
             int score = a.isLoopbackAddress() == remote.isLoopbackAddress() ? 1000 : 0;
             score += commonPrefixBits(a.getAddress(), remote.getAddress());
-            if (score >= bestScore) { // the newest view wins a tie: an ICE restart's agent
+            if (score > bestScore) {
                 best = s;
                 bestScore = score;
             }

@@ -53,6 +53,9 @@ public final class IceSession {
 
     static final long LINGER_AFTER_COMPLETION_MILLIS = 10_000;
 
+    /** Slots an ICE restart leaves to first negotiations (see {@link IceThreads#MAX_SESSIONS}). */
+    public static final int RESERVED_FOR_FIRST = 2;
+
     /** ICE sessions one process runs at once: see {@link IceThreads#MAX_SESSIONS}. */
     public static final int MAX_SESSIONS = IceThreads.MAX_SESSIONS;
 
@@ -103,7 +106,9 @@ public final class IceSession {
     private ScheduledFuture<?> startLater;
     private ScheduledFuture<?> backstop;
     private ScheduledFuture<?> giveUp;
-    private boolean finished; // agent freed, slot given back
+    private boolean finished; // agent freed
+    private final java.util.concurrent.atomic.AtomicBoolean holdsSlot =
+            new java.util.concurrent.atomic.AtomicBoolean(true);
     private volatile boolean done;
     private long startedNanos;
 
@@ -121,7 +126,25 @@ public final class IceSession {
             long timeoutMillis,
             Signals out,
             Listener listener) {
-        if (!IceThreads.tryAcquire()) return null;
+        return open(controlling, demux, hosts, stunServer, loop, timeoutMillis, out, listener, 0);
+    }
+
+    /**
+     * As {@link #open(boolean, IceDemuxHandler, List, InetSocketAddress, EventLoop, long, Signals,
+     * Listener)}, leaving {@code reserve} slots free for others: an ICE restart leaves {@value
+     * #RESERVED_FOR_FIRST} to the first negotiations of new tunnels.
+     */
+    public static IceSession open(
+            boolean controlling,
+            IceDemuxHandler demux,
+            List<InetAddress> hosts,
+            InetSocketAddress stunServer,
+            EventLoop loop,
+            long timeoutMillis,
+            Signals out,
+            Listener listener,
+            int reserve) {
+        if (!IceThreads.tryAcquire(reserve)) return null;
         return new IceSession(
                 controlling, demux, hosts, stunServer, loop, timeoutMillis, out, listener);
     }
@@ -524,7 +547,11 @@ public final class IceSession {
         finished = true;
         cancelTimers();
         freeAgent();
-        IceThreads.release();
+        releaseSlot();
+    }
+
+    private void releaseSlot() {
+        if (holdsSlot.compareAndSet(true, false)) IceThreads.release();
     }
 
     private void cancelTimers() {
@@ -545,8 +572,14 @@ public final class IceSession {
         }
     }
 
-    /** Ends ICE (the direct path, if any, stays usable: it is only a 5-tuple). Any thread. */
+    /**
+     * Ends ICE (the direct path, if any, stays usable: it is only a 5-tuple). Any thread. The slot
+     * is given back at once, so that a restart that follows finds it free; the agent goes on its
+     * own thread.
+     */
     public void close() {
+        done = true;
+        releaseSlot();
         run(
                 () -> {
                     done = true;

@@ -56,9 +56,12 @@ final class IceThreads {
         return pool;
     }
 
-    /** Takes a session slot; false when {@link #MAX_SESSIONS} already run. */
-    static boolean tryAcquire() {
-        return SLOTS.tryAcquire();
+    /**
+     * Takes a session slot unless no more than {@code reserve} are free; false when {@link
+     * #MAX_SESSIONS} already run (or all but the reserve).
+     */
+    static synchronized boolean tryAcquire(int reserve) {
+        return SLOTS.availablePermits() > reserve && SLOTS.tryAcquire();
     }
 
     /** Gives back a slot taken with {@link #tryAcquire}. */

@@ -12,7 +12,8 @@ package dev.appshare.peer.path;
  *   <li>a negotiation (the first one or a restart) that ended with no direct path carrying: the
  *       next one {@value #FIRST_RETRY_MILLIS} ms later, doubling each time up to {@value
  *       #MAX_RETRY_MILLIS} ms; the back-off starts over once a direct path has carried for {@value
- *       #STABLE_MILLIS} ms, so a path that flaps is not restarted every few seconds;
+ *       #STABLE_MILLIS} ms, and a path a restart found that carried less than that before it died
+ *       counts as none, so a path that flaps is restarted less and less often;
  *   <li>a nudge (this machine's addresses changed; the control connection came back after a drop,
  *       when signals of the first negotiation may have been lost): the next tick, whatever the
  *       back-off, which starts over;
@@ -22,8 +23,9 @@ package dev.appshare.peer.path;
  * </ul>
  *
  * The other peer may restart too: its restart is joined unless this side joined or started one less
- * than {@value #REMOTE_GAP_MILLIS} ms ago (a peer that asks faster is told {@code ice=busy}). Pure
- * state, driven by the tunnel's event loop: every call passes the loop's time in ms.
+ * than {@value #REMOTE_GAP_MILLIS} ms ago or the other peer spent its allowance ({@link
+ * #joinsRemote}); a peer refused is told {@code ice=busy}, once per restart. Pure state, driven by
+ * the tunnel's event loop: every call passes the loop's time in ms.
  */
 public final class IceRestarts {
     public static final long DEAD_MILLIS = 5_000;
@@ -32,6 +34,8 @@ public final class IceRestarts {
     public static final long STABLE_MILLIS = 30_000;
     public static final long MIN_GAP_MILLIS = 5_000;
     public static final long REMOTE_GAP_MILLIS = 2_000;
+    public static final int JOIN_BURST = 10;
+    public static final long JOIN_REFILL_MILLIS = 60_000;
 
     private boolean never;
     private boolean busySeen = true; // the first negotiation runs (or ran) before the first tick
@@ -41,7 +45,11 @@ public final class IceRestarts {
     private long retryAt;
     private boolean nudged;
     private boolean started; // lastStart is set
+    private boolean restartedSinceStable; // a restart ran since a path last carried STABLE_MILLIS
     private long lastStart;
+    private double joins = JOIN_BURST; // the other peer's restarts this side may still join
+    private boolean joinsCounted; // joinsAt is set
+    private long joinsAt;
 
     /**
      * Called every tick: whether to restart now. {@code carries}: a direct path carries the tunnel;
@@ -60,12 +68,18 @@ public final class IceRestarts {
         if (carries) {
             if (!carrying) carriedSince = now;
             carrying = true;
-            if (now - carriedSince >= STABLE_MILLIS) failures = 0;
+            if (now - carriedSince >= STABLE_MILLIS) {
+                failures = 0;
+                restartedSinceStable = false;
+            }
             nudged = false;
             return false;
         }
         if (carrying) { // it stopped answering
             carrying = false;
+            // a restart's path that carried less than STABLE_MILLIS counts as no path: one that
+            // keeps dying is looked for less and less often
+            if (now - carriedSince < STABLE_MILLIS && restartedSinceStable) failures++;
             retryAt = now + (failures == 0 ? DEAD_MILLIS : backoff(failures));
         }
         if (started && now - lastStart < MIN_GAP_MILLIS) return false;
@@ -81,9 +95,22 @@ public final class IceRestarts {
         failures = 0;
     }
 
-    /** The other peer starts a restart: whether this side joins it. */
+    /**
+     * The other peer starts a restart: whether this side joins it. Not within {@value
+     * #REMOTE_GAP_MILLIS} ms of the last start, and at most {@value #JOIN_BURST} in a row, then one
+     * per {@value #JOIN_REFILL_MILLIS} ms: the other peer's own back-off keeps it far below that,
+     * so only a peer that ignores it (it holds the code, but may be hostile) is refused, and it
+     * cannot make this side run ICE more than about once a minute.
+     */
     boolean joinsRemote(long now) {
         if (never || (started && now - lastStart < REMOTE_GAP_MILLIS)) return false;
+        if (joinsCounted) {
+            joins = Math.min(JOIN_BURST, joins + (double) (now - joinsAt) / JOIN_REFILL_MILLIS);
+        }
+        joinsCounted = true;
+        joinsAt = now;
+        if (joins < 1) return false;
+        joins--;
         markStarted(now);
         return true;
     }
@@ -99,6 +126,7 @@ public final class IceRestarts {
     }
 
     private void markStarted(long now) {
+        restartedSinceStable = true;
         started = true;
         lastStart = now;
         busySeen = true; // whatever happens next (even no session at all) counts as its end

@@ -6,6 +6,7 @@ import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.peer.ice.IceDemuxHandler;
 import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.ice.NatMapping;
+import dev.appshare.peer.ice.RemoteSignals;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
@@ -37,6 +38,11 @@ public final class PathCarrier {
 
     /** How often a tunnel on --transport auto asks {@link IceRestarts} whether to restart ICE. */
     static final long RESTART_TICK_MILLIS = 1_000;
+
+    /**
+     * A nudge restarts within this long, at random, so that many tunnels do not restart at once.
+     */
+    static final long NUDGE_SPREAD_MILLIS = 3_000;
 
     /**
      * With {@code iceLater}, how long the relay has to pair before ICE starts anyway. A relay that
@@ -111,6 +117,9 @@ public final class PathCarrier {
     private PathSignals.Sender tunnelSignals; // once the tunnel is up
     private ScheduledFuture<?> restartTick;
     private long addressVersion;
+    private int signalsThisGeneration; // the other peer's, inside the tunnel
+    private int refusedGeneration; // the last restart of the other peer's we refused
+    private long refusedAt = Long.MIN_VALUE / 2;
     private boolean toldNoDirect;
     private final Promise<PathCarrier> ready;
     private final Promise<Void> directSettled;
@@ -382,11 +391,23 @@ public final class PathCarrier {
         }
         if (restarts == null || closed) return;
         log.debug("ICE restart asked for: {}", why);
-        restarts.nudge();
+        // at a random moment of the next 3 s: a share's tunnels do not all restart at once
+        loop.schedule(
+                restarts::nudge,
+                java.util.concurrent.ThreadLocalRandom.current().nextLong(NUDGE_SPREAD_MILLIS),
+                TimeUnit.MILLISECONDS);
     }
 
     private void tickRestarts() {
         if (closed) return;
+        if (!tunnelSignals.usable()) {
+            // the other peer closed our signal stream: it takes no restarts (--transport relay
+            // or direct, or a version without them), so none is started again
+            log.debug("the other peer takes no ICE restarts");
+            restarts.never();
+            restartTick.cancel(false);
+            return;
+        }
         if (options.followsInterfaces()) {
             long v = AddressWatch.version();
             if (v != addressVersion) {
@@ -404,19 +425,30 @@ public final class PathCarrier {
         }
     }
 
-    /** A SIGNAL the other peer sent inside the tunnel: a restart's. On the loop. */
+    /**
+     * A SIGNAL the other peer sent inside the tunnel: a restart's. On the loop. Budgets hold here,
+     * before anything is queued for ICE's threads: {@link RemoteSignals#MAX_REMOTE_SIGNALS} per
+     * generation, and a refusal ({@code ice=busy}) at most once a second, each for a generation
+     * higher than the last refused.
+     */
     private void tunnelSignal(RendezvousMessage m) {
         int gen = generationOf(m);
         if (closed || gen <= 0 || gen < generation) return;
         highestGeneration = Math.max(highestGeneration, gen);
         if (gen > generation) {
             if (m.get("ice") != null) return; // a refusal of a restart we no longer run
-            if (!restarts.joinsRemote(loop.ticker().nanoTime() / 1_000_000)) {
-                sendInTunnel(gen, "ice", "busy");
+            long now = loop.ticker().nanoTime() / 1_000_000;
+            if (!restarts.joinsRemote(now)) {
+                if (gen > refusedGeneration && now - refusedAt >= 1_000) {
+                    refusedGeneration = gen;
+                    refusedAt = now;
+                    sendInTunnel(gen, "ice", "busy");
+                }
                 return;
             }
             restart(gen, "the other peer restarts ICE");
         }
+        if (++signalsThisGeneration > RemoteSignals.MAX_REMOTE_SIGNALS) return;
         if (ice != null) ice.remote(m);
     }
 
@@ -448,6 +480,7 @@ public final class PathCarrier {
         iceFailure = null;
         generation = gen;
         highestGeneration = Math.max(highestGeneration, gen);
+        signalsThisGeneration = 0;
         iceBusy = false;
         ice =
                 IceSession.open(
@@ -458,7 +491,8 @@ public final class PathCarrier {
                         loop,
                         options.iceTimeoutMillis(),
                         kv -> sendInTunnel(gen, kv),
-                        new IceListener(gen));
+                        new IceListener(gen),
+                        IceSession.RESERVED_FOR_FIRST);
         if (ice == null) {
             log.debug("ICE restart {}: no session free in this process", gen);
             sendInTunnel(gen, "ice", "busy");

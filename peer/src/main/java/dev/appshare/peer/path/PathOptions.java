@@ -1,5 +1,6 @@
 package dev.appshare.peer.path;
 
+import dev.appshare.peer.ice.AddressWatch;
 import dev.appshare.peer.ice.HostAddresses;
 import dev.appshare.wire.net.Resolver;
 import io.netty.channel.ChannelHandler;
@@ -67,7 +68,7 @@ public record PathOptions(
      * they are (an ICE restart after the network changed offers the new ones), else the fixed list.
      */
     public List<InetAddress> hostsNow() {
-        return followsInterfaces ? HostAddresses.all() : hostAddresses;
+        return followsInterfaces ? AddressWatch.addresses() : hostAddresses;
     }
 
     public boolean usesRelay() {

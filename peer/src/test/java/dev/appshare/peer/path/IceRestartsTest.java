@@ -73,32 +73,57 @@ class IceRestartsTest {
 
     @Test
     void aNudgeWhileDirectCarriesIsForgotten() {
-        run(5, true);
+        run(40, true);
         r.nudge();
         assertEquals(List.of(), run(5, true));
         // and once it dies, the usual 5 s
         assertEquals(List.of(6L), run(8, false));
     }
 
+    /** Ticks every second, no direct path, until a restart is due: the seconds it took. */
+    private long untilRestart() {
+        long t0 = now;
+        while (!r.due(now += 1_000, false, false)) assertTrue(now - t0 < 3_600_000, "no restart");
+        return (now - t0) / 1_000;
+    }
+
+    /** Ticks every second for {@code seconds} with the given state. */
+    private void tick(int seconds, boolean carries, boolean busy) {
+        for (int i = 0; i < seconds; i++) assertFalse(r.due(now += 1_000, carries, busy));
+    }
+
     @Test
-    void aPathThatFlapsDoesNotResetTheBackOff() {
-        run(20, false); // the first negotiation failed: 1 failure
-        for (int cycle = 0; cycle < 4; cycle++) {
-            run(5, true); // a restart found a path that carried 5 s
-            run(1, false);
+    void aPathThatKeepsDyingIsLookedForLessAndLessOften() {
+        tick(40, true, false); // a path that carried 40 s: no failures
+        assertEquals(0, r.failures());
+        List<Long> gaps = new ArrayList<>();
+        for (int cycle = 0; cycle < 6; cycle++) {
+            gaps.add(untilRestart()); // it died; then a restart runs 2 s, finds a path
+            tick(2, false, true); //    that carries 8 s and dies again
+            tick(8, true, false);
         }
-        assertTrue(r.failures() >= 1, "a path that carried < 30 s counts as no path");
-        run(40, true);
+        assertEquals(6L, gaps.get(0), "the first death: 5 s");
+        for (int i = 1; i < gaps.size(); i++)
+            assertTrue(gaps.get(i) > gaps.get(i - 1), "each gap longer than the last: " + gaps);
+        assertTrue(gaps.get(gaps.size() - 1) >= 160, "backing off towards 5 min: " + gaps);
+        tick(40, true, false);
         assertEquals(0, r.failures(), "30 s of carrying starts the back-off over");
     }
 
     @Test
-    void theOtherPeersRestartIsJoinedAtMostEveryTwoSeconds() {
+    void theOtherPeersRestartsAreJoinedAtMostEveryTwoSecondsAndTenInARow() {
         assertTrue(r.joinsRemote(now));
         assertFalse(r.joinsRemote(now + 1_000));
         assertTrue(r.joinsRemote(now + 2_000));
+        // a peer that asks every 2 s: 10 in a row, then about one a minute
+        int joined = 2;
+        long t = now + 2_000;
+        for (int i = 0; i < 300; i++) if (r.joinsRemote(t += 2_000)) joined++; // 10 minutes
+        assertTrue(joined >= 10 + 9 && joined <= 10 + 11, "joined " + joined + " in 10 min");
         // a joined restart counts as one of ours: no restart of our own within 5 s of it
-        now += 2_000;
-        assertFalse(r.due(now + 1_000, false, false));
+        IceRestarts fresh = new IceRestarts();
+        assertTrue(fresh.joinsRemote(t));
+        assertFalse(fresh.due(t + 1_000, false, false));
+        assertFalse(fresh.due(t + 4_000, false, false));
     }
 }

@@ -55,7 +55,7 @@ class AbortNoticeTest {
 
     @AfterEach
     void close() throws Exception {
-        lab.close();
+        if (lab != null) lab.close();
     }
 
     /** Reads a stream to its FIN, then hands over what it carried. */

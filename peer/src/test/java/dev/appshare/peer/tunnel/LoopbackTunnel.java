@@ -45,31 +45,45 @@ final class LoopbackTunnel implements AutoCloseable {
     }
 
     LoopbackTunnel(ChannelHandler shareStreams, ChannelHandler connectorStreams) throws Exception {
-        share =
-                LoopbackUdp.bind(
-                        group,
-                        TunnelCodecs.server(
-                                shareKey,
-                                connectKey.fingerprint(),
-                                false,
-                                new ChannelInboundHandlerAdapter() {
-                                    @Override
-                                    public void channelActive(ChannelHandlerContext ctx) {
-                                        shareSide.complete((QuicChannel) ctx.channel());
-                                        ctx.fireChannelActive();
-                                    }
-                                },
-                                shareStreams));
-        connector =
-                LoopbackUdp.bind(
-                        group, TunnelCodecs.client(connectKey, shareKey.fingerprint(), false));
-        tunnel =
-                QuicChannel.newBootstrap(connector)
-                        .handler(new ChannelInboundHandlerAdapter())
-                        .streamHandler(connectorStreams)
-                        .remoteAddress(share.localAddress())
-                        .connect()
-                        .get(10, TimeUnit.SECONDS);
+        Channel s = null;
+        Channel c = null;
+        try {
+            s = bindShare(shareStreams);
+            c =
+                    LoopbackUdp.bind(
+                            group, TunnelCodecs.client(connectKey, shareKey.fingerprint(), false));
+            tunnel =
+                    QuicChannel.newBootstrap(c)
+                            .handler(new ChannelInboundHandlerAdapter())
+                            .streamHandler(connectorStreams)
+                            .remoteAddress(s.localAddress())
+                            .connect()
+                            .get(10, TimeUnit.SECONDS);
+        } catch (Exception | Error e) {
+            if (c != null) c.close();
+            if (s != null) s.close();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        share = s;
+        connector = c;
+    }
+
+    private Channel bindShare(ChannelHandler shareStreams) throws InterruptedException {
+        return LoopbackUdp.bind(
+                group,
+                TunnelCodecs.server(
+                        shareKey,
+                        connectKey.fingerprint(),
+                        false,
+                        new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelActive(ChannelHandlerContext ctx) {
+                                shareSide.complete((QuicChannel) ctx.channel());
+                                ctx.fireChannelActive();
+                            }
+                        },
+                        shareStreams));
     }
 
     @Override

@@ -2,6 +2,7 @@ package dev.appshare.peer.tunnel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
@@ -62,7 +63,7 @@ class PathSignalsTest {
 
     @AfterEach
     void close() throws Exception {
-        lab.close();
+        if (lab != null) lab.close();
     }
 
     private static RendezvousMessage signal(String... kv) {
@@ -87,6 +88,21 @@ class PathSignalsTest {
             assertEquals("c" + i, atShare.poll(10, TimeUnit.SECONDS).get("cand"));
             assertEquals("s" + i, atConnector.poll(10, TimeUnit.SECONDS).get("cand"));
         }
+    }
+
+    @Test
+    void aSenderWhoseStreamTheOtherPeerClosedSaysItIsNotUsable() throws Exception {
+        shareSide.get(10, TimeUnit.SECONDS); // the share does not listen for signals
+        PathSignals.Sender sender = new PathSignals.Sender(tunnel);
+        assertTrue(tunnel.eventLoop().submit(sender::usable).get());
+        sender.send(signal("gen", "1", "cand", "unheard"));
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (tunnel.eventLoop().submit(sender::usable).get()) {
+            assertTrue(System.nanoTime() < end, "the closed stream noticed within 10 s");
+            Thread.sleep(20);
+        }
+        sender.send(signal("gen", "1", "cand", "dropped")); // no error, nothing sent
+        assertNull(atShare.poll(200, TimeUnit.MILLISECONDS));
     }
 
     @Test

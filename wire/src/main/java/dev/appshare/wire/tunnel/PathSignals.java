@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -114,6 +115,14 @@ public final class PathSignals {
             this.quic = quic;
         }
 
+        /**
+         * False once the other peer closed this side's stream (or it could not be opened): it does
+         * not listen for signals, and none will reach it. On the QUIC connection's event loop.
+         */
+        public boolean usable() {
+            return !failed && (stream == null || stream.isActive());
+        }
+
         /** Sends one SIGNAL; any thread. */
         public void send(RendezvousMessage m) {
             if (!quic.eventLoop().inEventLoop()) {
@@ -122,7 +131,9 @@ public final class PathSignals {
             }
             if (failed) return;
             if (stream != null) {
-                stream.writeAndFlush(m);
+                // A peer that does not read its signals: dropped, as a lost datagram would be
+                if (stream.isWritable()) stream.writeAndFlush(m);
+                else log.debug("dropped a signal: the other peer does not read them");
                 return;
             }
             if (queued.size() >= MAX_QUEUED) {
@@ -160,11 +171,27 @@ public final class PathSignals {
         }
     }
 
-    /** The other peer never writes on our stream: anything it does is dropped. */
+    /**
+     * The other peer never writes on our stream, nor ends it: anything it writes is dropped, and
+     * its end (a reset, STOP_SENDING, a FIN) means it closed the stream: so do we ({@link
+     * Sender#usable} then says so).
+     */
     private static final class DropInbound extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ReferenceCountUtil.release(msg);
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) ctx.close();
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            log.debug("our signal stream ended: {}", cause.toString());
+            ctx.close();
         }
     }
 }
