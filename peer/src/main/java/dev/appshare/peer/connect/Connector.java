@@ -619,6 +619,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
             askLater(); // ask again once reconnected
         }
         if (tunnel != null) {
+            tunnel.controlLost();
             log.warn(
                     "lost the rendezvous {}; the open tunnel to {} does not need it: reconnecting"
                             + " when the tunnel ends",

@@ -173,6 +173,11 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                         });
     }
 
+    /** The control connection dropped: a first negotiation still running restarts at once. */
+    void controlLost() {
+        if (carrier != null) carrier.controlLost();
+    }
+
     /** ICE signalling from the share. */
     void signal(RendezvousMessage m) {
         if (carrier != null) carrier.signal(m);

@@ -44,6 +44,7 @@ public final class IceRestarts {
     private int failures;
     private long retryAt;
     private boolean nudged;
+    private boolean preempt; // the nudge ends a running negotiation
     private boolean started; // lastStart is set
     private boolean restartedSinceStable; // a restart ran since a path last carried STABLE_MILLIS
     private long lastStart;
@@ -57,7 +58,7 @@ public final class IceRestarts {
      */
     boolean due(long now, boolean carries, boolean busy) {
         if (never) return false;
-        if (busy) {
+        if (busy && !(nudged && preempt)) {
             busySeen = true;
             return false;
         }
@@ -85,6 +86,7 @@ public final class IceRestarts {
         if (started && now - lastStart < MIN_GAP_MILLIS) return false;
         if (!nudged && now < retryAt) return false;
         nudged = false;
+        preempt = false;
         markStarted(now);
         return true;
     }
@@ -93,6 +95,16 @@ public final class IceRestarts {
     void nudge() {
         nudged = true;
         failures = 0;
+    }
+
+    /**
+     * As {@link #nudge}, and even while a negotiation runs (it is ended): the first negotiation,
+     * signalled over the rendezvous, cannot finish once a control connection dropped (what was on
+     * the way is lost).
+     */
+    void nudgeEvenIfBusy() {
+        nudge();
+        preempt = true;
     }
 
     /**

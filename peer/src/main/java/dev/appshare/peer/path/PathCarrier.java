@@ -398,6 +398,22 @@ public final class PathCarrier {
                 TimeUnit.MILLISECONDS);
     }
 
+    /**
+     * This side's control connection dropped: if the first negotiation (signalled through it) still
+     * runs, what was on its way is lost, so it is ended and ICE restarts at once, inside the
+     * tunnel, where nothing depends on the rendezvous. Any thread.
+     */
+    public void controlLost() {
+        if (!loop.inEventLoop()) {
+            loop.execute(this::controlLost);
+            return;
+        }
+        if (restarts == null || closed || tunnelSignals == null) return;
+        if (generation != 0 || !iceBusy) return;
+        log.debug("ICE restart asked for: the rendezvous connection dropped during the first one");
+        restarts.nudgeEvenIfBusy();
+    }
+
     private void tickRestarts() {
         if (closed) return;
         if (!tunnelSignals.usable()) {

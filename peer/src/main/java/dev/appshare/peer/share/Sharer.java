@@ -459,6 +459,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     @Override
     public boolean disconnected() {
         proving.clear(); // the server forgot their sessions with the connection
+        sessions.values().forEach(SharerSession::controlLost);
         if (toldTaken) return true; // the refusal closed it: no need to warn again
         log.warn(
                 "lost the rendezvous {}; reconnecting (open tunnels carry on)",

@@ -204,6 +204,11 @@ public final class SharerSession implements PathSwitch.Listener {
         return quic != null;
     }
 
+    /** The control connection dropped: a first negotiation still running restarts at once. */
+    void controlLost() {
+        if (carrier != null) carrier.controlLost();
+    }
+
     /**
      * The control connection came back after a drop: signals of a negotiation may have been lost on
      * the way, so ICE runs again unless a direct path carries.

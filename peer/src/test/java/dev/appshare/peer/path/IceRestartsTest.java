@@ -72,6 +72,17 @@ class IceRestartsTest {
     }
 
     @Test
+    void aNudgeEvenIfBusyEndsTheFirstNegotiation() {
+        tick(3, false, true); // the first negotiation runs
+        r.nudge();
+        assertFalse(r.due(now += 1_000, false, true), "a plain nudge waits for it");
+        r.nudgeEvenIfBusy();
+        assertTrue(r.due(now += 1_000, false, true), "the control connection dropped: at once");
+        tick(3, false, true); // the restart runs: no second one
+        assertFalse(r.due(now += 1_000, false, false), "it ended: the back-off");
+    }
+
+    @Test
     void aNudgeWhileDirectCarriesIsForgotten() {
         run(40, true);
         r.nudge();
