@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.ice4j.Transport;
 import org.ice4j.TransportAddress;
 import org.ice4j.ice.Agent;
@@ -107,32 +108,16 @@ public final class IceSession {
     private ScheduledFuture<?> backstop;
     private ScheduledFuture<?> giveUp;
     private boolean finished; // agent freed
-    private final java.util.concurrent.atomic.AtomicBoolean holdsSlot =
-            new java.util.concurrent.atomic.AtomicBoolean(true);
+    private final AtomicBoolean holdsSlot = new AtomicBoolean(true);
     private volatile boolean done;
     private long startedNanos;
 
     /**
      * A session holding one of the process's {@link IceThreads#MAX_SESSIONS} slots until it ends,
      * or null when all are taken: the caller then runs without ICE (and tells the other peer, with
-     * {@code ice=busy}, not to wait for it).
-     */
-    public static IceSession open(
-            boolean controlling,
-            IceDemuxHandler demux,
-            List<InetAddress> hosts,
-            InetSocketAddress stunServer,
-            EventLoop loop,
-            long timeoutMillis,
-            Signals out,
-            Listener listener) {
-        return open(controlling, demux, hosts, stunServer, loop, timeoutMillis, out, listener, 0);
-    }
-
-    /**
-     * As {@link #open(boolean, IceDemuxHandler, List, InetSocketAddress, EventLoop, long, Signals,
-     * Listener)}, leaving {@code reserve} slots free for others: an ICE restart leaves {@value
-     * #RESERVED_FOR_FIRST} to the first negotiations of new tunnels.
+     * {@code ice=busy}, not to wait for it). {@code reserve}: slots left free for others (an ICE
+     * restart leaves {@value #RESERVED_FOR_FIRST} to the first negotiations of new tunnels; those
+     * pass 0).
      */
     public static IceSession open(
             boolean controlling,

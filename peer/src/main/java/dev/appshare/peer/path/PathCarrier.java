@@ -22,6 +22,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -164,7 +165,8 @@ public final class PathCarrier {
                                 loop,
                                 options.iceTimeoutMillis(),
                                 signals,
-                                new IceListener(0))
+                                new IceListener(0),
+                                0)
                         : null;
         if (!options.usesDirect()) {
             signals.send("ice", "off"); // lets the other peer stop waiting for candidates
@@ -394,7 +396,7 @@ public final class PathCarrier {
         // at a random moment of the next 3 s: a share's tunnels do not all restart at once
         loop.schedule(
                 restarts::nudge,
-                java.util.concurrent.ThreadLocalRandom.current().nextLong(NUDGE_SPREAD_MILLIS),
+                ThreadLocalRandom.current().nextLong(NUDGE_SPREAD_MILLIS),
                 TimeUnit.MILLISECONDS);
     }
 
@@ -432,7 +434,7 @@ public final class PathCarrier {
             }
         }
         boolean busy = iceBusy || search != null || paths.directProving();
-        if (restarts.due(loop.ticker().nanoTime() / 1_000_000, paths.directCarries(), busy)) {
+        if (restarts.due(nowMillis(), paths.directCarries(), busy)) {
             restart(
                     Math.max(generation, highestGeneration) + 1,
                     paths.hasDirect()
@@ -453,7 +455,7 @@ public final class PathCarrier {
         highestGeneration = Math.max(highestGeneration, gen);
         if (gen > generation) {
             if (m.get("ice") != null) return; // a refusal of a restart we no longer run
-            long now = loop.ticker().nanoTime() / 1_000_000;
+            long now = nowMillis();
             if (!restarts.joinsRemote(now)) {
                 if (gen > refusedGeneration && now - refusedAt >= 1_000) {
                     refusedGeneration = gen;
@@ -466,6 +468,11 @@ public final class PathCarrier {
         }
         if (++signalsThisGeneration > RemoteSignals.MAX_REMOTE_SIGNALS) return;
         if (ice != null) ice.remote(m);
+    }
+
+    /** The event loop's clock in ms: the one its timers, and so {@link IceRestarts}, run on. */
+    private long nowMillis() {
+        return loop.ticker().nanoTime() / 1_000_000;
     }
 
     /** The {@code gen=} of a tunnel SIGNAL, or -1 if absent or malformed. */

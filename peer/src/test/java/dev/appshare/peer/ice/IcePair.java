@@ -72,7 +72,8 @@ final class IcePair implements AutoCloseable {
                                 peer.ice.remote(
                                         RendezvousMessage.of(RendezvousProtocol.SIGNAL, fields));
                             },
-                            this);
+                            this,
+                            0);
             if (ice == null) throw new IllegalStateException("no free ICE session slot");
         }
 
