@@ -98,7 +98,7 @@ public final class TunnelCodecs {
             ChannelHandler connectionHandler,
             ChannelHandler streamHandler) {
         QuicSslContext ssl =
-                QuicSslContextBuilder.forServer(self.privateKey(), null, self.certificate())
+                QuicSslContextBuilder.forServer(new PeerKeyManager(self), null)
                         .trustManager(new PinnedKeyTrustManager(peerFingerprint))
                         .clientAuth(ClientAuth.REQUIRE)
                         .applicationProtocols(ALPN)
@@ -131,7 +131,7 @@ public final class TunnelCodecs {
             PeerIdentity self, String peerFingerprint, boolean relayOnly) {
         QuicSslContext ssl =
                 QuicSslContextBuilder.forClient()
-                        .keyManager(self.privateKey(), null, self.certificate())
+                        .keyManager(new PeerKeyManager(self), null)
                         .trustManager(new PinnedKeyTrustManager(peerFingerprint))
                         .endpointIdentificationAlgorithm(null)
                         .applicationProtocols(ALPN)
