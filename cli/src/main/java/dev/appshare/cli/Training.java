@@ -24,11 +24,12 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The training run of the class-data archive that scripts/appshare builds (JDK 17's AppCDS: {@code
- * -XX:ArchiveClassesAtExit}, then {@code -XX:SharedArchiveFile} on every start): in one process, a
- * rendezvous with its relay, a share of a small TCP server and a connect to it, all on loopback,
- * one request through the relay path and one through the direct path once ICE found it; then it
- * exits and the JVM writes the classes it loaded into the archive. Every class of {@code server},
+ * The training run of the class-data archive that scripts/appshare builds (JDK 17's AppCDS: this
+ * run with {@code -XX:DumpLoadedClassList}, then {@code -Xshare:dump} of that list, then {@code
+ * -XX:SharedArchiveFile} on every start): picocli's parse of each command's options, then in one
+ * process a rendezvous with its relay, a share of a small TCP server and a connect to it, all on
+ * loopback, one request through the relay path and one through the direct path once ICE found it;
+ * then it exits, and the classes it loaded go into the archive. Every class of {@code server},
  * {@code share} and {@code connect} is then ready-parsed and verified on later starts. Not a
  * command: {@code java -cp appshare.jar dev.appshare.cli.Training}; exits 0 when both requests were
  * answered, 1 otherwise (within about 20 s). With {@code -Dappshare.native.dir=DIR} it also unpacks
@@ -63,6 +64,7 @@ final class Training {
     /** The training's work: true when both requests through the tunnel were answered. */
     static boolean run() throws Exception {
         Main.command("connect"); // the launcher's own classes
+        parseCommandLines();
         Prestart.start();
         InetAddress loopback = InetAddress.getLoopbackAddress();
         HostAddresses.all(); // what connect and share look up, though only loopback is used here
@@ -119,6 +121,21 @@ final class Training {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(3, TimeUnit.SECONDS);
         }
         return ok;
+    }
+
+    /**
+     * picocli's part of a start: each command's options parsed as the commands' own starts parse
+     * them (not run), so that its classes and the commands' are in the archive too.
+     */
+    private static void parseCommandLines() {
+        for (String[] args :
+                List.of(
+                        new String[] {"connect", "a-b-1", "--local", "3000", "--quiet"},
+                        new String[] {"share", "--port", "3000", "--name", "x"},
+                        new String[] {"server", "--listen", "127.0.0.1:7000"},
+                        new String[] {"doctor"})) {
+            Main.fullCommandLine().parseArgs(args);
+        }
     }
 
     /** One HTTP-like exchange through the tunnel; true when the whole answer came. */

@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarEntry;
@@ -83,20 +85,17 @@ class LauncherTest {
     @Test
     void anArchiveOfAnotherBuildIsIgnoredWithoutAWord() throws Exception {
         checkout();
-        // a real archive of this jar, then the jar is rebuilt: the JVM refuses the archive (and
-        // says so on stdout unless told not to), but the launcher takes it for a fresh one
-        Process dump =
-                new ProcessBuilder(
-                                javaOnPath(),
-                                "-XX:ArchiveClassesAtExit=" + jsa(),
-                                "-Xlog:cds=off",
-                                "-Xlog:cds+dynamic=off",
-                                "-jar",
-                                jar().toString())
-                        .redirectErrorStream(true)
-                        .redirectOutput(root.resolve("dump.txt").toFile())
-                        .start();
-        assertTrue(dump.waitFor(60, TimeUnit.SECONDS) && dump.exitValue() == 0);
+        // a real archive of this jar, made as the launcher makes one, then the jar is rebuilt: the
+        // JVM refuses the archive (and says so on stdout unless told not to), but the launcher
+        // takes it for a fresh one
+        Path classes = root.resolve("classes.txt");
+        java("-XX:DumpLoadedClassList=" + classes, "-jar", jar().toString());
+        java(
+                "-Xshare:dump",
+                "-XX:SharedClassListFile=" + classes,
+                "-XX:SharedArchiveFile=" + jsa(),
+                "-cp",
+                jar().toString());
         assertTrue(Files.size(jsa()) > 0);
         checkout(true);
         Files.writeString(
@@ -125,6 +124,17 @@ class LauncherTest {
         checkout();
         assertEquals(new Result(0, "hello hi\n", ""), run("APPSHARE_CDS", "0"));
         assertFalse(Files.exists(root.resolve("cli/target/appshare.jsa.log")));
+    }
+
+    private void java(String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of(javaOnPath()));
+        command.addAll(List.of(args));
+        Process p =
+                new ProcessBuilder(command)
+                        .redirectErrorStream(true)
+                        .redirectOutput(root.resolve("java.txt").toFile())
+                        .start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0, String.join(" ", args));
     }
 
     private static String javaOnPath() {
