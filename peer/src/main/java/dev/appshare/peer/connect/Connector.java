@@ -292,6 +292,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         endSession(); // the server refuses a CONNECT while this connection holds a session
         asking = true;
         signalling.send(RendezvousMessage.of(CONNECT, "v", VERSION, "name", code.name()));
+        Timeline.mark("CONNECT sent");
     }
 
     private void askLater() {
