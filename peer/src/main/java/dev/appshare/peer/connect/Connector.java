@@ -121,7 +121,15 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final EventLoopGroup group;
     private final Console console;
     // Made in the background when Prestart began it, needed only once the rendezvous answers.
-    private final CompletableFuture<PeerIdentity> identity = PeerIdentity.generateAsync();
+    private CompletableFuture<PeerIdentity> identity = PeerIdentity.generateAsync();
+    // An ACCEPTED waiting for that identity: the share starts its PAKE as soon as it hears of the
+    // session, so its first message can come meanwhile. It is kept (with an END or GONE of that
+    // session) and handled once the exchange exists; dropped, the exchange failed on the share's
+    // next message and the connector asked again 2 s later (seen in a cold start on a busy
+    // machine).
+    private String awaitingIdentity;
+    private final List<RendezvousMessage> early = new ArrayList<>();
+    private static final int MAX_EARLY = 8;
     private final RendezvousClient signalling;
     private final EventLoop loop;
     private final Promise<Void> firstTunnel;
@@ -222,6 +230,14 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     /**
+     * For tests: this identity instead of a fresh one (one still being made, to see what comes
+     * before it). Call before {@link #start}.
+     */
+    public void testOnlyIdentity(CompletableFuture<PeerIdentity> identity) {
+        this.identity = identity;
+    }
+
+    /**
      * For tests: behave as a connector whose tunnel was up before, which keeps waiting (with its
      * back-off) when a share fails the code instead of exiting. Call before {@link #start}.
      */
@@ -319,6 +335,12 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     @Override
     public void message(RendezvousMessage m) {
+        if (awaitingIdentity != null
+                && awaitingIdentity.equals(m.get("session"))
+                && (m.type().equals(PAKE) || m.type().equals(END) || m.type().equals(GONE))) {
+            if (early.size() < MAX_EARLY) early.add(m);
+            return;
+        }
         switch (m.type()) {
             case ACCEPTED -> onAccepted(m);
             case PAKE -> {
@@ -347,6 +369,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private void onAccepted(RendezvousMessage m) {
         Timeline.mark("ACCEPTED");
         if (!identity.isDone()) { // still being made (Prestart): answer once it is
+            awaitingIdentity = m.get("session");
+            early.clear();
             identity.whenComplete(
                     (x, e) ->
                             loop.execute(
@@ -355,6 +379,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                                     }));
             return;
         }
+        List<RendezvousMessage> arrivedEarly = List.copyOf(early);
+        awaitingIdentity = null;
+        early.clear();
         PeerIdentity self;
         try {
             self = identity.join();
@@ -406,6 +433,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                         PAKE_TIMEOUT_MILLIS,
                         TimeUnit.MILLISECONDS);
         sendPake(1, pake.start());
+        for (RendezvousMessage e : arrivedEarly) if (id.equals(e.get("session"))) message(e);
     }
 
     private void onPake(RendezvousMessage m) {
