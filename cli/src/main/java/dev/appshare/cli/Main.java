@@ -32,19 +32,7 @@ public final class Main {
             for (String line : new Version().getVersion()) System.out.println(line);
             System.exit(0);
         }
-        // netty's leak detector samples buffers and records where they were used: a cost on every
-        // datagram for a report only a developer reads. The tests keep it (they run without Main);
-        // -Dio.netty.leakDetection.level=simple turns it back on.
-        if (System.getProperty("io.netty.leakDetection.level") == null) {
-            System.setProperty("io.netty.leakDetection.level", "disabled");
-        }
-        // netty 4.2's allocators emit JFR events. Without a recording that buys nothing, but the
-        // first buffer of a process then loads JFR's event machinery (annotations, proxies,
-        // generated handler classes): ~110 ms of a cold start, on the way to a connect's first
-        // byte. -Dio.netty.jfr.enabled=true turns them back on, for a recording.
-        if (System.getProperty("io.netty.jfr.enabled") == null) {
-            System.setProperty("io.netty.jfr.enabled", "false");
-        }
+        nettyDefaults();
         String command = command(args);
         // connect and share begin their command-line-independent cold-start work (Prestart) once
         // their options are parsed: begun here, it slowed the parse more than it gained
@@ -58,6 +46,27 @@ public final class Main {
         Logging.configure(verbose, quiet);
         Timeline.mark("logging configured");
         System.exit(run(verbose, args));
+    }
+
+    /**
+     * netty's settings for a command, unless given on the command line (the tests keep netty's
+     * defaults: they run without Main). Training sets them too, so that its archive holds what a
+     * command loads.
+     */
+    static void nettyDefaults() {
+        // netty's leak detector samples buffers and records where they were used: a cost on every
+        // datagram for a report only a developer reads. -Dio.netty.leakDetection.level=simple
+        // turns it back on.
+        if (System.getProperty("io.netty.leakDetection.level") == null) {
+            System.setProperty("io.netty.leakDetection.level", "disabled");
+        }
+        // netty 4.2's allocators emit JFR events. Without a recording that buys nothing, but the
+        // first buffer of a process then loads JFR's event machinery (annotations, proxies,
+        // generated handler classes): ~110 ms of a cold start, on the way to a connect's first
+        // byte. -Dio.netty.jfr.enabled=true turns them back on, for a recording.
+        if (System.getProperty("io.netty.jfr.enabled") == null) {
+            System.setProperty("io.netty.jfr.enabled", "false");
+        }
     }
 
     /**

@@ -39,6 +39,7 @@ final class Training {
     private Training() {}
 
     public static void main(String[] args) throws Exception {
+        Main.nettyDefaults();
         Logging.configure(false);
         boolean ok = run();
         String nativeDir = System.getProperty("appshare.native.dir");

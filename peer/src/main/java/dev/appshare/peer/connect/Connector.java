@@ -127,7 +127,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     // session) and handled once the exchange exists; dropped, the exchange failed on the share's
     // next message and the connector asked again 2 s later (seen in a cold start on a busy
     // machine).
-    private String awaitingIdentity;
+    // Only the latest such ACCEPTED counts: one that a reconnect or a newer ACCEPTED overtook is
+    // not answered when the identity comes.
+    private RendezvousMessage acceptedWaiting;
     private final List<RendezvousMessage> early = new ArrayList<>();
     private static final int MAX_EARLY = 8;
     private final RendezvousClient signalling;
@@ -335,8 +337,9 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     @Override
     public void message(RendezvousMessage m) {
-        if (awaitingIdentity != null
-                && awaitingIdentity.equals(m.get("session"))
+        if (acceptedWaiting != null
+                && m.get("session") != null
+                && m.get("session").equals(acceptedWaiting.get("session"))
                 && (m.type().equals(PAKE) || m.type().equals(END) || m.type().equals(GONE))) {
             if (early.size() < MAX_EARLY) early.add(m);
             return;
@@ -369,18 +372,18 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private void onAccepted(RendezvousMessage m) {
         Timeline.mark("ACCEPTED");
         if (!identity.isDone()) { // still being made (Prestart): answer once it is
-            awaitingIdentity = m.get("session");
+            acceptedWaiting = m;
             early.clear();
             identity.whenComplete(
                     (x, e) ->
                             loop.execute(
                                     () -> {
-                                        if (!closed && signalling.isConnected()) onAccepted(m);
+                                        if (!closed && acceptedWaiting == m) onAccepted(m);
                                     }));
             return;
         }
         List<RendezvousMessage> arrivedEarly = List.copyOf(early);
-        awaitingIdentity = null;
+        acceptedWaiting = null;
         early.clear();
         PeerIdentity self;
         try {
@@ -641,6 +644,8 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     public boolean disconnected() {
         asking = false;
         session = null; // the server forgot it with the connection
+        acceptedWaiting = null; // and the session an ACCEPTED waiting for the identity named
+        early.clear();
         if (pake != null) {
             pakeDeadline.cancel(false);
             pake = null;

@@ -49,6 +49,7 @@ class LateIdentityTest {
                             code,
                             TrustLab.paths(Transport.RELAY, null),
                             new Lines());
+            PeerIdentity identity = PeerIdentity.generate();
             CompletableFuture<PeerIdentity> late = new CompletableFuture<>();
             connector.testOnlyIdentity(late);
             var first = connector.start();
@@ -63,8 +64,11 @@ class LateIdentityTest {
                                             && proxy.links.get(0).fromServer.stream()
                                                     .anyMatch(m -> m.type().equals(PAKE))),
                     "the share's PAKE message never came");
+            // the proxy notes a message before it writes it on: give the connector a moment to
+            // read it (a later read would only let this test pass without the fix, never fail)
+            Thread.sleep(300);
             assertFalse(first.isDone());
-            late.complete(PeerIdentity.generate());
+            late.complete(identity);
             first.get(20, TimeUnit.SECONDS);
 
             // one CONNECT, one exchange: the early message was not lost
