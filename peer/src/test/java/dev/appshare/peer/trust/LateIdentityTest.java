@@ -5,8 +5,6 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.path.Transport;
-import dev.appshare.peer.share.GuessLimit;
-import dev.appshare.peer.share.Sharer;
 import dev.appshare.peer.trust.Services.CountingEcho;
 import dev.appshare.peer.trust.Services.Lines;
 import dev.appshare.peer.tunnel.PeerIdentity;
@@ -34,15 +32,7 @@ class LateIdentityTest {
                 CountingEcho service = new CountingEcho();
                 ControlProxy proxy =
                         new ControlProxy(lab.server(), null, ControlProxy.TRANSPARENT)) {
-            Sharer share =
-                    lab.sharer(
-                            lab.server(),
-                            service.port(),
-                            null,
-                            GuessLimit.Limits.DEFAULTS,
-                            TrustLab.paths(Transport.RELAY, null),
-                            new Lines());
-            String code = share.start().get(20, TimeUnit.SECONDS);
+            String code = lab.share(service.port(), null, new Lines()).name();
             Connector connector =
                     lab.connector(
                             proxy.address(),
