@@ -48,12 +48,7 @@ class GuessingTest {
             Sharer share = lab.share(service.port(), null, new Lines());
             String code = share.name();
             String wrong = Services.wrongCode(code);
-            Connector c =
-                    lab.connector(
-                            lab.server(),
-                            wrong,
-                            TrustLab.paths(Transport.RELAY, null),
-                            new Lines());
+            Connector c = lab.relayConnector(lab.server(), wrong);
             PeerException e = MaliciousRendezvousTest.refusal(c.start());
             assertEquals(2, e.exitCode());
             assertTrue(e.getMessage().contains("did not accept the code " + wrong), e.getMessage());
@@ -66,12 +61,7 @@ class GuessingTest {
                 PeerException p =
                         assertThrows(
                                 PeerException.class,
-                                () ->
-                                        lab.connector(
-                                                lab.server(),
-                                                notACode,
-                                                TrustLab.paths(Transport.RELAY, null),
-                                                new Lines()),
+                                () -> lab.relayConnector(lab.server(), notACode),
                                 notACode);
                 assertEquals(2, p.exitCode(), notACode);
                 assertTrue(p.getMessage().contains("code"), p.getMessage());
@@ -122,12 +112,7 @@ class GuessingTest {
             guesser.start();
             assertTrue(Services.eventually(20_000, () -> outcomes.size() >= 4), "" + outcomes);
 
-            Connector real =
-                    lab.connector(
-                            from22.address(),
-                            code.toString(),
-                            TrustLab.paths(Transport.RELAY, null),
-                            new Lines());
+            Connector real = lab.relayConnector(from22.address(), code.toString());
             real.start().get(20, TimeUnit.SECONDS);
             assertTrue(guessing.get(), "the guessing was over before the connector was through");
             byte[] data = Services.random(256 << 10);
@@ -210,12 +195,7 @@ class GuessingTest {
             assertTrue(
                     Services.eventually(20_000, () -> wrong.get() >= burst && refused.get() > 20),
                     "wrong " + wrong + ", refused " + refused);
-            Connector real =
-                    lab.connector(
-                            from39.address(),
-                            code.toString(),
-                            TrustLab.paths(Transport.RELAY, null),
-                            new Lines());
+            Connector real = lab.relayConnector(from39.address(), code.toString());
             Future<Void> first = real.start();
             int probesRefused = 0;
             try (RawControl probe =

@@ -4,7 +4,6 @@ import static dev.appshare.wire.rendezvous.RendezvousProtocol.*;
 import static org.junit.jupiter.api.Assertions.*;
 
 import dev.appshare.peer.connect.Connector;
-import dev.appshare.peer.path.Transport;
 import dev.appshare.peer.trust.Services.CountingEcho;
 import dev.appshare.peer.trust.Services.Lines;
 import dev.appshare.peer.tunnel.PeerIdentity;
@@ -33,12 +32,7 @@ class LateIdentityTest {
                 ControlProxy proxy =
                         new ControlProxy(lab.server(), null, ControlProxy.TRANSPARENT)) {
             String code = lab.share(service.port(), null, new Lines()).name();
-            Connector connector =
-                    lab.connector(
-                            proxy.address(),
-                            code,
-                            TrustLab.paths(Transport.RELAY, null),
-                            new Lines());
+            Connector connector = lab.relayConnector(proxy.address(), code);
             PeerIdentity identity = PeerIdentity.generate();
             CompletableFuture<PeerIdentity> late = new CompletableFuture<>();
             connector.testOnlyIdentity(late);

@@ -75,12 +75,7 @@ class MaliciousRendezvousTest {
                                 new Lines());
                 String code = share.start().get(20, TimeUnit.SECONDS);
                 mitm.guess = Services.otherPassword(ShareCode.parse(code).password());
-                Connector connector =
-                        lab.connector(
-                                proxy.address(),
-                                code,
-                                TrustLab.paths(Transport.RELAY, null),
-                                new Lines());
+                Connector connector = lab.relayConnector(proxy.address(), code);
                 Future<Void> first = connector.start();
                 try (Socket app = waitingApplication(connector)) {
                     PeerException refused = refusal(first);
@@ -150,12 +145,7 @@ class MaliciousRendezvousTest {
                         ShareCode.parse(attackerCode).password(),
                         ShareCode.parse(code).password(),
                         "the attacker's share drew the same words (one chance in 2^19)");
-                Connector connector =
-                        lab.connector(
-                                proxy.address(),
-                                code,
-                                TrustLab.paths(Transport.RELAY, null),
-                                new Lines());
+                Connector connector = lab.relayConnector(proxy.address(), code);
                 Future<Void> first = connector.start();
                 try (Socket app = waitingApplication(connector)) {
                     first.await(30, TimeUnit.SECONDS);
@@ -219,12 +209,7 @@ class MaliciousRendezvousTest {
                                 TrustLab.paths(Transport.RELAY, null),
                                 new Lines());
                 String code = share.start().get(20, TimeUnit.SECONDS);
-                Connector connector =
-                        lab.connector(
-                                proxy.address(),
-                                code,
-                                TrustLab.paths(Transport.RELAY, null),
-                                new Lines());
+                Connector connector = lab.relayConnector(proxy.address(), code);
                 Future<Void> first = connector.start();
                 try (Socket app = waitingApplication(connector)) {
                     // each failed tunnel costs the connector 2 s before it asks again
@@ -280,12 +265,7 @@ class MaliciousRendezvousTest {
                                 TrustLab.paths(Transport.RELAY, null),
                                 new Lines());
                 String code = share.start().get(20, TimeUnit.SECONDS);
-                Connector connector =
-                        lab.connector(
-                                proxy.address(),
-                                code,
-                                TrustLab.paths(Transport.RELAY, null),
-                                new Lines());
+                Connector connector = lab.relayConnector(proxy.address(), code);
                 Future<Void> first = connector.start();
                 try (Socket app = waitingApplication(connector)) {
                     // one PAKE deadline (10 s), then the retry (2 s), then another CONNECT

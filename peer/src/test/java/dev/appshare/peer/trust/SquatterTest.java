@@ -88,9 +88,7 @@ class SquatterTest {
             assertNull(squatter.name());
 
             // a connector gets through to the real share
-            Connector c =
-                    lab.connector(
-                            lab.server(), code, TrustLab.paths(Transport.RELAY, null), new Lines());
+            Connector c = lab.relayConnector(lab.server(), code);
             c.start().get(20, TimeUnit.SECONDS);
             byte[] data = Services.random(256 << 10);
             assertArrayEquals(data, Services.roundTrip(c.localAddress(), data));
@@ -118,9 +116,7 @@ class SquatterTest {
                             shareLines);
             String code = share.start().get(20, TimeUnit.SECONDS);
             String number = ShareCode.parse(code).name();
-            Connector c =
-                    lab.connector(
-                            lab.server(), code, TrustLab.paths(Transport.RELAY, null), new Lines());
+            Connector c = lab.relayConnector(lab.server(), code);
             c.start().get(20, TimeUnit.SECONDS);
             byte[] first = Services.random(64 << 10);
             assertArrayEquals(first, Services.roundTrip(c.localAddress(), first));

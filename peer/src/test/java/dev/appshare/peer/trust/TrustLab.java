@@ -198,6 +198,11 @@ final class TrustLab implements AutoCloseable {
         return c;
     }
 
+    /** A relay-only connector for {@code code} through {@code via}, its lines kept: not started. */
+    Connector relayConnector(InetSocketAddress via, String code) {
+        return connector(via, code, paths(Transport.RELAY, null), new Services.Lines());
+    }
+
     @Override
     public void close() throws Exception {
         for (AutoCloseable p : peers) {
