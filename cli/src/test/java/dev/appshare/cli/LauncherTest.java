@@ -29,6 +29,9 @@ import org.junit.jupiter.api.io.TempDir;
 class LauncherTest {
     private record Result(int exit, String out, String err) {}
 
+    /** scripts/appshare's JVM options when APPSHARE_JAVA_OPTS is not set. */
+    private static final String DEFAULT_OPTS = "-Xss512k -XX:+UseSerialGC -XX:-UsePerfData";
+
     @TempDir Path root;
 
     private Path jar() {
@@ -100,7 +103,8 @@ class LauncherTest {
         checkout(true);
         Files.writeString(
                 root.resolve("cli/target/appshare.jsa.id"),
-                javaOnPath() + " " + jar() + "\n"); // the launcher's id: java as found on PATH
+                // the launcher's id: java as found on PATH, the jar, the default JVM options
+                javaOnPath() + " " + jar() + " " + DEFAULT_OPTS + "\n");
         Files.setLastModifiedTime(
                 jsa(), FileTime.fromMillis(Files.getLastModifiedTime(jar()).toMillis() + 5_000));
         Result r = run();
@@ -117,6 +121,20 @@ class LauncherTest {
         assertFalse(Files.exists(jsa()));
         Result second = run();
         assertEquals(new Result(0, "hello hi\n", ""), second);
+    }
+
+    @Test
+    void otherJvmOptionsTrainAgainButAnotherPropertyDoesNot() throws Exception {
+        checkout(); // no Training class: each training fails, and says so once
+        assertTrue(run().err().contains("training run failed"));
+        // a system property does not change what the JVM accepts of an archive
+        Result property = run("APPSHARE_JAVA_OPTS", DEFAULT_OPTS + " -Dsome.property=1");
+        assertEquals(new Result(0, "hello hi\n", ""), property);
+        // another GC would make the JVM refuse an archive dumped with the default: train again
+        Result otherGc = run("APPSHARE_JAVA_OPTS", "-Xss512k -XX:+UseParallelGC");
+        assertEquals(0, otherGc.exit());
+        assertEquals("hello hi\n", otherGc.out());
+        assertTrue(otherGc.err().contains("training run failed"), otherGc.err());
     }
 
     @Test
