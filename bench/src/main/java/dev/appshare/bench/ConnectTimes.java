@@ -259,7 +259,9 @@ public final class ConnectTimes {
      */
     private static String javaOpts() {
         String base = System.getenv("APPSHARE_JAVA_OPTS");
-        return (base == null || base.isBlank() ? "-Xss512k -XX:+UseSerialGC" : base)
+        return (base == null || base.isBlank()
+                        ? "-Xss512k -XX:+UseSerialGC -XX:-UsePerfData"
+                        : base)
                 + " -Dappshare.timeline=true"
                 + " -Dorg.slf4j.simpleLogger.log."
                 + Connector.class.getName()

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -28,9 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LauncherTest {
     private record Result(int exit, String out, String err) {}
-
-    /** scripts/appshare's JVM options when APPSHARE_JAVA_OPTS is not set. */
-    private static final String DEFAULT_OPTS = "-Xss512k -XX:+UseSerialGC -XX:-UsePerfData";
 
     @TempDir Path root;
 
@@ -71,8 +69,14 @@ class LauncherTest {
     }
 
     private Result run(String... env) throws Exception {
-        ProcessBuilder pb =
-                new ProcessBuilder("bash", root.resolve("scripts/appshare").toString(), "hi");
+        return run(List.of(), env);
+    }
+
+    /** scripts/appshare hi, started through {@code prefix} (e.g. to run as another user). */
+    private Result run(List<String> prefix, String... env) throws Exception {
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of("bash", root.resolve("scripts/appshare").toString(), "hi"));
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().remove("APPSHARE_CDS");
         pb.environment().remove("APPSHARE_JAVA_OPTS");
         for (int i = 0; i < env.length; i += 2) pb.environment().put(env[i], env[i + 1]);
@@ -103,8 +107,7 @@ class LauncherTest {
         checkout(true);
         Files.writeString(
                 root.resolve("cli/target/appshare.jsa.id"),
-                // the launcher's id: java as found on PATH, the jar, the default JVM options
-                javaOnPath() + " " + jar() + " " + DEFAULT_OPTS + "\n");
+                javaOnPath() + " " + jar() + "\n"); // the launcher's id: java as found on PATH
         Files.setLastModifiedTime(
                 jsa(), FileTime.fromMillis(Files.getLastModifiedTime(jar()).toMillis() + 5_000));
         Result r = run();
@@ -124,17 +127,44 @@ class LauncherTest {
     }
 
     @Test
-    void otherJvmOptionsTrainAgainButAnotherPropertyDoesNot() throws Exception {
+    void onlyOptionsWithoutCompressedPointersTrainAgain() throws Exception {
         checkout(); // no Training class: each training fails, and says so once
         assertTrue(run().err().contains("training run failed"));
-        // a system property does not change what the JVM accepts of an archive
-        Result property = run("APPSHARE_JAVA_OPTS", DEFAULT_OPTS + " -Dsome.property=1");
-        assertEquals(new Result(0, "hello hi\n", ""), property);
-        // another GC would make the JVM refuse an archive dumped with the default: train again
-        Result otherGc = run("APPSHARE_JAVA_OPTS", "-Xss512k -XX:+UseParallelGC");
-        assertEquals(0, otherGc.exit());
-        assertEquals("hello hi\n", otherGc.out());
-        assertTrue(otherGc.err().contains("training run failed"), otherGc.err());
+        // another GC, heap size or property maps the same archive: nothing to train again (the
+        // systemd unit adds -Xmx256m to an install trained with the defaults)
+        Result same =
+                run(
+                        "APPSHARE_JAVA_OPTS",
+                        "-Xss512k -XX:+UseParallelGC -XX:-UsePerfData -Xmx256m -Dsome.property=1");
+        assertEquals(new Result(0, "hello hi\n", ""), same);
+        // without compressed pointers the JVM refuses an archive dumped with them: train again
+        Result noCoops =
+                run("APPSHARE_JAVA_OPTS", "-Xss512k -XX:+UseSerialGC -XX:-UseCompressedOops");
+        assertEquals(0, noCoops.exit());
+        assertEquals("hello hi\n", noCoops.out());
+        assertTrue(noCoops.err().contains("training run failed"), noCoops.err());
+    }
+
+    @Test
+    void anInstallItCannotWriteToRunsWithoutAWord() throws Exception {
+        // as the systemd unit's user starts an install root owns, with no archive for its java
+        // yet: nothing is trained, no lock file opened, nothing said
+        checkout();
+        Path dir = jar().getParent();
+        List<String> as = List.of();
+        if ("root".equals(System.getProperty("user.name"))) {
+            // root writes anywhere: run the launcher as nobody, who can only read the install
+            Files.setPosixFilePermissions(root, PosixFilePermissions.fromString("rwxr-xr-x"));
+            as = List.of("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups");
+        } else {
+            assertTrue(dir.toFile().setWritable(false, false));
+        }
+        try {
+            assertEquals(new Result(0, "hello hi\n", ""), run(as));
+            assertFalse(Files.exists(dir.resolve("appshare.jsa.lock")));
+        } finally {
+            dir.toFile().setWritable(true, false);
+        }
     }
 
     @Test
