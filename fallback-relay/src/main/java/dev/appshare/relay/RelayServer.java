@@ -9,6 +9,7 @@ import dev.appshare.wire.relay.RelayProtocol;
 import dev.appshare.wire.relay.RelayToken;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
@@ -45,6 +46,18 @@ public final class RelayServer implements AutoCloseable {
 
     /** The global cap never goes past this, however high RLIMIT_NOFILE is (~100 MB of buffers). */
     public static final int MAX_CONNECTIONS = 100_000;
+
+    /**
+     * The most one read from a spliced connection takes (netty's adaptive guess grows towards it
+     * under a bulk transfer and shrinks back for small packets, so an interactive connection never
+     * holds a buffer this size). 64 KiB reads made the splice cost 0.69 s of CPU per GB, and it
+     * reached 0.90× socat -b 65536; 256 KiB: 0.46 s per GB, 1.3× socat (docs/benchmarks.md, fifth
+     * round): each send then carries four loopback segments, and the far end is woken once for
+     * them. What the relay holds per direction for a reader that does not read stays bounded by one
+     * read plus the write high-water mark (64 KiB), since the splice reads again only while its
+     * peer is writable.
+     */
+    public static final int MAX_READ = 256 << 10;
 
     private static final Logger log = LoggerFactory.getLogger(RelayServer.class);
 
@@ -98,6 +111,9 @@ public final class RelayServer implements AutoCloseable {
                         .childOption(ChannelOption.AUTO_READ, false)
                         .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                         .childOption(ChannelOption.TCP_NODELAY, true)
+                        .childOption(
+                                ChannelOption.RCVBUF_ALLOCATOR,
+                                new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ))
                         .childHandler(
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
