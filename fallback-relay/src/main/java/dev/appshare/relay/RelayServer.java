@@ -48,14 +48,13 @@ public final class RelayServer implements AutoCloseable {
     public static final int MAX_CONNECTIONS = 100_000;
 
     /**
-     * The most one read from a spliced connection takes (netty's adaptive guess grows towards it
-     * under a bulk transfer and shrinks back for small packets, so an interactive connection never
-     * holds a buffer this size). 64 KiB reads made the splice cost 0.69 s of CPU per GB, and it
-     * reached 0.90× socat -b 65536; 256 KiB: 0.46 s per GB, 1.3× socat (docs/benchmarks.md, fifth
-     * round): each send then carries four loopback segments, and the far end is woken once for
-     * them. What the relay holds per direction for a reader that does not read stays bounded by one
-     * read plus the write high-water mark (64 KiB), since the splice reads again only while its
-     * peer is writable.
+     * The most one read from a spliced connection takes. netty's adaptive guess starts at 2 KiB,
+     * reaches this after any burst of about 34 KiB and falls back over a dozen small reads. With
+     * netty's default 64 KiB the relay's splice cost 0.69 s of CPU per GB and reached 0.84-0.94x
+     * socat -b 65536; with 256 KiB, 0.51 s per GB and 1.06-1.41x (docs/benchmarks.md, fifth round):
+     * each send carries four loopback segments and wakes the far end once. Queued buffers count by
+     * their capacity ({@link BufferMemoryEstimator}), so what one direction holds for a reader that
+     * does not read stays at most the write high-water mark (64 KiB) plus one read.
      */
     public static final int MAX_READ = 256 << 10;
 
@@ -114,6 +113,9 @@ public final class RelayServer implements AutoCloseable {
                         .childOption(
                                 ChannelOption.RCVBUF_ALLOCATOR,
                                 new AdaptiveRecvByteBufAllocator(64, 2048, MAX_READ))
+                        .childOption(
+                                ChannelOption.MESSAGE_SIZE_ESTIMATOR,
+                                BufferMemoryEstimator.INSTANCE)
                         .childHandler(
                                 new ChannelInitializer<SocketChannel>() {
                                     @Override
