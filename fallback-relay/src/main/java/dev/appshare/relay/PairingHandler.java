@@ -124,9 +124,9 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
                 .execute(
                         () -> {
                             PairingHandler h = partner.pipeline().get(PairingHandler.class);
-                            if (h != null) h.becomeSpliced(partner.pipeline().context(h));
+                            if (h != null) h.becomeSpliced(partner.pipeline().context(h), self);
                         });
-        becomeSpliced(ctx);
+        becomeSpliced(ctx, partner);
         ServerStats stats = relay.stats();
         stats.relayPairs.increment();
         stats.relayPairsTotal.increment();
@@ -137,9 +137,9 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * Leaves the pairing stage: drop the line decoder and this handler, start the splice's idle
-     * clock, tell the client "OK".
+     * clock and its count in the relay's memory budget, tell the client "OK".
      */
-    private void becomeSpliced(ChannelHandlerContext ctx) {
+    private void becomeSpliced(ChannelHandlerContext ctx, Channel partner) {
         cancelDeadline();
         if (waiting) relay.stats().handshake("relay_pairing", System.nanoTime() - waitingSince);
         waiting = false;
@@ -147,6 +147,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
         if (ch.pipeline().get("line") != null) ch.pipeline().remove("line");
         ch.pipeline().replace(this, "idle", new SpliceIdleHandler(relay.spliceIdleMillis()));
+        ch.pipeline().addAfter("idle", "held", new HeldBytesHandler(relay.heldBytes(), partner));
     }
 
     /**

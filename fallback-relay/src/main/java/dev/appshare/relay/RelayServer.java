@@ -21,8 +21,10 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.LineBasedFrameDecoder;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -69,6 +71,8 @@ public final class RelayServer implements AutoCloseable {
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
     private ServerStats stats = new ServerStats();
+    private HeldBytesBudget heldBytes =
+            HeldBytesBudget.ofDirectMemory(stats.relayHeldBytes, this::evicted);
 
     public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
         this(
@@ -90,11 +94,31 @@ public final class RelayServer implements AutoCloseable {
     /** Counts into {@code stats} (the process's, for the metrics listener); call before start. */
     public RelayServer withStats(ServerStats stats) {
         this.stats = stats;
+        this.heldBytes = HeldBytesBudget.ofDirectMemory(stats.relayHeldBytes, this::evicted);
         return this;
     }
 
     ServerStats stats() {
         return stats;
+    }
+
+    /**
+     * A budget for queued bytes other than half the direct memory (tests); call before start, after
+     * {@link #withStats}.
+     */
+    RelayServer withHeldBytesBudget(long bytes, long minStallNanos) {
+        this.heldBytes =
+                new HeldBytesBudget(
+                        bytes,
+                        minStallNanos,
+                        System::nanoTime,
+                        stats.relayHeldBytes,
+                        this::evicted);
+        return this;
+    }
+
+    HeldBytesBudget heldBytes() {
+        return heldBytes;
     }
 
     public RelayServer start(EventLoopGroup group, InetSocketAddress listen)
@@ -127,9 +151,11 @@ public final class RelayServer implements AutoCloseable {
                                 });
         server = b.bind(HostPort.resolved(listen)).sync().channel();
         log.debug(
-                "relay budgets: {} connections per address, {} in all",
+                "relay budgets: {} connections per address, {} in all, {} MiB queued for slow"
+                        + " readers",
                 connections.perAddress(),
-                connections.global());
+                connections.global(),
+                heldBytes.budget() >> 20);
         return this;
     }
 
@@ -149,6 +175,20 @@ public final class RelayServer implements AutoCloseable {
                                 StandardCharsets.US_ASCII))
                 .addListener(ChannelFutureListener.CLOSE);
         return false;
+    }
+
+    /** A spliced pair reset for memory ({@link HeldBytesBudget}): logged like a refusal. */
+    private void evicted(SocketAddress reader, long stallNanos, long queued, long budget) {
+        stats.refused("relay", "memory");
+        rejections.refused(
+                "its spliced pair (its reader has not kept up for "
+                        + TimeUnit.NANOSECONDS.toSeconds(stallNanos)
+                        + " s, "
+                        + (queued >> 10)
+                        + " KiB queued) while the relay holds more than its "
+                        + (budget >> 20)
+                        + " MiB for slow readers: reset",
+                reader);
     }
 
     /** The pairing stage of an accepted connection: the line decoder and the pairing handler. */

@@ -107,6 +107,10 @@ public final class MetricsServer implements AutoCloseable {
                 () -> rendezvous.budgets().openConnections());
         if (relay != null) {
             gauge("appshare_relay_pairs", "Relay pairs spliced now", () -> stats.relayPairs.sum());
+            gauge(
+                    "appshare_relay_held_bytes",
+                    "Bytes the relay holds queued for spliced connections now, by buffer capacity",
+                    () -> stats.relayHeldBytes.sum());
             counter(
                     "appshare_relay_paired",
                     "Relay pairs spliced since start",

@@ -22,6 +22,9 @@ public final class ServerStats {
     /** Relay pairs spliced since start. */
     public final LongAdder relayPairsTotal = new LongAdder();
 
+    /** Bytes the relay holds queued for its spliced connections now (by buffer capacity). */
+    public final LongAdder relayHeldBytes = new LongAdder();
+
     /** STUN Binding requests answered. */
     public final LongAdder stunAnswers = new LongAdder();
 
