@@ -24,6 +24,7 @@ final class AppshareCommand implements Runnable {
     @Override
     public void run() {
         throw new picocli.CommandLine.ParameterException(
-                spec.commandLine(), "missing command: server, relay, share, connect or completion");
+                spec.commandLine(),
+                "missing command: server, relay, share, connect, doctor or completion");
     }
 }
