@@ -254,14 +254,13 @@ public final class ConnectTimes {
                             + " ACCEPTED");
 
     /**
-     * What a connect process is started with: its Connector logs the PAKE line, and it prints its
-     * timeline ({@code dev.appshare.peer.Timeline}).
+     * What a connect process gets added to the launcher's JVM options (which stay as they are): its
+     * Connector logs the PAKE line, and it prints its timeline ({@code
+     * dev.appshare.peer.Timeline}).
      */
-    private static String javaOpts() {
-        String base = System.getenv("APPSHARE_JAVA_OPTS");
-        return (base == null || base.isBlank()
-                        ? "-Xss512k -XX:+UseSerialGC -XX:-UsePerfData"
-                        : base)
+    private static String extraJavaOpts() {
+        String base = System.getenv("APPSHARE_JAVA_EXTRA_OPTS");
+        return (base == null ? "" : base)
                 + " -Dappshare.timeline=true"
                 + " -Dorg.slf4j.simpleLogger.log."
                 + Connector.class.getName()
@@ -300,7 +299,7 @@ public final class ConnectTimes {
                         List.of(launcher, "connect", name, "--local", "0", "--server", server));
         if (transport != null) cmd.addAll(List.of("--transport", transport));
         ProcessBuilder pb = new ProcessBuilder(cmd);
-        pb.environment().put("APPSHARE_JAVA_OPTS", javaOpts());
+        pb.environment().put("APPSHARE_JAVA_EXTRA_OPTS", extraJavaOpts());
         long t0 = System.nanoTime();
         Process p = pb.start();
         double[] pake = {-1, -1};
