@@ -7,73 +7,122 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
- * The relay-wide budget for bytes the relay holds queued for readers that do not keep up.
+ * The relay-wide budget for the bytes it holds queued for its spliced connections.
  *
  * <p>Each direction of a splice holds at most its write high-water mark plus one read ({@link
  * RelayServer#MAX_READ}), about 320 KiB: cheap for one, but a holder of relay tokens can stall many
- * (128 connections per address, from many addresses) and together they would take all of the direct
- * memory every splice and the rendezvous in the same process allocate from. So the relay counts
- * every queued byte ({@link HeldBytesHandler}), and when the sum passes this budget it closes the
- * pairs whose reader has held its direction unwritable the longest, oldest first, until the sum is
- * back under seven eighths of the budget. Only a direction unwritable for at least {@link
- * #MIN_STALL_NANOS} without a break can be chosen: a reader that takes its bytes at even a few
- * hundred kbit/s drains below the low-water mark and starts a new stall well within it, so only
- * readers that (nearly) stopped are ever closed, and only while memory is short. A reader that
- * trickles just enough to keep the idle timer away stays unwritable and is the first chosen.
+ * (128 connections per address, from many addresses), and together they would take the direct
+ * memory that every splice and the rendezvous in the same process allocate from. So every spliced
+ * connection counts what is queued for it ({@link HeldBytesHandler}), and past two limits the relay
+ * resets pairs:
  *
- * <p>The check runs when a direction turns unwritable (the only way the sum grows past a few reads
- * per splice), at most once per {@link #SCAN_INTERVAL_NANOS}, and again once the youngest stall
- * could have become old enough. It looks only at the directions unwritable now.
+ * <ul>
+ *   <li><b>the budget</b> (half of netty's direct-memory limit): the pairs with a direction that
+ *       has held bytes without a single write completing for at least {@link #MIN_STALL_NANOS},
+ *       longest first, until the sum is under 7/8 of the budget. A reader that stopped, writable or
+ *       not, ages; one that takes what it is sent does not. Nothing is reset for a stall younger
+ *       than that, so a burst of fresh stalls may pass the budget for that long;
+ *   <li><b>the ceiling</b> (three quarters of the limit): the pairs holding the most, whatever
+ *       their age, until the sum is under 7/8 of the ceiling. This is the line that keeps the
+ *       process alive when many fresh stalls arrive at once, or when readers that take a little now
+ *       and then (and so never age) hold too much together: any policy that tells slow readers from
+ *       attackers can be imitated by an attacker who reads as slowly, so past the ceiling the relay
+ *       frees memory where it is most.
+ * </ul>
+ *
+ * <p>The check runs when a write takes the sum past the budget, at most once per {@link
+ * #SCAN_INTERVAL_NANOS} (past the ceiling, once per {@link #CEILING_SCAN_INTERVAL_NANOS}), and is
+ * scheduled again while the sum stays over, so a stall that ages without another write is still
+ * found. It looks only at connections holding bytes now, one scan at a time.
  */
 final class HeldBytesBudget {
-    /** Share of netty's direct-memory limit the budget takes: the rest is for everything else. */
-    static final int SHARE_OF_DIRECT_PERCENT = 50;
+    /** Share of netty's direct-memory limit the budget takes. */
+    static final int BUDGET_PERCENT = 50;
 
-    /** A direction unwritable for less than this is never closed for memory. */
+    /** Share of the limit past which pairs are reset whatever their age. */
+    static final int CEILING_PERCENT = 75;
+
+    /** A direction is reset under the budget only after this long without a completed write. */
     static final long MIN_STALL_NANOS = 10_000_000_000L;
 
-    /** The scan of stalled directions runs at most this often. */
+    /** The scan runs at most this often while over the budget. */
     static final long SCAN_INTERVAL_NANOS = 100_000_000L;
 
+    /** ... and at most this often while over the ceiling. */
+    static final long CEILING_SCAN_INTERVAL_NANOS = 10_000_000L;
+
     private final long budget;
+    private final long ceiling;
     private final long minStallNanos;
     private final LongSupplier nanoTime;
     private final LongAdder held;
-    private final Set<HeldBytesHandler> stalled = ConcurrentHashMap.newKeySet();
-    private final AtomicLong nextScan;
-    private final AtomicBoolean recheckPending = new AtomicBoolean();
+    private final Set<HeldBytesHandler> holding = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean scanning = new AtomicBoolean();
+    private final AtomicLong lastScan; // any scan
+    private final AtomicLong lastCeilingScan; // a scan past the ceiling
+    private static final long NONE = Long.MAX_VALUE;
+    private final AtomicLong recheckAt = new AtomicLong(NONE); // the earliest check scheduled
     private final LongAdder evicted = new LongAdder();
     private final Evictions log;
 
-    /** Told of each pair closed for memory, before it closes. */
+    /** Told of each pair reset for memory, just before it is reset (on its loop). */
     interface Evictions {
-        void evicted(SocketAddress reader, long stallNanos, long queuedBytes, long budget);
+        void evicted(
+                SocketAddress reader,
+                long stallNanos,
+                long queuedBytes,
+                boolean pastCeiling,
+                long limit);
     }
 
-    /** Half of netty's direct-memory limit, counting into {@code held} (a gauge's source). */
+    /** Runs {@code task} after {@code nanos} (on some event loop). */
+    interface Scheduler {
+        void schedule(Runnable task, long nanos);
+    }
+
+    /** From netty's direct-memory limit, counting into {@code held} (a gauge's source). */
     static HeldBytesBudget ofDirectMemory(LongAdder held, Evictions log) {
-        long budget = PlatformDependent.maxDirectMemory() / 100 * SHARE_OF_DIRECT_PERCENT;
-        return new HeldBytesBudget(budget, MIN_STALL_NANOS, System::nanoTime, held, log);
+        long limit = PlatformDependent.maxDirectMemory();
+        return new HeldBytesBudget(
+                limit / 100 * BUDGET_PERCENT,
+                limit / 100 * CEILING_PERCENT,
+                MIN_STALL_NANOS,
+                System::nanoTime,
+                held,
+                log);
     }
 
     HeldBytesBudget(
-            long budget, long minStallNanos, LongSupplier nanoTime, LongAdder held, Evictions log) {
+            long budget,
+            long ceiling,
+            long minStallNanos,
+            LongSupplier nanoTime,
+            LongAdder held,
+            Evictions log) {
         this.budget = budget;
+        this.ceiling = ceiling;
         this.minStallNanos = minStallNanos;
         this.nanoTime = nanoTime;
         this.held = held;
         this.log = log;
-        this.nextScan = new AtomicLong(nanoTime.getAsLong());
+        long longAgo = nanoTime.getAsLong() - TimeUnit.DAYS.toNanos(1);
+        this.lastScan = new AtomicLong(longAgo);
+        this.lastCeilingScan = new AtomicLong(longAgo);
     }
 
     long budget() {
         return budget;
+    }
+
+    long ceiling() {
+        return ceiling;
     }
 
     /** Bytes queued on all spliced connections now. */
@@ -81,7 +130,7 @@ final class HeldBytesBudget {
         return held.sum();
     }
 
-    /** Pairs closed for memory since start. */
+    /** Pairs reset for memory since start. */
     long evicted() {
         return evicted.sum();
     }
@@ -90,65 +139,110 @@ final class HeldBytesBudget {
         return nanoTime.getAsLong();
     }
 
-    void add(long bytes) {
+    /** {@code h} queued {@code bytes} more: past the budget, a check (rate-limited). */
+    void queued(HeldBytesHandler h, long bytes, Scheduler recheck) {
         held.add(bytes);
+        holding.add(h);
+        if (held.sum() > budget) check(recheck);
     }
 
-    /** {@code h}'s direction turned unwritable: remember it, and check the budget. */
-    void stalled(HeldBytesHandler h, Scheduler recheck) {
-        stalled.add(h);
-        check(recheck, false);
+    /** {@code bytes} queued on {@code h} were written or dropped; {@code empty}: none left. */
+    void released(HeldBytesHandler h, long bytes, boolean empty) {
+        held.add(-bytes);
+        if (empty) holding.remove(h);
     }
 
-    /** {@code h}'s direction drained or closed. */
-    void moving(HeldBytesHandler h) {
-        stalled.remove(h);
+    /** One connection holding bytes, as the scan saw it. */
+    private record Holder(HeldBytesHandler h, long waitingSince, long queued) {}
+
+    /**
+     * If over the budget, resets pairs as the class comment says, and schedules the next check
+     * while still over.
+     */
+    void check(Scheduler recheck) {
+        long sum = held.sum();
+        if (sum <= budget) return;
+        long now = nanoTime.getAsLong();
+        boolean pastCeiling = sum > ceiling;
+        AtomicLong last = pastCeiling ? lastCeilingScan : lastScan;
+        long interval = pastCeiling ? CEILING_SCAN_INTERVAL_NANOS : SCAN_INTERVAL_NANOS;
+        long wait = last.get() + interval - now;
+        if (wait > 0) { // scanned just now: look again when allowed, in case nothing else does
+            scheduleRecheck(recheck, now, wait);
+            return;
+        }
+        if (!scanning.compareAndSet(false, true)) { // another loop scans: look again after it
+            scheduleRecheck(recheck, now, interval);
+            return;
+        }
+        try {
+            lastScan.set(now);
+            if (pastCeiling) lastCeilingScan.set(now);
+            scan(now, sum, pastCeiling, recheck);
+        } finally {
+            scanning.set(false);
+        }
     }
 
-    /** Runs {@code task} after {@code nanos} (on some event loop). */
-    interface Scheduler {
-        void schedule(Runnable task, long nanos);
+    private void scan(long now, long sum, boolean pastCeiling, Scheduler recheck) {
+        // A snapshot: other loops change these fields while we sort.
+        List<Holder> candidates = new ArrayList<>();
+        long releasing = 0; // already being reset: will leave the sum
+        long untilOldEnough = Long.MAX_VALUE;
+        for (HeldBytesHandler h : holding) {
+            long queued = h.held();
+            if (queued <= 0) continue;
+            if (h.evicting()) {
+                releasing += queued;
+                continue;
+            }
+            long since = h.waitingSince();
+            long age = now - since;
+            if (pastCeiling || age >= minStallNanos) candidates.add(new Holder(h, since, queued));
+            else untilOldEnough = Math.min(untilOldEnough, minStallNanos - age);
+        }
+        candidates.sort(
+                pastCeiling
+                        ? Comparator.comparingLong(Holder::queued).reversed()
+                        : Comparator.comparingLong(Holder::waitingSince));
+        long limit = pastCeiling ? ceiling : budget;
+        long excess = sum - releasing - limit / 8 * 7;
+        for (Holder c : candidates) {
+            if (excess <= 0) break;
+            if (!c.h().startEvicting()) continue; // its partner was chosen already
+            excess -= c.queued() + c.h().partnerHeld();
+            long stall = now - c.waitingSince();
+            c.h().evict(
+                            pastCeiling ? HeldBytesHandler.ANY_AGE : c.waitingSince(),
+                            () -> {
+                                evicted.increment();
+                                log.evicted(c.h().reader(), stall, c.queued(), pastCeiling, limit);
+                            });
+        }
+        if (excess > 0 || held.sum() - releasing > budget) {
+            long wait = pastCeiling ? CEILING_SCAN_INTERVAL_NANOS : SCAN_INTERVAL_NANOS;
+            if (!pastCeiling && untilOldEnough != Long.MAX_VALUE)
+                wait = Math.max(wait, untilOldEnough);
+            scheduleRecheck(recheck, now, wait);
+        }
     }
 
     /**
-     * If over budget, closes the longest stalls, oldest first, until the sum is under 7/8 of the
-     * budget. While over budget with stalls too young to close, checks again once the oldest of
-     * them is old enough. {@code force}: the scheduled check, which runs even if a scan just ran
-     * (there is at most one pending).
+     * A check {@code nanos} from {@code now}, unless one is already due by then (a later one stays
+     * scheduled, and finds nothing to do or checks again, which is harmless).
      */
-    void check(Scheduler recheck, boolean force) {
-        if (held.sum() <= budget) return;
-        long now = nanoTime.getAsLong();
-        long due = nextScan.get();
-        if (force) nextScan.set(now + SCAN_INTERVAL_NANOS);
-        else if (now - due < 0 || !nextScan.compareAndSet(due, now + SCAN_INTERVAL_NANOS)) return;
-        List<HeldBytesHandler> old = new ArrayList<>();
-        long youngest = Long.MAX_VALUE; // stall age still missing, over the too-young ones
-        for (HeldBytesHandler h : stalled) {
-            long since = h.unwritableSince();
-            if (since == HeldBytesHandler.WRITABLE) continue;
-            long age = now - since;
-            if (age >= minStallNanos) old.add(h);
-            else youngest = Math.min(youngest, minStallNanos - age);
+    private void scheduleRecheck(Scheduler recheck, long now, long nanos) {
+        long at = now + nanos;
+        for (; ; ) {
+            long pending = recheckAt.get();
+            if (pending != NONE && pending - at <= 0) return;
+            if (recheckAt.compareAndSet(pending, at)) break;
         }
-        old.sort(Comparator.comparingLong(HeldBytesHandler::unwritableSince));
-        long excess = held.sum() - budget / 8 * 7;
-        for (HeldBytesHandler h : old) {
-            if (excess <= 0) break;
-            long queued = h.held();
-            excess -= queued;
-            stalled.remove(h);
-            evicted.increment();
-            log.evicted(h.reader(), now - h.unwritableSince(), queued, budget);
-            h.evict();
-        }
-        if (excess > 0 && youngest != Long.MAX_VALUE && recheckPending.compareAndSet(false, true)) {
-            recheck.schedule(
-                    () -> {
-                        recheckPending.set(false);
-                        check(recheck, true);
-                    },
-                    Math.max(youngest, SCAN_INTERVAL_NANOS));
-        }
+        recheck.schedule(
+                () -> {
+                    recheckAt.compareAndSet(at, NONE);
+                    check(recheck);
+                },
+                nanos);
     }
 }

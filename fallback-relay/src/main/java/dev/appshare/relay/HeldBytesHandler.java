@@ -6,94 +6,121 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
+import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
  * One spliced connection's part in the relay's {@link HeldBytesBudget}: counts what is queued for
- * it (each write, by the buffer's capacity, until the write completes or fails) and when it has
- * been unwritable since, i.e. how long its reader has not kept up. When the budget is short and
- * this direction is the longest stall, {@link #evict} resets it and its partner.
+ * it (each write, by the buffer's capacity, until the write completes or fails) and since when it
+ * has held bytes without a write completing, i.e. how long its reader has taken nothing. Made in
+ * pairs ({@link #pair}), one per connection of a spliced pair, so that a reset counts and resets
+ * both.
  */
 final class HeldBytesHandler extends ChannelDuplexHandler {
-    /** {@link #unwritableSince()} of a writable (or closed) connection. */
-    static final long WRITABLE = Long.MIN_VALUE;
+    /** {@link #evict}'s argument for a reset past the ceiling: whatever the reader did since. */
+    static final long ANY_AGE = Long.MIN_VALUE;
 
     private final HeldBytesBudget budget;
-    private final Channel partner;
+    private HeldBytesHandler partner;
     private Channel channel;
+    private HeldBytesBudget.Scheduler recheck;
     // Written on the channel's loop; read by whichever loop scans the budget.
     private volatile long held;
-    private volatile long unwritableSince = WRITABLE;
+    private volatile long waitingSince; // while held > 0: the last completed write, or the first
+    private volatile boolean evicting; // chosen by a scan (which runs one at a time)
 
-    HeldBytesHandler(HeldBytesBudget budget, Channel partner) {
+    private HeldBytesHandler(HeldBytesBudget budget) {
         this.budget = budget;
-        this.partner = partner;
+    }
+
+    /** The handlers for the two connections of one spliced pair. */
+    static HeldBytesHandler[] pair(HeldBytesBudget budget) {
+        HeldBytesHandler a = new HeldBytesHandler(budget);
+        HeldBytesHandler b = new HeldBytesHandler(budget);
+        a.partner = b;
+        b.partner = a;
+        return new HeldBytesHandler[] {a, b};
     }
 
     long held() {
         return held;
     }
 
-    long unwritableSince() {
-        return unwritableSince;
+    long partnerHeld() {
+        return partner.held;
+    }
+
+    long waitingSince() {
+        return waitingSince;
+    }
+
+    boolean evicting() {
+        return evicting;
+    }
+
+    SocketAddress reader() {
+        Channel ch = channel;
+        return ch == null ? null : ch.remoteAddress();
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        recheck = (task, nanos) -> ctx.executor().schedule(task, nanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
         int size = ctx.channel().config().getMessageSizeEstimator().newHandle().size(msg);
-        if (size > 0) {
-            held += size;
-            budget.add(size);
-            promise = promise.unvoid();
-            promise.addListener(
-                    (ChannelFutureListener)
-                            f -> {
-                                held -= size;
-                                budget.add(-size);
-                            });
+        if (size <= 0) {
+            ctx.write(msg, promise);
+            return;
         }
+        if (held == 0) waitingSince = budget.nanoTime();
+        held += size;
+        // Counted before the write: a write that fails at once releases in its listener.
+        budget.queued(this, size, recheck);
+        promise = promise.unvoid();
+        promise.addListener((ChannelFutureListener) f -> written(size));
         ctx.write(msg, promise);
     }
 
-    @Override
-    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (ctx.channel().isWritable()) {
-            unwritableSince = WRITABLE;
-            budget.moving(this);
-        } else if (unwritableSince == WRITABLE) {
-            unwritableSince = budget.nanoTime();
-            budget.stalled(
-                    this,
-                    (task, nanos) -> ctx.executor().schedule(task, nanos, TimeUnit.NANOSECONDS));
-        }
-        ctx.fireChannelWritabilityChanged();
+    private void written(int size) {
+        long left = held - size;
+        held = left;
+        if (left > 0) waitingSince = budget.nanoTime(); // the reader took something: it moves
+        budget.released(this, size, left == 0);
     }
 
-    @Override
-    public void channelInactive(ChannelHandlerContext ctx) {
-        unwritableSince = WRITABLE;
-        budget.moving(this);
-        ctx.fireChannelInactive();
+    /** Marks this pair as chosen; false if it already was (by its other direction). */
+    boolean startEvicting() {
+        if (evicting || partner.evicting) return false;
+        evicting = true;
+        partner.evicting = true;
+        return true;
     }
 
-    /** Resets this connection and its partner (any thread). */
-    void evict() {
+    /**
+     * Resets this connection and its partner, on this connection's loop, unless the scan's view is
+     * stale: a reader that took its bytes since {@code waitingSince} (as the scan saw it) is
+     * spared, past the ceiling ({@link #ANY_AGE}) it is not. {@code onReset} runs first if it is
+     * reset.
+     */
+    void evict(long seenWaitingSince, Runnable onReset) {
         Channel ch = channel;
         ch.eventLoop()
                 .execute(
                         () -> {
+                            if (seenWaitingSince != ANY_AGE
+                                    && (held == 0 || waitingSince != seenWaitingSince)) {
+                                evicting = false;
+                                partner.evicting = false;
+                                return;
+                            }
+                            onReset.run();
                             SpliceHandler.abort(ch);
-                            SpliceHandler.abort(partner);
+                            Channel other = partner.channel;
+                            if (other != null) SpliceHandler.abort(other);
                         });
-    }
-
-    /** Where the reader of this connection is. */
-    java.net.SocketAddress reader() {
-        return channel.remoteAddress();
     }
 }

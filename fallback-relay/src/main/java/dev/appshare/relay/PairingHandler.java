@@ -120,13 +120,14 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
     /** Tells both "OK" and starts the splice; on this connection's (current) event loop. */
     private void splice(ChannelHandlerContext ctx, Channel partner) {
         Channel self = ctx.channel();
+        HeldBytesHandler[] held = HeldBytesHandler.pair(relay.heldBytes());
         partner.eventLoop()
                 .execute(
                         () -> {
                             PairingHandler h = partner.pipeline().get(PairingHandler.class);
-                            if (h != null) h.becomeSpliced(partner.pipeline().context(h), self);
+                            if (h != null) h.becomeSpliced(partner.pipeline().context(h), held[1]);
                         });
-        becomeSpliced(ctx, partner);
+        becomeSpliced(ctx, held[0]);
         ServerStats stats = relay.stats();
         stats.relayPairs.increment();
         stats.relayPairsTotal.increment();
@@ -139,7 +140,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
      * Leaves the pairing stage: drop the line decoder and this handler, start the splice's idle
      * clock and its count in the relay's memory budget, tell the client "OK".
      */
-    private void becomeSpliced(ChannelHandlerContext ctx, Channel partner) {
+    private void becomeSpliced(ChannelHandlerContext ctx, HeldBytesHandler held) {
         cancelDeadline();
         if (waiting) relay.stats().handshake("relay_pairing", System.nanoTime() - waitingSince);
         waiting = false;
@@ -147,7 +148,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
         ch.writeAndFlush(Unpooled.copiedBuffer(RelayProtocol.OK + "\n", StandardCharsets.US_ASCII));
         if (ch.pipeline().get("line") != null) ch.pipeline().remove("line");
         ch.pipeline().replace(this, "idle", new SpliceIdleHandler(relay.spliceIdleMillis()));
-        ch.pipeline().addAfter("idle", "held", new HeldBytesHandler(relay.heldBytes(), partner));
+        ch.pipeline().addAfter("idle", "held", held);
     }
 
     /**

@@ -103,13 +103,14 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /**
-     * A budget for queued bytes other than half the direct memory (tests); call before start, after
-     * {@link #withStats}.
+     * Limits for queued bytes other than those from the direct memory (tests); call before start,
+     * after {@link #withStats}.
      */
-    RelayServer withHeldBytesBudget(long bytes, long minStallNanos) {
+    RelayServer withHeldBytesBudget(long budget, long ceiling, long minStallNanos) {
         this.heldBytes =
                 new HeldBytesBudget(
-                        bytes,
+                        budget,
+                        ceiling,
                         minStallNanos,
                         System::nanoTime,
                         stats.relayHeldBytes,
@@ -178,15 +179,17 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** A spliced pair reset for memory ({@link HeldBytesBudget}): logged like a refusal. */
-    private void evicted(SocketAddress reader, long stallNanos, long queued, long budget) {
+    private void evicted(
+            SocketAddress reader, long stallNanos, long queued, boolean pastCeiling, long limit) {
         stats.refused("relay", "memory");
         rejections.refused(
-                "its spliced pair (its reader has not kept up for "
-                        + TimeUnit.NANOSECONDS.toSeconds(stallNanos)
-                        + " s, "
+                "its spliced pair ("
                         + (queued >> 10)
-                        + " KiB queued) while the relay holds more than its "
-                        + (budget >> 20)
+                        + " KiB queued for it, nothing taken for "
+                        + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                        + " ms) while the relay holds more than its "
+                        + (pastCeiling ? "ceiling of " : "budget of ")
+                        + (limit >> 20)
                         + " MiB for slow readers: reset",
                 reader);
     }

@@ -29,12 +29,17 @@ class HeldBytesBudgetTest {
     final List<String> evictions = new ArrayList<>();
 
     HeldBytesBudget budget(long bytes) {
+        return budget(bytes, 100 * bytes);
+    }
+
+    HeldBytesBudget budget(long bytes, long ceiling) {
         return new HeldBytesBudget(
                 bytes,
+                ceiling,
                 STALL,
                 ticker::nanoTime,
                 held,
-                (reader, stall, queued, limit) ->
+                (reader, stall, queued, pastCeiling, limit) ->
                         evictions.add(
                                 reader
                                         + " "
@@ -63,14 +68,19 @@ class HeldBytesBudgetTest {
     }
 
     Direction direction(HeldBytesBudget budget) {
-        EmbeddedChannel partner = EmbeddedChannel.builder().ticker(ticker).build();
+        HeldBytesHandler[] pair = HeldBytesHandler.pair(budget);
         EmbeddedChannel toReader =
-                EmbeddedChannel.builder()
-                        .ticker(ticker)
-                        .handlers(new HeldBytesHandler(budget, partner))
-                        .build();
+                EmbeddedChannel.builder().ticker(ticker).handlers(pair[0]).build();
+        EmbeddedChannel partner =
+                EmbeddedChannel.builder().ticker(ticker).handlers(pair[1]).build();
         toReader.config().setMessageSizeEstimator(BufferMemoryEstimator.INSTANCE);
+        partner.config().setMessageSizeEstimator(BufferMemoryEstimator.INSTANCE);
         return new Direction(toReader, partner);
+    }
+
+    /** The other direction of the same pair: what is queued for the partner's reader. */
+    static Direction reverse(Direction d) {
+        return new Direction(d.partner, d.toReader);
     }
 
     void advance(long seconds, Direction... loops) {
@@ -163,6 +173,84 @@ class HeldBytesBudgetTest {
         assertFalse(b.open(), "the older stall goes");
         assertTrue(a.open() && c.open());
         assertEquals(1, budget.evicted());
+    }
+
+    /** A reader that takes nothing ages even while its connection stays writable. */
+    @Test
+    void aReaderThatTakesNothingAgesEvenUnderTheHighWaterMark() {
+        HeldBytesBudget budget = budget(120_000);
+        Direction quiet = direction(budget);
+        Direction stalled = direction(budget);
+        quiet.queue(50_000); // t=0: under the 64 KiB mark, writable
+        assertTrue(quiet.toReader.isWritable());
+        advance(1, quiet, stalled);
+        stalled.queue(CHUNK); // t=1: 150 KB, over
+        advance(9, quiet, stalled); // t=10: quiet is 10 s old; without it 100 KB < 105 KB
+        assertFalse(quiet.open());
+        assertTrue(stalled.open());
+    }
+
+    /** Past the ceiling, age does not matter: the connections holding the most go first. */
+    @Test
+    void pastTheCeilingTheLargestGoWhateverTheirAge() {
+        HeldBytesBudget budget = budget(100_000, 250_000);
+        Direction a = direction(budget);
+        Direction b = direction(budget);
+        Direction c = direction(budget);
+        a.queue(CHUNK);
+        b.queue(CHUNK);
+        b.queue(50_000);
+        c.queue(60_000); // 310 KB, past the ceiling, every stall 0 s old: b, the largest, goes
+        assertFalse(b.open());
+        assertTrue(a.open() && c.open(), "160 KB left is under 7/8 of the ceiling");
+        assertEquals(1, budget.evicted());
+        assertEquals(160_000, budget.held());
+    }
+
+    /** A pair stalled both ways is one pair: reset once, and both directions' bytes count. */
+    @Test
+    void aPairStalledBothWaysCountsOnce() {
+        HeldBytesBudget budget = budget(150_000);
+        Direction ab = direction(budget);
+        Direction ba = reverse(ab);
+        Direction other = direction(budget);
+        ab.queue(CHUNK);
+        ba.queue(CHUNK); // t=0: 200 KB, over
+        advance(1, ab, ba, other);
+        other.queue(20_000); // t=1
+        advance(9, ab, ba, other); // t=10: both of the pair are old: one reset frees 200 KB
+        ab.open(); // the reset runs on the loop of whichever direction the scan chose
+        ba.open();
+        assertFalse(ab.toReader.isOpen() || ba.toReader.isOpen());
+        assertTrue(other.open());
+        assertEquals(1, budget.evicted());
+        assertEquals(1, evictions.size());
+        assertEquals(20_000, budget.held());
+    }
+
+    /**
+     * The scan runs on one loop, the reset on the stalled connection's: a reader that took its
+     * bytes in between is spared.
+     */
+    @Test
+    void aReaderThatTookItsBytesBeforeTheResetRanIsSpared() {
+        HeldBytesBudget budget = budget(150_000);
+        Direction x = direction(budget);
+        Direction y = direction(budget);
+        x.queue(CHUNK); // t=0
+        advance(1, x, y);
+        y.queue(CHUNK); // t=1: over; the check is scheduled on y's loop, for t=10
+        ticker.advance(9, TimeUnit.SECONDS);
+        y.toReader.runScheduledPendingTasks(); // the scan chooses x; its reset waits on x's loop
+        x.drain(); // x's reader takes it all first
+        assertTrue(x.open(), "spared");
+        assertTrue(y.open());
+        assertEquals(0, budget.evicted());
+        assertEquals(List.of(), evictions);
+        x.queue(CHUNK); // stalls again: a new age, and it can be chosen again later
+        advance(10, x, y); // t=20: y is 19 s old, x 10 s: y goes, and that is enough
+        assertFalse(y.open());
+        assertTrue(x.open());
     }
 
     /** A reader that takes its bytes ends its stall; only an unbroken stall counts. */

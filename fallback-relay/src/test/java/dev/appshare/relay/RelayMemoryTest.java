@@ -18,23 +18,22 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The relay's budget for queued bytes on loopback, attacked the way a holder of relay tokens would:
- * pairs whose reader never reads, each making the relay hold a direction's worth, until together
- * they pass the budget. The relay resets the longest stalls, oldest first, and only those, until it
- * holds less than its budget again, while a pair that reads moves 8 MiB byte-exact throughout.
+ * The relay's limits on queued bytes on loopback, attacked the way a holder of relay tokens would:
+ * pairs whose reader never reads, each making the relay hold a direction's worth. Past the budget
+ * the relay resets the longest stalls, oldest first, once old enough, and only as many as it needs;
+ * past the ceiling, the largest at once, whatever their age. A pair that reads moves 8 MiB
+ * byte-exact throughout.
  */
 class RelayMemoryTest {
-    static final long BUDGET = 1 << 20;
-    static final long MIN_STALL_MILLIS = 1_000;
     static final int MAX_STALLED = 40;
 
     EventLoopGroup group;
@@ -43,23 +42,23 @@ class RelayMemoryTest {
     final ServerStats stats = new ServerStats();
     final List<Socket> sockets = new ArrayList<>();
 
-    @BeforeEach
-    void start() throws Exception {
+    void start(long budget, long ceiling, long minStallMillis) throws Exception {
         group = EventLoops.newGroup(2);
         tokens = new RelayToken(RelayToken.randomSecret(), Clock.systemUTC());
         relay =
                 new RelayServer(tokens, 10_000)
                         .withStats(stats)
                         .withHeldBytesBudget(
-                                BUDGET, TimeUnit.MILLISECONDS.toNanos(MIN_STALL_MILLIS))
+                                budget, ceiling, TimeUnit.MILLISECONDS.toNanos(minStallMillis))
                         .start(group, new InetSocketAddress("127.0.0.1", 0));
     }
 
     @AfterEach
     void stop() throws Exception {
         for (Socket s : sockets) s.close();
-        relay.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+        if (relay != null) relay.close();
+        if (group != null)
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
     }
 
     /** A paired connection; {@code receiveBuffer} > 0 sets a small socket buffer first. */
@@ -73,7 +72,7 @@ class RelayMemoryTest {
         return s;
     }
 
-    /** A pair whose writer sends until it is stopped and whose reader never reads. */
+    /** A pair whose writer sends until it is reset and whose reader never reads. */
     record Stalled(Socket writer, Socket reader, CompletableFuture<Void> writing) {
         boolean reset() {
             return writing.isDone();
@@ -86,55 +85,82 @@ class RelayMemoryTest {
         Socket reader = dial(token, 4096);
         assertEquals("OK", readLine(writer));
         assertEquals("OK", readLine(reader));
-        CompletableFuture<Void> writing =
-                CompletableFuture.runAsync(
+        CompletableFuture<Void> writing = new CompletableFuture<>();
+        // A thread of its own: it blocks for as long as the pair lives.
+        Thread t =
+                new Thread(
                         () -> {
                             byte[] chunk = new byte[64 << 10];
                             try {
                                 for (int i = 0; i < 4096; i++)
                                     writer.getOutputStream().write(chunk);
                             } catch (Exception e) {
-                                // reset by the relay: the end we wait for
+                                // reset by the relay (or closed by the test): the end we wait for
                             }
-                        });
+                            writing.complete(null);
+                        },
+                        "stalled-writer");
+        t.setDaemon(true);
+        t.start();
         return new Stalled(writer, reader, writing);
     }
 
-    @Test
-    void theLongestStallsAreResetUntilTheRelayHoldsLessThanItsBudget() throws Exception {
+    /**
+     * Stalls pairs one by one, each once the relay holds a mark's worth more, while {@code more}.
+     */
+    List<Stalled> stallWhile(java.util.function.BooleanSupplier more) throws Exception {
         List<Stalled> stalled = new ArrayList<>();
-        // Stall pairs one by one, each once the relay holds its high-water mark's worth for it
-        // (the kernel's buffers fill first), until together they pass the budget.
-        while (relay.heldBytes().held() <= BUDGET && stalled.size() < MAX_STALLED) {
+        while (more.getAsBoolean() && stalled.size() < MAX_STALLED) {
             long before = relay.heldBytes().held();
+            long resetBefore = relay.heldBytes().evicted();
             stalled.add(stall());
-            awaitHeld(before + (64 << 10), 10_000);
+            // The relay holds a mark's worth more for it, or it reset pairs to free memory.
+            await(
+                    () ->
+                            relay.heldBytes().held() >= before + (64 << 10)
+                                    || relay.heldBytes().evicted() > resetBefore,
+                    "the relay holds " + before + " and more for a new stall");
             Thread.sleep(50); // distinct stall ages
         }
-        assertTrue(relay.heldBytes().held() > BUDGET, "the attack never passed the budget");
-        assertEquals(0, relay.heldBytes().evicted(), "reset before any stall was old enough");
+        return stalled;
+    }
 
-        // A pair that reads, moving bytes while the relay is over its budget and resets others.
+    /** A pair that reads: 8 MiB in 1 MiB steps over 1.6 s, digest compared. */
+    CompletableFuture<byte[]> transfer(byte[] data) throws Exception {
         String token = tokens.mint(30_000);
         Socket a = dial(token, 0);
         Socket b = dial(token, 0);
         assertEquals("OK", readLine(a));
         assertEquals("OK", readLine(b));
-        byte[] data = new byte[8 << 20];
         new Random(7).nextBytes(data);
         CompletableFuture<byte[]> atB = CompletableFuture.supplyAsync(() -> sha(b, data.length));
-        CompletableFuture.runAsync(
-                () -> {
-                    for (int off = 0; off < data.length; off += 1 << 20) {
-                        write(a, java.util.Arrays.copyOfRange(data, off, off + (1 << 20)));
-                        sleepQuietly(200); // spans the stalls' minimum age
-                    }
-                });
+        Thread w =
+                new Thread(
+                        () -> {
+                            for (int off = 0; off < data.length; off += 1 << 20) {
+                                write(a, Arrays.copyOfRange(data, off, off + (1 << 20)));
+                                sleepQuietly(200);
+                            }
+                        },
+                        "reading-pair-writer");
+        w.setDaemon(true);
+        w.start();
+        return atB;
+    }
 
+    @Test
+    void pastTheBudgetTheLongestStallsAreResetOnceOldEnoughUntilItHoldsLess() throws Exception {
+        long budget = 1 << 20;
+        start(budget, 64 << 20, 1_000);
+        List<Stalled> stalled = stallWhile(() -> relay.heldBytes().held() <= budget);
+        assertTrue(relay.heldBytes().held() > budget, "the attack never passed the budget");
+
+        byte[] data = new byte[8 << 20];
+        CompletableFuture<byte[]> atB = transfer(data);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (relay.heldBytes().held() > BUDGET && System.nanoTime() < end) Thread.sleep(20);
+        while (relay.heldBytes().held() > budget && System.nanoTime() < end) Thread.sleep(20);
         assertTrue(
-                relay.heldBytes().held() <= BUDGET,
+                relay.heldBytes().held() <= budget,
                 "still holding " + relay.heldBytes().held() + " bytes");
         assertArrayEquals(
                 MessageDigest.getInstance("SHA-256").digest(data), atB.get(30, TimeUnit.SECONDS));
@@ -152,15 +178,47 @@ class RelayMemoryTest {
                 reset,
                 stats.refusals().get(new ServerStats.Refusal("relay", "memory")).sum(),
                 "each reset counts in appshare_rejections{reason=\"memory\"}");
-        assertTrue(stats.relayHeldBytes.sum() <= BUDGET, "the gauge reads the held bytes");
     }
 
-    void awaitHeld(long atLeast, long millis) throws Exception {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        while (relay.heldBytes().held() < atLeast && System.nanoTime() < end) Thread.sleep(5);
-        assertTrue(
-                relay.heldBytes().held() >= atLeast,
-                "the relay holds " + relay.heldBytes().held() + " < " + atLeast);
+    @Test
+    void pastTheCeilingPairsAreResetAtOnceWhateverTheirAge() throws Exception {
+        long budget = 256 << 10, ceiling = 1 << 20;
+        start(budget, ceiling, 600_000); // no stall gets old enough: only the ceiling acts
+        List<Stalled> stalled = stallWhile(() -> relay.heldBytes().evicted() == 0);
+        assertTrue(relay.heldBytes().evicted() > 0, "never reset past the ceiling");
+
+        byte[] data = new byte[8 << 20];
+        CompletableFuture<byte[]> atB = transfer(data);
+        assertArrayEquals(
+                MessageDigest.getInstance("SHA-256").digest(data), atB.get(30, TimeUnit.SECONDS));
+        long held = relay.heldBytes().held();
+        assertTrue(held <= ceiling, "holding " + held + " past the ceiling");
+        assertTrue(held > budget, "young stalls under the ceiling stay: " + held);
+        long reset = stalled.stream().filter(Stalled::reset).count();
+        assertEquals(reset, relay.heldBytes().evicted());
+        assertTrue(reset < stalled.size(), "every pair reset: more than needed");
+    }
+
+    @Test
+    void everyQueuedByteIsReleasedWhenThePairsClose() throws Exception {
+        start(64 << 20, 128 << 20, 600_000);
+        List<Stalled> stalled = stallWhile(() -> relay.heldBytes().held() < (1 << 20));
+        assertTrue(relay.heldBytes().held() >= 1 << 20);
+        for (Stalled s : stalled) {
+            s.writer().close();
+            s.reader().close();
+        }
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (relay.heldBytes().held() != 0 && System.nanoTime() < end) Thread.sleep(20);
+        assertEquals(0, relay.heldBytes().held(), "bytes counted and never released");
+        assertEquals(0, stats.relayHeldBytes.sum());
+        assertEquals(0, relay.heldBytes().evicted());
+    }
+
+    static void await(java.util.function.BooleanSupplier done, String what) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!done.getAsBoolean() && System.nanoTime() < end) Thread.sleep(5);
+        assertTrue(done.getAsBoolean(), what);
     }
 
     static void sleepQuietly(long millis) {
