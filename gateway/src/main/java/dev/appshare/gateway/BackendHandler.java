@@ -40,7 +40,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (!visitor.isActive()) {
             ReferenceCountUtil.release(msg);
-            ctx.close();
+            StreamEnd.close(ctx.channel());
             return;
         }
         if (upgraded) {
@@ -59,7 +59,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
                 GatewayPages.send(
                         visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
             else visitor.close();
-            ctx.close();
+            StreamEnd.close(ctx.channel());
             return;
         }
         if (msg instanceof HttpResponse r) {
@@ -80,7 +80,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             } else if (closeAfter) {
                 visitor.writeAndFlush(Unpooled.EMPTY_BUFFER)
                         .addListener(ChannelFutureListener.CLOSE);
-                ctx.close();
+                StreamEnd.close(ctx.channel());
                 return;
             }
         }
@@ -121,7 +121,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             // visitor's next request (e.g. after an application's keep-alive timeout) to a
             // stream nothing answers on.
             visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            ctx.close();
+            StreamEnd.close(ctx.channel());
         }
         ctx.fireUserEventTriggered(evt);
     }
@@ -137,6 +137,6 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("gateway stream {}: {}", ctx.channel(), cause.toString());
-        ctx.close();
+        StreamEnd.close(ctx.channel());
     }
 }

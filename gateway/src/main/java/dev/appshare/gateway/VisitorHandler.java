@@ -196,7 +196,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     private void refuse(HttpResponseStatus status, String page) {
         refused = true;
         dropPending();
-        if (stream != null) stream.close();
+        if (stream != null) StreamEnd.close(stream);
         GatewayPages.send(visitor, status, page);
     }
 
@@ -310,7 +310,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         opening = false;
         if (!visitor.isActive() || refused) {
             dropPending();
-            s.close();
+            StreamEnd.close(s);
             return;
         }
         stream = s;
@@ -396,7 +396,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (firstRequestDeadline != null) firstRequestDeadline.cancel(false);
         dropPending();
-        if (stream != null) stream.close();
+        if (stream != null) StreamEnd.close(stream);
         ctx.fireChannelInactive();
     }
 

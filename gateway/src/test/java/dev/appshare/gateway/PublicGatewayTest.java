@@ -206,6 +206,49 @@ class PublicGatewayTest {
     }
 
     /**
+     * Visitors who leave a large download early (a cancelled download, a closed tab) give the
+     * tunnel back what the share had sent for them: eight of them, each of whose 200 MB responses
+     * could fill its stream's 6 MiB window, together more than the tunnel's 24 MiB, and the next
+     * visitor of the same share still gets a whole answer at once.
+     */
+    @Test
+    void visitorsWhoLeaveLargeDownloadsEarlyDoNotStallTheShare() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            for (int i = 0; i < 8; i++) {
+                try (Socket s = lab.visit()) {
+                    s.getOutputStream()
+                            .write(RawHttp.get("/download?n=" + BIG + "&seed=" + i, host));
+                    s.getOutputStream().flush();
+                    InputStream in = s.getInputStream();
+                    byte[] buf = new byte[64 << 10];
+                    int n = in.read(buf);
+                    assertTrue(n > 0, "visitor " + i + " got no byte of its answer");
+                    assertTrue(
+                            new String(buf, 0, 12, StandardCharsets.US_ASCII)
+                                    .startsWith("HTTP/1.1 200"));
+                    Thread.sleep(300); // the share fills the stream's window meanwhile
+                }
+            }
+            try (Socket s = lab.visit()) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream()
+                        .write(RawHttp.get("/download?n=" + (1 << 20) + "&seed=5", host));
+                s.getOutputStream().flush();
+                MessageDigest md = Origin.sha256();
+                CountingSink sink = new CountingSink(md);
+                RawHttp.Response r =
+                        RawHttp.read(new BufferedInputStream(s.getInputStream()), sink);
+                assertEquals(200, r.status());
+                assertEquals(1 << 20, sink.count);
+                assertEquals(Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
+            }
+        }
+    }
+
+    /**
      * Writes {@code len} bytes of the stream {@code seed}, chunked or as they are; their digest.
      */
     private static String send(OutputStream out, long len, long seed, boolean chunked)
