@@ -25,16 +25,16 @@ import java.util.function.LongSupplier;
  *
  * <ul>
  *   <li><b>the budget</b> (half of netty's direct-memory limit): the pairs with a direction that
- *       has held bytes without a single write completing for at least {@link #MIN_STALL_NANOS},
+ *       has held bytes while its socket took none of them for at least {@link #MIN_STALL_NANOS},
  *       longest first, until the sum is under 7/8 of the budget. A reader that stopped, writable or
- *       not, ages; one that takes what it is sent does not. Nothing is reset for a stall younger
- *       than that, so a burst of fresh stalls may pass the budget for that long;
- *   <li><b>the ceiling</b> (three quarters of the limit): the pairs holding the most, whatever
- *       their age, until the sum is under 7/8 of the ceiling. This is the line that keeps the
- *       process alive when many fresh stalls arrive at once, or when readers that take a little now
- *       and then (and so never age) hold too much together: any policy that tells slow readers from
- *       attackers can be imitated by an attacker who reads as slowly, so past the ceiling the relay
- *       frees memory where it is most.
+ *       not, ages; one that takes anything, even part of a buffer, does not. Nothing is reset for a
+ *       stall younger than that, so a burst of fresh stalls may pass the budget for that long;
+ *   <li><b>the ceiling</b> (three quarters of the limit): the pairs holding the most (in 64 KiB
+ *       steps, the longest waiting first within one), whatever their age, until the sum is under
+ *       7/8 of the ceiling. This is the line that keeps the process alive when many fresh stalls
+ *       arrive at once, or when readers that take a little now and then (and so never age) hold too
+ *       much together: any policy that tells slow readers from attackers can be imitated by an
+ *       attacker who reads as slowly, so past the ceiling the relay frees memory where it is most.
  * </ul>
  *
  * <p>The check runs when a write takes the sum past the budget, at most once per {@link
@@ -139,10 +139,14 @@ final class HeldBytesBudget {
         return nanoTime.getAsLong();
     }
 
-    /** {@code h} queued {@code bytes} more: past the budget, a check (rate-limited). */
-    void queued(HeldBytesHandler h, long bytes, Scheduler recheck) {
+    /** {@code h} queued {@code bytes} more. */
+    void queued(HeldBytesHandler h, long bytes) {
         held.add(bytes);
         holding.add(h);
+    }
+
+    /** After a write: past the budget, a check (rate-limited). */
+    void checkIfOver(Scheduler recheck) {
         if (held.sum() > budget) check(recheck);
     }
 
@@ -201,9 +205,12 @@ final class HeldBytesBudget {
             if (pastCeiling || age >= minStallNanos) candidates.add(new Holder(h, since, queued));
             else untilOldEnough = Math.min(untilOldEnough, minStallNanos - age);
         }
+        // Past the ceiling: by size, in 64 KiB steps (a stalled and a busy direction both top out
+        // near the mark plus one read), and the longest waiting first within a step.
         candidates.sort(
                 pastCeiling
-                        ? Comparator.comparingLong(Holder::queued).reversed()
+                        ? Comparator.comparingLong((Holder c) -> -(c.queued() >> 16))
+                                .thenComparingLong(Holder::waitingSince)
                         : Comparator.comparingLong(Holder::waitingSince));
         long limit = pastCeiling ? ceiling : budget;
         long excess = sum - releasing - limit / 8 * 7;

@@ -3,8 +3,10 @@ package dev.appshare.relay;
 import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelProgressiveFuture;
+import io.netty.channel.ChannelProgressiveFutureListener;
+import io.netty.channel.ChannelProgressivePromise;
 import io.netty.channel.ChannelPromise;
 import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
@@ -79,17 +81,40 @@ final class HeldBytesHandler extends ChannelDuplexHandler {
         if (held == 0) waitingSince = budget.nanoTime();
         held += size;
         // Counted before the write: a write that fails at once releases in its listener.
-        budget.queued(this, size, recheck);
-        promise = promise.unvoid();
-        promise.addListener((ChannelFutureListener) f -> written(size));
-        ctx.write(msg, promise);
+        budget.queued(this, size);
+        // Progressive: the socket reports each part of the buffer it took (netty's partial
+        // writes), so a reader that takes a little of a large buffer moves, not only one that
+        // takes all of it.
+        ChannelProgressivePromise tracked = ctx.newProgressivePromise();
+        tracked.addListener(new Written(size, promise));
+        ctx.write(msg, tracked);
+        budget.checkIfOver(recheck); // after the write: a check that throws loses no buffer
     }
 
-    private void written(int size) {
-        long left = held - size;
-        held = left;
-        if (left > 0) waitingSince = budget.nanoTime(); // the reader took something: it moves
-        budget.released(this, size, left == 0);
+    /** Counts a write out when it completes, passes its result on, and notes partial progress. */
+    private final class Written implements ChannelProgressiveFutureListener {
+        private final int size;
+        private final ChannelPromise promise;
+
+        Written(int size, ChannelPromise promise) {
+            this.size = size;
+            this.promise = promise;
+        }
+
+        @Override
+        public void operationProgressed(ChannelProgressiveFuture f, long progress, long total) {
+            waitingSince = budget.nanoTime(); // the reader took something: it moves
+        }
+
+        @Override
+        public void operationComplete(ChannelProgressiveFuture f) {
+            long left = held - size;
+            held = left;
+            if (left > 0) waitingSince = budget.nanoTime();
+            budget.released(HeldBytesHandler.this, size, left == 0);
+            if (f.isSuccess()) promise.trySuccess();
+            else promise.tryFailure(f.cause());
+        }
     }
 
     /** Marks this pair as chosen; false if it already was (by its other direction). */
@@ -103,16 +128,17 @@ final class HeldBytesHandler extends ChannelDuplexHandler {
     /**
      * Resets this connection and its partner, on this connection's loop, unless the scan's view is
      * stale: a reader that took its bytes since {@code waitingSince} (as the scan saw it) is
-     * spared, past the ceiling ({@link #ANY_AGE}) it is not. {@code onReset} runs first if it is
-     * reset.
+     * spared, past the ceiling ({@link #ANY_AGE}) it is not; a pair that closed meanwhile is left
+     * alone. {@code onReset} runs first if it is reset.
      */
     void evict(long seenWaitingSince, Runnable onReset) {
         Channel ch = channel;
         ch.eventLoop()
                 .execute(
                         () -> {
-                            if (seenWaitingSince != ANY_AGE
-                                    && (held == 0 || waitingSince != seenWaitingSince)) {
+                            if (!ch.isActive()
+                                    || seenWaitingSince != ANY_AGE
+                                            && (held == 0 || waitingSince != seenWaitingSince)) {
                                 evicting = false;
                                 partner.evicting = false;
                                 return;

@@ -182,13 +182,18 @@ public final class RelayServer implements AutoCloseable {
     private void evicted(
             SocketAddress reader, long stallNanos, long queued, boolean pastCeiling, long limit) {
         stats.refused("relay", "memory");
+        String why =
+                pastCeiling
+                        ? " queued for it, among the most) while the relay holds more than its"
+                                + " ceiling of "
+                        : " queued for it, its reader took none for "
+                                + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                                + " ms) while the relay holds more than its budget of ";
         rejections.refused(
                 "its spliced pair ("
                         + (queued >> 10)
-                        + " KiB queued for it, nothing taken for "
-                        + TimeUnit.NANOSECONDS.toMillis(stallNanos)
-                        + " ms) while the relay holds more than its "
-                        + (pastCeiling ? "ceiling of " : "budget of ")
+                        + " KiB"
+                        + why
                         + (limit >> 20)
                         + " MiB for slow readers: reset",
                 reader);

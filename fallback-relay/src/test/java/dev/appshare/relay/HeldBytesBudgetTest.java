@@ -207,25 +207,27 @@ class HeldBytesBudgetTest {
         assertEquals(160_000, budget.held());
     }
 
-    /** A pair stalled both ways is one pair: reset once, and both directions' bytes count. */
+    /**
+     * A pair stalled both ways is one pair: reset once, and both its directions' bytes count
+     * towards the excess (one direction alone would not cover it, and "other" would go too).
+     */
     @Test
     void aPairStalledBothWaysCountsOnce() {
-        HeldBytesBudget budget = budget(150_000);
+        HeldBytesBudget budget = budget(50_000, 200_000);
         Direction ab = direction(budget);
         Direction ba = reverse(ab);
         Direction other = direction(budget);
         ab.queue(CHUNK);
-        ba.queue(CHUNK); // t=0: 200 KB, over
+        ba.queue(CHUNK); // t=0: 200 KB, past the budget, not the ceiling
         advance(1, ab, ba, other);
-        other.queue(20_000); // t=1
-        advance(9, ab, ba, other); // t=10: both of the pair are old: one reset frees 200 KB
+        other.queue(130_000); // t=1: 330 KB, past the ceiling: 155 KB over 7/8 of it
         ab.open(); // the reset runs on the loop of whichever direction the scan chose
         ba.open();
-        assertFalse(ab.toReader.isOpen() || ba.toReader.isOpen());
-        assertTrue(other.open());
+        assertFalse(ab.toReader.isOpen() || ba.toReader.isOpen(), "the older (same size step)");
+        assertTrue(other.open(), "the pair's 200 KB covered the excess");
         assertEquals(1, budget.evicted());
         assertEquals(1, evictions.size());
-        assertEquals(20_000, budget.held());
+        assertEquals(130_000, budget.held());
     }
 
     /**

@@ -29,9 +29,9 @@ import org.junit.jupiter.api.Test;
 /**
  * The relay's limits on queued bytes on loopback, attacked the way a holder of relay tokens would:
  * pairs whose reader never reads, each making the relay hold a direction's worth. Past the budget
- * the relay resets the longest stalls, oldest first, once old enough, and only as many as it needs;
- * past the ceiling, the largest at once, whatever their age. A pair that reads moves 8 MiB
- * byte-exact throughout.
+ * the relay resets the longest stalls, oldest first, once old enough, and only as many as it needs,
+ * sparing an older pair whose reader takes its bytes slowly; past the ceiling, the largest at once,
+ * whatever their age. A pair that reads moves 8 MiB byte-exact throughout.
  */
 class RelayMemoryTest {
     static final int MAX_STALLED = 40;
@@ -80,9 +80,14 @@ class RelayMemoryTest {
     }
 
     Stalled stall() throws Exception {
+        return stall(4096);
+    }
+
+    /** {@code readerBuffer}: the reader's socket receive buffer, 0 for the system's. */
+    Stalled stall(int readerBuffer) throws Exception {
         String token = tokens.mint(30_000);
         Socket writer = dial(token, 0);
-        Socket reader = dial(token, 4096);
+        Socket reader = dial(token, readerBuffer);
         assertEquals("OK", readLine(writer));
         assertEquals("OK", readLine(reader));
         CompletableFuture<Void> writing = new CompletableFuture<>();
@@ -103,6 +108,35 @@ class RelayMemoryTest {
         t.setDaemon(true);
         t.start();
         return new Stalled(writer, reader, writing);
+    }
+
+    /**
+     * A pair whose reader takes up to 64 KiB every 10 ms of a writer's flood (a few MB/s). The
+     * relay sees a reader's progress at the kernel's grain: its socket wakes it once about half of
+     * the send buffer (autotuned up to megabytes) is free, which this reader frees within the
+     * test's 1 s minimum stall; a reader many times slower would still age in it (and one about ten
+     * times slower in the relay's real 10 s).
+     */
+    Stalled slowReader() throws Exception {
+        Stalled s = stall(0);
+        Thread r =
+                new Thread(
+                        () -> {
+                            byte[] buf = new byte[64 << 10];
+                            try {
+                                while (true) {
+                                    int n = s.reader().getInputStream().read(buf);
+                                    if (n < 0) return;
+                                    Thread.sleep(10);
+                                }
+                            } catch (Exception e) {
+                                // closed: the test is over, or the pair was reset
+                            }
+                        },
+                        "slow-reader");
+        r.setDaemon(true);
+        r.start();
+        return s;
     }
 
     /**
@@ -152,6 +186,7 @@ class RelayMemoryTest {
     void pastTheBudgetTheLongestStallsAreResetOnceOldEnoughUntilItHoldsLess() throws Exception {
         long budget = 1 << 20;
         start(budget, 64 << 20, 1_000);
+        Stalled slow = slowReader(); // the oldest, but it moves
         List<Stalled> stalled = stallWhile(() -> relay.heldBytes().held() <= budget);
         assertTrue(relay.heldBytes().held() > budget, "the attack never passed the budget");
 
@@ -166,12 +201,22 @@ class RelayMemoryTest {
                 MessageDigest.getInstance("SHA-256").digest(data), atB.get(30, TimeUnit.SECONDS));
 
         // The reset pairs are the oldest: a prefix of the order they stalled in, and not all.
-        Thread.sleep(200);
+        await(
+                () ->
+                        stalled.stream().filter(Stalled::reset).count()
+                                == relay.heldBytes().evicted(),
+                "every reset pair's writer saw its reset: slow reset "
+                        + slow.reset()
+                        + ", stalled reset "
+                        + stalled.stream().filter(Stalled::reset).count()
+                        + ", evicted "
+                        + relay.heldBytes().evicted());
         int reset = 0;
         while (reset < stalled.size() && stalled.get(reset).reset()) reset++;
         for (int i = reset; i < stalled.size(); i++)
             assertFalse(stalled.get(i).reset(), "pair " + i + " reset out of order");
         assertTrue(reset > 0, "no pair reset");
+        assertFalse(slow.reset(), "a reader that takes its bytes slowly is not a stall");
         assertTrue(reset < stalled.size(), "every pair reset: more than needed");
         assertEquals(reset, relay.heldBytes().evicted());
         assertEquals(
@@ -182,7 +227,9 @@ class RelayMemoryTest {
 
     @Test
     void pastTheCeilingPairsAreResetAtOnceWhateverTheirAge() throws Exception {
-        long budget = 256 << 10, ceiling = 1 << 20;
+        // 1/8 of the ceiling is more than a direction can hold: once under 7/8 of it, the reading
+        // pair's own reads cannot take the sum past it again.
+        long budget = 512 << 10, ceiling = 3 << 20;
         start(budget, ceiling, 600_000); // no stall gets old enough: only the ceiling acts
         List<Stalled> stalled = stallWhile(() -> relay.heldBytes().evicted() == 0);
         assertTrue(relay.heldBytes().evicted() > 0, "never reset past the ceiling");
@@ -194,8 +241,12 @@ class RelayMemoryTest {
         long held = relay.heldBytes().held();
         assertTrue(held <= ceiling, "holding " + held + " past the ceiling");
         assertTrue(held > budget, "young stalls under the ceiling stay: " + held);
+        await(
+                () ->
+                        stalled.stream().filter(Stalled::reset).count()
+                                == relay.heldBytes().evicted(),
+                "only stalled pairs were reset, and their writers saw it");
         long reset = stalled.stream().filter(Stalled::reset).count();
-        assertEquals(reset, relay.heldBytes().evicted());
         assertTrue(reset < stalled.size(), "every pair reset: more than needed");
     }
 
