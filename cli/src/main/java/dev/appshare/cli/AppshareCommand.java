@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
                     + " host",
             "  appshare share --port 3000           share port 3000; prints a name",
             "  appshare connect NAME --local 3000   reach that share at 127.0.0.1:3000",
+            "  appshare doctor                      what this network allows (direct or relay)",
+            "  appshare relay                       a standalone relay, for server"
+                    + " --external-relay",
             "  appshare completion bash             a completion script (bash or zsh)"
         })
 final class AppshareCommand implements Runnable {
@@ -23,8 +26,9 @@ final class AppshareCommand implements Runnable {
 
     @Override
     public void run() {
+        // Main adds every subcommand when none is named, so this lists them all.
         throw new picocli.CommandLine.ParameterException(
                 spec.commandLine(),
-                "missing command: server, relay, share, connect, doctor or completion");
+                "missing command: " + String.join(", ", spec.subcommands().keySet()));
     }
 }

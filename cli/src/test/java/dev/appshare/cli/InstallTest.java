@@ -65,6 +65,7 @@ class InstallTest {
         pb.environment().put("APPSHARE_INSTALL_NO_BUILD", "1");
         pb.environment().put("APPSHARE_CDS", "0"); // the stand-in jar has no training run
         pb.environment().remove("APPSHARE_JAVA_OPTS");
+        pb.environment().remove("APPSHARE_JAVA_EXTRA_OPTS");
         Path out = tmp.resolve("out.txt");
         Process p = pb.redirectErrorStream(true).redirectOutput(out.toFile()).start();
         if (!p.waitFor(120, TimeUnit.SECONDS)) {

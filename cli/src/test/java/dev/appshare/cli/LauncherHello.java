@@ -6,5 +6,7 @@ public final class LauncherHello {
 
     public static void main(String[] args) {
         System.out.println("hello " + String.join(" ", args));
+        String extra = System.getProperty("launcher.extra");
+        if (extra != null) System.out.println("extra " + extra);
     }
 }

@@ -79,6 +79,7 @@ class LauncherTest {
         ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().remove("APPSHARE_CDS");
         pb.environment().remove("APPSHARE_JAVA_OPTS");
+        pb.environment().remove("APPSHARE_JAVA_EXTRA_OPTS");
         for (int i = 0; i < env.length; i += 2) pb.environment().put(env[i], env[i + 1]);
         Path out = root.resolve("out.txt"), err = root.resolve("err.txt");
         Process p = pb.redirectOutput(out.toFile()).redirectError(err.toFile()).start();
@@ -165,6 +166,27 @@ class LauncherTest {
         } finally {
             dir.toFile().setWritable(true, false);
         }
+    }
+
+    @Test
+    void extraOptionsComeAfterTheDefaultsOrTheReplacedOnes() throws Exception {
+        checkout();
+        assertEquals(
+                new Result(0, "hello hi\nextra yes\n", ""),
+                run("APPSHARE_CDS", "0", "APPSHARE_JAVA_EXTRA_OPTS", "-Dlauncher.extra=yes"));
+        assertEquals(
+                new Result(0, "hello hi\nextra *\n", ""),
+                run(
+                        "APPSHARE_CDS",
+                        "0",
+                        "APPSHARE_JAVA_OPTS",
+                        "-Xss512k -Dlauncher.extra=no",
+                        "APPSHARE_JAVA_EXTRA_OPTS",
+                        "-Dlauncher.extra=*"),
+                "the later option wins, and a * stays a *");
+        assertEquals(
+                new Result(0, "hello hi\n", ""),
+                run("APPSHARE_CDS", "0", "APPSHARE_JAVA_EXTRA_OPTS", ""));
     }
 
     @Test
