@@ -196,7 +196,11 @@ final class ServerCommand implements Callable<Integer> {
             throw e;
         }
         RendezvousServer rendezvous = server.rendezvous();
-        if (gateway != null) gateway.attach(rendezvous, gatewayRelay(server));
+        if (gateway != null) {
+            // One budget for slow readers in the process: the relay's, if it runs here.
+            if (server.relay() != null) gateway.shareHeldBytes(server.relay().heldBytes());
+            gateway.attach(rendezvous, gatewayRelay(server));
+        }
         RelayServer relay = server.relay();
         String advertised = server.relayAdvertised();
         log.info(

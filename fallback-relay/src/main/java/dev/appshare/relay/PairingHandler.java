@@ -1,6 +1,7 @@
 package dev.appshare.relay;
 
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.HeldBytesHandler;
 import dev.appshare.wire.net.LingeringClose;
 import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.net.SpliceHandler;
@@ -120,7 +121,7 @@ final class PairingHandler extends ChannelInboundHandlerAdapter {
     /** Tells both "OK" and starts the splice; on this connection's (current) event loop. */
     private void splice(ChannelHandlerContext ctx, Channel partner) {
         Channel self = ctx.channel();
-        HeldBytesHandler[] held = HeldBytesHandler.pair(relay.heldBytes());
+        HeldBytesHandler[] held = HeldBytesHandler.pair(relay.heldBytes(), relay::evicted);
         partner.eventLoop()
                 .execute(
                         () -> {

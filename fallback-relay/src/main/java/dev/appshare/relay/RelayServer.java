@@ -2,6 +2,7 @@ package dev.appshare.relay;
 
 import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.HeldBytesBudget;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.ServerStats;
@@ -71,8 +72,7 @@ public final class RelayServer implements AutoCloseable {
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
     private ServerStats stats = new ServerStats();
-    private HeldBytesBudget heldBytes =
-            HeldBytesBudget.ofDirectMemory(stats.relayHeldBytes, this::evicted);
+    private HeldBytesBudget heldBytes = HeldBytesBudget.ofDirectMemory(stats.heldBytes);
 
     public RelayServer(RelayToken tokens, long handshakeTimeoutMillis) {
         this(
@@ -94,7 +94,7 @@ public final class RelayServer implements AutoCloseable {
     /** Counts into {@code stats} (the process's, for the metrics listener); call before start. */
     public RelayServer withStats(ServerStats stats) {
         this.stats = stats;
-        this.heldBytes = HeldBytesBudget.ofDirectMemory(stats.relayHeldBytes, this::evicted);
+        this.heldBytes = HeldBytesBudget.ofDirectMemory(stats.heldBytes);
         return this;
     }
 
@@ -109,16 +109,15 @@ public final class RelayServer implements AutoCloseable {
     RelayServer withHeldBytesBudget(long budget, long ceiling, long minStallNanos) {
         this.heldBytes =
                 new HeldBytesBudget(
-                        budget,
-                        ceiling,
-                        minStallNanos,
-                        System::nanoTime,
-                        stats.relayHeldBytes,
-                        this::evicted);
+                        budget, ceiling, minStallNanos, System::nanoTime, stats.heldBytes);
         return this;
     }
 
-    HeldBytesBudget heldBytes() {
+    /**
+     * The process's budget for bytes queued for slow readers (the gateway in the same process
+     * shares it).
+     */
+    public HeldBytesBudget heldBytes() {
         return heldBytes;
     }
 
@@ -179,7 +178,7 @@ public final class RelayServer implements AutoCloseable {
     }
 
     /** A spliced pair reset for memory ({@link HeldBytesBudget}): logged like a refusal. */
-    private void evicted(
+    void evicted(
             SocketAddress reader, long stallNanos, long queued, boolean pastCeiling, long limit) {
         stats.refused("relay", "memory");
         String why =

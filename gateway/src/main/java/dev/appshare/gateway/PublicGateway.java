@@ -6,6 +6,8 @@ import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.net.HeldBytesBudget;
+import dev.appshare.wire.net.HeldBytesHandler;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.ServerStats;
 import io.netty.bootstrap.ServerBootstrap;
@@ -23,6 +25,7 @@ import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -131,10 +134,12 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
                                 if (https) {
                                     ch.pipeline()
                                             .addLast(tls.context().newHandler(ch.alloc()))
+                                            .addLast(HELD, heldBytesHandler())
                                             .addLast(new Alpn());
                                 } else if (httpsListener != null) {
                                     redirectPipeline(ch.pipeline());
                                 } else {
+                                    ch.pipeline().addLast(HELD, heldBytesHandler());
                                     visitorPipeline(ch.pipeline(), false);
                                 }
                             }
@@ -208,10 +213,51 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     }
 
     private volatile ServerStats stats = new ServerStats();
+    private volatile HeldBytesBudget heldBytes = HeldBytesBudget.ofDirectMemory(stats.heldBytes);
+    private volatile boolean heldBytesShared;
+
+    /** The pipeline name of a visitor's {@link HeldBytesHandler} (after TLS, before HTTP). */
+    static final String HELD = "held";
 
     /** Counts refused visitors into {@code stats} (the process's, for the metrics listener). */
     public void countInto(ServerStats stats) {
         this.stats = stats;
+        if (!heldBytesShared) heldBytes = HeldBytesBudget.ofDirectMemory(stats.heldBytes);
+    }
+
+    /**
+     * Counts what is queued for visitors in {@code budget}, the embedded relay's, so that the
+     * process has one budget for slow readers (without it the gateway keeps one of its own).
+     */
+    public void shareHeldBytes(HeldBytesBudget budget) {
+        this.heldBytes = budget;
+        this.heldBytesShared = true;
+    }
+
+    HeldBytesBudget heldBytes() {
+        return heldBytes;
+    }
+
+    private HeldBytesHandler heldBytesHandler() {
+        return HeldBytesHandler.single(heldBytes, this::evicted);
+    }
+
+    /** A visitor reset for memory ({@link HeldBytesBudget}): logged like a refusal. */
+    private void evicted(
+            SocketAddress reader, long stallNanos, long queued, boolean pastCeiling, long limit) {
+        stats.refused("gateway", "memory");
+        rejections.refused(
+                "its connection ("
+                        + (queued >> 10)
+                        + (pastCeiling
+                                ? " KiB queued for it, among the most) while the server holds more"
+                                        + " than its ceiling of "
+                                : " KiB queued for it, none taken for "
+                                        + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                                        + " ms) while the server holds more than its budget of ")
+                        + (limit >> 20)
+                        + " MiB for slow readers: reset",
+                reader);
     }
 
     /** Visitor connections open now (admitted and not yet closed). */

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.wire.http.BasicAuth;
+import dev.appshare.wire.net.HeldBytesBudget;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -38,6 +39,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -219,17 +221,20 @@ class PublicGatewayTest {
             String host = lab.host(lab.label("web-app"));
             for (int i = 0; i < 8; i++) {
                 try (Socket s = lab.visit()) {
+                    long before = origin.produced.get();
                     s.getOutputStream()
                             .write(RawHttp.get("/download?n=" + BIG + "&seed=" + i, host));
                     s.getOutputStream().flush();
-                    InputStream in = s.getInputStream();
-                    byte[] buf = new byte[64 << 10];
-                    int n = in.read(buf);
-                    assertTrue(n > 0, "visitor " + i + " got no byte of its answer");
-                    assertTrue(
-                            new String(buf, 0, 12, StandardCharsets.US_ASCII)
-                                    .startsWith("HTTP/1.1 200"));
-                    Thread.sleep(300); // the share fills the stream's window meanwhile
+                    byte[] head = s.getInputStream().readNBytes(12);
+                    assertEquals(
+                            "HTTP/1.1 200",
+                            new String(head, StandardCharsets.US_ASCII),
+                            "visitor " + i + "'s answer");
+                    // The share fills the stream's 6 MiB window (and the sockets' buffers) before
+                    // the visitor leaves; at most 5 s, as a slow machine may take longer.
+                    long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                    while (origin.produced.get() - before < (8L << 20) && System.nanoTime() < end)
+                        Thread.sleep(20);
                 }
             }
             try (Socket s = lab.visit()) {
@@ -244,6 +249,70 @@ class PublicGatewayTest {
                 assertEquals(200, r.status());
                 assertEquals(1 << 20, sink.count);
                 assertEquals(Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
+            }
+            // And the share stopped each abandoned answer: it reset its connection to the app.
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (origin.closed.get() < 8 && System.nanoTime() < end) Thread.sleep(20);
+            assertTrue(origin.closed.get() >= 8, "app connections closed: " + origin.closed.get());
+        }
+    }
+
+    /**
+     * Visitors who ask for large downloads and never read count in the process's budget for slow
+     * readers: past its ceiling the largest are reset (each visitor's queue holds up to 256 KiB),
+     * the sum comes back under it, and a new visitor of the same share gets a whole answer.
+     */
+    @Test
+    void stalledVisitorsPastTheCeilingAreResetAndTheShareStillAnswers() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            // Each stalled visitor holds about 200 KiB here; at most four get their answers going
+            // (the tunnel's window, threat model item 9), so the ceiling is below four's worth.
+            long ceiling = 512 << 10;
+            HeldBytesBudget budget =
+                    new HeldBytesBudget(
+                            128 << 10,
+                            ceiling,
+                            TimeUnit.MINUTES.toNanos(10), // only the ceiling acts
+                            System::nanoTime,
+                            new LongAdder());
+            lab.gateway.shareHeldBytes(budget);
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            List<Socket> stalled = new ArrayList<>();
+            for (int i = 0; i < 8 && budget.evicted() == 0; i++) {
+                Socket s = new Socket();
+                s.setReceiveBufferSize(4096);
+                s.connect(lab.gateway.httpAddress(), 5_000);
+                stalled.add(s);
+                s.getOutputStream().write(RawHttp.get("/download?n=" + BIG + "&seed=" + i, host));
+                s.getOutputStream().flush();
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                long before = budget.held();
+                while (budget.held() < before + (64 << 10)
+                        && budget.evicted() == 0
+                        && System.nanoTime() < end) Thread.sleep(10);
+            }
+            try {
+                assertTrue(budget.evicted() > 0, "never reset past the ceiling: " + budget.held());
+                long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                while (budget.held() > ceiling && System.nanoTime() < end) Thread.sleep(10);
+                assertTrue(budget.held() <= ceiling, "holding " + budget.held());
+                try (Socket s = lab.visit()) {
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream()
+                            .write(RawHttp.get("/download?n=" + (1 << 20) + "&seed=5", host));
+                    s.getOutputStream().flush();
+                    MessageDigest md = Origin.sha256();
+                    CountingSink sink = new CountingSink(md);
+                    RawHttp.Response r =
+                            RawHttp.read(new BufferedInputStream(s.getInputStream()), sink);
+                    assertEquals(200, r.status());
+                    assertEquals(
+                            Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
+                }
+            } finally {
+                for (Socket s : stalled) s.close();
             }
         }
     }

@@ -107,10 +107,6 @@ public final class MetricsServer implements AutoCloseable {
                 () -> rendezvous.budgets().openConnections());
         if (relay != null) {
             gauge("appshare_relay_pairs", "Relay pairs spliced now", () -> stats.relayPairs.sum());
-            gauge(
-                    "appshare_relay_held_bytes",
-                    "Bytes the relay holds queued for spliced connections now, by buffer capacity",
-                    () -> stats.relayHeldBytes.sum());
             counter(
                     "appshare_relay_paired",
                     "Relay pairs spliced since start",
@@ -120,6 +116,10 @@ public final class MetricsServer implements AutoCloseable {
                     "Bytes the relay moved between paired connections, both directions",
                     () -> stats.relayBytes.sum());
         }
+        gauge(
+                "appshare_held_bytes",
+                "Bytes queued now for slow readers: relay pairs and gateway visitors",
+                () -> stats.heldBytes.sum());
         counter(
                 "appshare_stun_answers",
                 "STUN Binding requests answered",

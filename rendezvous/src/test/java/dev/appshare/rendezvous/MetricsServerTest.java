@@ -88,7 +88,7 @@ class MetricsServerTest {
         Map<String, Double> before = scrape();
         assertEquals(0.0, before.get("appshare_relay_bytes_total"), before.toString());
         assertEquals(0.0, before.get("appshare_relay_pairs"));
-        assertEquals(0.0, before.get("appshare_relay_held_bytes"), "the gauge is exported");
+        assertEquals(0.0, before.get("appshare_held_bytes"), "the gauge is exported");
 
         String token = tokens.mint(60_000);
         int relayPort = server.relay().localAddress().getPort();

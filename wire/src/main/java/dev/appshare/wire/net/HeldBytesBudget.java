@@ -1,4 +1,4 @@
-package dev.appshare.relay;
+package dev.appshare.wire.net;
 
 import io.netty.util.internal.PlatformDependent;
 import java.net.SocketAddress;
@@ -14,14 +14,15 @@ import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
 /**
- * The relay-wide budget for the bytes it holds queued for its spliced connections.
+ * A server's budget for the bytes it holds queued for connections whose readers do not keep up: the
+ * relay's spliced pairs and the gateway's visitors, one budget per process.
  *
- * <p>Each direction of a splice holds at most its write high-water mark plus one read ({@link
- * RelayServer#MAX_READ}), about 320 KiB: cheap for one, but a holder of relay tokens can stall many
- * (128 connections per address, from many addresses), and together they would take the direct
- * memory that every splice and the rendezvous in the same process allocate from. So every spliced
- * connection counts what is queued for it ({@link HeldBytesHandler}), and past two limits the relay
- * resets pairs:
+ * <p>Each such connection holds at most its write high-water mark plus one read (about 320 KiB on
+ * the relay), cheap for one; but strangers can stall many (128 connections per address, from many
+ * addresses), and together they would take the direct memory every connection of the process (the
+ * rendezvous's too) allocates from. So each counts what is queued for it ({@link
+ * HeldBytesHandler}), and past two limits the server resets the connections (with a relay pair's
+ * partner):
  *
  * <ul>
  *   <li><b>the budget</b> (half of netty's direct-memory limit): the pairs with a direction that
@@ -34,7 +35,7 @@ import java.util.function.LongSupplier;
  *       7/8 of the ceiling. This is the line that keeps the process alive when many fresh stalls
  *       arrive at once, or when readers that take a little now and then (and so never age) hold too
  *       much together: any policy that tells slow readers from attackers can be imitated by an
- *       attacker who reads as slowly, so past the ceiling the relay frees memory where it is most.
+ *       attacker who reads as slowly, so past the ceiling the server frees memory where it is most.
  * </ul>
  *
  * <p>The check runs when a write takes the sum past the budget, at most once per {@link
@@ -42,7 +43,7 @@ import java.util.function.LongSupplier;
  * scheduled again while the sum stays over, so a stall that ages without another write is still
  * found. It looks only at connections holding bytes now, one scan at a time.
  */
-final class HeldBytesBudget {
+public final class HeldBytesBudget {
     /** Share of netty's direct-memory limit the budget takes. */
     static final int BUDGET_PERCENT = 50;
 
@@ -70,10 +71,11 @@ final class HeldBytesBudget {
     private static final long NONE = Long.MAX_VALUE;
     private final AtomicLong recheckAt = new AtomicLong(NONE); // the earliest check scheduled
     private final LongAdder evicted = new LongAdder();
-    private final Evictions log;
 
-    /** Told of each pair reset for memory, just before it is reset (on its loop). */
-    interface Evictions {
+    /**
+     * Told of each connection (or pair) reset for memory, just before it is reset (on its loop).
+     */
+    public interface Evictions {
         void evicted(
                 SocketAddress reader,
                 long stallNanos,
@@ -83,55 +85,49 @@ final class HeldBytesBudget {
     }
 
     /** Runs {@code task} after {@code nanos} (on some event loop). */
-    interface Scheduler {
+    public interface Scheduler {
         void schedule(Runnable task, long nanos);
     }
 
     /** From netty's direct-memory limit, counting into {@code held} (a gauge's source). */
-    static HeldBytesBudget ofDirectMemory(LongAdder held, Evictions log) {
+    public static HeldBytesBudget ofDirectMemory(LongAdder held) {
         long limit = PlatformDependent.maxDirectMemory();
         return new HeldBytesBudget(
                 limit / 100 * BUDGET_PERCENT,
                 limit / 100 * CEILING_PERCENT,
                 MIN_STALL_NANOS,
                 System::nanoTime,
-                held,
-                log);
+                held);
     }
 
-    HeldBytesBudget(
-            long budget,
-            long ceiling,
-            long minStallNanos,
-            LongSupplier nanoTime,
-            LongAdder held,
-            Evictions log) {
+    /** With limits of its own (tests use small ones). */
+    public HeldBytesBudget(
+            long budget, long ceiling, long minStallNanos, LongSupplier nanoTime, LongAdder held) {
         this.budget = budget;
         this.ceiling = ceiling;
         this.minStallNanos = minStallNanos;
         this.nanoTime = nanoTime;
         this.held = held;
-        this.log = log;
         long longAgo = nanoTime.getAsLong() - TimeUnit.DAYS.toNanos(1);
         this.lastScan = new AtomicLong(longAgo);
         this.lastCeilingScan = new AtomicLong(longAgo);
     }
 
-    long budget() {
+    public long budget() {
         return budget;
     }
 
-    long ceiling() {
+    public long ceiling() {
         return ceiling;
     }
 
     /** Bytes queued on all spliced connections now. */
-    long held() {
+    public long held() {
         return held.sum();
     }
 
-    /** Pairs reset for memory since start. */
-    long evicted() {
+    /** Connections (or pairs) reset for memory since start. */
+    public long evicted() {
         return evicted.sum();
     }
 
@@ -223,7 +219,13 @@ final class HeldBytesBudget {
                             pastCeiling ? HeldBytesHandler.ANY_AGE : c.waitingSince(),
                             () -> {
                                 evicted.increment();
-                                log.evicted(c.h().reader(), stall, c.queued(), pastCeiling, limit);
+                                c.h().log()
+                                        .evicted(
+                                                c.h().reader(),
+                                                stall,
+                                                c.queued(),
+                                                pastCeiling,
+                                                limit);
                             });
         }
         if (excess > 0 || held.sum() - releasing > budget) {

@@ -1,6 +1,5 @@
-package dev.appshare.relay;
+package dev.appshare.wire.net;
 
-import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -12,18 +11,20 @@ import java.net.SocketAddress;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One spliced connection's part in the relay's {@link HeldBytesBudget}: counts what is queued for
- * it (each write, by the buffer's capacity, until the write completes or fails) and since when it
- * has held bytes without a write completing, i.e. how long its reader has taken nothing. Made in
- * pairs ({@link #pair}), one per connection of a spliced pair, so that a reset counts and resets
- * both.
+ * One connection's part in its server's {@link HeldBytesBudget}: counts what is queued for it (each
+ * write, by the channel's message size estimator, until the write completes or fails) and since
+ * when its socket has taken none of it. Made in pairs for the relay ({@link #pair}, one per
+ * connection of a spliced pair, so that a reset counts and resets both) or alone for a gateway
+ * visitor ({@link #single}). Goes right after any TLS handler, so it counts what reaches the
+ * socket's queue.
  */
-final class HeldBytesHandler extends ChannelDuplexHandler {
+public final class HeldBytesHandler extends ChannelDuplexHandler {
     /** {@link #evict}'s argument for a reset past the ceiling: whatever the reader did since. */
     static final long ANY_AGE = Long.MIN_VALUE;
 
     private final HeldBytesBudget budget;
-    private HeldBytesHandler partner;
+    private final HeldBytesBudget.Evictions log;
+    private HeldBytesHandler partner; // null: none (a gateway visitor)
     private Channel channel;
     private HeldBytesBudget.Scheduler recheck;
     // Written on the channel's loop; read by whichever loop scans the budget.
@@ -31,17 +32,27 @@ final class HeldBytesHandler extends ChannelDuplexHandler {
     private volatile long waitingSince; // while held > 0: the last completed write, or the first
     private volatile boolean evicting; // chosen by a scan (which runs one at a time)
 
-    private HeldBytesHandler(HeldBytesBudget budget) {
+    private HeldBytesHandler(HeldBytesBudget budget, HeldBytesBudget.Evictions log) {
         this.budget = budget;
+        this.log = log;
     }
 
-    /** The handlers for the two connections of one spliced pair. */
-    static HeldBytesHandler[] pair(HeldBytesBudget budget) {
-        HeldBytesHandler a = new HeldBytesHandler(budget);
-        HeldBytesHandler b = new HeldBytesHandler(budget);
+    /** The handlers for the two connections of one spliced pair; {@code log} hears of resets. */
+    public static HeldBytesHandler[] pair(HeldBytesBudget budget, HeldBytesBudget.Evictions log) {
+        HeldBytesHandler a = new HeldBytesHandler(budget, log);
+        HeldBytesHandler b = new HeldBytesHandler(budget, log);
         a.partner = b;
         b.partner = a;
         return new HeldBytesHandler[] {a, b};
+    }
+
+    /** The handler of a connection without a partner; {@code log} hears of its reset. */
+    public static HeldBytesHandler single(HeldBytesBudget budget, HeldBytesBudget.Evictions log) {
+        return new HeldBytesHandler(budget, log);
+    }
+
+    HeldBytesBudget.Evictions log() {
+        return log;
     }
 
     long held() {
@@ -49,7 +60,7 @@ final class HeldBytesHandler extends ChannelDuplexHandler {
     }
 
     long partnerHeld() {
-        return partner.held;
+        return partner == null ? 0 : partner.held;
     }
 
     long waitingSince() {
@@ -119,9 +130,9 @@ final class HeldBytesHandler extends ChannelDuplexHandler {
 
     /** Marks this pair as chosen; false if it already was (by its other direction). */
     boolean startEvicting() {
-        if (evicting || partner.evicting) return false;
+        if (evicting || partner != null && partner.evicting) return false;
         evicting = true;
-        partner.evicting = true;
+        if (partner != null) partner.evicting = true;
         return true;
     }
 
@@ -140,12 +151,12 @@ final class HeldBytesHandler extends ChannelDuplexHandler {
                                     || seenWaitingSince != ANY_AGE
                                             && (held == 0 || waitingSince != seenWaitingSince)) {
                                 evicting = false;
-                                partner.evicting = false;
+                                if (partner != null) partner.evicting = false;
                                 return;
                             }
                             onReset.run();
                             SpliceHandler.abort(ch);
-                            Channel other = partner.channel;
+                            Channel other = partner == null ? null : partner.channel;
                             if (other != null) SpliceHandler.abort(other);
                         });
     }

@@ -22,8 +22,11 @@ public final class ServerStats {
     /** Relay pairs spliced since start. */
     public final LongAdder relayPairsTotal = new LongAdder();
 
-    /** Bytes the relay holds queued for its spliced connections now (by buffer capacity). */
-    public final LongAdder relayHeldBytes = new LongAdder();
+    /**
+     * Bytes queued now for the relay's spliced connections and the gateway's visitors (by the size
+     * their channels count, a buffer's capacity on the relay): {@link HeldBytesBudget}.
+     */
+    public final LongAdder heldBytes = new LongAdder();
 
     /** STUN Binding requests answered. */
     public final LongAdder stunAnswers = new LongAdder();

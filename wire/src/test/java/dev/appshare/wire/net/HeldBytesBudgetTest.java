@@ -1,4 +1,4 @@
-package dev.appshare.relay;
+package dev.appshare.wire.net;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -33,20 +33,13 @@ class HeldBytesBudgetTest {
     }
 
     HeldBytesBudget budget(long bytes, long ceiling) {
-        return new HeldBytesBudget(
-                bytes,
-                ceiling,
-                STALL,
-                ticker::nanoTime,
-                held,
-                (reader, stall, queued, pastCeiling, limit) ->
-                        evictions.add(
-                                reader
-                                        + " "
-                                        + TimeUnit.NANOSECONDS.toSeconds(stall)
-                                        + "s "
-                                        + queued));
+        return new HeldBytesBudget(bytes, ceiling, STALL, ticker::nanoTime, held);
     }
+
+    final HeldBytesBudget.Evictions log =
+            (reader, stall, queued, pastCeiling, limit) ->
+                    evictions.add(
+                            reader + " " + TimeUnit.NANOSECONDS.toSeconds(stall) + "s " + queued);
 
     /** One direction of a splice: the relay's connection to the reader, and its partner. */
     record Direction(EmbeddedChannel toReader, EmbeddedChannel partner) {
@@ -68,13 +61,11 @@ class HeldBytesBudgetTest {
     }
 
     Direction direction(HeldBytesBudget budget) {
-        HeldBytesHandler[] pair = HeldBytesHandler.pair(budget);
+        HeldBytesHandler[] pair = HeldBytesHandler.pair(budget, log);
         EmbeddedChannel toReader =
                 EmbeddedChannel.builder().ticker(ticker).handlers(pair[0]).build();
         EmbeddedChannel partner =
                 EmbeddedChannel.builder().ticker(ticker).handlers(pair[1]).build();
-        toReader.config().setMessageSizeEstimator(BufferMemoryEstimator.INSTANCE);
-        partner.config().setMessageSizeEstimator(BufferMemoryEstimator.INSTANCE);
         return new Direction(toReader, partner);
     }
 
