@@ -237,19 +237,7 @@ class PublicGatewayTest {
                         Thread.sleep(20);
                 }
             }
-            try (Socket s = lab.visit()) {
-                s.setSoTimeout(10_000);
-                s.getOutputStream()
-                        .write(RawHttp.get("/download?n=" + (1 << 20) + "&seed=5", host));
-                s.getOutputStream().flush();
-                MessageDigest md = Origin.sha256();
-                CountingSink sink = new CountingSink(md);
-                RawHttp.Response r =
-                        RawHttp.read(new BufferedInputStream(s.getInputStream()), sink);
-                assertEquals(200, r.status());
-                assertEquals(1 << 20, sink.count);
-                assertEquals(Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
-            }
+            aNewVisitorGetsAWholeAnswer(lab, host);
             // And the share stopped each abandoned answer: it reset its connection to the app.
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (origin.closed.get() < 8 && System.nanoTime() < end) Thread.sleep(20);
@@ -298,22 +286,25 @@ class PublicGatewayTest {
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
                 while (budget.held() > ceiling && System.nanoTime() < end) Thread.sleep(10);
                 assertTrue(budget.held() <= ceiling, "holding " + budget.held());
-                try (Socket s = lab.visit()) {
-                    s.setSoTimeout(10_000);
-                    s.getOutputStream()
-                            .write(RawHttp.get("/download?n=" + (1 << 20) + "&seed=5", host));
-                    s.getOutputStream().flush();
-                    MessageDigest md = Origin.sha256();
-                    CountingSink sink = new CountingSink(md);
-                    RawHttp.Response r =
-                            RawHttp.read(new BufferedInputStream(s.getInputStream()), sink);
-                    assertEquals(200, r.status());
-                    assertEquals(
-                            Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
-                }
+                aNewVisitorGetsAWholeAnswer(lab, host);
             } finally {
                 for (Socket s : stalled) s.close();
             }
+        }
+    }
+
+    /** A new visitor of {@code host} downloads 1 MiB, byte-exact, within 10 s. */
+    private static void aNewVisitorGetsAWholeAnswer(GatewayLab lab, String host) throws Exception {
+        try (Socket s = lab.visit()) {
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(RawHttp.get("/download?n=" + (1 << 20) + "&seed=5", host));
+            s.getOutputStream().flush();
+            MessageDigest md = Origin.sha256();
+            CountingSink sink = new CountingSink(md);
+            RawHttp.Response r = RawHttp.read(new BufferedInputStream(s.getInputStream()), sink);
+            assertEquals(200, r.status());
+            assertEquals(1 << 20, sink.count);
+            assertEquals(Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
         }
     }
 
