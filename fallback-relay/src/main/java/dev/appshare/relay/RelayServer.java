@@ -25,7 +25,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -181,20 +180,9 @@ public final class RelayServer implements AutoCloseable {
     void evicted(
             SocketAddress reader, long stallNanos, long queued, boolean pastCeiling, long limit) {
         stats.refused("relay", "memory");
-        String why =
-                pastCeiling
-                        ? " queued for it, among the most) while the relay holds more than its"
-                                + " ceiling of "
-                        : " queued for it, its reader took none for "
-                                + TimeUnit.NANOSECONDS.toMillis(stallNanos)
-                                + " ms) while the relay holds more than its budget of ";
         rejections.refused(
-                "its spliced pair ("
-                        + (queued >> 10)
-                        + " KiB"
-                        + why
-                        + (limit >> 20)
-                        + " MiB for slow readers: reset",
+                HeldBytesBudget.resetReason(
+                        "its spliced pair", stallNanos, queued, pastCeiling, limit),
                 reader);
     }
 

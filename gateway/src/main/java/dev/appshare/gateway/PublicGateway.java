@@ -247,16 +247,8 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
             SocketAddress reader, long stallNanos, long queued, boolean pastCeiling, long limit) {
         stats.refused("gateway", "memory");
         rejections.refused(
-                "its connection ("
-                        + (queued >> 10)
-                        + (pastCeiling
-                                ? " KiB queued for it, among the most) while the server holds more"
-                                        + " than its ceiling of "
-                                : " KiB queued for it, none taken for "
-                                        + TimeUnit.NANOSECONDS.toMillis(stallNanos)
-                                        + " ms) while the server holds more than its budget of ")
-                        + (limit >> 20)
-                        + " MiB for slow readers: reset",
+                HeldBytesBudget.resetReason(
+                        "its connection", stallNanos, queued, pastCeiling, limit),
                 reader);
     }
 

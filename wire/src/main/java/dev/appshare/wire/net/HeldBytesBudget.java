@@ -50,7 +50,7 @@ public final class HeldBytesBudget {
     /** Share of the limit past which pairs are reset whatever their age. */
     static final int CEILING_PERCENT = 75;
 
-    /** A direction is reset under the budget only after this long without a completed write. */
+    /** A direction is reset under the budget only after its socket took none of it this long. */
     static final long MIN_STALL_NANOS = 10_000_000_000L;
 
     /** The scan runs at most this often while over the budget. */
@@ -82,6 +82,25 @@ public final class HeldBytesBudget {
                 long queuedBytes,
                 boolean pastCeiling,
                 long limit);
+    }
+
+    /**
+     * The refusal line's text for a reset {@link Evictions} heard of: {@code what} (e.g. "its
+     * connection") was reset, and why, in the words of the limit that was passed.
+     */
+    public static String resetReason(
+            String what, long stallNanos, long queuedBytes, boolean pastCeiling, long limit) {
+        return what
+                + " ("
+                + (queuedBytes >> 10)
+                + " KiB queued for it, "
+                + (pastCeiling
+                        ? "among the most) while the server holds more than its ceiling of "
+                        : "its reader took none for "
+                                + TimeUnit.NANOSECONDS.toMillis(stallNanos)
+                                + " ms) while the server holds more than its budget of ")
+                + (limit >> 20)
+                + " MiB for slow readers: reset";
     }
 
     /** Runs {@code task} after {@code nanos} (on some event loop). */
@@ -121,7 +140,7 @@ public final class HeldBytesBudget {
         return ceiling;
     }
 
-    /** Bytes queued on all spliced connections now. */
+    /** Bytes queued on all the connections it counts now. */
     public long held() {
         return held.sum();
     }
