@@ -37,6 +37,7 @@ import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import dev.appshare.wire.tunnel.PathSignals;
+import dev.appshare.wire.tunnel.PausedStreams;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -161,6 +162,9 @@ class ProtocolDocTest {
         c.put("TunnelCodecs.MAX_DATA", TunnelCodecs.MAX_DATA);
         c.put("TunnelCodecs.MAX_STREAM_DATA", TunnelCodecs.MAX_STREAM_DATA);
         c.put("TunnelCodecs.MAX_STREAMS", TunnelCodecs.MAX_STREAMS);
+        c.put("PausedStreams.BUDGET", (long) PausedStreams.BUDGET);
+        c.put("PausedStreams.CEILING", (long) PausedStreams.CEILING);
+        c.put("PausedStreams.MIN_STALL_NANOS", Duration.ofNanos(PausedStreams.MIN_STALL_NANOS));
         c.put(
                 "KeepAliveHandler.INTERVAL_MILLIS",
                 Duration.ofMillis(KeepAliveHandler.INTERVAL_MILLIS));

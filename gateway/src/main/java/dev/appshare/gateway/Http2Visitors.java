@@ -44,6 +44,7 @@ final class Http2Visitors {
                                                 .addLast(
                                                         new Http2StreamFrameToHttpObjectCodec(true))
                                                 .addLast(new DropConversionHeaders())
+                                                .addLast(gateway.pauseWatch())
                                                 .addLast(new VisitorHandler(gateway, true));
                                     }
                                 }))

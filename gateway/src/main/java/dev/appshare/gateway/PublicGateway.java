@@ -10,6 +10,8 @@ import dev.appshare.wire.net.HeldBytesBudget;
 import dev.appshare.wire.net.HeldBytesHandler;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.ServerStats;
+import dev.appshare.wire.tunnel.PauseWatch;
+import dev.appshare.wire.tunnel.PausedStreams;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -159,6 +161,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
                                         .setMaxInitialLineLength(MAX_LINE)
                                         .setMaxHeaderSize(MAX_HEADERS)
                                         .setMaxChunkSize(MAX_CHUNK)))
+                .addLast(pauseWatch())
                 .addLast(new VisitorHandler(this, https));
     }
 
@@ -249,6 +252,31 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
         rejections.refused(
                 HeldBytesBudget.resetReason(
                         "its connection", stallNanos, queued, pastCeiling, limit),
+                reader);
+    }
+
+    /**
+     * Visitors whose share's answers wait in a tunnel because they do not read them, bounded for
+     * the gateway ({@link PausedStreams}).
+     */
+    private final PausedStreams paused = new PausedStreams(this::pausedReset);
+
+    /** The step before each {@link VisitorHandler} that reports its visitor not reading. */
+    PauseWatch pauseWatch() {
+        return paused.watch();
+    }
+
+    PausedStreams pausedStreams() {
+        return paused;
+    }
+
+    /** A visitor reset for not reading ({@link PausedStreams}): logged like a refusal. */
+    private void pausedReset(
+            SocketAddress reader, long pausedNanos, int pausedStreams, boolean pastCeiling) {
+        stats.refused("gateway", "memory");
+        rejections.refused(
+                "its connection: "
+                        + PausedStreams.resetReason(pausedNanos, pausedStreams, pastCeiling),
                 reader);
     }
 

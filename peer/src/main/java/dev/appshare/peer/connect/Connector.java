@@ -22,6 +22,7 @@ import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.PausedStreams;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
@@ -140,6 +141,13 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private ConnectorTunnel tunnel;
     private volatile ConnectorTunnel up; // the tunnel while it is up, for status()
     private final Traffic traffic = new Traffic();
+    private final PausedStreams paused =
+            new PausedStreams(
+                    (reader, nanos, streams, pastCeiling) ->
+                            log.warn(
+                                    "local connection from {} reset: {}",
+                                    reader,
+                                    PausedStreams.resetReason(nanos, streams, pastCeiling)));
     private String session; // the session the server holds for this connection, until END
     private PakeExchange pake; // while proving the code in that session
     private ScheduledFuture<?> pakeDeadline;
@@ -259,6 +267,11 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     /** The bytes and connections of this connector's local connections. */
     Traffic traffic() {
         return traffic;
+    }
+
+    /** The local connections that stopped reading, bounded for this process. */
+    PausedStreams pausedStreams() {
+        return paused;
     }
 
     /**

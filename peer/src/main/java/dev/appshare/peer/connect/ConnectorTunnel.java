@@ -152,6 +152,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                             StreamAborts.track(stream);
                             Timeline.mark("first stream open");
                             stream.writeAndFlush(Unpooled.wrappedBuffer(forward.preamble()));
+                            local.pipeline().addFirst(owner.pausedStreams().watch());
                             SpliceHandler.Pair splice = SpliceHandler.join(local, stream);
                             owner.traffic().track(local, splice.fromA(), splice.fromB());
                             log.debug(

@@ -21,6 +21,7 @@ import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.PausedStreams;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -117,6 +118,13 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     // Changed on the signalling loop; read by status() from any thread.
     private final Map<String, SharerSession> sessions = new ConcurrentHashMap<>();
     private final Traffic traffic = new Traffic();
+    private final PausedStreams paused =
+            new PausedStreams(
+                    (app, nanos, streams, pastCeiling) ->
+                            log.warn(
+                                    "connection to {} reset: {}",
+                                    app,
+                                    PausedStreams.resetReason(nanos, streams, pastCeiling)));
     private String name;
     private boolean toldTaken;
     private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)
@@ -474,6 +482,11 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     Traffic traffic() {
         return traffic;
+    }
+
+    /** The connections to shared ports that stopped reading, bounded for this process. */
+    PausedStreams pausedStreams() {
+        return paused;
     }
 
     /**

@@ -102,7 +102,10 @@ public final class SharerSession implements PathSwitch.Listener {
                                 ch.pipeline()
                                         .addLast(
                                                 new TargetDialHandler(
-                                                        targets, id, owner.traffic()));
+                                                        targets,
+                                                        id,
+                                                        owner.traffic(),
+                                                        owner.pausedStreams()));
                             }
                         });
         carrier =

@@ -6,6 +6,7 @@ import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.PathSignals;
+import dev.appshare.wire.tunnel.PausedStreams;
 import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
@@ -44,20 +45,26 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private final SharedTargets targets;
     private final String session;
     private final Traffic traffic;
+    private final PausedStreams paused;
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
     private Channel dialing; // the TCP connection being made, until it is spliced
 
     public TargetDialHandler(SharedTargets targets, String session) {
-        this(targets, session, new Traffic());
+        this(targets, session, new Traffic(), new PausedStreams((app, nanos, n, ceiling) -> {}));
     }
 
-    /** {@code traffic} counts the bytes each spliced connection moves (for the status line). */
-    public TargetDialHandler(SharedTargets targets, String session, Traffic traffic) {
+    /**
+     * {@code traffic} counts the bytes each spliced connection moves (for the status line); {@code
+     * paused} bounds the connections whose application stopped reading.
+     */
+    public TargetDialHandler(
+            SharedTargets targets, String session, Traffic traffic, PausedStreams paused) {
         this.targets = targets;
         this.session = session;
         this.traffic = traffic;
+        this.paused = paused;
     }
 
     @Override
@@ -210,6 +217,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         if (held.isReadable()) tcp.writeAndFlush(held);
         else held.release();
         ctx.pipeline().remove(this);
+        tcp.pipeline().addFirst(paused.watch());
         SpliceHandler.Pair splice = SpliceHandler.join(stream, tcp);
         traffic.track(tcp, splice.fromB(), splice.fromA()); // out: the target's bytes
         if (inputShut) {

@@ -39,10 +39,23 @@ public final class TunnelCodecs {
     public static final int RELAY_ONLY_PAYLOAD = 8000;
 
     public static final long IDLE_TIMEOUT_SECONDS = 30;
-    // Flow-control windows: bound what one tunnel buffers (connection) and one stream may take of
-    // it.
-    public static final long MAX_DATA = 24L << 20;
+
+    /**
+     * The connection-wide flow-control limit: the largest QUIC allows, so none in practice. quiche
+     * counts a stream's received but unread bytes against the connection's window (at most 24 MiB
+     * in the quiche netty bundles) and renews the window only when less than half of it is left:
+     * two or three streams whose readers stopped (a paused download) froze every other stream of
+     * the tunnel. What a tunnel buffers is bounded instead by each stream's window times the
+     * streams paused, whose number {@code PausedStreams} bounds per process.
+     */
+    public static final long MAX_DATA = (1L << 62) - 1;
+
+    /**
+     * Each stream's flow-control window, each direction: what one stream may buffer unread (quiche
+     * widens it up to 16 MiB for a reader that keeps up with a fast path).
+     */
     public static final long MAX_STREAM_DATA = 6L << 20;
+
     public static final long MAX_STREAMS = 100_000;
 
     /**

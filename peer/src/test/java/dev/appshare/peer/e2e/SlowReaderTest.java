@@ -19,7 +19,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  */
 class SlowReaderTest {
     static final long BOUND =
-            64L << 20; // 24 MiB QUIC window + four kernel socket buffers, with room
+            64L << 20; // the stream's QUIC window (6, up to 16 MiB) + four socket buffers, with
+
+    // room
 
     @ParameterizedTest(name = "over {0}")
     @EnumSource(

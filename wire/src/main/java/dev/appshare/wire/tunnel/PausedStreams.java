@@ -1,0 +1,201 @@
+package dev.appshare.wire.tunnel;
+
+import io.netty.channel.Channel;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongSupplier;
+
+/**
+ * A process's bound on the QUIC streams it has stopped reading because the socket they feed takes
+ * nothing: a paused download in a browser, a visitor who went away without closing, an application
+ * that does not read what it is sent.
+ *
+ * <p><b>Why it exists.</b> The tunnels run without a connection-wide flow-control window ({@code
+ * TunnelCodecs.MAX_DATA}). quiche counts a stream's received but unread bytes against the
+ * connection's window and renews the window only when less than half of it is left, so with a 24
+ * MiB window two or three streams nobody read (6 MiB each, up to 16 MiB once quiche has widened the
+ * window of a fast reader) froze every other connection of the tunnel, the user's ssh session with
+ * the paused download. Each stream is still bounded by its own window; what a tunnel buffers is
+ * then bounded by the number of streams paused, and this class bounds that number for the process:
+ *
+ * <ul>
+ *   <li><b>the budget</b> ({@link #BUDGET} streams): past it, the streams paused for at least
+ *       {@link #MIN_STALL_NANOS} are reset, the longest paused first, down to the budget. A reader
+ *       that takes anything soon enough for its socket to turn writable again starts afresh;
+ *   <li><b>the ceiling</b> ({@link #CEILING} streams): past it, the longest paused are reset
+ *       whatever their age, down to the ceiling, so that many fresh pauses at once cannot hold more
+ *       than the ceiling's worth either.
+ * </ul>
+ *
+ * <p>A reset is of the socket (a TCP reset), and the splice then aborts the stream (RESET_STREAM
+ * and STOP_SENDING), which frees what quiche held for it. The check runs when a socket pauses, at
+ * most once per {@link #SCAN_INTERVAL_NANOS}, and is scheduled again while over the budget, so a
+ * pause that ages without another is still found. Thread-safe: sockets of any event loop report to
+ * one instance.
+ */
+public final class PausedStreams {
+    /** Paused streams past which the ones paused {@link #MIN_STALL_NANOS} are reset. */
+    public static final int BUDGET = 16;
+
+    /** Paused streams past which the longest paused are reset whatever their age. */
+    public static final int CEILING = 32;
+
+    /** Under the ceiling, a stream is reset only once its socket took nothing for this long. */
+    public static final long MIN_STALL_NANOS = 10_000_000_000L;
+
+    /** The scan runs at most this often. */
+    static final long SCAN_INTERVAL_NANOS = 100_000_000L;
+
+    private final int budget;
+    private final int ceiling;
+    private final long minStallNanos;
+    private final LongSupplier nanoTime;
+    private final Resets log;
+    private final Set<PauseWatch> paused = ConcurrentHashMap.newKeySet();
+    private final AtomicBoolean scanning = new AtomicBoolean();
+    private final AtomicLong lastScan;
+    private static final long NONE = Long.MAX_VALUE;
+    private final AtomicLong recheckAt = new AtomicLong(NONE); // the earliest check scheduled
+    private final LongAdder resets = new LongAdder();
+
+    /** Told of each socket reset for holding a paused stream, just before it is reset. */
+    public interface Resets {
+        void reset(SocketAddress reader, long pausedNanos, int pausedStreams, boolean pastCeiling);
+    }
+
+    /** The one-line text for a reset {@link Resets} heard of. */
+    public static String resetReason(long pausedNanos, int pausedStreams, boolean pastCeiling) {
+        return "it took nothing for "
+                + TimeUnit.NANOSECONDS.toMillis(pausedNanos)
+                + " ms while "
+                + pausedStreams
+                + " connections here were not reading, past "
+                + (pastCeiling ? "the ceiling of " + CEILING : "the budget of " + BUDGET)
+                + " (what the tunnel holds for them is bounded)";
+    }
+
+    /** The process's default limits and clock. */
+    public PausedStreams(Resets log) {
+        this(BUDGET, CEILING, MIN_STALL_NANOS, System::nanoTime, log);
+    }
+
+    /** With limits and a clock of its own (tests). */
+    public PausedStreams(
+            int budget, int ceiling, long minStallNanos, LongSupplier nanoTime, Resets log) {
+        this.budget = budget;
+        this.ceiling = ceiling;
+        this.minStallNanos = minStallNanos;
+        this.nanoTime = nanoTime;
+        this.log = log;
+        this.lastScan = new AtomicLong(nanoTime.getAsLong() - TimeUnit.DAYS.toNanos(1));
+    }
+
+    /**
+     * A new handler for the socket a stream's bytes are written to; put it in that socket's
+     * pipeline.
+     */
+    public PauseWatch watch() {
+        return new PauseWatch(this);
+    }
+
+    /** Streams paused now. */
+    public int paused() {
+        return paused.size();
+    }
+
+    /** Sockets reset so far. */
+    public long resets() {
+        return resets.sum();
+    }
+
+    long nanoTime() {
+        return nanoTime.getAsLong();
+    }
+
+    void paused(PauseWatch w, Channel ch) {
+        paused.add(w);
+        if (paused.size() > budget) check(ch);
+    }
+
+    void resumed(PauseWatch w) {
+        paused.remove(w);
+    }
+
+    /** One paused socket, as the scan saw it. */
+    private record Paused(PauseWatch w, long since) {}
+
+    /** If over the budget, resets as the class comment says; looks again later while over. */
+    void check(Channel ch) {
+        int count = paused.size();
+        if (count <= budget) return;
+        long now = nanoTime.getAsLong();
+        if (now - lastScan.get() < SCAN_INTERVAL_NANOS || !scanning.compareAndSet(false, true)) {
+            recheck(ch, now, SCAN_INTERVAL_NANOS); // scanned just now, or scanning elsewhere
+            return;
+        }
+        long untilOldEnough = Long.MAX_VALUE;
+        try {
+            lastScan.set(now);
+            // A snapshot: other loops pause and resume while we sort.
+            List<Paused> all = new ArrayList<>();
+            for (PauseWatch w : paused) {
+                long since = w.pausedSince();
+                if (since != PauseWatch.NOT_PAUSED && !w.resetting()) all.add(new Paused(w, since));
+            }
+            all.sort(Comparator.comparingLong(Paused::since));
+            int left = all.size();
+            for (Paused p : all) {
+                long age = now - p.since();
+                boolean pastCeiling = left > ceiling;
+                if (left <= budget) break;
+                if (!pastCeiling && age < minStallNanos) {
+                    untilOldEnough = minStallNanos - age;
+                    break; // sorted: the rest are younger
+                }
+                int seen = left;
+                if (p.w().reset(
+                                pastCeiling ? PauseWatch.ANY_AGE : p.since(),
+                                () -> {
+                                    resets.increment();
+                                    log.reset(p.w().reader(), age, seen, pastCeiling);
+                                })) left--;
+            }
+        } finally {
+            scanning.set(false);
+        }
+        if (paused.size() > budget)
+            recheck(
+                    ch,
+                    now,
+                    Math.max(SCAN_INTERVAL_NANOS, Math.min(untilOldEnough, minStallNanos)));
+    }
+
+    /**
+     * A check {@code nanos} from {@code now} on {@code ch}'s loop, unless one is already due by
+     * then (a later one stays scheduled and finds nothing to do, or checks again: harmless).
+     */
+    private void recheck(Channel ch, long now, long nanos) {
+        long at = now + nanos;
+        for (; ; ) {
+            long pending = recheckAt.get();
+            if (pending != NONE && pending - at <= 0) return;
+            if (recheckAt.compareAndSet(pending, at)) break;
+        }
+        ch.eventLoop()
+                .schedule(
+                        () -> {
+                            recheckAt.compareAndSet(at, NONE);
+                            check(ch);
+                        },
+                        nanos,
+                        TimeUnit.NANOSECONDS);
+    }
+}
