@@ -166,6 +166,9 @@ class ProtocolDocTest {
         c.put("PausedStreams.CEILING", (long) PausedStreams.CEILING);
         c.put("PausedStreams.MIN_STALL_NANOS", Duration.ofNanos(PausedStreams.MIN_STALL_NANOS));
         c.put(
+                "PausedStreams.CEILING_MIN_STALL_NANOS",
+                Duration.ofNanos(PausedStreams.CEILING_MIN_STALL_NANOS));
+        c.put(
                 "KeepAliveHandler.INTERVAL_MILLIS",
                 Duration.ofMillis(KeepAliveHandler.INTERVAL_MILLIS));
         c.put(

@@ -259,7 +259,19 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
      * Visitors whose share's answers wait in a tunnel because they do not read them, bounded for
      * the gateway ({@link PausedStreams}).
      */
-    private final PausedStreams paused = new PausedStreams(this::pausedReset);
+    private volatile PausedStreams paused = new PausedStreams(this::pausedReset);
+
+    /** Limits of its own for the paused visitors (tests), before any visitor comes. */
+    void pausedStreams(int budget, int ceiling, long minStallNanos, long ceilingMinStallNanos) {
+        paused =
+                new PausedStreams(
+                        budget,
+                        ceiling,
+                        minStallNanos,
+                        ceilingMinStallNanos,
+                        System::nanoTime,
+                        this::pausedReset);
+    }
 
     /** The step before each {@link VisitorHandler} that reports its visitor not reading. */
     PauseWatch pauseWatch() {
@@ -272,11 +284,15 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
 
     /** A visitor reset for not reading ({@link PausedStreams}): logged like a refusal. */
     private void pausedReset(
-            SocketAddress reader, long pausedNanos, int pausedStreams, boolean pastCeiling) {
+            SocketAddress reader,
+            long pausedNanos,
+            int pausedStreams,
+            boolean pastCeiling,
+            int limit) {
         stats.refused("gateway", "memory");
         rejections.refused(
                 "its connection: "
-                        + PausedStreams.resetReason(pausedNanos, pausedStreams, pastCeiling),
+                        + PausedStreams.resetReason(pausedNanos, pausedStreams, pastCeiling, limit),
                 reader);
     }
 

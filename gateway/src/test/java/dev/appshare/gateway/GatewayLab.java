@@ -48,10 +48,12 @@ final class GatewayLab implements AutoCloseable {
     private final List<AutoCloseable> closeables = new ArrayList<>();
 
     GatewayLab() throws Exception {
-        gateway =
-                PublicGateway.bind(
-                        new PublicGateway.Options(new InetSocketAddress("127.0.0.1", 0), DOMAIN),
-                        group);
+        this(new PublicGateway.Options(new InetSocketAddress("127.0.0.1", 0), DOMAIN));
+    }
+
+    /** With these listeners (e.g. HTTPS; the domain must be {@link #DOMAIN}). */
+    GatewayLab(PublicGateway.Options options) throws Exception {
+        gateway = PublicGateway.bind(options, group);
         try {
             server =
                     AppshareServer.start(

@@ -396,7 +396,7 @@ class PublicGatewayTest {
         }
     }
 
-    private static final class CountingSink extends DigestOutputStream {
+    static final class CountingSink extends DigestOutputStream {
         long count;
 
         CountingSink(MessageDigest md) {

@@ -143,11 +143,11 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private final Traffic traffic = new Traffic();
     private final PausedStreams paused =
             new PausedStreams(
-                    (reader, nanos, streams, pastCeiling) ->
+                    (reader, nanos, streams, pastCeiling, limit) ->
                             log.warn(
                                     "local connection from {} reset: {}",
                                     reader,
-                                    PausedStreams.resetReason(nanos, streams, pastCeiling)));
+                                    PausedStreams.resetReason(nanos, streams, pastCeiling, limit)));
     private String session; // the session the server holds for this connection, until END
     private PakeExchange pake; // while proving the code in that session
     private ScheduledFuture<?> pakeDeadline;

@@ -120,11 +120,11 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final Traffic traffic = new Traffic();
     private final PausedStreams paused =
             new PausedStreams(
-                    (app, nanos, streams, pastCeiling) ->
+                    (app, nanos, streams, pastCeiling, limit) ->
                             log.warn(
                                     "connection to {} reset: {}",
                                     app,
-                                    PausedStreams.resetReason(nanos, streams, pastCeiling)));
+                                    PausedStreams.resetReason(nanos, streams, pastCeiling, limit)));
     private String name;
     private boolean toldTaken;
     private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)

@@ -52,7 +52,11 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private Channel dialing; // the TCP connection being made, until it is spliced
 
     public TargetDialHandler(SharedTargets targets, String session) {
-        this(targets, session, new Traffic(), new PausedStreams((app, nanos, n, ceiling) -> {}));
+        this(
+                targets,
+                session,
+                new Traffic(),
+                new PausedStreams((app, nanos, n, ceiling, limit) -> {}));
     }
 
     /**

@@ -114,16 +114,21 @@ class PausedReadersTest {
         try (TestServers.Tcp app = app();
                 Lab lab = Lab.with(Transport.DIRECT)) {
             Connector c = lab.connect(lab.share(app.port()).name());
+            long started = System.nanoTime();
             List<Socket> stalled = stall(c, n);
             awaitFull();
-            // Past the ceiling the longest paused went at once; the app saw their connections end.
+            // Past the ceiling those paused for a second went; the app saw their connections end.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (bigEnded.get() < n - PausedStreams.CEILING && System.nanoTime() < deadline)
+                TimeUnit.MILLISECONDS.sleep(20);
             int ended = bigEnded.get();
-            assertTrue(
-                    ended >= n - PausedStreams.CEILING && ended < n - PausedStreams.BUDGET,
-                    ended + " of " + n + " reset at once");
+            assertTrue(ended >= n - PausedStreams.CEILING, ended + " of " + n + " reset");
+            // ... and no more, unless this machine was so slow that 10 s have passed already.
+            if (System.nanoTime() - started < PausedStreams.MIN_STALL_NANOS * 9 / 10)
+                assertTrue(ended < n - PausedStreams.BUDGET, ended + " of " + n + " reset early");
             aNewConnectionGetsAWholeAnswer(c);
             // Those paused for 10 s go too, down to the budget.
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (bigEnded.get() < n - PausedStreams.BUDGET && System.nanoTime() < deadline)
                 TimeUnit.MILLISECONDS.sleep(100);
             TimeUnit.SECONDS.sleep(1); // no more than that

@@ -18,10 +18,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * QUIC's flow-control window, instead of growing with time.
  */
 class SlowReaderTest {
-    static final long BOUND =
-            64L << 20; // the stream's QUIC window (6, up to 16 MiB) + four socket buffers, with
-
-    // room
+    // The stream's QUIC window (6, up to 16 MiB) and four socket buffers, with room.
+    static final long BOUND = 64L << 20;
 
     @ParameterizedTest(name = "over {0}")
     @EnumSource(

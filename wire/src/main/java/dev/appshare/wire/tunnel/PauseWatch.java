@@ -4,6 +4,8 @@ import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.ssl.SslHandler;
 import java.net.SocketAddress;
 
 /**
@@ -16,9 +18,6 @@ import java.net.SocketAddress;
  */
 public final class PauseWatch extends ChannelInboundHandlerAdapter {
     static final long NOT_PAUSED = Long.MIN_VALUE;
-
-    /** {@link #reset}'s argument for a reset past the ceiling: whatever the socket did since. */
-    static final long ANY_AGE = Long.MAX_VALUE;
 
     private final PausedStreams streams;
     private volatile long pausedSince = NOT_PAUSED;
@@ -79,9 +78,9 @@ public final class PauseWatch extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Chosen by a scan: resets the socket on its own loop, unless it resumed or closed meanwhile
-     * (or, for {@code since} other than {@link #ANY_AGE}, paused afresh). Returns false if already
-     * being reset.
+     * Chosen by a scan: resets the socket on its own loop, unless it closed, took something or
+     * paused afresh meanwhile (then the budget is checked again). Returns false if already being
+     * reset. It still counts until it has closed ({@link #channelInactive}).
      */
     boolean reset(long since, Runnable logIt) {
         Channel ch = channel;
@@ -90,17 +89,32 @@ public final class PauseWatch extends ChannelInboundHandlerAdapter {
         ch.eventLoop()
                 .execute(
                         () -> {
-                            long now = pausedSince;
-                            if (!ch.isActive()
-                                    || now == NOT_PAUSED
-                                    || (since != ANY_AGE && now != since)) {
+                            if (!ch.isActive() || pausedSince != since) {
                                 resetting = false;
+                                streams.check(ch);
                                 return;
                             }
                             logIt.run();
-                            resume();
-                            SpliceHandler.abort(ch); // the splice then aborts the stream
+                            reset(ch);
                         });
         return true;
+    }
+
+    /**
+     * Resets the connection at once; the splice, or the gateway, then aborts the stream. Under TLS
+     * a close would first queue close_notify behind the bytes the reader does not take, and wait 3
+     * s for them: the socket beneath is closed instead (with SO_LINGER 0, a TCP reset).
+     */
+    private static void reset(Channel ch) {
+        if (ch.pipeline().get(SslHandler.class) == null) {
+            SpliceHandler.abort(ch);
+            return;
+        }
+        try {
+            ch.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException ignored) {
+            // the socket is already gone
+        }
+        ch.unsafe().close(ch.unsafe().voidPromise());
     }
 }

@@ -28,16 +28,24 @@ import java.util.function.LongSupplier;
  *
  * <ul>
  *   <li><b>the budget</b> ({@link #BUDGET} streams): past it, the streams paused for at least
- *       {@link #MIN_STALL_NANOS} are reset, the longest paused first, down to the budget. A reader
- *       that takes anything soon enough for its socket to turn writable again starts afresh;
- *   <li><b>the ceiling</b> ({@link #CEILING} streams): past it, the longest paused are reset
- *       whatever their age, down to the ceiling, so that many fresh pauses at once cannot hold more
- *       than the ceiling's worth either.
+ *       {@link #MIN_STALL_NANOS} are reset, the longest paused first, down to the budget;
+ *   <li><b>the ceiling</b> ({@link #CEILING} streams): past it, those paused for at least {@link
+ *       #CEILING_MIN_STALL_NANOS}, down to the ceiling, so that many pauses at once cannot hold
+ *       much more than the ceiling's worth for long.
  * </ul>
  *
- * <p>A reset is of the socket (a TCP reset), and the splice then aborts the stream (RESET_STREAM
- * and STOP_SENDING), which frees what quiche held for it. The check runs when a socket pauses, at
- * most once per {@link #SCAN_INTERVAL_NANOS}, and is scheduled again while over the budget, so a
+ * <p>"Paused" is the socket's writability: a reader slower than the tunnel turns its socket
+ * unwritable too, but its queue drains below the low-water mark again soon, and each time it starts
+ * afresh. So a slow reader counts while its socket is unwritable (quiche holds its window then too)
+ * but is reset only if its queue did not drain for a second, past the ceiling: a reader that takes
+ * less than about 32 KiB a second (netty's water marks; the kernel's buffer makes the grain
+ * coarser) is treated as stopped there. Any rule that tells slow readers from stopped ones can be
+ * imitated by someone who reads just as slowly; this one at least spares the ordinary ones.
+ *
+ * <p>A reset is of the socket (a TCP reset; a reset HTTP/2 stream at the gateway), and the splice
+ * or the gateway then aborts the QUIC stream (RESET_STREAM and STOP_SENDING), which frees what
+ * quiche held for it. The socket counts until it has closed. The check runs when a socket pauses,
+ * at most once per {@link #SCAN_INTERVAL_NANOS}, and is scheduled again while over the budget, so a
  * pause that ages without another is still found. Thread-safe: sockets of any event loop report to
  * one instance.
  */
@@ -45,11 +53,14 @@ public final class PausedStreams {
     /** Paused streams past which the ones paused {@link #MIN_STALL_NANOS} are reset. */
     public static final int BUDGET = 16;
 
-    /** Paused streams past which the longest paused are reset whatever their age. */
+    /** Paused streams past which those paused {@link #CEILING_MIN_STALL_NANOS} are reset. */
     public static final int CEILING = 32;
 
     /** Under the ceiling, a stream is reset only once its socket took nothing for this long. */
     public static final long MIN_STALL_NANOS = 10_000_000_000L;
+
+    /** Past the ceiling, a stream is reset once its socket took nothing for this long. */
+    public static final long CEILING_MIN_STALL_NANOS = 1_000_000_000L;
 
     /** The scan runs at most this often. */
     static final long SCAN_INTERVAL_NANOS = 100_000_000L;
@@ -57,6 +68,7 @@ public final class PausedStreams {
     private final int budget;
     private final int ceiling;
     private final long minStallNanos;
+    private final long ceilingMinStallNanos;
     private final LongSupplier nanoTime;
     private final Resets log;
     private final Set<PauseWatch> paused = ConcurrentHashMap.newKeySet();
@@ -68,31 +80,44 @@ public final class PausedStreams {
 
     /** Told of each socket reset for holding a paused stream, just before it is reset. */
     public interface Resets {
-        void reset(SocketAddress reader, long pausedNanos, int pausedStreams, boolean pastCeiling);
+        void reset(
+                SocketAddress reader,
+                long pausedNanos,
+                int pausedStreams,
+                boolean pastCeiling,
+                int limit);
     }
 
     /** The one-line text for a reset {@link Resets} heard of. */
-    public static String resetReason(long pausedNanos, int pausedStreams, boolean pastCeiling) {
+    public static String resetReason(
+            long pausedNanos, int pausedStreams, boolean pastCeiling, int limit) {
         return "it took nothing for "
                 + TimeUnit.NANOSECONDS.toMillis(pausedNanos)
                 + " ms while "
                 + pausedStreams
                 + " connections here were not reading, past "
-                + (pastCeiling ? "the ceiling of " + CEILING : "the budget of " + BUDGET)
+                + (pastCeiling ? "the ceiling of " : "the budget of ")
+                + limit
                 + " (what the tunnel holds for them is bounded)";
     }
 
     /** The process's default limits and clock. */
     public PausedStreams(Resets log) {
-        this(BUDGET, CEILING, MIN_STALL_NANOS, System::nanoTime, log);
+        this(BUDGET, CEILING, MIN_STALL_NANOS, CEILING_MIN_STALL_NANOS, System::nanoTime, log);
     }
 
     /** With limits and a clock of its own (tests). */
     public PausedStreams(
-            int budget, int ceiling, long minStallNanos, LongSupplier nanoTime, Resets log) {
+            int budget,
+            int ceiling,
+            long minStallNanos,
+            long ceilingMinStallNanos,
+            LongSupplier nanoTime,
+            Resets log) {
         this.budget = budget;
         this.ceiling = ceiling;
         this.minStallNanos = minStallNanos;
+        this.ceilingMinStallNanos = ceilingMinStallNanos;
         this.nanoTime = nanoTime;
         this.log = log;
         this.lastScan = new AtomicLong(nanoTime.getAsLong() - TimeUnit.DAYS.toNanos(1));
@@ -153,19 +178,21 @@ public final class PausedStreams {
             all.sort(Comparator.comparingLong(Paused::since));
             int left = all.size();
             for (Paused p : all) {
+                if (left <= budget) break;
                 long age = now - p.since();
                 boolean pastCeiling = left > ceiling;
-                if (left <= budget) break;
-                if (!pastCeiling && age < minStallNanos) {
-                    untilOldEnough = minStallNanos - age;
+                long oldEnough = pastCeiling ? ceilingMinStallNanos : minStallNanos;
+                if (age < oldEnough) {
+                    untilOldEnough = oldEnough - age;
                     break; // sorted: the rest are younger
                 }
                 int seen = left;
+                int limit = pastCeiling ? ceiling : budget;
                 if (p.w().reset(
-                                pastCeiling ? PauseWatch.ANY_AGE : p.since(),
+                                p.since(),
                                 () -> {
                                     resets.increment();
-                                    log.reset(p.w().reader(), age, seen, pastCeiling);
+                                    log.reset(p.w().reader(), age, seen, pastCeiling, limit);
                                 })) left--;
             }
         } finally {

@@ -21,6 +21,7 @@ import org.junit.jupiter.api.Test;
  */
 class PausedStreamsTest {
     static final long STALL = TimeUnit.SECONDS.toNanos(10);
+    static final long CEILING_STALL = TimeUnit.SECONDS.toNanos(1);
 
     final MockTicker ticker = Ticker.newMockTicker();
     final List<String> resets = new ArrayList<>();
@@ -31,8 +32,9 @@ class PausedStreamsTest {
                 budget,
                 ceiling,
                 STALL,
+                CEILING_STALL,
                 ticker::nanoTime,
-                (reader, pausedNanos, paused, pastCeiling) ->
+                (reader, pausedNanos, paused, pastCeiling, limit) ->
                         resets.add(
                                 TimeUnit.NANOSECONDS.toSeconds(pausedNanos)
                                         + "s of "
@@ -61,7 +63,11 @@ class PausedStreamsTest {
 
     /** The clock moves on; every socket's loop runs what is due (resets, scheduled checks). */
     void advance(long seconds) {
-        ticker.advance(seconds, TimeUnit.SECONDS);
+        advanceMillis(seconds * 1000);
+    }
+
+    void advanceMillis(long millis) {
+        ticker.advance(millis, TimeUnit.MILLISECONDS);
         for (int round = 0; round < 2; round++) // a check on one loop queues a reset on another
         for (EmbeddedChannel ch : sockets) {
                 ch.runScheduledPendingTasks();
@@ -131,7 +137,7 @@ class PausedStreamsTest {
     }
 
     @Test
-    void pastTheCeilingTheLongestPausedAreResetAtOnce() {
+    void pastTheCeilingTheLongestPausedForASecondAreReset() {
         PausedStreams streams = streams(1, 2);
         EmbeddedChannel a = socket(streams);
         EmbeddedChannel b = socket(streams);
@@ -140,7 +146,7 @@ class PausedStreamsTest {
         advance(1);
         pause(b);
         advance(1);
-        pause(c); // three, past the ceiling of two: a goes now, young as it is
+        pause(c); // three, past the ceiling of two: a, paused for more than a second, goes now
         advance(0);
         assertFalse(a.isOpen());
         assertTrue(b.isOpen() && c.isOpen());
@@ -148,6 +154,29 @@ class PausedStreamsTest {
         advance(9); // b has waited 10 s: over the budget of one
         assertFalse(b.isOpen());
         assertTrue(c.isOpen());
+    }
+
+    @Test
+    void slowReadersWhoseQueuesDrainEveryHalfSecondAreNeverResetEvenPastTheCeiling() {
+        PausedStreams streams = streams(1, 2);
+        List<EmbeddedChannel> slow = List.of(socket(streams), socket(streams), socket(streams));
+        for (int i = 0; i < 60; i++) { // 30 s: each pauses, and drains half a second later
+            for (EmbeddedChannel ch : slow) pause(ch);
+            advanceMillis(500);
+            for (EmbeddedChannel ch : slow) resume(ch);
+        }
+        for (EmbeddedChannel ch : slow) assertTrue(ch.isOpen());
+        EmbeddedChannel stopped = socket(streams);
+        pause(stopped);
+        for (int i = 0; i < 4; i++) { // 2 s more: the one that stopped goes, past the ceiling
+            for (EmbeddedChannel ch : slow) pause(ch);
+            advanceMillis(500);
+            for (EmbeddedChannel ch : slow) resume(ch);
+        }
+        assertFalse(stopped.isOpen());
+        for (EmbeddedChannel ch : slow) assertTrue(ch.isOpen());
+        assertEquals(1, resets.size());
+        assertTrue(resets.get(0).endsWith("of 4 past the ceiling"), resets.toString());
     }
 
     @Test
