@@ -141,13 +141,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     private ConnectorTunnel tunnel;
     private volatile ConnectorTunnel up; // the tunnel while it is up, for status()
     private final Traffic traffic = new Traffic();
-    private final PausedStreams paused =
-            new PausedStreams(
-                    (reader, nanos, streams, pastCeiling, limit) ->
-                            log.warn(
-                                    "local connection from {} reset: {}",
-                                    reader,
-                                    PausedStreams.resetReason(nanos, streams, pastCeiling, limit)));
+    private final PausedStreams paused = PausedStreams.warningTo(log, "local connection from");
     private String session; // the session the server holds for this connection, until END
     private PakeExchange pake; // while proving the code in that session
     private ScheduledFuture<?> pakeDeadline;

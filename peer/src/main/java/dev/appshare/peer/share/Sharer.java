@@ -118,13 +118,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     // Changed on the signalling loop; read by status() from any thread.
     private final Map<String, SharerSession> sessions = new ConcurrentHashMap<>();
     private final Traffic traffic = new Traffic();
-    private final PausedStreams paused =
-            new PausedStreams(
-                    (app, nanos, streams, pastCeiling, limit) ->
-                            log.warn(
-                                    "connection to {} reset: {}",
-                                    app,
-                                    PausedStreams.resetReason(nanos, streams, pastCeiling, limit)));
+    private final PausedStreams paused = PausedStreams.warningTo(log, "connection to");
     private String name;
     private boolean toldTaken;
     private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)

@@ -137,4 +137,50 @@ class PausedReadersTest {
             for (Socket s : stalled) s.close();
         }
     }
+
+    /**
+     * Readers that keep reading, only slower than the tunnel, are not reset, even when more of them
+     * than the ceiling have their sockets unwritable for seconds at a time (the kernel's send
+     * buffer turns writable again only once about a third of its few MiB is sent): the kernel tells
+     * that it still sends them data.
+     */
+    @Test
+    void slowReadersPastTheCeilingAreNotReset() throws Exception {
+        int n = PausedStreams.CEILING + 4;
+        try (TestServers.Tcp app = app();
+                Lab lab = Lab.with(Transport.DIRECT)) {
+            Connector c = lab.connect(lab.share(app.port()).name());
+            List<Socket> readers = stall(c, n);
+            AtomicLong read = new AtomicLong();
+            AtomicInteger broken = new AtomicInteger();
+            List<Thread> threads = new ArrayList<>();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(12);
+            for (Socket s : readers) {
+                Thread t =
+                        new Thread(
+                                () -> { // 256 KiB a second: 16 KiB every 62.5 ms
+                                    byte[] buf = new byte[16 << 10];
+                                    try {
+                                        while (System.nanoTime() < end) {
+                                            int n16 =
+                                                    s.getInputStream()
+                                                            .readNBytes(buf, 0, buf.length);
+                                            if (n16 < buf.length) throw new IOException("ended");
+                                            read.addAndGet(n16);
+                                            Thread.sleep(62);
+                                        }
+                                    } catch (IOException | InterruptedException e) {
+                                        broken.incrementAndGet();
+                                    }
+                                });
+                t.start();
+                threads.add(t);
+            }
+            for (Thread t : threads) t.join(30_000);
+            assertEquals(0, broken.get(), "readers whose connection broke");
+            assertEquals(0, bigEnded.get(), "answers the app saw end");
+            assertTrue(read.get() > n * (1L << 20), "read " + read.get());
+            for (Socket s : readers) s.close();
+        }
+    }
 }

@@ -14,6 +14,7 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -235,7 +236,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
      * Ends a channel abortively, so the far end learns the connection broke rather than ended: a
      * TCP connection is reset (SO_LINGER 0), a QUIC stream gets RESET_STREAM and STOP_SENDING (so
      * the far writer stops at once instead of filling the stream's window and stalling), and if its
-     * FIN was already sent, an abort notice ({@link StreamAborts}).
+     * FIN was already sent, an abort notice ({@link StreamAborts}). Under TLS the socket beneath is
+     * closed: a close through {@link SslHandler} would first queue close_notify behind the bytes a
+     * reader does not take and wait 3 s for them.
      */
     public static void abort(Channel ch) {
         abort(ch, ABORT_ERROR);
@@ -258,6 +261,10 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
                 ch.config().setOption(ChannelOption.SO_LINGER, 0);
             } catch (RuntimeException ignored) {
                 // the socket is already gone: a plain close is all that is left
+            }
+            if (ch.pipeline().get(SslHandler.class) != null) {
+                ch.unsafe().close(ch.unsafe().voidPromise());
+                return;
             }
         }
         ch.close();

@@ -4,9 +4,10 @@ import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.handler.ssl.SslHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
 import java.net.SocketAddress;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One pipeline step on a socket that a QUIC stream's bytes are written to (a local client on the
@@ -82,39 +83,52 @@ public final class PauseWatch extends ChannelInboundHandlerAdapter {
      * paused afresh meanwhile (then the budget is checked again). Returns false if already being
      * reset. It still counts until it has closed ({@link #channelInactive}).
      */
-    boolean reset(long since, Runnable logIt) {
+    boolean reset(long since, long stallNanos, Runnable logIt) {
         Channel ch = channel;
         if (resetting || ch == null) return false;
         resetting = true;
-        ch.eventLoop()
-                .execute(
-                        () -> {
-                            if (!ch.isActive() || pausedSince != since) {
-                                resetting = false;
-                                streams.check(ch);
-                                return;
-                            }
-                            logIt.run();
-                            reset(ch);
-                        });
+        try {
+            ch.eventLoop()
+                    .execute(
+                            () -> {
+                                if (!ch.isActive() || pausedSince != since) {
+                                    resetting = false;
+                                    streams.check(ch);
+                                    return;
+                                }
+                                long sent = sinceDataSentNanos(ch);
+                                if (sent < stallNanos) {
+                                    // The kernel sent it some of its queue lately: a slow
+                                    // reader, not a stopped one. Paused since then.
+                                    pausedSince = streams.nanoTime() - sent;
+                                    resetting = false;
+                                    streams.check(ch);
+                                    return;
+                                }
+                                logIt.run();
+                                // the splice, or the gateway, then aborts the stream
+                                SpliceHandler.abort(ch);
+                            });
+        } catch (RejectedExecutionException shuttingDown) {
+            resetting = false;
+            return false;
+        }
         return true;
     }
 
     /**
-     * Resets the connection at once; the splice, or the gateway, then aborts the stream. Under TLS
-     * a close would first queue close_notify behind the bytes the reader does not take, and wait 3
-     * s for them: the socket beneath is closed instead (with SO_LINGER 0, a TCP reset).
+     * How long ago the kernel last sent the socket's reader data (TCP_INFO's last_data_sent, on
+     * epoll), or {@link Long#MAX_VALUE} where that is not known. Writability alone is coarse: the
+     * kernel's send buffer grows to a few MiB, and its socket turns writable again only once about
+     * a third of it is sent, so a reader taking 256 KiB a second leaves its socket unwritable for
+     * seconds at a time while it reads all along.
      */
-    private static void reset(Channel ch) {
-        if (ch.pipeline().get(SslHandler.class) == null) {
-            SpliceHandler.abort(ch);
-            return;
-        }
+    private static long sinceDataSentNanos(Channel ch) {
+        if (!(ch instanceof EpollSocketChannel e)) return Long.MAX_VALUE;
         try {
-            ch.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException ignored) {
-            // the socket is already gone
+            return TimeUnit.MILLISECONDS.toNanos(e.tcpInfo().lastDataSent());
+        } catch (RuntimeException closed) {
+            return Long.MAX_VALUE;
         }
-        ch.unsafe().close(ch.unsafe().voidPromise());
     }
 }

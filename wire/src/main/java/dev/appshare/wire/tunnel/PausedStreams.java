@@ -35,11 +35,14 @@ import java.util.function.LongSupplier;
  * </ul>
  *
  * <p>"Paused" is the socket's writability: a reader slower than the tunnel turns its socket
- * unwritable too, but its queue drains below the low-water mark again soon, and each time it starts
- * afresh. So a slow reader counts while its socket is unwritable (quiche holds its window then too)
- * but is reset only if its queue did not drain for a second, past the ceiling: a reader that takes
- * less than about 32 KiB a second (netty's water marks; the kernel's buffer makes the grain
- * coarser) is treated as stopped there. Any rule that tells slow readers from stopped ones can be
+ * unwritable too (quiche holds its window then as well), so it counts. But writability is coarse:
+ * the kernel's send buffer grows to a few MiB and the socket turns writable again only once about a
+ * third of it is sent, so a reader taking 256 KiB a second leaves it unwritable for seconds while
+ * it reads all along. Before a reset, the socket's own loop therefore asks the kernel when it last
+ * sent the reader anything (TCP_INFO, on epoll): if within the stall required, the reader is slow,
+ * not stopped, and counts as paused from then. So a reader is reset only if the kernel sent it
+ * nothing for 10 s (past the budget) or a second (past the ceiling); without TCP_INFO (NIO, HTTP/2
+ * streams) only writability tells. Any rule that tells slow readers from stopped ones can be
  * imitated by someone who reads just as slowly; this one at least spares the ordinary ones.
  *
  * <p>A reset is of the socket (a TCP reset; a reset HTTP/2 stream at the gateway), and the splice
@@ -101,6 +104,20 @@ public final class PausedStreams {
                 + " (what the tunnel holds for them is bounded)";
     }
 
+    /**
+     * The process's default limits, each reset one WARN line in {@code log}: "{@code socket}
+     * ADDRESS reset: why" (a peer's own clients or application: few, so not rate-limited).
+     */
+    public static PausedStreams warningTo(org.slf4j.Logger log, String socket) {
+        return new PausedStreams(
+                (reader, nanos, streams, pastCeiling, limit) ->
+                        log.warn(
+                                "{} {} reset: {}",
+                                socket,
+                                reader,
+                                resetReason(nanos, streams, pastCeiling, limit)));
+    }
+
     /** The process's default limits and clock. */
     public PausedStreams(Resets log) {
         this(BUDGET, CEILING, MIN_STALL_NANOS, CEILING_MIN_STALL_NANOS, System::nanoTime, log);
@@ -114,6 +131,8 @@ public final class PausedStreams {
             long ceilingMinStallNanos,
             LongSupplier nanoTime,
             Resets log) {
+        if (budget > ceiling || ceilingMinStallNanos > minStallNanos)
+            throw new IllegalArgumentException("the ceiling must be the larger, and the quicker");
         this.budget = budget;
         this.ceiling = ceiling;
         this.minStallNanos = minStallNanos;
@@ -190,6 +209,7 @@ public final class PausedStreams {
                 int limit = pastCeiling ? ceiling : budget;
                 if (p.w().reset(
                                 p.since(),
+                                oldEnough,
                                 () -> {
                                     resets.increment();
                                     log.reset(p.w().reader(), age, seen, pastCeiling, limit);
