@@ -178,6 +178,11 @@ final class ServerCommand implements Callable<Integer> {
                                 "appshare_gateway_visitors",
                                 "Visitor connections open to the public gateway now",
                                 () -> g.openVisitors());
+                        metrics.gauge(
+                                "appshare_gateway_paused_streams",
+                                "Visitors' tunnel streams not read now because the visitor takes"
+                                        + " nothing (PausedStreams)",
+                                () -> g.pausedVisitors());
                     }
                     metrics.start(run.group, at);
                 } catch (Exception e) { // netty rethrows the bind's IOException unchecked

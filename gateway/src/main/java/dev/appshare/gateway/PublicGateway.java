@@ -282,6 +282,11 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
         return paused;
     }
 
+    /** Visitors (HTTP/2 streams one each) whose answers wait in a tunnel now: a gauge. */
+    public int pausedVisitors() {
+        return paused.paused();
+    }
+
     /** A visitor reset for not reading ({@link PausedStreams}): logged like a refusal. */
     private void pausedReset(
             SocketAddress reader,

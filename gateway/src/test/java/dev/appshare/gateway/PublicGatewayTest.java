@@ -274,7 +274,7 @@ class PublicGatewayTest {
                     last = origin.produced.get();
                     Thread.sleep(1000);
                 }
-                assertEquals(8, lab.gateway.pausedStreams().paused(), "visitors not reading");
+                assertEquals(8, lab.gateway.pausedVisitors(), "visitors not reading (the gauge)");
                 assertEquals(0, origin.closed.get(), "no stalled visitor's answer was ended");
                 aNewVisitorGetsAWholeAnswer(lab, host);
                 assertEquals(0, lab.gateway.pausedStreams().resets());
