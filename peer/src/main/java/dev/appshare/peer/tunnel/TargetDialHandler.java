@@ -52,11 +52,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private Channel dialing; // the TCP connection being made, until it is spliced
 
     public TargetDialHandler(SharedTargets targets, String session) {
-        this(
-                targets,
-                session,
-                new Traffic(),
-                new PausedStreams((app, nanos, n, ceiling, limit) -> {}));
+        this(targets, session, new Traffic(), PausedStreams.warningTo(log, "connection to"));
     }
 
     /**

@@ -68,8 +68,7 @@ public final class HeldBytesBudget {
     private final AtomicBoolean scanning = new AtomicBoolean();
     private final AtomicLong lastScan; // any scan
     private final AtomicLong lastCeilingScan; // a scan past the ceiling
-    private static final long NONE = Long.MAX_VALUE;
-    private final AtomicLong recheckAt = new AtomicLong(NONE); // the earliest check scheduled
+    private final EarliestRecheck rechecks = new EarliestRecheck();
     private final LongAdder evicted = new LongAdder();
 
     /**
@@ -255,22 +254,8 @@ public final class HeldBytesBudget {
         }
     }
 
-    /**
-     * A check {@code nanos} from {@code now}, unless one is already due by then (a later one stays
-     * scheduled, and finds nothing to do or checks again, which is harmless).
-     */
+    /** A check {@code nanos} from {@code now}, unless one is already due by then. */
     private void scheduleRecheck(Scheduler recheck, long now, long nanos) {
-        long at = now + nanos;
-        for (; ; ) {
-            long pending = recheckAt.get();
-            if (pending != NONE && pending - at <= 0) return;
-            if (recheckAt.compareAndSet(pending, at)) break;
-        }
-        recheck.schedule(
-                () -> {
-                    recheckAt.compareAndSet(at, NONE);
-                    check(recheck);
-                },
-                nanos);
+        rechecks.schedule(now, nanos, recheck::schedule, () -> check(recheck));
     }
 }

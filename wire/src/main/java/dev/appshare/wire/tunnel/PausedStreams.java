@@ -1,5 +1,6 @@
 package dev.appshare.wire.tunnel;
 
+import dev.appshare.wire.net.EarliestRecheck;
 import io.netty.channel.Channel;
 import java.net.SocketAddress;
 import java.util.ArrayList;
@@ -77,8 +78,7 @@ public final class PausedStreams {
     private final Set<PauseWatch> paused = ConcurrentHashMap.newKeySet();
     private final AtomicBoolean scanning = new AtomicBoolean();
     private final AtomicLong lastScan;
-    private static final long NONE = Long.MAX_VALUE;
-    private final AtomicLong recheckAt = new AtomicLong(NONE); // the earliest check scheduled
+    private final EarliestRecheck rechecks = new EarliestRecheck();
     private final LongAdder resets = new LongAdder();
 
     /** Told of each socket reset for holding a paused stream, just before it is reset. */
@@ -227,22 +227,13 @@ public final class PausedStreams {
 
     /**
      * A check {@code nanos} from {@code now} on {@code ch}'s loop, unless one is already due by
-     * then (a later one stays scheduled and finds nothing to do, or checks again: harmless).
+     * then.
      */
     private void recheck(Channel ch, long now, long nanos) {
-        long at = now + nanos;
-        for (; ; ) {
-            long pending = recheckAt.get();
-            if (pending != NONE && pending - at <= 0) return;
-            if (recheckAt.compareAndSet(pending, at)) break;
-        }
-        ch.eventLoop()
-                .schedule(
-                        () -> {
-                            recheckAt.compareAndSet(at, NONE);
-                            check(ch);
-                        },
-                        nanos,
-                        TimeUnit.NANOSECONDS);
+        rechecks.schedule(
+                now,
+                nanos,
+                (task, delay) -> ch.eventLoop().schedule(task, delay, TimeUnit.NANOSECONDS),
+                () -> check(ch));
     }
 }
