@@ -9,8 +9,9 @@ import picocli.CommandLine.Parameters;
         name = "completion",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        header = "Print a shell completion script for appshare (bash or zsh).",
         description = {
-            "Print a shell completion script for appshare (picocli's generator), e.g.",
+            "Made by picocli's generator. For example:",
             "  source <(appshare completion bash)     in ~/.bashrc",
             "  source <(appshare completion zsh)      in ~/.zshrc (zsh runs the same script",
             "                                         through bashcompinit, which it loads)"

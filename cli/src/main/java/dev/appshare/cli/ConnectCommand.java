@@ -16,13 +16,14 @@ import picocli.CommandLine.Parameters;
         name = "connect",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        header = "Reach a share by its code on local ports.",
         description = {
-            "Reach a share by its code on local ports. Prints 'Listening on ADDR:P' per --local,",
-            "then 'Path: ...' whenever the path carrying the tunnel changes. On a terminal, a",
-            "status line below them shows the path, round trip, bytes, rates and connections.",
-            "Runs until Ctrl-C. With --stdio it carries one connection over stdin/stdout",
-            "instead (for ssh's ProxyCommand): nothing else goes to stdout, and it exits when",
-            "the connection ends."
+            "Prints 'Listening on ADDR:P' per --local (followed by ' -> port R' when there are"
+                    + " several), then 'Path: ...' whenever the path carrying the tunnel changes."
+                    + " On a terminal, a status line below them shows the path, round trip, bytes,"
+                    + " rates and connections. Runs until Ctrl-C. With --stdio it carries one"
+                    + " connection over stdin/stdout instead (for ssh's ProxyCommand): nothing"
+                    + " else goes to stdout, and it exits when the connection ends."
         })
 final class ConnectCommand implements Callable<Integer> {
     private static final Status EMPTY = new Status(null, -1, 0, 0, 0, -1, 0);
@@ -36,10 +37,10 @@ final class ConnectCommand implements Callable<Integer> {
     @Option(
             names = "--local",
             paramLabel = "P[:REMOTE]",
-            description = {
-                "A local port to listen on (repeatable), reaching the share's port REMOTE;",
-                "P alone reaches the share's port P, or its only port if it shares one."
-            })
+            description =
+                    "A local port to listen on (repeatable), reaching the share's port REMOTE;"
+                            + " P alone reaches the share's port P, or its only port if it shares"
+                            + " one.")
     List<String> locals;
 
     @Option(
@@ -51,12 +52,12 @@ final class ConnectCommand implements Callable<Integer> {
 
     @Option(
             names = "--stdio",
-            description = {
-                "Carry one connection over stdin/stdout instead of listening on local ports,",
-                "e.g. ssh -o ProxyCommand='appshare connect CODE --stdio' user@x. Reaches the",
-                "share's only port, or --stdio-port's. Exits when the connection ends: stdin's",
-                "end half-closes it, and the share's end of it ends the command."
-            })
+            description =
+                    "Carry one connection over stdin/stdout instead of listening on local ports,"
+                            + " e.g. ssh -o ProxyCommand='appshare connect CODE --stdio' user@x."
+                            + " Reaches the share's only port, or --stdio-port's. Exits when the"
+                            + " connection ends: stdin's end half-closes it, and the share's end of"
+                            + " it ends the command.")
     boolean stdio;
 
     @Option(

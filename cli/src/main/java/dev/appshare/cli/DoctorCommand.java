@@ -13,12 +13,13 @@ import picocli.CommandLine.Option;
         name = "doctor",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        header = "Check what this network allows: a direct path, or the relay.",
         description = {
-            "Check what this network allows, in a few seconds: UDP to the server, the public",
-            "address and whether the NAT maps per destination or keeps the port, filtering,",
-            "hairpinning, the largest UDP payload, IPv6, TCP to the rendezvous and the relay;",
-            "then one line: what a peer here can expect (direct with whom, or the relay) and why.",
-            "Exit status 0 when the server answers, 1 when it does not."
+            "Takes a few seconds: UDP to the server, the public address and whether the NAT"
+                    + " maps per destination or keeps the port, filtering, hairpinning, the"
+                    + " largest UDP payload, IPv6, TCP to the rendezvous and the relay; then one"
+                    + " line: what a peer here can expect (direct with whom, or the relay) and"
+                    + " why. Exit status 0 when the server answers, 1 when it does not."
         })
 final class DoctorCommand implements Callable<Integer> {
     @Option(

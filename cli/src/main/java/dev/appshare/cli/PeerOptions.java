@@ -32,8 +32,9 @@ final class PeerOptions {
     @Option(
             names = {"-q", "--quiet"},
             description =
-                    "Print only the lines scripts read (Name:, Ports:, URL:, Listening on, Path:):"
-                            + " no status line, and no log lines but warnings and errors.")
+                    "Print only the lines scripts read (share: Name:, Ports:, URL:; connect:"
+                            + " Listening on, Path:): no status line, and no log lines but"
+                            + " warnings and errors.")
     boolean quiet;
 
     InetSocketAddress server() {

@@ -20,9 +20,10 @@ import picocli.CommandLine.Option;
         name = "relay",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        header = "Run a standalone fallback relay, for `appshare server --external-relay`.",
         description = {
-            "Run a standalone fallback relay. Point `appshare server --external-relay` at it;",
-            "both must read the same --relay-secret-file. Runs until Ctrl-C."
+            "Point `appshare server --external-relay` at it; both must read the same"
+                    + " --relay-secret-file. Runs until Ctrl-C."
         })
 final class RelayCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(RelayCommand.class);
@@ -58,7 +59,7 @@ final class RelayCommand implements Callable<Integer> {
                     bind(
                             new RelayServer(tokens, RelayProtocol.PAIRING_TIMEOUT_MILLIS),
                             run,
-                            ServerCommand.parse("--listen", listen));
+                            ServerCommand.parse("--listen", listen, ServerCommand.RELAY_PORT));
         } catch (Exception e) {
             run.shutdown();
             throw e;

@@ -27,9 +27,10 @@ import sun.misc.Signal;
         name = "server",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        header = "Run the rendezvous and its fallback relay (and an HTTP gateway, if asked).",
         description = {
-            "Run the rendezvous (TCP, default port 7000) with the fallback relay embedded",
-            "(next port). Run it on a host both peers can reach. Runs until Ctrl-C."
+            "The rendezvous listens on TCP (default port 7000), the embedded relay on the next"
+                    + " port. Run it on a host both peers can reach. Runs until Ctrl-C."
         })
 final class ServerCommand implements Callable<Integer> {
     private static final Logger log = LoggerFactory.getLogger(ServerCommand.class);
@@ -137,7 +138,7 @@ final class ServerCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InetSocketAddress rendezvousAddr = parse("--listen", listen);
+        InetSocketAddress rendezvousAddr = parse("--listen", listen, RENDEZVOUS_PORT);
         RelayToken tokens =
                 new RelayToken(
                         RelayCommand.secret(secretFile, externalRelay != null), Clock.systemUTC());
@@ -150,10 +151,12 @@ final class ServerCommand implements Callable<Integer> {
         if (externalRelay != null) {
             options =
                     options.withExternalRelay(
-                            HostPort.format(parse("--external-relay", externalRelay)));
+                            HostPort.format(parse("--external-relay", externalRelay, RELAY_PORT)));
         } else if (relayListen != null) {
-            options = options.withRelayListen(parse("--relay-listen", relayListen));
+            options = options.withRelayListen(parse("--relay-listen", relayListen, -1));
         }
+        InetSocketAddress metricsAt =
+                metricsListen == null ? null : parse("--metrics-listen", metricsListen, -1);
         Runner run = new Runner();
         AppshareServer server;
         PublicGateway gateway = null;
@@ -168,8 +171,8 @@ final class ServerCommand implements Callable<Integer> {
                 if (httpsListen != null) Signal.handle(new Signal("HUP"), s -> g.reloadTls());
             }
             server = AppshareServer.start(options, tokens, run.group, stats);
-            if (metricsListen != null) {
-                InetSocketAddress at = parse("--metrics-listen", metricsListen);
+            if (metricsAt != null) {
+                InetSocketAddress at = metricsAt;
                 try {
                     metrics = new MetricsServer(server.rendezvous(), server.relay(), stats);
                     if (gateway != null) {
@@ -238,8 +241,8 @@ final class ServerCommand implements Callable<Integer> {
         if (httpsListen == null && (tlsCert != null || tlsKey != null))
             throw new PeerException(2, "--tls-cert and --tls-key go with --https-listen");
         return new PublicGateway.Options(
-                httpListen == null ? null : parse("--http-listen", httpListen),
-                httpsListen == null ? null : parse("--https-listen", httpsListen),
+                httpListen == null ? null : parse("--http-listen", httpListen, -1),
+                httpsListen == null ? null : parse("--https-listen", httpsListen, -1),
                 gatewayDomain(),
                 tlsCert,
                 tlsKey);
@@ -276,11 +279,21 @@ final class ServerCommand implements Callable<Integer> {
         return field -> dev.appshare.peer.path.RelayAddress.parse(field, rendezvous);
     }
 
-    static InetSocketAddress parse(String option, String value) {
+    /** The rendezvous's default port, which a bare host in --listen means. */
+    static final int RENDEZVOUS_PORT = 7000;
+
+    /** A standalone relay's default port, which a bare host in --external-relay means. */
+    static final int RELAY_PORT = 7001;
+
+    /**
+     * Parses an address option; a bare host means {@code defaultPort}, or is refused when it is -1
+     * (an option whose port has no natural default: --relay-listen, the gateway's, metrics').
+     */
+    static InetSocketAddress parse(String option, String value, int defaultPort) {
         try {
-            return HostPort.parse(value, 7000);
+            return HostPort.parse(value, defaultPort);
         } catch (IllegalArgumentException e) {
-            throw new PeerException(2, option + ": " + e.getMessage());
+            throw new PeerException(2, option + ": " + e.getMessage() + " (give HOST:PORT)");
         }
     }
 }

@@ -22,14 +22,18 @@ import picocli.CommandLine.Spec;
         name = "share",
         mixinStandardHelpOptions = true,
         versionProvider = Version.class,
+        // header: the one line `appshare --help` lists; each description element is a paragraph
+        // that picocli wraps.
+        header = "Share local TCP ports under a code; prints the code.",
         description = {
-            "Share local TCP ports. Prints 'Name: CODE' once registered (e.g.",
-            "cheerful-beaver-2087), then 'Ports: P, ...'; give that code to `appshare connect`",
-            "on the other machine. The words are a password the server never sees; only the",
-            "ports given are reachable. With --public, also prints 'URL: ...', a web address",
-            "of the first port that anyone can open in a browser. With --keep-code FILE, a",
-            "restarted share keeps its code. On a terminal, a status line below them shows the",
-            "connectors, bytes, rates and connections. Runs until Ctrl-C."
+            "Prints 'Name: CODE' once registered (e.g. cheerful-beaver-2087), then"
+                    + " 'Ports: P, ...'; give that code to `appshare connect` on the other"
+                    + " machine. The words are a password the server never sees; only the ports"
+                    + " given are reachable. With --public, also prints 'URL: ...', a web address"
+                    + " of the first port that anyone can open in a browser. With --keep-code"
+                    + " FILE, a restarted share keeps its code. On a terminal, a status line below"
+                    + " them shows the connectors, bytes, rates and connections. Runs until"
+                    + " Ctrl-C."
         })
 final class ShareCommand implements Callable<Integer> {
     private static final Status EMPTY = new Status(null, -1, 0, 0, 0, 0, 0);
@@ -78,9 +82,9 @@ final class ShareCommand implements Callable<Integer> {
             names = "--keep-code",
             paramLabel = "FILE",
             description =
-                    "Keep this share's key and code in FILE (created owner-only if missing) so"
-                            + " that a restarted share comes back under the same code (and"
-                            + " public URL). FILE is a secret: refused if others can read it.")
+                    "Keep this share's key and code in FILE (created owner-only if missing) so that"
+                        + " a restarted share comes back under the same code (and public URL). FILE"
+                        + " is a secret: refused if its group or others have any permission on it.")
     Path keepCode;
 
     @Mixin PeerOptions peer = new PeerOptions();

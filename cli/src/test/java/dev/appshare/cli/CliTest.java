@@ -39,6 +39,13 @@ class CliTest {
         assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--stdio"));
         assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--stdio-port", "22"));
         assertEquals(2, Main.run(false, "connect", CODE, "--stdio", "--stdio-port", "0"));
+        // A bare host where no port is the natural default is refused, not taken as port 7000.
+        for (String option :
+                new String[] {
+                    "--relay-listen", "--http-listen", "--https-listen", "--metrics-listen"
+                })
+            assertEquals(
+                    2, Main.run(false, "server", "--listen", "127.0.0.1:0", option, "127.0.0.1"));
     }
 
     @Test

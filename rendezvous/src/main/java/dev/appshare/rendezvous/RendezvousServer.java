@@ -21,7 +21,6 @@ import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import java.net.BindException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.security.SecureRandom;
@@ -223,8 +222,8 @@ public final class RendezvousServer implements AutoCloseable {
                         .await();
         if (bound.isSuccess()) return bound.channel();
         Throwable why = bound.cause();
-        boolean taken =
-                why instanceof BindException && String.valueOf(why.getMessage()).contains("in use");
+        // NIO fails with a BindException, epoll with its own native error: both say "in use"
+        boolean taken = String.valueOf(why.getMessage()).contains("in use");
         // Worded without "in use": the CLI turns that into "the port is already in use" (read:
         // TCP).
         throw new IllegalStateException(

@@ -245,12 +245,12 @@ class StunResponderTest {
                             cfg, new RelayToken(RelayToken.randomSecret(), Clock.systemUTC()));
             IllegalStateException e =
                     assertThrows(IllegalStateException.class, () -> other.start(group));
-            assertTrue(
-                    e.getMessage()
-                            .contains(
-                                    "udp 127.0.0.1:"
-                                            + squatter.getLocalPort()
-                                            + " (second STUN port)"),
+            // Worded so that the CLI does not take it for the TCP port (its "in use" wording),
+            // whichever transport failed the bind (NIO's BindException, epoll's native error).
+            assertEquals(
+                    "udp 127.0.0.1:"
+                            + squatter.getLocalPort()
+                            + " (second STUN port) is already taken",
                     e.getMessage());
         }
     }
