@@ -48,6 +48,19 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     /** A request line, the headers together, and a body chunk the codecs hold at most. */
     static final int MAX_LINE = 8192, MAX_HEADERS = 16384, MAX_CHUNK = 65536;
 
+    /**
+     * What every HTTP/1.1 decoder of the gateway reads at most (visitors' requests, shares'
+     * answers): the limits above and {@link BoundedHeaders#MAX_FIELDS} header fields.
+     */
+    static HttpDecoderConfig decoderConfig() {
+        return new HttpDecoderConfig()
+                .setMaxInitialLineLength(MAX_LINE)
+                .setMaxHeaderSize(MAX_HEADERS)
+                .setMaxChunkSize(MAX_CHUNK)
+                .setHeadersFactory(BoundedHeaders.HEADERS)
+                .setTrailersFactory(BoundedHeaders.TRAILERS);
+    }
+
     /** A visitor connection silent both ways for this long is closed. */
     static final long IDLE_SECONDS = 120;
 
@@ -154,13 +167,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     /** The pipeline of one visitor connection: idle limit, HTTP/1.1 codec, the routing handler. */
     void visitorPipeline(ChannelPipeline p, boolean https) {
         p.addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
-                .addLast(
-                        VisitorHandler.CODEC,
-                        new HttpServerCodec(
-                                new HttpDecoderConfig()
-                                        .setMaxInitialLineLength(MAX_LINE)
-                                        .setMaxHeaderSize(MAX_HEADERS)
-                                        .setMaxChunkSize(MAX_CHUNK)))
+                .addLast(VisitorHandler.CODEC, new HttpServerCodec(decoderConfig()))
                 .addLast(pauseWatch())
                 .addLast(new VisitorHandler(this, https));
     }
@@ -168,11 +175,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     /** Plain HTTP beside HTTPS: every request is redirected. */
     private void redirectPipeline(ChannelPipeline p) {
         p.addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
-                .addLast(
-                        new HttpServerCodec(
-                                new HttpDecoderConfig()
-                                        .setMaxInitialLineLength(MAX_LINE)
-                                        .setMaxHeaderSize(MAX_HEADERS)))
+                .addLast(new HttpServerCodec(decoderConfig()))
                 .addLast(new HttpsRedirect(options.domain(), httpsAddress().getPort()));
     }
 

@@ -12,7 +12,6 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpRequest;
@@ -294,15 +293,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         // The share's gateway session reaches only its public port: "the only port" asks for it.
         s.writeAndFlush(Unpooled.wrappedBuffer(StreamPreamble.encode(0, true)));
         s.pipeline()
-                .addFirst(
-                        CODEC,
-                        new HttpClientCodec(
-                                new HttpDecoderConfig()
-                                        .setMaxInitialLineLength(PublicGateway.MAX_LINE)
-                                        .setMaxHeaderSize(PublicGateway.MAX_HEADERS)
-                                        .setMaxChunkSize(PublicGateway.MAX_CHUNK),
-                                false,
-                                false));
+                .addFirst(CODEC, new HttpClientCodec(PublicGateway.decoderConfig(), false, false));
         visitor.eventLoop().execute(() -> streamOpen(s));
     }
 

@@ -43,6 +43,7 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.BlockingQueue;
@@ -67,7 +68,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       closing the connection
  *   <li>{@code /chunks-then-close}: a chunked answer cut off by closing the connection
  *   <li>{@code /broken-chunks}: a chunked answer that breaks off in a chunk that does not parse
- *   <li>{@code /big-header?n=N}: {@link #bodyFor} the path, with a header of N bytes
+ *   <li>{@code /big-header?n=N[&fields=F]}: {@link #bodyFor} the path, with a header of N bytes
+ *       (and F more header fields)
  *   <li>{@code /quiet-close}: as anything else, then closes without a {@code Connection: close}
  *   <li>anything else: {@link #bodyFor} the path, with a length (HEAD: the length alone)
  * </ul>
@@ -350,6 +352,9 @@ final class Origin implements AutoCloseable {
                 r.headers()
                         .set("X-Big", "x".repeat(n))
                         .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+                List<String> fields = q.parameters().get("fields");
+                int f = fields == null ? 0 : Integer.parseInt(fields.get(0));
+                for (int i = 0; i < f; i++) r.headers().add("X-F-" + i, i);
                 end(ctx.writeAndFlush(r), keepAlive);
                 return;
             } else if (path.equals("/headers")) {
