@@ -117,6 +117,9 @@ class ProtocolDocTest {
                 "RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS",
                 Duration.ofNanos(RendezvousHandler.UNKNOWN_NAME_INTERVAL_NANOS));
         c.put("RendezvousServer.QUEUE_HIGH", (long) RendezvousServer.QUEUE_HIGH);
+        c.put(
+                "RendezvousServer.NOT_READING_MILLIS",
+                Duration.ofMillis(RendezvousServer.NOT_READING_MILLIS));
         c.put("ClientLimits.MAX_CONNECTIONS", (long) ClientLimits.MAX_CONNECTIONS);
         c.put("ClientLimits.CONNECTIONS_PER_ADDRESS", (long) ClientLimits.CONNECTIONS_PER_ADDRESS);
         c.put("ClientLimits.LOOKUPS_PER_SECOND", (long) ClientLimits.LOOKUPS_PER_SECOND);

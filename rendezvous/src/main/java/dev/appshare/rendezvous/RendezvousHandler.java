@@ -75,6 +75,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     private static final AttributeKey<Boolean> NOT_READING =
             AttributeKey.valueOf(RendezvousHandler.class, "notReading");
 
+    /**
+     * When the connection's queue went over its high-water mark ({@code nanoTime}); unset below.
+     */
+    private static final AttributeKey<Long> FULL_SINCE =
+            AttributeKey.valueOf(RendezvousHandler.class, "fullSince");
+
     private final InetAddress from; // the source address, whose budgets this connection spends
 
     RendezvousHandler(RendezvousServer server, InetAddress from) {
@@ -93,6 +99,13 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
                                 server.config().handshakeTimeoutMillis,
                                 TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) ctx.channel().attr(FULL_SINCE).set(null);
+        else ctx.channel().attr(FULL_SINCE).setIfAbsent(server.config().nanoTime.getAsLong());
+        ctx.fireChannelWritabilityChanged();
     }
 
     @Override
@@ -360,17 +373,20 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
 
     /**
      * Writes a message to a control connection, unless that connection is not reading: with {@link
-     * RendezvousServer#QUEUE_HIGH} bytes already waiting for it (it is not writable), the message
-     * is dropped and the connection closed. Whoever caused the write (its own PING, a connector's
-     * CONNECT), the one closed is the connection that does not read, so a peer that stops reading
-     * cannot make the server queue more for it. (Not for what the other side of a session caused: a
-     * SIGNAL or PAKE is checked in onForward, where its sender pays, and END or GONE goes through
-     * {@link #tellLeft}.)
+     * RendezvousServer#QUEUE_HIGH} bytes waiting for it (it is not writable) since {@link
+     * RendezvousServer#NOT_READING_MILLIS} ago, the message is dropped and the connection closed.
+     * Whoever caused the write (its own PING, a connector's CONNECT), the one closed is the
+     * connection that does not read, so a peer that stops reading cannot make the server queue more
+     * for it than those budgets let its causes send meanwhile. A queue that is full for less time
+     * takes the message: strangers can fill a reading share's queue for a moment. (Not for what the
+     * other side of a session caused: a SIGNAL or PAKE is checked in onForward, where its sender
+     * pays, and END or GONE goes through {@link #tellLeft}.)
      *
      * @return the write, or null if the message was dropped
      */
     private ChannelFuture send(Channel to, RendezvousMessage m) {
         if (!to.isActive()) return null;
+        if (!to.isWritable() && !fullForLong(to)) return queue(to, m);
         if (!to.isWritable()) {
             // A close asked for from another event loop takes effect later: say it once.
             if (to.attr(NOT_READING).setIfAbsent(Boolean.TRUE) == null) {
@@ -383,6 +399,18 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             return null;
         }
         return queue(to, m);
+    }
+
+    /**
+     * Whether {@code to}'s queue has been over its mark for {@link
+     * RendezvousServer#NOT_READING_MILLIS}. From any event loop: the mark's crossing is recorded on
+     * {@code to}'s own, later than it happens (unset yet counts as just now).
+     */
+    private boolean fullForLong(Channel to) {
+        Long since = to.attr(FULL_SINCE).get();
+        return since != null
+                && server.config().nanoTime.getAsLong() - since
+                        >= TimeUnit.MILLISECONDS.toNanos(RendezvousServer.NOT_READING_MILLIS);
     }
 
     /** Writes {@code m} to {@code to} whatever it has queued, and records the queue's peak. */

@@ -88,12 +88,22 @@ public final class RendezvousServer implements AutoCloseable {
     /**
      * Write-buffer watermarks of each control connection: what the server holds for a peer beyond
      * what the kernel's socket buffer took. A peer that reads never comes near them (control
-     * messages are small and rare); one with {@value #QUEUE_HIGH} bytes waiting is not reading, and
-     * the next message for it closes it instead of queueing (see {@code RendezvousHandler.send}).
-     * 64 KiB is eight frames of the largest size ({@link RendezvousFrames#MAX_FRAME}), or about ten
-     * thousand PONGs.
+     * messages are small and rare); one with {@value #QUEUE_HIGH} bytes waiting for {@link
+     * #NOT_READING_MILLIS} is not reading, and the next message for it closes it instead of
+     * queueing (see {@code RendezvousHandler.send}). 64 KiB is eight frames of the largest size
+     * ({@link RendezvousFrames#MAX_FRAME}), or about ten thousand PONGs.
      */
     public static final int QUEUE_LOW = 32 * 1024, QUEUE_HIGH = 64 * 1024;
+
+    /**
+     * How long a control connection's queue stays over {@link #QUEUE_HIGH} before the server takes
+     * it for one that does not read. Not at once: strangers can fill a share's queue for a moment
+     * (each session's SIGNALs are counted against it as soon as they are handed to its event loop,
+     * before they reach its socket), and a PONG or INCOMING that found it full then closed the
+     * share: anyone who knew its name could keep it off the rendezvous. What waits meanwhile is
+     * bounded by the budgets of whoever causes it (PINGs, CONNECTs, the session's SIGNALs).
+     */
+    public static final long NOT_READING_MILLIS = 10_000;
 
     private final Config config;
     private final AtomicLong peakQueued = new AtomicLong();

@@ -10,6 +10,7 @@ import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -137,6 +138,141 @@ class NonReadingPeerTest {
         long peak = server.testOnlyPeakQueuedBytes();
         assertTrue(peak <= QUEUE_BOUND, "bytes queued for one peer: " + peak);
         normalPeersAreServed();
+    }
+
+    /**
+     * The other side of the rule above: a share that reads is never taken for one that does not.
+     * Strangers who know only its name fill its queue for a moment with SIGNALs of their sessions
+     * (within each session's budget; counted against the share's queue as soon as they are handed
+     * to its event loop, before they reach its socket) and then CONNECT, and the share PINGs: the
+     * INCOMINGs and PONGs that find its queue full must wait, not close it.
+     */
+    @Test
+    void strangersSignalsAndConnectsDoNotKnockAReadingShareOff() throws Exception {
+        try (ControlClient share = new ControlClient(null, port(), false)) {
+            assertEquals(
+                    "REGISTERED name=busy-app", share.register(ControlClient.newKey(), "busy-app"));
+            java.util.concurrent.atomic.AtomicInteger pongs =
+                    new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.atomic.AtomicReference<Exception> closed =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            share.socket.setSoTimeout(0);
+            Thread reader =
+                    new Thread(
+                            () -> {
+                                try {
+                                    while (true)
+                                        if (share.read().equals("PONG")) pongs.incrementAndGet();
+                                } catch (Exception e) {
+                                    closed.set(e);
+                                }
+                            });
+            reader.setDaemon(true);
+            reader.start();
+            String pad = "a".repeat(8000);
+            int rounds = 8,
+                    pings = 0; // within the share's PING budget (RendezvousHandler.PING_BURST)
+            for (int round = 0; round < rounds && closed.get() == null; round++) {
+                String from = "127.0.7." + (round + 1); // within each address's look-up budget
+                List<ControlClient> strangers = new java.util.ArrayList<>();
+                try {
+                    for (int i = 0; i < 3; i++) {
+                        ControlClient c = new ControlClient(from, port());
+                        strangers.add(c);
+                        c.send(ControlClient.connectLine("busy-app"));
+                        String accepted = c.read();
+                        assertTrue(accepted.startsWith("ACCEPTED "), accepted);
+                        String session = ControlClient.field(accepted, "session");
+                        try {
+                            c.out.write(
+                                    ControlClient.batch(
+                                            "SIGNAL session=" + session + " x=" + pad,
+                                            RendezvousProtocol.MAX_SIGNALS_PER_SESSION));
+                        } catch (IOException closedForSignallingTooFast) {
+                            // the sender pays for a full queue (onForward): that is the rule
+                        }
+                    }
+                    for (int i = 0; i < 3; i++) {
+                        ControlClient c = new ControlClient(from, port());
+                        strangers.add(c);
+                        c.send(ControlClient.connectLine("busy-app"));
+                    }
+                    share.send("PING");
+                    pings++;
+                    for (int i = 3; i < 6; i++) strangers.get(i).read(); // ACCEPTED: INCOMING sent
+                } finally {
+                    for (ControlClient c : strangers) c.close();
+                }
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (pongs.get() < pings && closed.get() == null && System.nanoTime() < end)
+                Thread.sleep(10);
+            assertNull(closed.get(), "the server closed the share's connection");
+            assertEquals(pings, pongs.get(), "every PING of the share answered");
+            assertNotNull(server.registry().lookup("busy-app"), "the share stays registered");
+        }
+        normalPeersAreServed();
+    }
+
+    /**
+     * ... while a share whose queue stays full is still one that does not read: the next message
+     * for it once {@link RendezvousServer#NOT_READING_MILLIS} have passed closes it (on a clock the
+     * test moves).
+     */
+    @Test
+    void aShareWhoseQueueStaysFullIsClosedByTheNextMessageForIt() throws Exception {
+        java.util.concurrent.atomic.AtomicLong clock =
+                new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
+        RendezvousServer.Config cfg = new RendezvousServer.Config();
+        cfg.nanoTime = clock::get;
+        RendezvousServer clocked = ControlClient.startServer(cfg, group);
+        int at = clocked.localAddress().getPort();
+        try (ControlClient quiet = new ControlClient(null, at, true)) {
+            assertEquals(
+                    "REGISTERED name=stuck-app",
+                    quiet.register(ControlClient.newKey(), "stuck-app"));
+            // Strangers fill the kernel's buffers and then its queue (each is closed once it finds
+            // the queue full), until the queue stays full.
+            io.netty.channel.Channel stuck = clocked.registry().lookup("stuck-app").channel();
+            for (int i = 0; i < 64 && !staysUnwritable(stuck); i++) {
+                try (ControlClient talker = new ControlClient("127.0.8." + (i + 1), at)) {
+                    talker.send(ControlClient.connectLine("stuck-app"));
+                    String session = ControlClient.field(talker.read(), "session");
+                    talker.out.write(
+                            ControlClient.batch(
+                                    "SIGNAL session=" + session + " x=" + "y".repeat(8000),
+                                    RendezvousProtocol.MAX_SIGNALS_PER_SESSION));
+                } catch (IOException closedForSignallingTooFast) {
+                    // as it should be
+                }
+            }
+            assertTrue(staysUnwritable(stuck), "the share's queue filled");
+            // Within the grace a CONNECT's INCOMING waits in the queue ...
+            try (ControlClient early = new ControlClient("127.0.9.1", at)) {
+                early.send(ControlClient.connectLine("stuck-app"));
+                assertTrue(early.read().startsWith("ACCEPTED "));
+            }
+            assertNotNull(clocked.registry().lookup("stuck-app"), "not closed within the grace");
+            // ... after it, the next one closes the share.
+            clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(RendezvousServer.NOT_READING_MILLIS));
+            try (ControlClient late = new ControlClient("127.0.9.2", at)) {
+                late.send(ControlClient.connectLine("stuck-app"));
+                late.read();
+            } catch (IOException e) {
+                // the session may end with the share before the connector reads its answer
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (clocked.registry().lookup("stuck-app") != null && System.nanoTime() < end)
+                Thread.sleep(10);
+            assertNull(clocked.registry().lookup("stuck-app"), "the share that does not read left");
+        } finally {
+            clocked.close();
+        }
+    }
+
+    private static boolean staysUnwritable(io.netty.channel.Channel c) throws InterruptedException {
+        Thread.sleep(50); // what was handed to its loop reached the socket, or waits in the queue
+        return !c.isWritable();
     }
 
     /** A share and a connector that read: register, connect, SIGNAL both ways, PING. */
