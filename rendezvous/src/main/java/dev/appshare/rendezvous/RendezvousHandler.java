@@ -299,7 +299,15 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             send(
                     ctx.channel(),
                     RendezvousMessage.of(
-                            ERROR, "code", E_UNKNOWN_NAME, "message", "no share named " + name));
+                            ERROR,
+                            "code",
+                            E_UNKNOWN_NAME,
+                            "message",
+                            // not echoed when no share could have it: up to a frame of it, the
+                            // answer would outgrow its own frame and be lost
+                            NameAllocator.isValid(name)
+                                    ? "no share named " + name
+                                    : "no share has a name like that"));
             return;
         }
         String token = server.tokens().mint(server.config().tokenLifetimeMillis);

@@ -12,6 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.rendezvous.RegistrationProof;
+import dev.appshare.wire.rendezvous.RendezvousFrames;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import io.netty.channel.EventLoopGroup;
 import java.security.KeyPair;
@@ -107,6 +108,24 @@ class RegistrationTest {
         assertFalse(server.registry().isReserved("my-app"));
         try (ControlClient c = client()) {
             assertEquals("REGISTERED name=my-app", c.register(newKey(), "my-app"), "still free");
+        }
+    }
+
+    @Test
+    void anUnknownNameOfAFrameIsAnsweredAndARawEqualsSignIsABadRequest() throws Exception {
+        start();
+        try (ControlClient connector = client()) {
+            // A name as long as a frame allows: the answer must not echo it (it would not fit).
+            String huge = "x".repeat(RendezvousFrames.MAX_FRAME - 40);
+            connector.send(connectLine(huge));
+            String answer = connector.read();
+            assertTrue(answer.startsWith("ERROR code=unknown-name "), answer);
+            assertTrue(answer.length() < 200, answer);
+        }
+        try (ControlClient connector = client()) {
+            // Raw '=' in a value would grow threefold when passed on: refused at once.
+            connector.send("CONNECT v=2 name=a=b");
+            assertErrorAndClose(connector, RendezvousProtocol.E_BAD_REQUEST);
         }
     }
 

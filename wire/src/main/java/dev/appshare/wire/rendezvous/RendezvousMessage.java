@@ -70,9 +70,26 @@ public final class RendezvousMessage {
             if (eq <= 0) throw new ProtocolException("bad field");
             String key = parts[i].substring(0, eq);
             if (!key.matches("[a-z0-9-]{1,32}")) throw new ProtocolException("bad field name");
-            f.put(key, unescape(parts[i].substring(eq + 1)));
+            String raw = parts[i].substring(eq + 1);
+            if (!canonical(raw)) throw new ProtocolException("unescaped character in " + key);
+            f.put(key, unescape(raw));
         }
         return new RendezvousMessage(type, f);
+    }
+
+    /**
+     * Whether a value as received holds only what {@link #encode} leaves as it is (besides {@code
+     * %} escapes): a raw {@code =} or control character would be escaped, three bytes for one, when
+     * the server passes the message on, so a SIGNAL that fitted its frame could no longer fit the
+     * partner's (and was lost). Refused instead, a message's encoding is never longer than the line
+     * it came in.
+     */
+    private static boolean canonical(String raw) {
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c < 0x20 || c == '=' || c == 0x7f) return false;
+        }
+        return true;
     }
 
     private static String escape(String v) {

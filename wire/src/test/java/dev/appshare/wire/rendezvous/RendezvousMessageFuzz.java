@@ -34,6 +34,11 @@ class RendezvousMessageFuzz {
         assertTrue(m.fields().size() <= RendezvousMessage.MAX_FIELDS);
         m.fields().keySet().forEach(k -> assertTrue(k.matches("[a-z0-9-]{1,32}"), k));
         assertSame(m, decodeUnchecked(m.encode()));
+        // Passed on, a message never grows: it fitted the frame it came in, so it fits the next.
+        assertTrue(
+                m.encode().getBytes(StandardCharsets.UTF_8).length
+                        <= line.getBytes(StandardCharsets.UTF_8).length,
+                line);
     }
 
     /** encode then decode gives the same message. */

@@ -43,7 +43,11 @@ class RendezvousMessageTest {
                     "REGISTER K=v",
                     "REGISTER a=%zz",
                     "REGISTER a=%4",
-                    "WAYTOOLONGTYPENAMEHERE x=1"
+                    "WAYTOOLONGTYPENAMEHERE x=1",
+                    // unescaped: passed on, each would grow threefold (and could outgrow a frame)
+                    "SIGNAL session=1 x=a=b",
+                    "SIGNAL session=1 x=a\tb",
+                    "SIGNAL session=1 x=a\u007fb"
                 }) {
             assertThrows(ProtocolException.class, () -> RendezvousMessage.decode(bad), bad);
         }
