@@ -9,7 +9,8 @@ import dev.appshare.wire.net.ConnectionBudget;
  *
  * @param maxConnections control connections open at once, from everyone
  * @param connectionsPerAddress control connections open at once per source address
- * @param lookupsPerSecond name look-ups (CONNECTs, known names or not) per second per address
+ * @param lookupsPerSecond name look-ups (CONNECTs, known names or not, and REGISTERs) per second
+ *     per address
  * @param lookupBurst look-ups in a burst per address
  * @param tokensPerSecond relay tokens minted (one per CONNECT that reaches a share) per second per
  *     address
@@ -44,7 +45,8 @@ public record ClientLimits(
     /**
      * Name look-ups per second per source address, and the burst. A connector asks once, then once
      * per retry (2 s) or per second while it waits for its share; a guesser is held to 10 a second,
-     * under a million a day, against 36,864,000 names.
+     * under a million a day, against 36,864,000 names. A REGISTER spends one too (a share asks once
+     * per connection to the rendezvous), so that one address cannot register and leave in a loop.
      */
     public static final int LOOKUPS_PER_SECOND = 10, LOOKUP_BURST = 20;
 

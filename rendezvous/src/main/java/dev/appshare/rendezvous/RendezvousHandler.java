@@ -167,6 +167,13 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         String auth = m.get("auth");
         if (auth != null && !auth.matches(AUTH_PATTERN))
             throw new ProtocolException("auth is not a base64url SHA-256");
+        // A registration spends a look-up of its address: without a budget one address could
+        // register and leave in a loop (a signature check and two log lines each, 55-115 KB of log
+        // a second from one process), its reservation keeping the same live-share slot.
+        if (!server.budgets().lookup(from)) {
+            fail(ctx, E_BUSY, "too many registrations and look-ups from your address; slow down");
+            return;
+        }
         registering = key;
         registeringSince = System.nanoTime();
         registeringName = wanted;
@@ -365,9 +372,10 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
             // SIGNAL volume is the sender's doing: a peer that signals faster than its partner
             // reads loses its own connection, never its partner's. Otherwise anyone who knows a
             // share's name could knock the share off the rendezvous with a burst of SIGNALs.
-            log.info(
-                    "control connection {} signals faster than its partner reads: closing",
-                    ctx.channel().remoteAddress());
+            server.closedFastSignallers()
+                    .refused(
+                            "closed: signals faster than its partner reads",
+                            ctx.channel().remoteAddress());
             ctx.close();
             return;
         }
@@ -398,10 +406,12 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
         if (!to.isWritable()) {
             // A close asked for from another event loop takes effect later: say it once.
             if (to.attr(NOT_READING).setIfAbsent(Boolean.TRUE) == null) {
-                log.info(
-                        "control connection {} does not read (over {} bytes wait for it): closing",
-                        to.remoteAddress(),
-                        RendezvousServer.QUEUE_HIGH);
+                server.closedNonReaders()
+                        .refused(
+                                "closed: does not read (over "
+                                        + RendezvousServer.QUEUE_HIGH
+                                        + " bytes wait for it)",
+                                to.remoteAddress());
             }
             to.close();
             return null;

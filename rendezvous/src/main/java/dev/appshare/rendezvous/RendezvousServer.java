@@ -2,6 +2,7 @@ package dev.appshare.rendezvous;
 
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.ServerStats;
 import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.rendezvous.RendezvousFrames;
@@ -111,6 +112,9 @@ public final class RendezvousServer implements AutoCloseable {
     private final RelayToken tokens;
     private final ShareRegistry registry;
     private final ClientBudgets budgets;
+    private final RejectionLog fastSignallers, nonReaders;
+    private static final org.slf4j.Logger CLOSURES =
+            org.slf4j.LoggerFactory.getLogger(RendezvousHandler.class);
     private final SecureRandom random; // registration challenges
     private final ChannelGroup children = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private Channel server;
@@ -131,6 +135,9 @@ public final class RendezvousServer implements AutoCloseable {
         this.tokens = tokens;
         this.random = challenges;
         this.budgets = new ClientBudgets(config);
+        fastSignallers =
+                new RejectionLog(CLOSURES, ClientBudgets.LOG_INTERVAL_NANOS, config.nanoTime);
+        nonReaders = new RejectionLog(CLOSURES, ClientBudgets.LOG_INTERVAL_NANOS, config.nanoTime);
         this.registry =
                 new ShareRegistry(
                         config.maxSessionsPerShare,
@@ -272,6 +279,19 @@ public final class RendezvousServer implements AutoCloseable {
 
     Config config() {
         return config;
+    }
+
+    /**
+     * Connections closed for signalling faster than their partner reads, or for not reading: one
+     * line per {@link ClientBudgets#LOG_INTERVAL_NANOS} each, with a count, as strangers can cause
+     * them at will (a line each filled the log at about 10 a second per address).
+     */
+    RejectionLog closedFastSignallers() {
+        return fastSignallers;
+    }
+
+    RejectionLog closedNonReaders() {
+        return nonReaders;
     }
 
     ClientBudgets budgets() {

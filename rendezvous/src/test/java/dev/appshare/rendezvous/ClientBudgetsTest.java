@@ -157,15 +157,17 @@ class ClientBudgetsTest {
         List<ControlClient> shares = new ArrayList<>();
         List<KeyPair> keys = new ArrayList<>();
         try {
+            List<String> challenges = new ArrayList<>();
             for (int i = 0; i <= ClientLimits.SHARES_PER_ADDRESS; i++) {
+                now.addAndGet(SECOND); // a look-up per REGISTER, within the rate
                 ControlClient c = new ControlClient("127.0.0.10", port());
                 shares.add(c);
                 keys.add(ControlClient.newKey());
-                c.send(ControlClient.registerLine(keys.get(i), null));
+                challenges.add(c.sendRegister(keys.get(i), null));
             }
             int registered = 0, busy = 0;
             for (int i = 0; i < shares.size(); i++) {
-                String m = shares.get(i).prove(keys.get(i), shares.get(i).read());
+                String m = shares.get(i).prove(keys.get(i), challenges.get(i));
                 if (m.startsWith("REGISTERED ")) registered++;
                 else if (m.startsWith("ERROR code=busy ")) busy++;
             }
@@ -173,6 +175,29 @@ class ClientBudgetsTest {
             assertEquals(1, busy);
         } finally {
             for (ControlClient c : shares) c.close();
+        }
+    }
+
+    @Test
+    void registeringAndLeavingInALoopIsHeldToTheLookupRate() throws Exception {
+        start(ClientLimits.defaults());
+        KeyPair key = ControlClient.newKey();
+        // One key, one name, over and over from one address: its reservation keeps one live-share
+        // slot, so only the look-up budget holds it.
+        int registered = 0, busy = 0;
+        for (int i = 0; i < ClientLimits.LOOKUP_BURST + 10; i++) {
+            try (ControlClient c = new ControlClient("127.0.0.12", port())) {
+                String answer = c.register(key, "loop-app");
+                if (answer.equals("REGISTERED name=loop-app")) registered++;
+                else if (answer.startsWith("ERROR code=busy ")) busy++;
+                else throw new AssertionError(answer);
+            }
+        }
+        assertEquals(ClientLimits.LOOKUP_BURST, registered);
+        assertEquals(10, busy);
+        now.addAndGet(SECOND);
+        try (ControlClient c = new ControlClient("127.0.0.12", port())) {
+            assertEquals("REGISTERED name=loop-app", c.register(key, "loop-app"), "refilled");
         }
     }
 

@@ -120,7 +120,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final Traffic traffic = new Traffic();
     private final PausedStreams paused = PausedStreams.warningTo(log, "connection to");
     private String name;
-    private boolean toldTaken;
+    private boolean toldRetrying;
     private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)
     private String url; // the public URL, once REGISTERED gave one
     private boolean toldNoGateway;
@@ -261,7 +261,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             log.warn("ignoring a malformed REGISTERED from the rendezvous");
             return;
         }
-        toldTaken = false;
+        toldRetrying = false;
         boolean first = name == null;
         if (first) name = n;
         if (first && kept != null) {
@@ -436,8 +436,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             // have taken it, or an earlier run's reservation has not ended. Keep trying (the
             // server closes this connection; the client reconnects with its back-off): the
             // squatter gets no connector through, as it cannot prove the code.
-            if (!toldTaken) {
-                toldTaken = true;
+            if (!toldRetrying) {
+                toldRetrying = true;
                 console.line(
                         "The name "
                                 + (name != null ? name : config.name())
@@ -445,6 +445,17 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                                 + " free (a reservation lasts "
                                 + NAME_RESERVATION_MILLIS / 60_000
                                 + " min)");
+            }
+            return;
+        }
+        if (E_BUSY.equals(code)) {
+            // Over a budget of this address at the rendezvous (registrations, live shares): it
+            // refills, or another share from here leaves. Keep trying, as for a taken name: a
+            // share that was registered must not end because a reconnect came too soon (after a
+            // server restart, every share behind one NAT registers at once).
+            if (!toldRetrying) {
+                toldRetrying = true;
+                console.line("The rendezvous is busy for this address (" + message + "); retrying");
             }
             return;
         }
@@ -462,7 +473,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     public boolean disconnected() {
         proving.clear(); // the server forgot their sessions with the connection
         sessions.values().forEach(SharerSession::controlLost);
-        if (toldTaken) return true; // the refusal closed it: no need to warn again
+        if (toldRetrying) return true; // the refusal closed it: no need to warn again
         log.warn(
                 "lost the rendezvous {}; reconnecting (open tunnels carry on)",
                 signalling.serverText());

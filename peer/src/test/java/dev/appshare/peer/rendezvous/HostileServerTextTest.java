@@ -47,7 +47,7 @@ class HostileServerTextTest {
                 RendezvousMessage.of(
                                 RendezvousProtocol.ERROR,
                                 "code",
-                                RendezvousProtocol.E_BUSY,
+                                RendezvousProtocol.E_BAD_REQUEST,
                                 "message",
                                 HOSTILE)
                         .encode()
