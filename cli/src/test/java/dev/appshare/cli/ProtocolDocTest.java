@@ -127,6 +127,7 @@ class ProtocolDocTest {
         c.put("ClientLimits.TOKENS_PER_SECOND", (long) ClientLimits.TOKENS_PER_SECOND);
         c.put("ClientLimits.TOKEN_BURST", (long) ClientLimits.TOKEN_BURST);
         c.put("ClientLimits.SHARES_PER_ADDRESS", (long) ClientLimits.SHARES_PER_ADDRESS);
+        c.put("ClientLimits.SHARES_PER_V6_SITE", (long) ClientLimits.SHARES_PER_V6_SITE);
         c.put("ClientBudgets.MAX_ADDRESSES", (long) ClientBudgets.MAX_ADDRESSES);
         c.put(
                 "ClientBudgets.LOG_INTERVAL_NANOS",

@@ -4,6 +4,7 @@ import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.ServerStats;
+import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -33,6 +34,7 @@ public final class ClientBudgets {
     private final AddressBudget lookups;
     private final AddressBudget tokens;
     private final AddressBudget shares;
+    private final AddressBudget sharesPerSite; // IPv6 only, per /48
     private final RejectionLog refusals;
     private final ServerStats stats;
 
@@ -46,6 +48,10 @@ public final class ClientBudgets {
                 AddressBudget.perSecond(
                         l.tokensPerSecond(), l.tokenBurst(), MAX_ADDRESSES, c.nanoTime);
         shares = AddressBudget.concurrent(l.sharesPerAddress(), MAX_ADDRESSES);
+        sharesPerSite =
+                AddressBudget.concurrentPerV6Site(
+                        Math.max(l.sharesPerAddress(), ClientLimits.SHARES_PER_V6_SITE),
+                        MAX_ADDRESSES);
         refusals = new RejectionLog(log, LOG_INTERVAL_NANOS, c.nanoTime);
         stats = c.stats;
     }
@@ -81,11 +87,17 @@ public final class ClientBudgets {
      * One more live share; false, and logged, past the budget. Give back with {@link #shareLeft}.
      */
     boolean share(InetAddress from) {
-        return take(shares, from, "shares", "over its budget of live shares");
+        boolean v6 = from instanceof Inet6Address;
+        if (v6 && !take(sharesPerSite, from, "shares", "its IPv6 /48 over its budget of shares"))
+            return false;
+        if (take(shares, from, "shares", "over its budget of live shares")) return true;
+        if (v6) sharesPerSite.giveBack(from);
+        return false;
     }
 
     void shareLeft(InetAddress from) {
         shares.giveBack(from);
+        if (from instanceof Inet6Address) sharesPerSite.giveBack(from);
     }
 
     int openConnections() {

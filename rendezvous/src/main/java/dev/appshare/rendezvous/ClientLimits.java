@@ -60,6 +60,14 @@ public record ClientLimits(
     /** Live shares, and names reserved for shares that left, per source address. */
     public static final int SHARES_PER_ADDRESS = 32;
 
+    /**
+     * Live shares and reserved names per IPv6 /48 (a site), besides each /64's {@link
+     * #SHARES_PER_ADDRESS}. A reservation outlives its connection by 5 min, so without it one /48
+     * (65,536 /64s) registering and leaving filled the server's table of addresses: no share from a
+     * new address registered, and a share that dropped got no reservation for its name.
+     */
+    public static final int SHARES_PER_V6_SITE = 256;
+
     public ClientLimits {
         if (maxConnections < 1
                 || connectionsPerAddress < 1

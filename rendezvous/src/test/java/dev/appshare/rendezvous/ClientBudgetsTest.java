@@ -1,11 +1,13 @@
 package dev.appshare.rendezvous;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.EventLoops;
 import io.netty.channel.EventLoopGroup;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.security.KeyPair;
 import java.util.ArrayList;
 import java.util.List;
@@ -176,6 +178,33 @@ class ClientBudgetsTest {
         } finally {
             for (ControlClient c : shares) c.close();
         }
+    }
+
+    /**
+     * One IPv6 /48 holds 65,536 /64s, each with its own share budget, and a reservation outlives
+     * its connection by 5 min: without a budget per /48, one site registering and leaving from each
+     * /64 filled the table of addresses (then no new address could register, and reservations ran
+     * out). No sockets: the budgets are asked directly, as the registry does.
+     */
+    @Test
+    void sharesFromOneIpv6SiteAreBoundedWhateverTheirSlash64s() throws Exception {
+        RendezvousServer.Config cfg = new RendezvousServer.Config();
+        ClientBudgets budgets = new ClientBudgets(cfg);
+        int taken = 0;
+        for (int i = 0; i < 2 * ClientLimits.SHARES_PER_V6_SITE; i++) {
+            if (budgets.share(
+                    InetAddress.getByName("2001:db8:7:" + Integer.toHexString(i) + "::1"))) taken++;
+        }
+        assertEquals(ClientLimits.SHARES_PER_V6_SITE, taken);
+        assertTrue(budgets.share(InetAddress.getByName("2001:db8:8::1")), "another site");
+        budgets.shareLeft(InetAddress.getByName("2001:db8:7:0::1"));
+        assertTrue(budgets.share(InetAddress.getByName("2001:db8:7:ffff::1")), "one slot back");
+        assertFalse(budgets.share(InetAddress.getByName("2001:db8:7:fffe::1")));
+        // IPv4 addresses are not sites: each keeps its own budget.
+        for (int i = 0; i < ClientLimits.SHARES_PER_ADDRESS; i++)
+            assertTrue(budgets.share(InetAddress.getByName("192.0.2.1")));
+        assertFalse(budgets.share(InetAddress.getByName("192.0.2.1")));
+        assertTrue(budgets.share(InetAddress.getByName("192.0.2.2")));
     }
 
     @Test

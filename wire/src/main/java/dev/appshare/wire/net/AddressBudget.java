@@ -30,9 +30,15 @@ public final class AddressBudget {
     /** The prefix an address is counted under: the IPv4 address, or the IPv6 /64. */
     public record Key(boolean v6, long bits) {
         public static Key of(InetAddress a) {
+            return of(a, 64);
+        }
+
+        /** Counted under its IPv6 /{@code v6Prefix} (a multiple of 8, at most 64); IPv4 whole. */
+        static Key of(InetAddress a, int v6Prefix) {
             byte[] b = a.getAddress();
             long bits = 0;
             for (int i = 0; i < Math.min(8, b.length); i++) bits = bits << 8 | (b[i] & 0xff);
+            if (b.length > 4 && v6Prefix < 64) bits &= -1L << (64 - v6Prefix);
             return new Key(!(a instanceof Inet4Address), bits);
         }
     }
@@ -41,6 +47,7 @@ public final class AddressBudget {
     private static final long SWEEP_INTERVAL_NANOS = NANOS_PER_SECOND;
 
     private final int capacity;
+    private final int v6Prefix; // IPv6 addresses are counted under this prefix
     private final long nanosPerToken; // 0: never refills
     private final int maxAddresses;
     private final LongSupplier nanoTime;
@@ -53,9 +60,11 @@ public final class AddressBudget {
         long stamp; // nanoTime of the last refill
     }
 
-    private AddressBudget(int capacity, long nanosPerToken, int maxAddresses, LongSupplier clock) {
+    private AddressBudget(
+            int capacity, long nanosPerToken, int maxAddresses, LongSupplier clock, int v6Prefix) {
         if (capacity < 1 || maxAddresses < 1) throw new IllegalArgumentException("empty budget");
         this.capacity = capacity;
+        this.v6Prefix = v6Prefix;
         this.nanosPerToken = nanosPerToken;
         this.maxAddresses = maxAddresses;
         this.nanoTime = clock;
@@ -65,7 +74,15 @@ public final class AddressBudget {
      * At most {@code max} held at once per address; {@link #giveBack} after each {@link #tryTake}.
      */
     public static AddressBudget concurrent(int max, int maxAddresses) {
-        return new AddressBudget(max, 0, maxAddresses, System::nanoTime);
+        return new AddressBudget(max, 0, maxAddresses, System::nanoTime, 64);
+    }
+
+    /**
+     * At most {@code max} held at once per IPv6 /48 (a site: one customer's allocation holds 65,536
+     * /64s, each of which {@link #concurrent} counts apart); IPv4 addresses as one each.
+     */
+    public static AddressBudget concurrentPerV6Site(int max, int maxAddresses) {
+        return new AddressBudget(max, 0, maxAddresses, System::nanoTime, 48);
     }
 
     /**
@@ -76,7 +93,7 @@ public final class AddressBudget {
     public static AddressBudget perSecond(
             int rate, int burst, int maxAddresses, LongSupplier nanoTime) {
         if (rate < 1) throw new IllegalArgumentException("rate " + rate);
-        return new AddressBudget(burst, NANOS_PER_SECOND / rate, maxAddresses, nanoTime);
+        return new AddressBudget(burst, NANOS_PER_SECOND / rate, maxAddresses, nanoTime, 64);
     }
 
     /**
@@ -86,12 +103,12 @@ public final class AddressBudget {
     public static AddressBudget perInterval(
             long nanosPerToken, int burst, int maxAddresses, LongSupplier nanoTime) {
         if (nanosPerToken < 1) throw new IllegalArgumentException("interval " + nanosPerToken);
-        return new AddressBudget(burst, nanosPerToken, maxAddresses, nanoTime);
+        return new AddressBudget(burst, nanosPerToken, maxAddresses, nanoTime, 64);
     }
 
     /** Spends one of {@code a}'s tokens; false if it has none left (or the table is full). */
     public synchronized boolean tryTake(InetAddress a) {
-        Key k = Key.of(a);
+        Key k = Key.of(a, v6Prefix);
         long now = nanoTime.getAsLong();
         Bucket b = buckets.get(k);
         if (b == null) {
@@ -112,7 +129,7 @@ public final class AddressBudget {
      * where a take turned out not to count (a refund).
      */
     public synchronized void giveBack(InetAddress a) {
-        Key k = Key.of(a);
+        Key k = Key.of(a, v6Prefix);
         Bucket b = buckets.get(k);
         if (b == null) return;
         if (++b.tokens >= capacity) buckets.remove(k);
@@ -120,7 +137,7 @@ public final class AddressBudget {
 
     /** How many tokens {@code a} has left now. */
     public synchronized int remaining(InetAddress a) {
-        Bucket b = buckets.get(Key.of(a));
+        Bucket b = buckets.get(Key.of(a, v6Prefix));
         if (b == null) return capacity;
         refill(b, nanoTime.getAsLong());
         return (int) b.tokens;

@@ -67,6 +67,21 @@ class AddressBudgetTest {
     }
 
     @Test
+    void aSiteBudgetCountsIpv6PerSlash48AndIpv4PerAddress() throws Exception {
+        AddressBudget b = AddressBudget.concurrentPerV6Site(2, 100);
+        assertTrue(b.tryTake(ip("2001:db8:1:2::1")));
+        assertTrue(b.tryTake(ip("2001:db8:1:ffff::1")), "another /64 of the same /48");
+        assertFalse(b.tryTake(ip("2001:db8:1:7::1")), "the /48 holds its two");
+        assertTrue(b.tryTake(ip("2001:db8:2::1")), "the next /48");
+        b.giveBack(ip("2001:db8:1:abcd::5"));
+        assertTrue(b.tryTake(ip("2001:db8:1:7::1")), "given back anywhere in the /48");
+        assertTrue(b.tryTake(ip("10.0.0.1")));
+        assertTrue(b.tryTake(ip("10.0.0.1")));
+        assertFalse(b.tryTake(ip("10.0.0.1")), "IPv4: each address");
+        assertTrue(b.tryTake(ip("10.0.0.2")));
+    }
+
+    @Test
     void theTableIsBoundedAndSweptOfRefilledBuckets() throws Exception {
         AddressBudget b = AddressBudget.perSecond(1, 1, 3, now::get);
         for (int i = 1; i <= 3; i++) assertTrue(b.tryTake(ip("192.0.2." + i)));
