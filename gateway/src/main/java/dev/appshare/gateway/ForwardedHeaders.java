@@ -1,14 +1,24 @@
 package dev.appshare.gateway;
 
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.LastHttpContent;
 import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * The three headers the gateway adds to each request it carries, replacing any the visitor sent (a
  * visitor could otherwise claim any address to an application that trusts them): {@code
  * X-Forwarded-For} the visitor's address, {@code X-Forwarded-Proto} {@code http} or {@code https}
  * as the visitor reached the gateway, {@code X-Forwarded-Host} the Host the visitor asked for.
- * Nothing else in a request is changed.
+ *
+ * <p>Every other header a proxy might be believed about is dropped: {@code Forwarded} (RFC 7239),
+ * {@code X-Real-IP}, any other {@code X-Forwarded-*} ({@code -Port}, {@code -Prefix}, {@code
+ * -Ssl}...), and each of these names spelt with {@code _} for {@code -} (a CGI or WSGI application
+ * folds {@code X_Forwarded_For} into the same variable as {@code X-Forwarded-For}, ahead of the
+ * gateway's value). Nothing else in a request is changed.
  */
 final class ForwardedHeaders {
     static final String FOR = "X-Forwarded-For";
@@ -19,11 +29,34 @@ final class ForwardedHeaders {
 
     /** {@code visitor} null: not an IP connection (tests), sent as {@code unknown}. */
     static void replace(HttpHeaders h, InetAddress visitor, boolean https, String host) {
+        List<String> claims = new ArrayList<>();
+        for (Map.Entry<String, String> e : h) if (isProxyClaim(e.getKey())) claims.add(e.getKey());
+        for (String name : claims) h.remove(name);
         String address = visitor == null ? "unknown" : visitor.getHostAddress();
         int scope = address.indexOf('%');
         if (scope >= 0) address = address.substring(0, scope);
-        h.set(FOR, address); // set() drops every earlier value of the name, any case
+        h.set(FOR, address);
         h.set(PROTO, https ? "https" : "http");
         h.set(HOST, host);
+    }
+
+    /**
+     * A chunked body's trailer is merged into the headers by some applications: it may not carry
+     * what the gateway vouches for (the proxy claims above) nor another Host.
+     */
+    static void dropFromTrailers(LastHttpContent last) {
+        HttpHeaders t = last.trailingHeaders();
+        if (t.isEmpty()) return;
+        List<String> drop = new ArrayList<>();
+        for (Map.Entry<String, String> e : t)
+            if (isProxyClaim(e.getKey()) || e.getKey().equalsIgnoreCase("host"))
+                drop.add(e.getKey());
+        for (String name : drop) t.remove(name);
+    }
+
+    /** A header an application may take as a proxy's word about the client, in any spelling. */
+    static boolean isProxyClaim(String name) {
+        String n = name.toLowerCase(Locale.ROOT).replace('_', '-');
+        return n.startsWith("x-forwarded-") || n.equals("forwarded") || n.equals("x-real-ip");
     }
 }

@@ -158,11 +158,16 @@ final class GatewayTunnel implements PathSwitch.Listener {
 
     @Override
     public void allPathsLost(String why) {
-        log.info("gateway tunnel to {} lost: {}", label, why);
+        // Closed here (idle, or the gateway stopping) closes the relay connection too, which
+        // reports itself lost: not news.
+        if (!closing) log.info("gateway tunnel to {} lost: {}", label, why);
         close();
     }
 
+    private volatile boolean closing;
+
     void close() {
+        closing = true;
         loop.execute(
                 () -> {
                     if (quic != null) quic.close();

@@ -148,7 +148,10 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         }
         String host = req.headers().get(HttpHeaderNames.HOST);
         String l = HostLabel.of(host, gateway.domain());
-        if (l == null || (label != null && !l.equals(label))) {
+        if (l == null
+                || (label != null && !l.equals(label))
+                || req.headers().getAll(HttpHeaderNames.HOST).size() > 1 // RFC 9112 3.2: 400
+                || !sameAuthority(req.uri(), host)) {
             refuse(HttpResponseStatus.BAD_REQUEST, GatewayPages.BAD_HOST);
             return false;
         }
@@ -188,6 +191,20 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
+     * Whether a request target in absolute form ({@code http://HOST/path}) names the Host the
+     * request was routed by: the share would otherwise be handed a target naming another share than
+     * the one whose label routed it. Origin-form targets ({@code /path}) always do.
+     */
+    static boolean sameAuthority(String uri, String host) {
+        int scheme = uri.indexOf("://");
+        if (scheme < 0 || uri.startsWith("/")) return true;
+        int start = scheme + 3;
+        int end = start;
+        while (end < uri.length() && "/?#".indexOf(uri.charAt(end)) < 0) end++;
+        return uri.substring(start, end).equalsIgnoreCase(host);
+    }
+
+    /**
      * Answers with an error page and closes. Requests already carried to the share lose their
      * answers: only the first request can be refused before anything was carried, except a later
      * one that fails the credentials or names another share, which a browser does not send.
@@ -200,6 +217,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void forward(Object msg) {
+        if (msg instanceof LastHttpContent last) ForwardedHeaders.dropFromTrailers(last);
         if (stream != null) {
             stream.write(msg);
             if (!stream.isWritable()) visitor.config().setAutoRead(false);

@@ -31,6 +31,44 @@ class ForwardedHeadersTest {
     }
 
     @Test
+    void everyOtherProxyClaimIsDroppedInAnySpelling() throws Exception {
+        HttpHeaders h = new DefaultHttpHeaders();
+        h.add("X_Forwarded_For", "6.6.6.6"); // a WSGI app would read it as X-Forwarded-For
+        h.add("Forwarded", "for=6.6.6.6;proto=https");
+        h.add("X-Forwarded-Port", "443");
+        h.add("X-Forwarded-Prefix", "/admin");
+        h.add("X-Forwarded-Ssl", "on");
+        h.add("X-Real-IP", "6.6.6.6");
+        h.add("x_real_ip", "6.6.6.6");
+        h.add("X-Forwarded", "for=6.6.6.6"); // not a proxy header anyone reads: kept
+        h.add("Forwarded-Extra", "x"); // neither
+        ForwardedHeaders.replace(h, InetAddress.getByName("192.0.2.7"), false, "x.localhost");
+        assertEquals(
+                java.util.Set.of(
+                        "X-Forwarded",
+                        "Forwarded-Extra",
+                        "X-Forwarded-For",
+                        "X-Forwarded-Proto",
+                        "X-Forwarded-Host"),
+                h.names());
+        assertEquals(List.of("192.0.2.7"), h.getAll("X-Forwarded-For"));
+    }
+
+    @Test
+    void aTrailerCarriesNoProxyClaimNorHost() {
+        io.netty.handler.codec.http.LastHttpContent last =
+                new io.netty.handler.codec.http.DefaultLastHttpContent();
+        last.trailingHeaders()
+                .add("X-Forwarded-For", "6.6.6.6")
+                .add("x_real_ip", "6.6.6.6")
+                .add("Host", "other.localhost")
+                .add("X-Checksum", "abc");
+        ForwardedHeaders.dropFromTrailers(last);
+        assertEquals(java.util.Set.of("X-Checksum"), last.trailingHeaders().names());
+        last.release();
+    }
+
+    @Test
     void httpsVisitorsAndIpv6AddressesWithoutTheirScope() throws Exception {
         HttpHeaders h = new DefaultHttpHeaders();
         ForwardedHeaders.replace(h, InetAddress.getByName("fe80::1%1"), true, "x.localhost");

@@ -471,9 +471,40 @@ class PublicGatewayTest {
             }
             RawHttp.Response noHost = request(lab, ascii("GET / HTTP/1.0\r\n\r\n"));
             assertEquals(400, noHost.status(), "HTTP/1.0 without Host");
+            String good = lab.host(label);
+            RawHttp.Response twoHosts =
+                    request(
+                            lab,
+                            ascii(
+                                    "GET / HTTP/1.1\r\nHost: "
+                                            + good
+                                            + "\r\nHost: "
+                                            + good
+                                            + "\r\n\r\n"));
+            assertEquals(400, twoHosts.status(), "two Host headers (RFC 9112 3.2)");
+            RawHttp.Response otherTarget =
+                    request(
+                            lab,
+                            ascii(
+                                    "GET http://other2345abcd.localhost:"
+                                            + port
+                                            + "/ HTTP/1.1\r\nHost: "
+                                            + good
+                                            + "\r\n\r\n"));
+            assertEquals(400, otherTarget.status(), "an absolute target naming another host");
+            RawHttp.Response sameTarget =
+                    request(
+                            lab,
+                            ascii(
+                                    "GET http://"
+                                            + good
+                                            + "/ HTTP/1.1\r\nHost: "
+                                            + good
+                                            + "\r\n\r\n"));
+            assertEquals(200, sameTarget.status(), "an absolute target naming its own host");
             // The good Host, for contrast: the same share answers.
             assertEquals(200, request(lab, RawHttp.get("/", lab.host(label))).status());
-            assertEquals(1, origin.connections.get(), "only the good request reached the share");
+            assertEquals(2, origin.connections.get(), "only the good requests reached the share");
         }
     }
 

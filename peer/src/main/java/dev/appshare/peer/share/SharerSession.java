@@ -105,7 +105,8 @@ public final class SharerSession implements PathSwitch.Listener {
                                                         targets,
                                                         id,
                                                         owner.traffic(),
-                                                        owner.pausedStreams()));
+                                                        owner.pausedStreams(),
+                                                        "gateway".equals(peer)));
                             }
                         });
         carrier =

@@ -40,12 +40,15 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     // A connector that holds the code could otherwise fill the share's log, one line a stream.
     private static final RejectionLog REFUSALS =
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
+    private static final RejectionLog UNREACHED =
+            new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
     private final SharedTargets targets;
     private final String session;
     private final Traffic traffic;
     private final PausedStreams paused;
+    private final boolean visitors; // the gateway's session: strangers choose how many streams
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
@@ -61,10 +64,27 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
      */
     public TargetDialHandler(
             SharedTargets targets, String session, Traffic traffic, PausedStreams paused) {
+        this(targets, session, traffic, paused, false);
+    }
+
+    /**
+     * @param visitors whether the streams are a public share's visitors (the gateway's session):
+     *     each visitor connection or HTTP/2 request is a stream, so strangers decide how many there
+     *     are, and a line per connection would let them fill the sharer's log. Their closes are
+     *     logged at DEBUG, and failed dials once per {@link RejectionLog#INTERVAL_NANOS} with a
+     *     count.
+     */
+    public TargetDialHandler(
+            SharedTargets targets,
+            String session,
+            Traffic traffic,
+            PausedStreams paused,
+            boolean visitors) {
         this.targets = targets;
         this.session = session;
         this.traffic = traffic;
         this.paused = paused;
+        this.visitors = visitors;
     }
 
     @Override
@@ -191,12 +211,23 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (!f.isSuccess()) {
             held.release();
-            log.info(
-                    "connection #{}: cannot reach {} ({}): {}",
-                    id,
-                    target.text(),
-                    HostPort.literal(address),
-                    dialFailure(f.cause()));
+            if (visitors) {
+                UNREACHED.refused(
+                        "cannot reach "
+                                + target.text()
+                                + " ("
+                                + HostPort.literal(address)
+                                + "): "
+                                + dialFailure(f.cause()),
+                        "a visitor's connection #" + id);
+            } else {
+                log.info(
+                        "connection #{}: cannot reach {} ({}): {}",
+                        id,
+                        target.text(),
+                        HostPort.literal(address),
+                        dialFailure(f.cause()));
+            }
             target.dialFailed(address);
             // Reset, not FIN: the client on the connect side then sees its connection reset, as
             // a refused connection would be, instead of a clean end it could take for an answer.
@@ -231,13 +262,13 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         tcp.closeFuture()
                 .addListener(
-                        c ->
-                                log.info(
-                                        "connection #{} closed: {} bytes in, {} out, {} ms",
-                                        id,
-                                        splice.fromA().bytes(),
-                                        splice.fromB().bytes(),
-                                        (System.nanoTime() - started) / 1_000_000));
+                        c -> {
+                            String line = "connection #{} closed: {} bytes in, {} out, {} ms";
+                            long ms = (System.nanoTime() - started) / 1_000_000;
+                            long in = splice.fromA().bytes(), out = splice.fromB().bytes();
+                            if (visitors) log.debug(line, id, in, out, ms);
+                            else log.info(line, id, in, out, ms);
+                        });
     }
 
     /**
