@@ -147,6 +147,11 @@ final class GatewayTunnel implements PathSwitch.Listener {
     }
 
     /** Whether no visitor has used it for {@code nanos} (under {@link GatewayTunnels}' lock). */
+    /** Visitors' streams open (or opening) now; on the gateway's tunnels lock. */
+    int openStreams() {
+        return streams;
+    }
+
     boolean idleFor(long nanos, long now) {
         return streams == 0 && now - idleSince >= nanos;
     }

@@ -36,6 +36,12 @@ final class GatewayTunnels implements AutoCloseable {
      */
     static final int MAX_TUNNELS = 96;
 
+    /**
+     * Visitors' streams one share's tunnel carries at once: each is a connection to its
+     * application, which strangers from many addresses could otherwise multiply without bound.
+     */
+    static final int STREAMS_PER_SHARE = 1_024;
+
     static final long IDLE_MILLIS = 60_000;
     static final long RETRY_MILLIS = 3_000;
 
@@ -129,12 +135,25 @@ final class GatewayTunnels implements AutoCloseable {
      */
     Future<QuicStreamChannel> openStream(
             GatewayTunnel tunnel, io.netty.channel.ChannelHandler handler) {
+        synchronized (this) {
+            if (tunnel.openStreams() >= STREAMS_PER_SHARE) {
+                Promise<QuicStreamChannel> p = GlobalEventExecutor.INSTANCE.newPromise();
+                p.setFailure(
+                        new NoTunnel(
+                                "the share has " + STREAMS_PER_SHARE + " visitors' streams open",
+                                true));
+                return p;
+            }
+            tunnel.streamOpened(); // counted from now, so that racing opens see it
+        }
         Future<QuicStreamChannel> f = tunnel.openStream(handler);
         f.addListener(
                 x -> {
-                    if (!x.isSuccess()) return;
-                    synchronized (this) {
-                        tunnel.streamOpened();
+                    if (!x.isSuccess()) {
+                        synchronized (this) {
+                            tunnel.streamClosed();
+                        }
+                        return;
                     }
                     ((QuicStreamChannel) x.getNow())
                             .closeFuture()

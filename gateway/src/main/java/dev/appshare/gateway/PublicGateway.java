@@ -26,6 +26,7 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.timeout.IdleStateHandler;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
@@ -73,6 +74,15 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     static final int CONNECTIONS_PER_ADDRESS = 128;
 
     /**
+     * Tunnel streams per source address at once, and in all. Each is a connection to the shared
+     * application (a descriptor and, in many applications, a thread there): an HTTP/1.1 visitor
+     * connection is one, but an HTTP/2 connection carries up to {@link
+     * Http2Visitors#MAX_CONCURRENT_STREAMS}, so counting connections alone let one address hold
+     * 12,800 of the application's connections.
+     */
+    static final int STREAMS_PER_ADDRESS = 256, STREAMS_TOTAL = 16_384;
+
+    /**
      * @param http where plain HTTP listens (null: none); it redirects to HTTPS when {@code https}
      *     listens too
      * @param https where HTTPS listens (null: none); needs {@code tlsCert} and {@code tlsKey}
@@ -98,6 +108,14 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     private final ConnectionBudget visitors =
             new ConnectionBudget(
                     CONNECTIONS_PER_ADDRESS, ConnectionBudget.fromDescriptors(4, 16_384));
+    private volatile ConnectionBudget streams =
+            new ConnectionBudget(STREAMS_PER_ADDRESS, STREAMS_TOTAL);
+
+    /** Stream budgets of its own (tests), before any visitor comes. */
+    void streamBudget(int perAddress, int total) {
+        streams = new ConnectionBudget(perAddress, total);
+    }
+
     private final RejectionLog rejections =
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     private Channel httpListener;
@@ -302,6 +320,29 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
                 "its connection: "
                         + PausedStreams.resetReason(pausedNanos, pausedStreams, pastCeiling, limit),
                 reader);
+    }
+
+    /**
+     * Counts a visitor's tunnel stream against its address's budget and everyone's: null if
+     * admitted ({@link #streamEnded} once it ends), else why not (logged and counted here).
+     */
+    @Override
+    public String admitStream(InetAddress from) {
+        if (from == null) return null; // not an IP connection (tests)
+        String refused = streams.admit(from);
+        if (refused == null) return null;
+        stats.refused(
+                "gateway",
+                ConnectionBudget.reason(refused).equals("connections_total")
+                        ? "streams_total"
+                        : "streams_per_address");
+        rejections.refused("too many streams: " + refused, from.getHostAddress());
+        return refused;
+    }
+
+    @Override
+    public void streamEnded(InetAddress from) {
+        if (from != null) streams.release(from);
     }
 
     /** Visitor connections open now (admitted and not yet closed). */

@@ -63,6 +63,16 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
 
         /** Whether the registry and the tunnels are there yet (not while the server starts). */
         boolean attached();
+
+        /**
+         * Counts a tunnel stream of a visitor from {@code from} (null: not an IP connection): null
+         * if admitted ({@link #streamEnded} once it ends), else why not.
+         */
+        default String admitStream(InetAddress from) {
+            return null;
+        }
+
+        default void streamEnded(InetAddress from) {}
     }
 
     private final Routes gateway;
@@ -293,16 +303,28 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void openStream(GatewayTunnel t) {
+        InetAddress from =
+                visitor.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+        String refused = gateway.admitStream(from);
+        if (refused != null) {
+            visitor.eventLoop().execute(() -> unreachable(true, refused));
+            return;
+        }
         gateway.tunnels()
                 .openStream(t, new BackendHandler(this, visitor))
                 .addListener(
                         s -> {
                             if (!s.isSuccess()) {
+                                gateway.streamEnded(from);
+                                boolean busy =
+                                        s.cause() instanceof GatewayTunnels.NoTunnel n && n.busy;
                                 visitor.eventLoop()
-                                        .execute(() -> unreachable(false, s.cause().toString()));
+                                        .execute(() -> unreachable(busy, s.cause().toString()));
                                 return;
                             }
-                            streamCreated((QuicStreamChannel) s.getNow());
+                            QuicStreamChannel stream = (QuicStreamChannel) s.getNow();
+                            stream.closeFuture().addListener(c -> gateway.streamEnded(from));
+                            streamCreated(stream);
                         });
     }
 

@@ -826,6 +826,45 @@ class PublicGatewayTest {
         }
     }
 
+    /**
+     * Tunnel streams are budgeted per visitor address, not only connections: an HTTP/2 connection
+     * carries up to 100 streams, each a connection to the application. Shown with HTTP/1.1 visitors
+     * (one stream each) against a budget of two: the third waits for none, it gets 503, and a
+     * stream that ends gives its slot back.
+     */
+    @Test
+    void visitorsStreamsAreBudgetedPerAddress() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            lab.gateway.streamBudget(2, 100);
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            List<Socket> held = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    Socket s = lab.visit();
+                    s.setReceiveBufferSize(4096);
+                    held.add(s);
+                    s.getOutputStream()
+                            .write(RawHttp.get("/download?n=" + BIG + "&seed=" + i, host));
+                    s.getOutputStream().flush();
+                    assertEquals(200, RawHttp.readHead(s.getInputStream()).status());
+                }
+                RawHttp.Response third = request(lab, RawHttp.get("/", host));
+                assertEquals(503, third.status());
+                assertEquals(GatewayPages.BUSY, third.text());
+            } finally {
+                for (Socket s : held) s.close();
+            }
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            int status = 0;
+            while (System.nanoTime() < end
+                    && (status = request(lab, RawHttp.get("/", host)).status()) != 200)
+                Thread.sleep(50);
+            assertEquals(200, status, "the slots came back when those visitors left");
+        }
+    }
+
     @Test
     void headsOfMoreThanAHundredFieldsAreRefusedWithoutWaitingForTheirEnd() throws Exception {
         try (GatewayLab lab = new GatewayLab()) {
