@@ -24,6 +24,9 @@ final class GatewayPages {
     static final String OFFLINE = "502 Bad Gateway: this share is offline.\n";
     static final String UNREACHABLE = "502 Bad Gateway: the share could not be reached.\n";
     static final String UNAUTHORIZED = "401 Unauthorized\n";
+    static final String TOO_MANY_GUESSES =
+            "429 Too Many Requests: too many wrong credentials from your address; try again"
+                    + " later.\n";
     static final String BUSY = "503 Service Unavailable: the gateway is busy; try again.\n";
 
     /** Writes {@code status} with {@code body} and closes the connection once it is sent. */

@@ -1,9 +1,11 @@
 package dev.appshare.gateway;
 
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.rendezvous.ClientBudgets;
 import dev.appshare.rendezvous.PublicUrls;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.ShareRegistry;
+import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.net.ConnectionBudget;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HeldBytesBudget;
@@ -110,6 +112,36 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
                     CONNECTIONS_PER_ADDRESS, ConnectionBudget.fromDescriptors(4, 16_384));
     private volatile ConnectionBudget streams =
             new ConnectionBudget(STREAMS_PER_ADDRESS, STREAMS_TOTAL);
+
+    /**
+     * Wrong {@code --public-auth} credentials per visitor address: a burst of {@value
+     * #GUESS_BURST}, then one per {@value #GUESS_INTERVAL_SECONDS} s (600 a day). Without it one
+     * address tried about 175,000 passwords a second, and a password a person chose falls to far
+     * fewer.
+     */
+    static final int GUESS_BURST = 20;
+
+    static final long GUESS_INTERVAL_SECONDS = 60;
+
+    private final AddressBudget guesses =
+            AddressBudget.perInterval(
+                    TimeUnit.SECONDS.toNanos(GUESS_INTERVAL_SECONDS),
+                    GUESS_BURST,
+                    ClientBudgets.MAX_ADDRESSES,
+                    System::nanoTime);
+
+    @Override
+    public boolean mayTryCredentials(InetAddress from) {
+        if (from == null || guesses.remaining(from) > 0) return true;
+        stats.refused("gateway", "credentials");
+        rejections.refused("too many wrong credentials", from.getHostAddress());
+        return false;
+    }
+
+    @Override
+    public void wrongCredentials(InetAddress from) {
+        if (from != null) guesses.tryTake(from);
+    }
 
     /** Stream budgets of its own (tests), before any visitor comes. */
     void streamBudget(int perAddress, int total) {

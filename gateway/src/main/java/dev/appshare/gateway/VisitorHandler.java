@@ -73,6 +73,14 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         }
 
         default void streamEnded(InetAddress from) {}
+
+        /** Whether {@code from} may have credentials checked now (its wrong ones are budgeted). */
+        default boolean mayTryCredentials(InetAddress from) {
+            return true;
+        }
+
+        /** {@code from} gave wrong credentials: spends one of its tries. */
+        default void wrongCredentials(InetAddress from) {}
     }
 
     private final Routes gateway;
@@ -183,15 +191,24 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             auth = share.auth();
             firstRequestDeadline.cancel(false);
         }
-        if (auth != null
-                && !BasicAuth.matches(req.headers().get(HttpHeaderNames.AUTHORIZATION), auth)) {
-            refuse(HttpResponseStatus.UNAUTHORIZED, GatewayPages.UNAUTHORIZED);
-            return false;
-        }
         InetAddress from =
                 ctx.channel().remoteAddress() instanceof InetSocketAddress a
                         ? a.getAddress()
                         : null;
+        if (auth != null) {
+            String given = req.headers().get(HttpHeaderNames.AUTHORIZATION);
+            // Credentials are checked only while the address has tries left: past its budget
+            // even the right ones wait, or a guesser would learn when it found them.
+            if (given != null && !gateway.mayTryCredentials(from)) {
+                refuse(HttpResponseStatus.TOO_MANY_REQUESTS, GatewayPages.TOO_MANY_GUESSES);
+                return false;
+            }
+            if (!BasicAuth.matches(given, auth)) {
+                if (given != null) gateway.wrongCredentials(from); // a first ask is no guess
+                refuse(HttpResponseStatus.UNAUTHORIZED, GatewayPages.UNAUTHORIZED);
+                return false;
+            }
+        }
         ForwardedHeaders.replace(req.headers(), from, https, host);
         if (req.headers().contains(HttpHeaderNames.UPGRADE)
                 && req.headers()

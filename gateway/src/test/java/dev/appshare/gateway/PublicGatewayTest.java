@@ -533,6 +533,39 @@ class PublicGatewayTest {
         }
     }
 
+    @Test
+    void wrongCredentialsAreBudgetedPerAddress() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.share(
+                    List.of(origin.address()),
+                    "locked-app",
+                    new Sharer.PublicWeb(BasicAuth.hash("alice:s3cret")));
+            String host = lab.host(lab.label("locked-app"));
+            // Asking without credentials is no guess: a browser's first request does.
+            for (int i = 0; i < 30; i++)
+                assertEquals(401, request(lab, RawHttp.get("/private", host)).status());
+            for (int i = 0; i < PublicGateway.GUESS_BURST; i++)
+                assertEquals(
+                        401, request(lab, withAuth("/private", host, "alice:guess" + i)).status());
+            // Past the burst even the right ones wait: a guesser would learn when it found them.
+            RawHttp.Response held = request(lab, withAuth("/private", host, "alice:s3cret"));
+            assertEquals(429, held.status());
+            assertEquals(GatewayPages.TOO_MANY_GUESSES, held.text());
+            assertEquals(0, origin.connections.get());
+            // Another address has its own budget.
+            try (Socket s = new Socket()) {
+                s.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
+                s.connect(new java.net.InetSocketAddress("127.0.0.1", lab.port()), 5_000);
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(withAuth("/private", host, "alice:s3cret"));
+                s.getOutputStream().flush();
+                assertEquals(
+                        200, RawHttp.read(new BufferedInputStream(s.getInputStream())).status());
+            }
+        }
+    }
+
     private static byte[] withAuth(String path, String host, String userPass) {
         return ascii(
                 "GET "
