@@ -27,6 +27,19 @@ final class Http2Visitors {
     private Http2Visitors() {}
 
     static void configure(ChannelPipeline p, PublicGateway gateway) {
+        // A connection that opens no stream gets what an HTTP/1.1 one without a request gets:
+        // closed after FIRST_REQUEST_MILLIS (PINGs would otherwise keep it as long as it likes).
+        io.netty.channel.Channel connection = p.channel();
+        java.util.concurrent.ScheduledFuture<?> firstStream =
+                connection
+                        .eventLoop()
+                        .schedule(
+                                () -> {
+                                    connection.close();
+                                },
+                                VisitorHandler.FIRST_REQUEST_MILLIS,
+                                TimeUnit.MILLISECONDS);
+        connection.closeFuture().addListener(f -> firstStream.cancel(false));
         p.addLast(new IdleStateHandler(0, 0, PublicGateway.IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast(
                         Http2FrameCodecBuilder.forServer()
@@ -40,6 +53,7 @@ final class Http2Visitors {
                                 new ChannelInitializer<Http2StreamChannel>() {
                                     @Override
                                     protected void initChannel(Http2StreamChannel ch) {
+                                        firstStream.cancel(false);
                                         ch.pipeline()
                                                 .addLast(
                                                         new Http2StreamFrameToHttpObjectCodec(true))
