@@ -9,15 +9,12 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -34,15 +31,7 @@ class FirstRequestDeadlineTest {
     @Test
     void aTrickledRedirectAndAnHttp2ConnectionWithoutStreamsAreClosed() throws Exception {
         SelfSignedCertificate cert = new SelfSignedCertificate("*." + GatewayLab.DOMAIN);
-        Path certFile = dir.resolve("cert.pem");
-        Path keyFile = dir.resolve("key.pem");
-        Files.copy(cert.certificate().toPath(), certFile);
-        Files.copy(cert.privateKey().toPath(), keyFile);
-        InetSocketAddress any = new InetSocketAddress("127.0.0.1", 0);
-        try (GatewayLab lab =
-                new GatewayLab(
-                        new PublicGateway.Options(
-                                any, any, GatewayLab.DOMAIN, certFile, keyFile))) {
+        try (GatewayLab lab = GatewayLab.https(dir, cert)) {
             long started = System.nanoTime();
             CompletableFuture<Long> redirect =
                     CompletableFuture.supplyAsync(
@@ -77,14 +66,7 @@ class FirstRequestDeadlineTest {
     /** A TLS connection that negotiated h2 and sent nothing after the handshake. */
     private static Socket h2(SelfSignedCertificate cert, InetSocketAddress at) {
         try {
-            KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-            trust.load(null, null);
-            trust.setCertificateEntry("gateway", cert.cert());
-            TrustManagerFactory tmf =
-                    TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-            tmf.init(trust);
-            SSLContext ctx = SSLContext.getInstance("TLS");
-            ctx.init(null, tmf.getTrustManagers(), null);
+            SSLContext ctx = GatewayLab.trusting(cert);
             SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket();
             SSLParameters p = s.getSSLParameters();
             p.setApplicationProtocols(new String[] {"h2"});

@@ -52,6 +52,37 @@ final class GatewayLab implements AutoCloseable {
     }
 
     /** With these listeners (e.g. HTTPS; the domain must be {@link #DOMAIN}). */
+    /**
+     * A lab whose gateway serves HTTPS with {@code cert} (its files written to {@code dir}) and
+     * plain HTTP that redirects to it, both on loopback.
+     */
+    static GatewayLab https(
+            java.nio.file.Path dir, io.netty.handler.ssl.util.SelfSignedCertificate cert)
+            throws Exception {
+        java.nio.file.Path certFile = dir.resolve("cert.pem");
+        java.nio.file.Path keyFile = dir.resolve("key.pem");
+        java.nio.file.Files.copy(cert.certificate().toPath(), certFile);
+        java.nio.file.Files.copy(cert.privateKey().toPath(), keyFile);
+        InetSocketAddress any = new InetSocketAddress("127.0.0.1", 0);
+        return new GatewayLab(new PublicGateway.Options(any, any, DOMAIN, certFile, keyFile));
+    }
+
+    /** A TLS client context that trusts these test certificates only. */
+    static javax.net.ssl.SSLContext trusting(
+            io.netty.handler.ssl.util.SelfSignedCertificate... certs) throws Exception {
+        java.security.KeyStore trust =
+                java.security.KeyStore.getInstance(java.security.KeyStore.getDefaultType());
+        trust.load(null, null);
+        for (int i = 0; i < certs.length; i++) trust.setCertificateEntry("c" + i, certs[i].cert());
+        javax.net.ssl.TrustManagerFactory tmf =
+                javax.net.ssl.TrustManagerFactory.getInstance(
+                        javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
     GatewayLab(PublicGateway.Options options) throws Exception {
         gateway = PublicGateway.bind(options, group);
         try {

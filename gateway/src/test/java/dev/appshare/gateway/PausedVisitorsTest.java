@@ -7,9 +7,7 @@ import io.netty.handler.ssl.util.SelfSignedCertificate;
 import java.io.BufferedInputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -17,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,15 +29,7 @@ class PausedVisitorsTest {
     @Test
     void httpsVisitorsPastTheCeilingAreResetAtOnceAndTheShareStillAnswers() throws Exception {
         SelfSignedCertificate cert = new SelfSignedCertificate("*." + GatewayLab.DOMAIN);
-        Path certFile = dir.resolve("cert.pem");
-        Path keyFile = dir.resolve("key.pem");
-        Files.copy(cert.certificate().toPath(), certFile);
-        Files.copy(cert.privateKey().toPath(), keyFile);
-        InetSocketAddress any = new InetSocketAddress("127.0.0.1", 0);
-        try (GatewayLab lab =
-                new GatewayLab(
-                        new PublicGateway.Options(
-                                any, any, GatewayLab.DOMAIN, certFile, keyFile))) {
+        try (GatewayLab lab = GatewayLab.https(dir, cert)) {
             // One paused visitor is fine, two are the ceiling: a third one paused for 200 ms is
             // reset; the budget's rule waits ten minutes, so only the ceiling acts.
             lab.gateway.pausedStreams(1, 2, TimeUnit.MINUTES.toNanos(10), 200_000_000L);
@@ -48,7 +37,7 @@ class PausedVisitorsTest {
             lab.sharePublic(origin, "web-app");
             InetSocketAddress at = lab.gateway.httpsAddress();
             String host = lab.label("web-app") + "." + GatewayLab.DOMAIN + ":" + at.getPort();
-            SSLContext tls = trusting(cert);
+            SSLContext tls = GatewayLab.trusting(cert);
             List<Socket> stalled = new ArrayList<>();
             try {
                 for (int i = 0; i < 4; i++) {
@@ -91,17 +80,5 @@ class PausedVisitorsTest {
             assertEquals(1 << 20, sink.count);
             assertEquals(Origin.digestOf(1 << 20, 5), HexFormat.of().formatHex(md.digest()));
         }
-    }
-
-    private static SSLContext trusting(SelfSignedCertificate cert) throws Exception {
-        KeyStore trust = KeyStore.getInstance(KeyStore.getDefaultType());
-        trust.load(null, null);
-        trust.setCertificateEntry("gateway", cert.cert());
-        TrustManagerFactory tmf =
-                TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
     }
 }
