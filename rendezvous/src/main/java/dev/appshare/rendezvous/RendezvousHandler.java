@@ -467,13 +467,22 @@ public final class RendezvousHandler extends SimpleChannelInboundHandler<Rendezv
     }
 
     private void fail(ChannelHandlerContext ctx, String code, String message) {
+        // One ERROR per connection, and nothing more read: each bad frame used to queue an ERROR
+        // of its own, which a connection whose queue was full (within the grace of send) could
+        // repeat at event-loop speed.
+        if (closing) return;
         closing = true;
+        ctx.channel().config().setAutoRead(false);
         cancelHandshake();
         log.debug(
                 "closing control connection {}: {} {}",
                 ctx.channel().remoteAddress(),
                 code,
                 message);
+        if (!ctx.channel().isWritable()) {
+            ctx.close(); // its own queue is full: the ERROR would wait behind it
+            return;
+        }
         ChannelFuture f =
                 send(ctx.channel(), RendezvousMessage.of(ERROR, "code", code, "message", message));
         if (f != null) f.addListener(ChannelFutureListener.CLOSE);

@@ -270,6 +270,45 @@ class NonReadingPeerTest {
         }
     }
 
+    /**
+     * A connection whose own queue is full (within that grace) and that sends bad frames gets at
+     * most one ERROR, not one per frame: it could otherwise make the server queue ERRORs for it at
+     * event-loop speed.
+     */
+    @Test
+    void badFramesFromAConnectionWhoseQueueIsFullQueueNothingMore() throws Exception {
+        try (ControlClient quiet = new ControlClient(null, port(), true)) {
+            assertEquals(
+                    "REGISTERED name=junk-app", quiet.register(ControlClient.newKey(), "junk-app"));
+            io.netty.channel.Channel stuck = server.registry().lookup("junk-app").channel();
+            for (int i = 0; i < 64 && !staysUnwritable(stuck); i++) {
+                try (ControlClient talker = new ControlClient("127.0.10." + (i + 1), port())) {
+                    talker.send(ControlClient.connectLine("junk-app"));
+                    String session = ControlClient.field(talker.read(), "session");
+                    talker.out.write(
+                            ControlClient.batch(
+                                    "SIGNAL session=" + session + " x=" + "y".repeat(8000),
+                                    RendezvousProtocol.MAX_SIGNALS_PER_SESSION));
+                } catch (IOException closedForSignallingTooFast) {
+                    // as it should be
+                }
+            }
+            assertTrue(staysUnwritable(stuck), "the share's queue filled");
+            long before = server.testOnlyPeakQueuedBytes();
+            byte[] junk = new byte[2 * 20_000]; // 20,000 empty frames: each a bad request
+            try {
+                quiet.out.write(junk);
+            } catch (IOException closedByTheServer) {
+                // as it should be
+            }
+            Thread.sleep(500);
+            long peak = server.testOnlyPeakQueuedBytes();
+            assertTrue(
+                    peak <= Math.max(before, QUEUE_BOUND),
+                    "queued for it: " + peak + " (before the junk " + before + ")");
+        }
+    }
+
     private static boolean staysUnwritable(io.netty.channel.Channel c) throws InterruptedException {
         Thread.sleep(50); // what was handed to its loop reached the socket, or waits in the queue
         return !c.isWritable();
