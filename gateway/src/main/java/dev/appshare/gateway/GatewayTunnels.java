@@ -3,8 +3,10 @@ package dev.appshare.gateway;
 import dev.appshare.peer.path.RelayAddress;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.rendezvous.RendezvousServer;
+import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -155,6 +157,8 @@ final class GatewayTunnels implements AutoCloseable {
                         }
                         return;
                     }
+                    QuicStreamRelease.whenClosed(
+                            (QuicStreamChannel) x.getNow(), SpliceHandler.ABORT_ERROR);
                     ((QuicStreamChannel) x.getNow())
                             .closeFuture()
                             .addListener(

@@ -1,6 +1,7 @@
 package dev.appshare.peer.tunnel;
 
 import dev.appshare.peer.path.VirtualAddresses;
+import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.StreamAborts;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
@@ -8,6 +9,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.util.concurrent.Future;
 
 /**
@@ -40,6 +42,7 @@ public final class TunnelClient {
                         new ChannelInitializer<QuicStreamChannel>() {
                             @Override
                             protected void initChannel(QuicStreamChannel ch) {
+                                QuicStreamRelease.whenClosed(ch, SpliceHandler.ABORT_ERROR);
                                 ch.pipeline().addLast(new StreamAborts.NoticeOnly());
                             }
                         })

@@ -36,6 +36,12 @@ class AbortedStreamsTest {
                                     s.getOutputStream().write(what); // echo the first byte
                                     if (what == 'k') return; // a round trip, closed with a FIN
                                     served.incrementAndGet();
+                                    if (what == 'd') { // a download the client leaves midway
+                                        byte[] chunk = new byte[64 << 10];
+                                        for (int i = 0; i < 64; i++)
+                                            s.getOutputStream().write(chunk);
+                                        return;
+                                    }
                                     if (what == 'r') {
                                         s.setSoLinger(true, 0); // the application resets
                                         return;
@@ -54,6 +60,12 @@ class AbortedStreamsTest {
                         s.getOutputStream().write('c');
                         assertEquals('c', s.getInputStream().read());
                         s.setSoLinger(true, 0); // closed with a reset
+                    } else if (end == End.CLIENT_MID_DOWNLOAD) {
+                        // the share's writes are queued when the reset comes: its stream gets
+                        // STOP_SENDING, and the failed writes close it
+                        s.getOutputStream().write('d');
+                        s.getInputStream().readNBytes(64 << 10);
+                        s.setSoLinger(true, 0);
                     } else {
                         s.getOutputStream().write('r');
                         // the echo, or the reset first (a reset discards what it overtakes)
@@ -82,6 +94,7 @@ class AbortedStreamsTest {
 
     enum End {
         CLIENT,
+        CLIENT_MID_DOWNLOAD,
         APPLICATION
     }
 

@@ -14,7 +14,6 @@ import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.LongAdder;
@@ -230,10 +229,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         // (channelInactive -> closeOnFlush), and a QUIC stream closed with a FIN instead of a reset
         // leaves the far writer filling the stream window forever.
         abort(peer);
-        // A QUIC stream is aborted too, not closed: closed without its input shut down (a reset
-        // from the other peer, a failed write), netty would keep it for the tunnel's life.
-        if (ctx.channel() instanceof QuicStreamChannel) abort(ctx.channel());
-        else ctx.close();
+        ctx.close();
     }
 
     /**
@@ -257,13 +253,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         if (ch instanceof QuicStreamChannel stream) {
             // After our FIN only STOP_SENDING can carry this, and netty may drop it.
             StreamAborts.aborting(stream);
-            stream.shutdown(error)
-                    .addListener(
-                            f -> {
-                                stream.close();
-                                // netty would keep the closed channel as long as the tunnel lives
-                                QuicStreamRelease.aborted(stream);
-                            });
+            stream.shutdown(error).addListener(f -> stream.close());
             return;
         }
         if (ch instanceof SocketChannel) {

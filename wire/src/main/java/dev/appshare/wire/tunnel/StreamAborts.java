@@ -1,11 +1,13 @@
 package dev.appshare.wire.tunnel;
 
+import dev.appshare.wire.net.SpliceHandler;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
@@ -47,8 +49,12 @@ public final class StreamAborts {
         }
     }
 
-    /** Makes {@code stream} findable by a notice from the other peer until it closes. */
+    /**
+     * Makes {@code stream} findable by a notice from the other peer until it closes, and has netty
+     * forget it then ({@link QuicStreamRelease}).
+     */
     public static void track(QuicStreamChannel stream) {
+        QuicStreamRelease.whenClosed(stream, SpliceHandler.ABORT_ERROR);
         QuicChannel quic = stream.parent();
         Map<Long, QuicStreamChannel> open = quic.attr(OPEN).get();
         if (open == null) {
