@@ -40,12 +40,24 @@ class CliTest {
         assertEquals(2, Main.run(false, "connect", CODE, "--local", "4000", "--stdio-port", "22"));
         assertEquals(2, Main.run(false, "connect", CODE, "--stdio", "--stdio-port", "0"));
         // A bare host where no port is the natural default is refused, not taken as port 7000.
-        for (String option :
-                new String[] {
-                    "--relay-listen", "--http-listen", "--https-listen", "--metrics-listen"
-                })
+        for (String option : new String[] {"--relay-listen", "--http-listen", "--metrics-listen"})
             assertEquals(
                     2, Main.run(false, "server", "--listen", "127.0.0.1:0", option, "127.0.0.1"));
+        // (with the files it needs named, so that the address is what is refused; they are read
+        // only after it is parsed)
+        assertEquals(
+                2,
+                Main.run(
+                        false,
+                        "server",
+                        "--listen",
+                        "127.0.0.1:0",
+                        "--https-listen",
+                        "127.0.0.1",
+                        "--tls-cert",
+                        "/nonexistent/cert.pem",
+                        "--tls-key",
+                        "/nonexistent/key.pem"));
     }
 
     @Test

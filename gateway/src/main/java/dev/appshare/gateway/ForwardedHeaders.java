@@ -14,11 +14,13 @@ import java.util.Map;
  * X-Forwarded-For} the visitor's address, {@code X-Forwarded-Proto} {@code http} or {@code https}
  * as the visitor reached the gateway, {@code X-Forwarded-Host} the Host the visitor asked for.
  *
- * <p>Every other header a proxy might be believed about is dropped: {@code Forwarded} (RFC 7239),
- * {@code X-Real-IP}, any other {@code X-Forwarded-*} ({@code -Port}, {@code -Prefix}, {@code
- * -Ssl}...), and each of these names spelt with {@code _} for {@code -} (a CGI or WSGI application
- * folds {@code X_Forwarded_For} into the same variable as {@code X-Forwarded-For}, ahead of the
- * gateway's value). Nothing else in a request is changed.
+ * <p>Every other header a proxy might be believed about is dropped: {@code Forwarded} (RFC 7239)
+ * and {@code Forwarded-For}, any other {@code X-Forwarded*} ({@code -Port}, {@code -Prefix}, {@code
+ * -Ssl}, {@code X-Forwarded} itself...), the client-address headers of frameworks and CDNs ({@code
+ * X-Real-IP}, {@code Client-IP}, {@code True-Client-IP}, {@code CF-Connecting-IP}...), and each of
+ * these names spelt with {@code _} for {@code -} (a CGI or WSGI application folds {@code
+ * X_Forwarded_For} into the same variable as {@code X-Forwarded-For}, ahead of the gateway's
+ * value). Nothing else in a request is changed.
  */
 final class ForwardedHeaders {
     static final String FOR = "X-Forwarded-For";
@@ -57,6 +59,19 @@ final class ForwardedHeaders {
     /** A header an application may take as a proxy's word about the client, in any spelling. */
     static boolean isProxyClaim(String name) {
         String n = name.toLowerCase(Locale.ROOT).replace('_', '-');
-        return n.startsWith("x-forwarded-") || n.equals("forwarded") || n.equals("x-real-ip");
+        return n.startsWith("x-forwarded") // X-Forwarded-For, -Proto, -Host, -Port, ... and itself
+                || n.startsWith("forwarded") // RFC 7239's Forwarded, and Forwarded-For
+                || CLIENT_ADDRESS_HEADERS.contains(n);
     }
+
+    /** Headers frameworks and CDNs read the client's address from, besides X-Forwarded-For. */
+    private static final java.util.Set<String> CLIENT_ADDRESS_HEADERS =
+            java.util.Set.of(
+                    "x-real-ip",
+                    "client-ip",
+                    "x-client-ip",
+                    "true-client-ip",
+                    "cf-connecting-ip",
+                    "fastly-client-ip",
+                    "x-cluster-client-ip");
 }

@@ -146,12 +146,12 @@ final class GatewayTunnel implements PathSwitch.Listener {
         if (--streams == 0) idleSince = System.nanoTime();
     }
 
-    /** Whether no visitor has used it for {@code nanos} (under {@link GatewayTunnels}' lock). */
     /** Visitors' streams open (or opening) now; on the gateway's tunnels lock. */
     int openStreams() {
         return streams;
     }
 
+    /** Whether no visitor has used it for {@code nanos} (under {@link GatewayTunnels}' lock). */
     boolean idleFor(long nanos, long now) {
         return streams == 0 && now - idleSince >= nanos;
     }

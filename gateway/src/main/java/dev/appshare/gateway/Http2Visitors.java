@@ -21,6 +21,22 @@ import java.util.concurrent.TimeUnit;
  * (its responses are converted back; connection-specific headers dropped as HTTP/2 requires).
  */
 final class Http2Visitors {
+    /**
+     * The connection's first-request deadline, cancelled by the first stream that is routed to a
+     * share ({@link #routed}), not by any stream: one with a bad Host would otherwise let PINGs
+     * keep the connection for ever.
+     */
+    private static final io.netty.util.AttributeKey<java.util.concurrent.ScheduledFuture<?>>
+            FIRST_STREAM = io.netty.util.AttributeKey.valueOf(Http2Visitors.class, "firstStream");
+
+    /** A stream of {@code child}'s connection was routed to a share: the deadline is met. */
+    static void routed(io.netty.channel.Channel child) {
+        if (!(child instanceof Http2StreamChannel)) return;
+        java.util.concurrent.ScheduledFuture<?> d =
+                child.parent().attr(FIRST_STREAM).getAndSet(null);
+        if (d != null) d.cancel(false);
+    }
+
     /** HTTP/2 streams one visitor connection may have open at once. */
     static final int MAX_CONCURRENT_STREAMS = 100;
 
@@ -40,6 +56,7 @@ final class Http2Visitors {
                                 VisitorHandler.FIRST_REQUEST_MILLIS,
                                 TimeUnit.MILLISECONDS);
         connection.closeFuture().addListener(f -> firstStream.cancel(false));
+        connection.attr(FIRST_STREAM).set(firstStream);
         p.addLast(new IdleStateHandler(0, 0, PublicGateway.IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast(
                         Http2FrameCodecBuilder.forServer()
@@ -53,7 +70,6 @@ final class Http2Visitors {
                                 new ChannelInitializer<Http2StreamChannel>() {
                                     @Override
                                     protected void initChannel(Http2StreamChannel ch) {
-                                        firstStream.cancel(false);
                                         ch.pipeline()
                                                 .addLast(
                                                         new Http2StreamFrameToHttpObjectCodec(true))

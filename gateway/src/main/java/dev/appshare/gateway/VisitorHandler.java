@@ -168,7 +168,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         String l = HostLabel.of(host, gateway.domain());
         if (l == null
                 || (label != null && !l.equals(label))
-                || req.headers().getAll(HttpHeaderNames.HOST).size() > 1 // RFC 9112 3.2: 400
+                || !oneHost(req, host)
                 || !sameAuthority(req.uri(), host)) {
             refuse(HttpResponseStatus.BAD_REQUEST, GatewayPages.BAD_HOST);
             return false;
@@ -190,6 +190,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             label = l;
             auth = share.auth();
             firstRequestDeadline.cancel(false);
+            Http2Visitors.routed(visitor); // an HTTP/2 stream: its connection's deadline too
         }
         InetAddress from =
                 ctx.channel().remoteAddress() instanceof InetSocketAddress a
@@ -214,6 +215,18 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                 && req.headers()
                         .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true))
             upgradeAsked = true;
+        return true;
+    }
+
+    /**
+     * Whether every Host header of the request names {@code host}: two that differ are refused (RFC
+     * 9112 3.2; routed by one, the application might read the other). Equal ones are taken: netty's
+     * HTTP/2 conversion adds {@code :authority} as a Host beside a {@code host} header the request
+     * may also carry, with the same value (RFC 9113 8.3.1).
+     */
+    private static boolean oneHost(HttpRequest req, String host) {
+        for (String h : req.headers().getAll(HttpHeaderNames.HOST))
+            if (!h.equalsIgnoreCase(host)) return false;
         return true;
     }
 

@@ -40,16 +40,15 @@ class ForwardedHeadersTest {
         h.add("X-Forwarded-Ssl", "on");
         h.add("X-Real-IP", "6.6.6.6");
         h.add("x_real_ip", "6.6.6.6");
-        h.add("X-Forwarded", "for=6.6.6.6"); // not a proxy header anyone reads: kept
-        h.add("Forwarded-Extra", "x"); // neither
+        h.add("X-Forwarded", "for=6.6.6.6"); // read by some libraries (request-ip)
+        h.add("Client-IP", "6.6.6.6"); // PHP's HTTP_CLIENT_IP
+        h.add("True-Client-IP", "6.6.6.6");
+        h.add("CF_Connecting_IP", "6.6.6.6");
+        h.add("X-Clientside", "x"); // not a proxy's word: kept
         ForwardedHeaders.replace(h, InetAddress.getByName("192.0.2.7"), false, "x.localhost");
         assertEquals(
                 java.util.Set.of(
-                        "X-Forwarded",
-                        "Forwarded-Extra",
-                        "X-Forwarded-For",
-                        "X-Forwarded-Proto",
-                        "X-Forwarded-Host"),
+                        "X-Clientside", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"),
                 h.names());
         assertEquals(List.of("192.0.2.7"), h.getAll("X-Forwarded-For"));
     }

@@ -51,7 +51,6 @@ final class GatewayLab implements AutoCloseable {
         this(new PublicGateway.Options(new InetSocketAddress("127.0.0.1", 0), DOMAIN));
     }
 
-    /** With these listeners (e.g. HTTPS; the domain must be {@link #DOMAIN}). */
     /**
      * A lab whose gateway serves HTTPS with {@code cert} (its files written to {@code dir}) and
      * plain HTTP that redirects to it, both on loopback.
@@ -83,6 +82,7 @@ final class GatewayLab implements AutoCloseable {
         return ctx;
     }
 
+    /** With these listeners (e.g. HTTPS; the domain must be {@link #DOMAIN}). */
     GatewayLab(PublicGateway.Options options) throws Exception {
         gateway = PublicGateway.bind(options, group);
         try {

@@ -478,10 +478,10 @@ class PublicGatewayTest {
                             ascii(
                                     "GET / HTTP/1.1\r\nHost: "
                                             + good
-                                            + "\r\nHost: "
-                                            + good
+                                            + "\r\nHost: other2345abcd.localhost:"
+                                            + port
                                             + "\r\n\r\n"));
-            assertEquals(400, twoHosts.status(), "two Host headers (RFC 9112 3.2)");
+            assertEquals(400, twoHosts.status(), "two Host headers that differ (RFC 9112 3.2)");
             RawHttp.Response otherTarget =
                     request(
                             lab,

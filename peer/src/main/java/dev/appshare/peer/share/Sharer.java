@@ -455,7 +455,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             // server restart, every share behind one NAT registers at once).
             if (!toldRetrying) {
                 toldRetrying = true;
-                console.line("The rendezvous is busy for this address (" + message + "); retrying");
+                console.line(
+                        "The rendezvous cannot take this share now (" + message + "); retrying");
             }
             return;
         }
