@@ -231,22 +231,7 @@ class NonReadingPeerTest {
             assertEquals(
                     "REGISTERED name=stuck-app",
                     quiet.register(ControlClient.newKey(), "stuck-app"));
-            // Strangers fill the kernel's buffers and then its queue (each is closed once it finds
-            // the queue full), until the queue stays full.
-            io.netty.channel.Channel stuck = clocked.registry().lookup("stuck-app").channel();
-            for (int i = 0; i < 64 && !staysUnwritable(stuck); i++) {
-                try (ControlClient talker = new ControlClient("127.0.8." + (i + 1), at)) {
-                    talker.send(ControlClient.connectLine("stuck-app"));
-                    String session = ControlClient.field(talker.read(), "session");
-                    talker.out.write(
-                            ControlClient.batch(
-                                    "SIGNAL session=" + session + " x=" + "y".repeat(8000),
-                                    RendezvousProtocol.MAX_SIGNALS_PER_SESSION));
-                } catch (IOException closedForSignallingTooFast) {
-                    // as it should be
-                }
-            }
-            assertTrue(staysUnwritable(stuck), "the share's queue filled");
+            fillQueue(clocked, "stuck-app", "127.0.8.");
             // Within the grace a CONNECT's INCOMING waits in the queue ...
             try (ControlClient early = new ControlClient("127.0.9.1", at)) {
                 early.send(ControlClient.connectLine("stuck-app"));
@@ -280,20 +265,7 @@ class NonReadingPeerTest {
         try (ControlClient quiet = new ControlClient(null, port(), true)) {
             assertEquals(
                     "REGISTERED name=junk-app", quiet.register(ControlClient.newKey(), "junk-app"));
-            io.netty.channel.Channel stuck = server.registry().lookup("junk-app").channel();
-            for (int i = 0; i < 64 && !staysUnwritable(stuck); i++) {
-                try (ControlClient talker = new ControlClient("127.0.10." + (i + 1), port())) {
-                    talker.send(ControlClient.connectLine("junk-app"));
-                    String session = ControlClient.field(talker.read(), "session");
-                    talker.out.write(
-                            ControlClient.batch(
-                                    "SIGNAL session=" + session + " x=" + "y".repeat(8000),
-                                    RendezvousProtocol.MAX_SIGNALS_PER_SESSION));
-                } catch (IOException closedForSignallingTooFast) {
-                    // as it should be
-                }
-            }
-            assertTrue(staysUnwritable(stuck), "the share's queue filled");
+            fillQueue(server, "junk-app", "127.0.10.");
             long before = server.testOnlyPeakQueuedBytes();
             byte[] junk = new byte[2 * 20_000]; // 20,000 empty frames: each a bad request
             try {
@@ -307,6 +279,29 @@ class NonReadingPeerTest {
                     peak <= Math.max(before, QUEUE_BOUND),
                     "queued for it: " + peak + " (before the junk " + before + ")");
         }
+    }
+
+    /**
+     * Strangers (from {@code from}1, 2, ...) fill the kernel's buffers and then the queue of the
+     * share {@code name}, which does not read, with their sessions' SIGNALs (each is closed once it
+     * finds the queue full), until the queue stays full.
+     */
+    private static void fillQueue(RendezvousServer at, String name, String from) throws Exception {
+        io.netty.channel.Channel stuck = at.registry().lookup(name).channel();
+        int port = at.localAddress().getPort();
+        for (int i = 0; i < 64 && !staysUnwritable(stuck); i++) {
+            try (ControlClient talker = new ControlClient(from + (i + 1), port)) {
+                talker.send(ControlClient.connectLine(name));
+                String session = ControlClient.field(talker.read(), "session");
+                talker.out.write(
+                        ControlClient.batch(
+                                "SIGNAL session=" + session + " x=" + "y".repeat(8000),
+                                RendezvousProtocol.MAX_SIGNALS_PER_SESSION));
+            } catch (IOException closedForSignallingTooFast) {
+                // as it should be
+            }
+        }
+        assertTrue(staysUnwritable(stuck), "the share's queue filled");
     }
 
     private static boolean staysUnwritable(io.netty.channel.Channel c) throws InterruptedException {
