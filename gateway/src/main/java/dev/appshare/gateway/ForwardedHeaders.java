@@ -31,9 +31,7 @@ final class ForwardedHeaders {
 
     /** {@code visitor} null: not an IP connection (tests), sent as {@code unknown}. */
     static void replace(HttpHeaders h, InetAddress visitor, boolean https, String host) {
-        List<String> claims = new ArrayList<>();
-        for (Map.Entry<String, String> e : h) if (isProxyClaim(e.getKey())) claims.add(e.getKey());
-        for (String name : claims) h.remove(name);
+        dropNames(h, ForwardedHeaders::isProxyClaim);
         String address = visitor == null ? "unknown" : visitor.getHostAddress();
         int scope = address.indexOf('%');
         if (scope >= 0) address = address.substring(0, scope);
@@ -48,12 +46,17 @@ final class ForwardedHeaders {
      */
     static void dropFromTrailers(LastHttpContent last) {
         HttpHeaders t = last.trailingHeaders();
-        if (t.isEmpty()) return;
-        List<String> drop = new ArrayList<>();
-        for (Map.Entry<String, String> e : t)
-            if (isProxyClaim(e.getKey()) || e.getKey().equalsIgnoreCase("host"))
-                drop.add(e.getKey());
-        for (String name : drop) t.remove(name);
+        if (!t.isEmpty()) dropNames(t, n -> isProxyClaim(n) || n.equalsIgnoreCase("host"));
+    }
+
+    /**
+     * Removes every header whose name {@code drop} matches (names gathered first: no removal while
+     * iterating).
+     */
+    private static void dropNames(HttpHeaders h, java.util.function.Predicate<String> drop) {
+        List<String> names = new ArrayList<>();
+        for (Map.Entry<String, String> e : h) if (drop.test(e.getKey())) names.add(e.getKey());
+        for (String name : names) h.remove(name);
     }
 
     /** A header an application may take as a proxy's word about the client, in any spelling. */

@@ -45,18 +45,9 @@ final class Http2Visitors {
     static void configure(ChannelPipeline p, PublicGateway gateway) {
         // A connection that opens no stream gets what an HTTP/1.1 one without a request gets:
         // closed after FIRST_REQUEST_MILLIS (PINGs would otherwise keep it as long as it likes).
-        io.netty.channel.Channel connection = p.channel();
-        java.util.concurrent.ScheduledFuture<?> firstStream =
-                connection
-                        .eventLoop()
-                        .schedule(
-                                () -> {
-                                    connection.close();
-                                },
-                                VisitorHandler.FIRST_REQUEST_MILLIS,
-                                TimeUnit.MILLISECONDS);
-        connection.closeFuture().addListener(f -> firstStream.cancel(false));
-        connection.attr(FIRST_STREAM).set(firstStream);
+        p.channel()
+                .attr(FIRST_STREAM)
+                .set(VisitorHandler.closeAfterFirstRequestDeadline(p.channel()));
         p.addLast(new IdleStateHandler(0, 0, PublicGateway.IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast(
                         Http2FrameCodecBuilder.forServer()

@@ -32,7 +32,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import javax.net.ssl.SSLException;
@@ -227,16 +226,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
     private void redirectPipeline(ChannelPipeline p) {
         // One request, one redirect, closed: the whole connection gets what a first request gets
         // elsewhere, or a trickled head would hold it (and its buffers) for good.
-        io.netty.channel.Channel ch = p.channel();
-        ScheduledFuture<?> deadline =
-                ch.eventLoop()
-                        .schedule(
-                                () -> {
-                                    ch.close();
-                                },
-                                VisitorHandler.FIRST_REQUEST_MILLIS,
-                                TimeUnit.MILLISECONDS);
-        ch.closeFuture().addListener(f -> deadline.cancel(false));
+        VisitorHandler.closeAfterFirstRequestDeadline(p.channel());
         p.addLast(new IdleStateHandler(0, 0, IDLE_SECONDS, TimeUnit.SECONDS))
                 .addLast(new HttpServerCodec(decoderConfig()))
                 .addLast(new HttpsRedirect(options.domain(), httpsAddress().getPort()));

@@ -47,6 +47,20 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     /** How long a new connection may take to send its first request's head. */
     static final long FIRST_REQUEST_MILLIS = 10_000;
 
+    /**
+     * Closes {@code ch} after {@link #FIRST_REQUEST_MILLIS} unless the returned deadline is
+     * cancelled first (it is, by itself, when the channel closes): for a connection as a whole (an
+     * HTTP/2 connection until a stream is routed, a redirect connection for its whole life).
+     */
+    static java.util.concurrent.ScheduledFuture<?> closeAfterFirstRequestDeadline(Channel ch) {
+        java.util.concurrent.ScheduledFuture<?> deadline =
+                ch.eventLoop()
+                        .schedule(
+                                (Runnable) ch::close, FIRST_REQUEST_MILLIS, TimeUnit.MILLISECONDS);
+        ch.closeFuture().addListener(f -> deadline.cancel(false));
+        return deadline;
+    }
+
     /** What a visitor handler looks labels up in: the gateway, or a test's table. */
     interface Routes {
         /** The gateway's domain: hosts are {@code LABEL.DOMAIN}. */

@@ -211,23 +211,15 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (!f.isSuccess()) {
             held.release();
-            if (visitors) {
-                UNREACHED.refused(
-                        "cannot reach "
-                                + target.text()
-                                + " ("
-                                + HostPort.literal(address)
-                                + "): "
-                                + dialFailure(f.cause()),
-                        "a visitor's connection #" + id);
-            } else {
-                log.info(
-                        "connection #{}: cannot reach {} ({}): {}",
-                        id,
-                        target.text(),
-                        HostPort.literal(address),
-                        dialFailure(f.cause()));
-            }
+            String why =
+                    "cannot reach "
+                            + target.text()
+                            + " ("
+                            + HostPort.literal(address)
+                            + "): "
+                            + dialFailure(f.cause());
+            if (visitors) UNREACHED.refused(why, "a visitor's connection #" + id);
+            else log.info("connection #{}: {}", id, why);
             target.dialFailed(address);
             // Reset, not FIN: the client on the connect side then sees its connection reset, as
             // a refused connection would be, instead of a clean end it could take for an answer.
