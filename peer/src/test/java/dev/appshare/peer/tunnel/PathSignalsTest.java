@@ -8,6 +8,7 @@ import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.StreamPreamble;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -109,29 +110,26 @@ class PathSignalsTest {
     void earlyBrokenAndSecondStreamsAreClosedAndNothingOfThemPasses() throws Exception {
         QuicChannel atShareQuic = shareSide.get(10, TimeUnit.SECONDS);
         // before the share listens: closed, its signal lost
-        QuicStreamChannel early = raw();
-        early.writeAndFlush(frame(signal("gen", "1", "cand", "early"))).sync();
+        QuicStreamChannel early = raw(frame(signal("gen", "1", "cand", "early")));
         assertEnded(early);
         atShareQuic
                 .eventLoop()
                 .submit(() -> PathSignals.deliverTo(atShareQuic, atShare::add))
                 .sync();
         // a frame longer than the limit: closed before its body is read; nothing after it passes
-        QuicStreamChannel broken = raw();
-        broken.writeAndFlush(
+        QuicStreamChannel broken =
+                raw(
                         Unpooled.buffer()
                                 .writeShort(0xFFFF)
                                 .writeBytes(new byte[100])
-                                .writeBytes(frame(signal("gen", "1", "cand", "broken"))))
-                .sync();
+                                .writeBytes(frame(signal("gen", "1", "cand", "broken"))));
         assertEnded(broken);
         // the sender's own stream: read
         PathSignals.Sender sender = new PathSignals.Sender(tunnel);
         sender.send(signal("gen", "1", "cand", "first"));
         assertEquals("first", atShare.poll(10, TimeUnit.SECONDS).get("cand"));
         // a second stream while that one is open: closed
-        QuicStreamChannel second = raw();
-        second.writeAndFlush(frame(signal("gen", "1", "cand", "second"))).sync();
+        QuicStreamChannel second = raw(frame(signal("gen", "1", "cand", "second")));
         assertEnded(second);
         sender.send(RendezvousMessage.of("HELLO", "gen", "1")); // not a SIGNAL: ignored
         sender.send(signal("gen", "1", "cand", "last"));
@@ -139,15 +137,24 @@ class PathSignalsTest {
         assertNull(atShare.poll(300, TimeUnit.MILLISECONDS), "nothing else: " + atShare);
     }
 
-    /** A stream of our own, opened by hand, with the PATH_SIGNALS preamble written. */
-    private QuicStreamChannel raw() throws Exception {
+    /**
+     * A stream of our own, opened by hand, with the PATH_SIGNALS preamble and {@code payload}
+     * written in one write. One write, because it is the only one sure to be taken: the share may
+     * close the stream as soon as it reads the preamble, and a later write would then fail
+     * (STOP_SENDING) or, once quiche collected the stream, wait in netty's queue until the
+     * connection ends (it did, one run in three, 30 s later on the idle timeout).
+     */
+    private QuicStreamChannel raw(ByteBuf payload) throws Exception {
         QuicStreamChannel s =
                 tunnel.newStreamBootstrap()
                         .type(QuicStreamType.BIDIRECTIONAL)
                         .handler(new Ended())
                         .create()
                         .get(10, TimeUnit.SECONDS);
-        s.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {StreamPreamble.PATH_SIGNALS})).sync();
+        ByteBuf first =
+                Unpooled.buffer().writeByte(StreamPreamble.PATH_SIGNALS).writeBytes(payload);
+        payload.release();
+        s.writeAndFlush(first).sync();
         return s;
     }
 
@@ -182,7 +189,7 @@ class PathSignalsTest {
     }
 
     /** One message framed as on the control connection. */
-    private static io.netty.buffer.ByteBuf frame(RendezvousMessage m) {
+    private static ByteBuf frame(RendezvousMessage m) {
         byte[] body = m.encode().getBytes(StandardCharsets.UTF_8);
         return Unpooled.buffer().writeShort(body.length).writeBytes(body);
     }
