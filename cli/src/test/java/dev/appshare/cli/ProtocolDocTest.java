@@ -38,6 +38,7 @@ import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.PausedStreams;
+import dev.appshare.wire.tunnel.StreamCredit;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -166,6 +167,8 @@ class ProtocolDocTest {
         c.put("TunnelCodecs.MAX_DATA", TunnelCodecs.MAX_DATA);
         c.put("TunnelCodecs.MAX_STREAM_DATA", TunnelCodecs.MAX_STREAM_DATA);
         c.put("TunnelCodecs.MAX_STREAMS", TunnelCodecs.MAX_STREAMS);
+        c.put("TunnelCodecs.MAX_STREAMS_FROM_SHARE", TunnelCodecs.MAX_STREAMS_FROM_SHARE);
+        c.put("StreamCredit.MAX_WAITING", (long) StreamCredit.MAX_WAITING);
         c.put("PausedStreams.BUDGET", (long) PausedStreams.BUDGET);
         c.put("PausedStreams.CEILING", (long) PausedStreams.CEILING);
         c.put("PausedStreams.MIN_STALL_NANOS", Duration.ofNanos(PausedStreams.MIN_STALL_NANOS));

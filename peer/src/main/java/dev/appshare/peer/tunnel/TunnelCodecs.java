@@ -56,7 +56,17 @@ public final class TunnelCodecs {
      */
     public static final long MAX_STREAM_DATA = 6L << 20;
 
+    /** The streams connect's side may have open at once in the share (its TCP connections). */
     public static final long MAX_STREAMS = 100_000;
+
+    /**
+     * The streams the share may have open at once in {@code connect} or the gateway (the client
+     * side): the share opens only its end of an ICE restart's signals and abort notices, each
+     * closed within a round trip. A share that opened more (one that stays silent after a byte
+     * holds its stream) cost the connector about 2 KB each; QUIC's own stream limit makes the share
+     * wait (its opens fail) until some close.
+     */
+    public static final long MAX_STREAMS_FROM_SHARE = 1_024;
 
     /**
      * Datagrams per GSO send: 32 × 1350 bytes stays under the 64 KiB a send may carry (more fails
@@ -149,6 +159,9 @@ public final class TunnelCodecs {
                         .endpointIdentificationAlgorithm(null)
                         .applicationProtocols(ALPN)
                         .build();
-        return tune(new QuicClientCodecBuilder(), relayOnly).sslContext(ssl).build();
+        return tune(new QuicClientCodecBuilder(), relayOnly)
+                .initialMaxStreamsBidirectional(MAX_STREAMS_FROM_SHARE)
+                .sslContext(ssl)
+                .build();
     }
 }

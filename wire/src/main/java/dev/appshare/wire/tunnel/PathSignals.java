@@ -11,7 +11,6 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.LengthFieldPrepender;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.util.ArrayDeque;
@@ -146,19 +145,11 @@ public final class PathSignals {
 
         private void open() {
             opening = true;
-            quic.newStreamBootstrap()
-                    .type(QuicStreamType.BIDIRECTIONAL)
-                    .handler(new DropInbound())
-                    .create()
-                    .addListener(
-                            f -> {
-                                if (!f.isSuccess()) {
-                                    failed = true; // the tunnel is closing (or out of streams)
-                                    queued.clear();
-                                    log.debug("no signal stream: {}", f.cause().toString());
-                                    return;
-                                }
-                                QuicStreamChannel s = (QuicStreamChannel) f.getNow();
+            boolean waits =
+                    StreamCredit.open(
+                            quic,
+                            new DropInbound(),
+                            s -> {
                                 s.write(
                                         Unpooled.wrappedBuffer(
                                                 new byte[] {StreamPreamble.PATH_SIGNALS}));
@@ -168,6 +159,10 @@ public final class PathSignals {
                                 while (!queued.isEmpty()) s.write(queued.poll());
                                 s.flush();
                             });
+            if (!waits) {
+                failed = true; // the tunnel is out of streams for good
+                queued.clear();
+            }
         }
     }
 

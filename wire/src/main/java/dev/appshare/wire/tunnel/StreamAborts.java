@@ -5,10 +5,10 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamRelease;
-import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -74,19 +74,13 @@ public final class StreamAborts {
     public static void aborting(QuicStreamChannel stream) {
         if (!stream.isOutputShutdown() || !stream.parent().isActive()) return;
         byte[] notice = StreamPreamble.encodeAbort(stream.streamId());
-        stream.parent()
-                .newStreamBootstrap()
-                .type(QuicStreamType.BIDIRECTIONAL)
+        StreamCredit.open(
+                stream.parent(),
                 // Reads the other side's FIN (and nothing else), then the stream closes.
-                .handler(new ChannelInboundHandlerAdapter())
-                .create()
-                .addListener(
-                        f -> {
-                            if (!f.isSuccess()) return; // the tunnel is closing anyway
-                            QuicStreamChannel s = (QuicStreamChannel) f.getNow();
-                            s.writeAndFlush(Unpooled.wrappedBuffer(notice))
-                                    .addListener(QuicStreamChannel.SHUTDOWN_OUTPUT);
-                        });
+                new ChannelInboundHandlerAdapter(),
+                s ->
+                        s.writeAndFlush(Unpooled.wrappedBuffer(notice))
+                                .addListener(QuicStreamChannel.SHUTDOWN_OUTPUT));
     }
 
     /**
@@ -144,6 +138,20 @@ public final class StreamAborts {
             if (take(stream, r.stream())) {
                 log.debug("the other peer aborted stream {} after its FIN", r.stream());
             }
+        }
+
+        /**
+         * The other peer ended the stream before a whole preamble: nothing will come to act on, so
+         * close it (with half-closure on, netty would keep it, and the QUIC stream credit it holds,
+         * for the tunnel's life).
+         */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt instanceof ChannelInputShutdownEvent) {
+                ctx.close();
+                return;
+            }
+            ctx.fireUserEventTriggered(evt);
         }
 
         @Override
