@@ -123,7 +123,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
 
     static final long GUESS_INTERVAL_SECONDS = 60;
 
-    private final AddressBudget guesses =
+    private volatile AddressBudget guesses =
             AddressBudget.perInterval(
                     TimeUnit.SECONDS.toNanos(GUESS_INTERVAL_SECONDS),
                     GUESS_BURST,
@@ -131,16 +131,26 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
                     System::nanoTime);
 
     @Override
-    public boolean mayTryCredentials(InetAddress from) {
-        if (from == null || guesses.remaining(from) > 0) return true;
+    public boolean tryCredentials(InetAddress from) {
+        if (from == null || guesses.tryTake(from)) return true;
         stats.refused("gateway", "credentials");
         rejections.refused("too many wrong credentials", from.getHostAddress());
         return false;
     }
 
     @Override
-    public void wrongCredentials(InetAddress from) {
-        if (from != null) guesses.tryTake(from);
+    public void rightCredentials(InetAddress from) {
+        if (from != null) guesses.giveBack(from);
+    }
+
+    /** A credentials budget of its own (tests): its table holds {@code addresses}. */
+    void guessBudget(int addresses) {
+        guesses =
+                AddressBudget.perInterval(
+                        TimeUnit.SECONDS.toNanos(GUESS_INTERVAL_SECONDS),
+                        GUESS_BURST,
+                        addresses,
+                        System::nanoTime);
     }
 
     /** Stream budgets of its own (tests), before any visitor comes. */

@@ -88,13 +88,16 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
 
         default void streamEnded(InetAddress from) {}
 
-        /** Whether {@code from} may have credentials checked now (its wrong ones are budgeted). */
-        default boolean mayTryCredentials(InetAddress from) {
+        /**
+         * Spends one of {@code from}'s tries at credentials, or says it has none left (then they
+         * are not checked).
+         */
+        default boolean tryCredentials(InetAddress from) {
             return true;
         }
 
-        /** {@code from} gave wrong credentials: spends one of its tries. */
-        default void wrongCredentials(InetAddress from) {}
+        /** {@code from}'s credentials were right: the try it spent is given back. */
+        default void rightCredentials(InetAddress from) {}
     }
 
     private final Routes gateway;
@@ -213,16 +216,19 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         if (auth != null) {
             String given = req.headers().get(HttpHeaderNames.AUTHORIZATION);
             // Credentials are checked only while the address has tries left: past its budget
-            // even the right ones wait, or a guesser would learn when it found them.
-            if (given != null && !gateway.mayTryCredentials(from)) {
+            // even the right ones wait, or a guesser would learn when it found them. The try is
+            // spent before the check (and given back if they were right), so a budget that
+            // cannot count an address (its table full) refuses rather than lets it guess freely.
+            // A first ask, without credentials, is no guess.
+            if (given != null && !gateway.tryCredentials(from)) {
                 refuse(HttpResponseStatus.TOO_MANY_REQUESTS, GatewayPages.TOO_MANY_GUESSES);
                 return false;
             }
             if (!BasicAuth.matches(given, auth)) {
-                if (given != null) gateway.wrongCredentials(from); // a first ask is no guess
                 refuse(HttpResponseStatus.UNAUTHORIZED, GatewayPages.UNAUTHORIZED);
                 return false;
             }
+            if (given != null) gateway.rightCredentials(from);
         }
         ForwardedHeaders.replace(req.headers(), from, https, host);
         if (req.headers().contains(HttpHeaderNames.UPGRADE)

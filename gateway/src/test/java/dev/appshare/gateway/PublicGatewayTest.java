@@ -534,16 +534,46 @@ class PublicGatewayTest {
             assertEquals(429, held.status());
             assertEquals(GatewayPages.TOO_MANY_GUESSES, held.text());
             assertEquals(0, origin.connections.get());
-            // Another address has its own budget.
-            try (Socket s = new Socket()) {
-                s.bind(new java.net.InetSocketAddress("127.0.0.2", 0));
-                s.connect(new java.net.InetSocketAddress("127.0.0.1", lab.port()), 5_000);
-                s.setSoTimeout(10_000);
-                s.getOutputStream().write(withAuth("/private", host, "alice:s3cret"));
-                s.getOutputStream().flush();
+            // Another address has its own budget, and the right credentials spend none of it.
+            for (int i = 0; i < PublicGateway.GUESS_BURST + 5; i++)
                 assertEquals(
-                        200, RawHttp.read(new BufferedInputStream(s.getInputStream())).status());
-            }
+                        200,
+                        requestFrom("127.0.0.2", lab, withAuth("/private", host, "alice:s3cret"))
+                                .status());
+        }
+    }
+
+    @Test
+    void aCredentialsBudgetThatCannotCountAnAddressRefusesIt() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            lab.gateway.guessBudget(1); // its table holds one address in debt
+            Origin origin = lab.origin("app");
+            lab.share(
+                    List.of(origin.address()),
+                    "locked-app",
+                    new Sharer.PublicWeb(BasicAuth.hash("alice:s3cret")));
+            String host = lab.host(lab.label("locked-app"));
+            assertEquals(401, request(lab, withAuth("/private", host, "alice:guess")).status());
+            // 127.0.0.1 is in debt and fills the table: a second address cannot be counted, so
+            // its guesses are refused, not let through uncounted.
+            for (int i = 0; i < 5; i++)
+                assertEquals(
+                        429,
+                        requestFrom("127.0.0.3", lab, withAuth("/private", host, "alice:guess" + i))
+                                .status());
+            assertEquals(0, origin.connections.get());
+        }
+    }
+
+    private static RawHttp.Response requestFrom(String local, GatewayLab lab, byte[] request)
+            throws Exception {
+        try (Socket s = new Socket()) {
+            s.bind(new java.net.InetSocketAddress(local, 0));
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", lab.port()), 5_000);
+            s.setSoTimeout(10_000);
+            s.getOutputStream().write(request);
+            s.getOutputStream().flush();
+            return RawHttp.read(new BufferedInputStream(s.getInputStream()));
         }
     }
 
@@ -760,10 +790,15 @@ class PublicGatewayTest {
                 out.flush();
                 assertEquals("started", origin.uploads.poll(20, TimeUnit.SECONDS));
             }
-            assertEquals(
-                    "broken 1000",
-                    origin.uploads.poll(20, TimeUnit.SECONDS),
-                    "the application's connection outlived the visitor's");
+            // The visitor's close aborts the stream, and a reset drops what QUIC had not yet
+            // delivered: the application may get the 1,000 bytes sent before it, or fewer (it
+            // did, once, on a loaded machine), never more, and never a whole body.
+            String broken = origin.uploads.poll(20, TimeUnit.SECONDS);
+            assertTrue(
+                    broken != null
+                            && broken.matches("broken \\d+")
+                            && Integer.parseInt(broken.substring(7)) <= 1000,
+                    "the application's connection outlived the visitor's: " + broken);
 
             // Mid-download.
             try (Socket s = lab.visit()) {
