@@ -363,9 +363,14 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                     pakeEnded("the share ended the attempt", RETRY_MILLIS);
             }
             case GONE -> {
+                // Only about this connection's session, once: the rendezvous chose how many
+                // others to send.
+                if (m.get("session") == null || !m.get("session").equals(session)) {
+                    log.debug("ignoring a GONE of another session");
+                    return;
+                }
                 log.info("the rendezvous says {} left", code.name());
-                if (pake != null && m.get("session") != null && m.get("session").equals(session))
-                    pakeEnded("the share left while proving the code", RETRY_MILLIS);
+                if (pake != null) pakeEnded("the share left while proving the code", RETRY_MILLIS);
             }
             case SIGNAL -> {
                 if (tunnel != null && session != null && session.equals(m.get("session")))
@@ -377,6 +382,12 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
 
     /** The server found the share: prove the code to each other before anything else. */
     private void onAccepted(RendezvousMessage m) {
+        if (!asking) {
+            // Only the answer to our CONNECT: an ACCEPTED sent unasked would start a PAKE, one
+            // guess at the code for whoever runs the other end, outside the wrong-code back-off.
+            log.debug("ignoring an ACCEPTED that answers no CONNECT");
+            return;
+        }
         Timeline.mark("ACCEPTED");
         if (!identity.isDone()) { // still being made (Prestart): answer once it is
             acceptedWaiting = m;
@@ -424,7 +435,7 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
                             true,
                             PathCarrier.Route.port(m.get("alt")));
         } catch (RuntimeException e) {
-            log.warn("ignoring an ACCEPTED: {}; retrying", e.getMessage());
+            log.warn("ignoring an ACCEPTED: {}; retrying", NetworkText.printable(e.getMessage()));
             endSession();
             askLater();
             return;
@@ -611,6 +622,12 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
     }
 
     private void onError(String errorCode, String message) {
+        if (!asking) {
+            // It answers no CONNECT of ours: nothing to act on, and the rendezvous chose how many
+            // to send.
+            log.debug("ignoring an ERROR that answers no CONNECT: {} {}", errorCode, message);
+            return;
+        }
         asking = false;
         if (E_UNKNOWN_NAME.equals(errorCode)) {
             if (!everUp) {

@@ -8,6 +8,7 @@ import dev.appshare.peer.ice.IceSession;
 import dev.appshare.peer.ice.NatMapping;
 import dev.appshare.peer.ice.RemoteSignals;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.relay.RelayToken;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.rendezvous.RendezvousProtocol;
 import dev.appshare.wire.tunnel.PathSignals;
@@ -68,6 +69,12 @@ public final class PathCarrier {
             boolean iceLater,
             int stunAltPort,
             byte[] probeKey) {
+
+        /** A token that is not a relay token's form is refused here, before anything is dialled. */
+        public Route {
+            if (!RelayToken.wellFormed(token))
+                throw new IllegalArgumentException("the relay token is not a relay token");
+        }
 
         /** Without a second STUN port (-1): the NAT's mapping is not learned. */
         public Route(

@@ -246,6 +246,13 @@ public final class RendezvousClient implements AutoCloseable {
         send(RendezvousMessage.of(RendezvousProtocol.SIGNAL, fields));
     }
 
+    /** Bytes queued for the server and not yet taken by the socket (tests); on the loop. */
+    long queuedBytes() {
+        Channel ch = channel;
+        if (ch == null || ch.unsafe().outboundBuffer() == null) return 0;
+        return ch.unsafe().outboundBuffer().totalPendingWriteBytes();
+    }
+
     public boolean isConnected() {
         Channel ch = channel;
         return ch != null && ch.isActive();
@@ -266,7 +273,10 @@ public final class RendezvousClient implements AutoCloseable {
             if (ctx.channel() == channel) onAnswer();
             if (RendezvousProtocol.PONG.equals(m.type())) return;
             if (RendezvousProtocol.PING.equals(m.type())) {
-                ctx.writeAndFlush(RendezvousMessage.of(RendezvousProtocol.PONG));
+                // Not while our answers wait unread: a rendezvous that sends PINGs and reads
+                // nothing made us queue PONGs until the heap ran out (10 MB of PINGs, 9 s).
+                if (ctx.channel().isWritable())
+                    ctx.writeAndFlush(RendezvousMessage.of(RendezvousProtocol.PONG));
                 return;
             }
             handler.message(m);

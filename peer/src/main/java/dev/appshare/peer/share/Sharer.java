@@ -19,6 +19,7 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.wire.net.NetworkText;
+import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.rendezvous.RegistrationProof;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.PausedStreams;
@@ -42,6 +43,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Sharer.class);
+
+    /** INCOMINGs refused as malformed: the rendezvous chooses how many, so one line per 10 s. */
+    private final RejectionLog badIncomings =
+            new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
 
     /**
      * What to share and where to register: {@code targets} are the exposed {@code HOST:PORT}s
@@ -337,7 +342,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                 || relay == null
                 || fromAddress == null
                 || !session.matches(SESSION_PATTERN)) {
-            log.warn("ignoring a malformed INCOMING from the rendezvous");
+            badIncomings.refused("malformed", "an INCOMING from the rendezvous");
             return;
         }
         if (sessions.containsKey(session) || proving.contains(session)) {
@@ -361,7 +366,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
                             false,
                             PathCarrier.Route.port(m.get("alt")));
         } catch (RuntimeException e) {
-            log.warn("session {}: ignoring an INCOMING: {}", session, e.getMessage());
+            badIncomings.refused(e.getMessage(), "an INCOMING from the rendezvous");
             return;
         }
         if ("1".equals(m.get("gateway"))) {

@@ -6,8 +6,31 @@ import java.net.InetSocketAddress;
 public final class HostPort {
     private HostPort() {}
 
-    public static InetSocketAddress parse(String text, int defaultPort) {
-        String s = text.trim();
+    /**
+     * A host name, an IPv4 literal or an IPv6 literal (with a zone): letters, digits and {@code
+     * .-_:%} only. Whatever else a server names (a relay address from the rendezvous) is refused
+     * here, so no line the user reads carries its control characters or terminal escapes.
+     */
+    private static boolean hostChars(String host) {
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            boolean ok =
+                    c >= 'a' && c <= 'z'
+                            || c >= 'A' && c <= 'Z'
+                            || c >= '0' && c <= '9'
+                            || c == '.'
+                            || c == '-'
+                            || c == '_'
+                            || c == ':'
+                            || c == '%';
+            if (!ok) return false;
+        }
+        return true;
+    }
+
+    public static InetSocketAddress parse(String raw, int defaultPort) {
+        String text = NetworkText.printable(raw); // what error messages quote
+        String s = raw.trim();
         String host;
         int port = defaultPort;
         if (s.startsWith("[")) {
@@ -29,6 +52,8 @@ public final class HostPort {
             }
         }
         if (host.isEmpty()) host = "0.0.0.0";
+        if (!hostChars(host))
+            throw new IllegalArgumentException("bad address '" + text + "': not a host name");
         if (port < 0) throw new IllegalArgumentException("bad address '" + text + "': no port");
         return InetSocketAddress.createUnresolved(host, port);
     }

@@ -54,6 +54,27 @@ public final class RelayToken {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(body.array());
     }
 
+    /**
+     * Whether {@code text} has a token's form (base64url, 1 to {@value #MAX_TEXT} characters): what
+     * a peer checks before it writes a token the rendezvous gave it into a pairing line, so that a
+     * malicious rendezvous cannot make it send anything else (line breaks and a protocol of its
+     * choosing) to an address of its choosing.
+     */
+    public static boolean wellFormed(String text) {
+        if (text == null || text.isEmpty() || text.length() > MAX_TEXT) return false;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            boolean ok =
+                    c >= 'A' && c <= 'Z'
+                            || c >= 'a' && c <= 'z'
+                            || c >= '0' && c <= '9'
+                            || c == '-'
+                            || c == '_';
+            if (!ok) return false;
+        }
+        return true;
+    }
+
     /** Returns the token's expiry in epoch millis, or -1 if it is malformed, forged or expired. */
     public long check(String text) {
         if (text.length() > MAX_TEXT) return -1;
