@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,6 +21,12 @@ import org.slf4j.LoggerFactory;
  * hands each response part to the visitor as it comes (streamed, never buffered whole), reads only
  * while the visitor takes it, closes the visitor when the application closes or asks to, and after
  * a 101 drops the codec and carries raw bytes.
+ *
+ * <p>An answer nobody asked for (more final answers than requests carried, or a 1xx while none
+ * waits) ends the stream and the visitor's connection: passed on, it would answer the next request
+ * the visitor's connection carries, which behind a reverse proxy that keeps its connections to the
+ * gateway may be another visitor's, for another share (a share's application could answer another
+ * share's visitors). A HEAD's answer is one head; a body after it is such an answer too.
  */
 final class BackendHandler extends ChannelInboundHandlerAdapter {
     private static final Logger log = LoggerFactory.getLogger(BackendHandler.class);
@@ -30,15 +37,18 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     private boolean upgraded;
     private boolean closeAfter; // the response says Connection: close
     private boolean answering; // a response's head went to the visitor, its end not yet
+    private boolean unasked; // an answer nobody asked for came: nothing more is passed on
+    private final AtomicInteger awaiting; // requests carried and not answered (VisitorHandler's)
 
-    BackendHandler(VisitorHandler visitorSide, Channel visitor) {
+    BackendHandler(VisitorHandler visitorSide, Channel visitor, AtomicInteger awaiting) {
         this.visitorSide = visitorSide;
         this.visitor = visitor;
+        this.awaiting = awaiting;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!visitor.isActive()) {
+        if (!visitor.isActive() || unasked) {
             ReferenceCountUtil.release(msg);
             StreamEnd.close(ctx.channel());
             return;
@@ -59,6 +69,16 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
                 GatewayPages.send(
                         visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
             else visitor.close();
+            StreamEnd.close(ctx.channel());
+            return;
+        }
+        if (msg instanceof HttpResponse r && !answers(r)) {
+            log.debug(
+                    "gateway stream {}: an answer nobody asked for: {}", ctx.channel(), r.status());
+            unasked = true;
+            ReferenceCountUtil.release(msg);
+            // What answered the visitor's requests goes first; then its connection ends.
+            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
             StreamEnd.close(ctx.channel());
             return;
         }
@@ -85,6 +105,17 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             }
         }
         pauseIfFull(ctx);
+    }
+
+    /**
+     * Whether {@code r} answers a request carried and not answered yet; a final answer (or a 101)
+     * counts it answered. An informational one (100, 103) only needs one waiting.
+     */
+    private boolean answers(HttpResponse r) {
+        int code = r.status().code();
+        if (code < 200 && code != HttpResponseStatus.SWITCHING_PROTOCOLS.code())
+            return awaiting.get() > 0;
+        return awaiting.getAndUpdate(n -> n > 0 ? n - 1 : n) > 0;
     }
 
     /**

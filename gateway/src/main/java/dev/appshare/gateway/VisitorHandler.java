@@ -26,6 +26,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -113,6 +114,12 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     private boolean upgradeAsked; // a request asked to switch protocols: wait for its answer
     private boolean waitingUpgrade; // reading paused until that answer
     private boolean upgraded; // raw bytes both ways from now on
+
+    /**
+     * Requests carried to the share and not answered yet (a final answer, or a 101): read by the
+     * stream's side, which refuses an answer nobody asked for ({@link BackendHandler}).
+     */
+    private final AtomicInteger awaiting = new AtomicInteger();
 
     VisitorHandler(Routes gateway, boolean https) {
         this.gateway = gateway;
@@ -277,6 +284,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void forward(Object msg) {
+        if (msg instanceof HttpRequest && !upgraded) awaiting.incrementAndGet();
         if (msg instanceof LastHttpContent last) ForwardedHeaders.dropFromTrailers(last);
         if (stream != null) {
             stream.write(msg);
@@ -361,7 +369,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         gateway.tunnels()
-                .openStream(t, new BackendHandler(this, visitor))
+                .openStream(t, new BackendHandler(this, visitor, awaiting))
                 .addListener(
                         s -> {
                             if (!s.isSuccess()) {
