@@ -36,9 +36,23 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     private boolean switching; // a 101 came: its end switches both sides to raw bytes
     private boolean upgraded;
     private boolean closeAfter; // the response says Connection: close
-    private boolean answering; // a response's head went to the visitor, its end not yet
+    private volatile boolean answering; // a response's head went to the visitor, its end not yet
     private boolean unasked; // an answer nobody asked for came: nothing more is passed on
     private final AtomicInteger awaiting; // requests carried and not answered (VisitorHandler's)
+    private volatile boolean detached; // the visitor's connection moved on to another share
+
+    /**
+     * The visitor's connection left this stream for another share (every request answered): from
+     * now on nothing of this stream reaches the visitor, nor does its end close it.
+     */
+    void detach() {
+        detached = true;
+    }
+
+    /** Whether an answer is on its way to the visitor (its head sent, its end not yet). */
+    boolean answering() {
+        return answering;
+    }
 
     BackendHandler(VisitorHandler visitorSide, Channel visitor, AtomicInteger awaiting) {
         this.visitorSide = visitorSide;
@@ -48,7 +62,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!visitor.isActive() || unasked) {
+        if (!visitor.isActive() || unasked || detached) {
             ReferenceCountUtil.release(msg);
             StreamEnd.close(ctx.channel());
             return;
@@ -145,7 +159,9 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent && detached) {
+            StreamEnd.close(ctx.channel());
+        } else if (evt instanceof ChannelInputShutdownEvent) {
             // The application closed its connection (the stream is half-closed, so this is not
             // channelInactive): what it sent is all there is. The visitor's connection ends once
             // that is sent, as with the application itself; left open, it would carry the
@@ -161,7 +177,8 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         // The application closed (or the tunnel went): the visitor's connection ends once what
         // came before is sent.
-        visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        if (!detached)
+            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         ctx.fireChannelInactive();
     }
 

@@ -108,6 +108,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     private String label;
     private String auth;
     private QuicStreamChannel stream;
+    private BackendHandler backend; // the stream's side of this connection
     private final ArrayDeque<Object> pending = new ArrayDeque<>(); // until the stream is open
     private boolean opening;
     private boolean refused; // answered with an error page: the rest of what it sent is dropped
@@ -190,6 +191,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         }
         String host = req.headers().get(HttpHeaderNames.HOST);
         String l = HostLabel.of(host, gateway.domain());
+        if (l != null && label != null && !l.equals(label)) leaveShare();
         if (l == null
                 || (label != null && !l.equals(label))
                 || !oneHost(req, host)
@@ -243,6 +245,30 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                         .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true))
             upgradeAsked = true;
         return true;
+    }
+
+    /**
+     * A request for another share on a connection that served one: a reverse proxy in front of the
+     * gateway keeps its connections and sends any visitor's request on any of them. When every
+     * request carried has its answer (and nothing is being opened or upgraded), the connection
+     * leaves its share: its stream ends, quietly for the visitor, and the request is routed afresh.
+     * Otherwise the request is refused (400): answers would come back out of order.
+     */
+    private void leaveShare() {
+        if (stream == null
+                || opening
+                || upgraded
+                || upgradeAsked
+                || waitingUpgrade
+                || !pending.isEmpty()
+                || awaiting.get() != 0
+                || backend.answering()) return;
+        backend.detach();
+        StreamEnd.close(stream);
+        stream = null;
+        backend = null;
+        label = null;
+        auth = null;
     }
 
     /**
@@ -369,7 +395,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         gateway.tunnels()
-                .openStream(t, new BackendHandler(this, visitor, awaiting))
+                .openStream(t, backend = new BackendHandler(this, visitor, awaiting))
                 .addListener(
                         s -> {
                             if (!s.isSuccess()) {

@@ -489,6 +489,50 @@ class PublicGatewayTest {
         }
     }
 
+    /**
+     * A reverse proxy in front of the gateway keeps its connections and sends any visitor's request
+     * on any of them: one connection carries requests for several shares in turn (each routed by
+     * its Host once the one before was answered). A request for another share while an answer is
+     * still due is refused: answers would come back out of order.
+     */
+    @Test
+    void oneConnectionCarriesRequestsForSeveralSharesInTurn() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin a = lab.origin("a");
+            Origin b = lab.origin("b");
+            lab.sharePublic(a, "app-a");
+            lab.sharePublic(b, "app-b");
+            String hostA = lab.host(lab.label("app-a"));
+            String hostB = lab.host(lab.label("app-b"));
+            try (Socket s = lab.visit()) {
+                OutputStream out = s.getOutputStream();
+                BufferedInputStream in = new BufferedInputStream(s.getInputStream());
+                String[][] turns = {{"/1", hostA}, {"/2", hostB}, {"/3", hostB}, {"/4", hostA}};
+                for (String[] t : turns) {
+                    out.write(RawHttp.get(t[0], t[1]));
+                    out.flush();
+                    RawHttp.Response r = RawHttp.read(in);
+                    assertEquals(200, r.status(), t[0]);
+                    Origin o = t[1].equals(hostA) ? a : b;
+                    assertArrayEquals(o.bodyFor(t[0]), r.body(), t[0]);
+                }
+                // The second share's request comes while the first's answer is still on its way
+                // (a download the visitor does not read yet): refused, and the connection closes.
+                out.write(RawHttp.get("/download?n=20000000&seed=1", hostA));
+                out.flush();
+                Thread.sleep(500); // its head has come, its body waits for the visitor
+                out.write(RawHttp.get("/6", hostB));
+                out.flush();
+                Thread.sleep(500);
+                byte[] all = in.readAllBytes(); // to the end: the connection closes
+                String text = new String(all, StandardCharsets.ISO_8859_1);
+                assertTrue(!text.contains("b answers /6"), "b answered on a's connection");
+                assertTrue(all.length < 20_000_000, "the download was cut: " + all.length);
+            }
+            assertEquals(1, b.connections.get(), "/6 never reached b");
+        }
+    }
+
     @Test
     void publicAuthAsksForCredentialsAndTakesOnlyTheRightOnes() throws Exception {
         try (GatewayLab lab = new GatewayLab()) {
