@@ -41,6 +41,16 @@ final class GatewayTunnel implements PathSwitch.Listener {
     private volatile QuicChannel quic;
     private int streams; // open visitor streams, on the gateway's tunnels lock
     private long idleSince = System.nanoTime();
+    private volatile long upSince; // nanoTime when the handshake completed
+    private volatile boolean lostEarly; // lost (not closed here) within SHORT_LIVED_MILLIS of up
+
+    /**
+     * A tunnel lost sooner than this after it came up counts as a failure: the share is not asked
+     * again for {@link GatewayTunnels#RETRY_MILLIS}, and the loss is not logged at INFO. A share
+     * that drops its relay connection on purpose otherwise had the gateway open a tunnel and log a
+     * line for every visitor (about 60 ms of the server's CPU each).
+     */
+    static final long SHORT_LIVED_MILLIS = 10_000;
 
     private GatewayTunnel(String label, EventLoop loop) {
         this.label = label;
@@ -104,11 +114,17 @@ final class GatewayTunnel implements PathSwitch.Listener {
                                                     close();
                                                     return;
                                                 }
+                                                upSince = System.nanoTime();
                                                 quic = (QuicChannel) c.getNow();
                                                 quic.closeFuture().addListener(x -> close());
                                                 if (!up.trySuccess(this)) close();
                                             });
                         });
+    }
+
+    /** Whether it was lost soon after it came up (a failure, as one that never came up). */
+    boolean lostEarly() {
+        return lostEarly;
     }
 
     /** Whether visitors' streams can still be opened on it. */
@@ -165,7 +181,13 @@ final class GatewayTunnel implements PathSwitch.Listener {
     public void allPathsLost(String why) {
         // Closed here (idle, or the gateway stopping) closes the relay connection too, which
         // reports itself lost: not news.
-        if (!closing) log.info("gateway tunnel to {} lost: {}", label, why);
+        if (!closing) {
+            long lived = System.nanoTime() - upSince;
+            lostEarly = upSince != 0 && lived < TimeUnit.MILLISECONDS.toNanos(SHORT_LIVED_MILLIS);
+            if (lostEarly)
+                log.debug("gateway tunnel to {} lost soon after it came up: {}", label, why);
+            else log.info("gateway tunnel to {} lost: {}", label, why);
+        }
         close();
     }
 

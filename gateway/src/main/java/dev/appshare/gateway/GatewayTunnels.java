@@ -92,9 +92,12 @@ final class GatewayTunnels implements AutoCloseable {
     synchronized Future<GatewayTunnel> get(String label) {
         Future<GatewayTunnel> f = byLabel.get(label);
         if (f != null && (!f.isDone() || (f.isSuccess() && f.getNow().isUp()))) return f;
-        if (f != null) byLabel.remove(label);
-        Long failed = failedAt.get(label);
         long now = System.nanoTime();
+        if (f != null) {
+            byLabel.remove(label);
+            if (f.isSuccess() && f.getNow().lostEarly()) failedAt.put(label, now);
+        }
+        Long failed = failedAt.get(label);
         if (failed != null && now - failed < TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS))
             return failed("the share did not answer lately", false);
         failedAt.remove(label);

@@ -533,6 +533,35 @@ class PublicGatewayTest {
         }
     }
 
+    /**
+     * A tunnel lost soon after it came up (a share that drops its relay connection on purpose, as
+     * the path layer reports it) counts as a failure: the share is not asked for another for 3 s,
+     * so it cannot have the gateway open a tunnel (and log a line) per visitor.
+     */
+    @Test
+    void aTunnelLostSoonAfterItCameUpIsNotReopenedAtOnce() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String label = lab.label("web-app");
+            String host = lab.host(label);
+            assertEquals(200, request(lab, RawHttp.get("/", host)).status());
+            GatewayTunnel tunnel = lab.gateway.tunnels().get(label).get(20, TimeUnit.SECONDS);
+            tunnel.loop().submit(() -> tunnel.allPathsLost("the relay connection closed")).sync();
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+            while (tunnel.isUp()) {
+                assertTrue(System.nanoTime() < end, "the tunnel closed");
+                Thread.sleep(20);
+            }
+            for (int i = 0; i < 5; i++)
+                assertEquals(502, request(lab, RawHttp.get("/", host)).status());
+            assertEquals(1, lab.gateway.tunnels().testOnlyOpened(), "no new tunnel within 3 s");
+            Thread.sleep(GatewayTunnels.RETRY_MILLIS);
+            assertEquals(200, request(lab, RawHttp.get("/", host)).status(), "then one again");
+            assertEquals(2, lab.gateway.tunnels().testOnlyOpened());
+        }
+    }
+
     @Test
     void publicAuthAsksForCredentialsAndTakesOnlyTheRightOnes() throws Exception {
         try (GatewayLab lab = new GatewayLab()) {
