@@ -3,6 +3,7 @@ package dev.appshare.gateway;
 import dev.appshare.peer.path.RelayAddress;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.rendezvous.RendezvousServer;
+import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -11,6 +12,7 @@ import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,6 +46,13 @@ final class GatewayTunnels implements AutoCloseable {
      */
     static final int STREAMS_PER_SHARE = 1_024;
 
+    /**
+     * Tunnels at once to shares registered from one address (IPv4) or one IPv6 /48: without it,
+     * three addresses' public shares, each kept open by a trickling answer, held all {@link
+     * #MAX_TUNNELS} and every other public share got 503.
+     */
+    static final int TUNNELS_PER_SITE = 16;
+
     static final long IDLE_MILLIS = 60_000;
     static final long RETRY_MILLIS = 3_000;
 
@@ -63,6 +72,8 @@ final class GatewayTunnels implements AutoCloseable {
     private final Function<String, InetSocketAddress> relayOf;
     private final Map<String, Future<GatewayTunnel>> byLabel = new HashMap<>();
     private final Map<String, Long> failedAt = new HashMap<>();
+    private final Map<String, InetAddress> ownerOf = new HashMap<>(); // where each share registered
+    private int tunnelsPerSite = TUNNELS_PER_SITE;
     private final ScheduledFuture<?> sweep;
     private long opened; // tunnels asked for, in all: for tests
 
@@ -103,6 +114,17 @@ final class GatewayTunnels implements AutoCloseable {
         failedAt.remove(label);
         if (byLabel.size() >= MAX_TUNNELS)
             return failed("the gateway holds its most tunnels (" + MAX_TUNNELS + ")", true);
+        ownerOf.keySet().retainAll(byLabel.keySet());
+        ShareRegistry.Share share = server.registry().publicShare(label);
+        InetAddress from = share == null ? null : share.from();
+        if (from != null
+                && ownerOf.values().stream().filter(o -> sameSite(o, from)).count()
+                        >= tunnelsPerSite)
+            return failed(
+                    "the gateway holds its most tunnels ("
+                            + tunnelsPerSite
+                            + ") to shares from that share's address",
+                    true);
         RendezvousServer.GatewayInvite invite = server.inviteGateway(label);
         if (invite == null) return failed("the share is not registered or not reading", false);
         InetSocketAddress relay = relayOf.apply(invite.relay());
@@ -115,6 +137,7 @@ final class GatewayTunnels implements AutoCloseable {
                         relay,
                         invite.token());
         byLabel.put(label, opening);
+        if (from != null) ownerOf.put(label, from);
         opened++;
         opening.addListener(
                 x -> {
@@ -204,6 +227,20 @@ final class GatewayTunnels implements AutoCloseable {
             log.debug("gateway: closing the idle tunnel to {}", t.label());
             t.close();
         }
+    }
+
+    /** The same IPv4 address, or the same IPv6 /48. */
+    static boolean sameSite(InetAddress a, InetAddress b) {
+        byte[] x = a.getAddress(), y = b.getAddress();
+        if (x.length != y.length) return false;
+        int n = x.length == 4 ? 4 : 6;
+        for (int i = 0; i < n; i++) if (x[i] != y[i]) return false;
+        return true;
+    }
+
+    /** A smaller {@link #TUNNELS_PER_SITE} (tests). */
+    synchronized void tunnelsPerSite(int n) {
+        tunnelsPerSite = n;
     }
 
     /** Tunnels asked for since the start (open, closed or failed), for tests. */

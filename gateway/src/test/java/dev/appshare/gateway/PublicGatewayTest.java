@@ -24,6 +24,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestOutputStream;
@@ -559,6 +560,35 @@ class PublicGatewayTest {
             Thread.sleep(GatewayTunnels.RETRY_MILLIS);
             assertEquals(200, request(lab, RawHttp.get("/", host)).status(), "then one again");
             assertEquals(2, lab.gateway.tunnels().testOnlyOpened());
+        }
+    }
+
+    /**
+     * Tunnels to shares registered from one address (IPv4; IPv6: one /48) are bounded, so a few
+     * addresses cannot hold all of the gateway's tunnels: past the bound, 503.
+     */
+    @Test
+    void tunnelsToTheSharesOfOneAddressAreBounded() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            lab.gateway.tunnels().tunnelsPerSite(2);
+            Origin origin = lab.origin("app");
+            for (String name : List.of("one", "two", "three")) lab.sharePublic(origin, name);
+            assertEquals(200, request(lab, RawHttp.get("/", lab.host(lab.label("one")))).status());
+            assertEquals(200, request(lab, RawHttp.get("/", lab.host(lab.label("two")))).status());
+            RawHttp.Response third = request(lab, RawHttp.get("/", lab.host(lab.label("three"))));
+            assertEquals(503, third.status());
+            assertEquals(GatewayPages.BUSY, third.text());
+            assertTrue(
+                    GatewayTunnels.sameSite(
+                            InetAddress.getByName("2001:db8:1:2::1"),
+                            InetAddress.getByName("2001:db8:1:ffff::2")));
+            assertFalse(
+                    GatewayTunnels.sameSite(
+                            InetAddress.getByName("2001:db8:2::1"),
+                            InetAddress.getByName("2001:db8:1::1")));
+            assertFalse(
+                    GatewayTunnels.sameSite(
+                            InetAddress.getByName("10.0.0.1"), InetAddress.getByName("10.0.0.2")));
         }
     }
 
