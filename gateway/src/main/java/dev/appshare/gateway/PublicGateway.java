@@ -27,6 +27,7 @@ import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -207,8 +208,10 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
                             protected void initChannel(SocketChannel ch) {
                                 if (!admit(ch)) return;
                                 if (https) {
+                                    SslHandler ssl = tls.context().newHandler(ch.alloc());
+                                    ssl.setCumulator(TightCumulator.INSTANCE);
                                     ch.pipeline()
-                                            .addLast(tls.context().newHandler(ch.alloc()))
+                                            .addLast(ssl)
                                             .addLast(HELD, heldBytesHandler())
                                             .addLast(new Alpn());
                                 } else if (httpsListener != null) {
