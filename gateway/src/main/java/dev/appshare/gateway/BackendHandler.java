@@ -86,6 +86,20 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             StreamEnd.close(ctx.channel());
             return;
         }
+        if (msg instanceof HttpResponse r
+                && r.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
+                && !visitorSide.mayUpgrade()) {
+            // A switch nobody asked for would carry raw bytes to a visitor that speaks HTTP.
+            log.debug("gateway stream {}: a 101 to a request that did not ask", ctx.channel());
+            ReferenceCountUtil.release(msg);
+            unasked = true;
+            if (!answering)
+                GatewayPages.send(
+                        visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
+            else visitor.close();
+            StreamEnd.close(ctx.channel());
+            return;
+        }
         if (msg instanceof HttpResponse r && !answers(r)) {
             log.debug(
                     "gateway stream {}: an answer nobody asked for: {}", ctx.channel(), r.status());

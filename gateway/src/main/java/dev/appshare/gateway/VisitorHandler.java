@@ -114,6 +114,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     private boolean refused; // answered with an error page: the rest of what it sent is dropped
     private boolean upgradeAsked; // a request asked to switch protocols: wait for its answer
     private boolean waitingUpgrade; // reading paused until that answer
+    private volatile boolean mayUpgrade; // a request carried asked to upgrade: a 101 may answer it
     private boolean upgraded; // raw bytes both ways from now on
 
     /**
@@ -242,8 +243,11 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         ForwardedHeaders.replace(req.headers(), from, https, host);
         if (req.headers().contains(HttpHeaderNames.UPGRADE)
                 && req.headers()
-                        .containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true))
+                        .containsValue(
+                                HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)) {
             upgradeAsked = true;
+            mayUpgrade = true;
+        }
         return true;
     }
 
@@ -460,6 +464,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
 
     /** From the stream's loop: the share answered the Upgrade request other than with 101. */
     void upgradeRefused() {
+        mayUpgrade = false;
         visitor.eventLoop()
                 .execute(
                         () -> {
@@ -473,16 +478,24 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
      * this loop's order, so after the 101 is encoded) and carry raw bytes both ways.
      */
     void switchToRaw() {
-        visitor.eventLoop()
-                .execute(
-                        () -> {
-                            upgraded = true;
-                            waitingUpgrade = false;
-                            visitor.flush();
-                            if (visitor.pipeline().get(CODEC) != null)
-                                visitor.pipeline().remove(CODEC);
-                            resumeReading();
-                        });
+        Runnable toRaw =
+                () -> {
+                    upgraded = true;
+                    waitingUpgrade = false;
+                    visitor.flush();
+                    if (visitor.pipeline().get(CODEC) != null) visitor.pipeline().remove(CODEC);
+                    resumeReading();
+                };
+        // On the same loop, at once: the application's first bytes after the 101, which may come
+        // in the same read, are written next and must meet no HTTP encoder (it dropped them).
+        // From another loop, those writes are queued behind this task.
+        if (visitor.eventLoop().inEventLoop()) toRaw.run();
+        else visitor.eventLoop().execute(toRaw);
+    }
+
+    /** Whether a request carried asked to switch protocols, so that a 101 may answer it. */
+    boolean mayUpgrade() {
+        return mayUpgrade;
     }
 
     @Override

@@ -88,6 +88,64 @@ class UnaskedAnswersTest {
                 "GET", ok("first") + "HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + ok(EVIL));
     }
 
+    @Test
+    void aSwitchNobodyAskedForIs502() throws Exception {
+        try (GatewayLab lab = new GatewayLab();
+                ServerSocket app =
+                        app(
+                                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\n"
+                                        + "Connection: Upgrade\r\n\r\nRAW BYTES")) {
+            lab.share(
+                    List.of(new InetSocketAddress("127.0.0.1", app.getLocalPort())),
+                    "switcher",
+                    new Sharer.PublicWeb(null));
+            String host = lab.host(lab.label("switcher"));
+            try (Socket s = lab.visit()) {
+                s.getOutputStream().write(RawHttp.get("/", host));
+                s.getOutputStream().flush();
+                RawHttp.Response r = RawHttp.read(new BufferedInputStream(s.getInputStream()));
+                assertEquals(502, r.status());
+                assertTrue(!r.text().contains("RAW"), r.text());
+            }
+        }
+    }
+
+    @Test
+    void bytesThatComeWithAnAskedFor101ReachTheVisitor() throws Exception {
+        try (GatewayLab lab = new GatewayLab();
+                ServerSocket app =
+                        app(
+                                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                                        + "Connection: Upgrade\r\n\r\nFIRST RAW BYTES")) {
+            lab.share(
+                    List.of(new InetSocketAddress("127.0.0.1", app.getLocalPort())),
+                    "switcher",
+                    new Sharer.PublicWeb(null));
+            String host = lab.host(lab.label("switcher"));
+            try (Socket s = lab.visit()) {
+                s.getOutputStream()
+                        .write(
+                                ("GET /ws HTTP/1.1\r\nHost: "
+                                                + host
+                                                + "\r\nUpgrade: websocket\r\n"
+                                                + "Connection: Upgrade\r\n\r\n")
+                                        .getBytes(StandardCharsets.US_ASCII));
+                s.getOutputStream().flush();
+                InputStream in = new BufferedInputStream(s.getInputStream());
+                assertEquals(101, RawHttp.readHead(in).status());
+                byte[] want = "FIRST RAW BYTES".getBytes(StandardCharsets.US_ASCII);
+                assertArrayEqualsRead(want, in);
+            }
+        }
+    }
+
+    private static void assertArrayEqualsRead(byte[] want, InputStream in) throws IOException {
+        byte[] got = in.readNBytes(want.length);
+        assertEquals(
+                new String(want, StandardCharsets.US_ASCII),
+                new String(got, StandardCharsets.US_ASCII));
+    }
+
     private void checkExtra(String method, String answer) throws Exception {
         try (GatewayLab lab = new GatewayLab();
                 ServerSocket app = app(answer)) {
