@@ -168,6 +168,10 @@ class ProtocolDocTest {
         c.put("TunnelCodecs.MAX_STREAM_DATA", TunnelCodecs.MAX_STREAM_DATA);
         c.put("TunnelCodecs.MAX_STREAMS", TunnelCodecs.MAX_STREAMS);
         c.put("TunnelCodecs.MAX_STREAMS_FROM_SHARE", TunnelCodecs.MAX_STREAMS_FROM_SHARE);
+        c.put(
+                "TunnelCodecs.MAX_STREAMS_FROM_SHARE_AT_GATEWAY",
+                TunnelCodecs.MAX_STREAMS_FROM_SHARE_AT_GATEWAY);
+        c.put("RendezvousClient.MAX_UNREAD_BYTES", RendezvousClient.MAX_UNREAD_BYTES);
         c.put("StreamCredit.MAX_WAITING", (long) StreamCredit.MAX_WAITING);
         c.put("PausedStreams.BUDGET", (long) PausedStreams.BUDGET);
         c.put("PausedStreams.CEILING", (long) PausedStreams.CEILING);

@@ -78,40 +78,37 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             // response that never ends. Before the answer began the visitor gets a 502 page;
             // after, its connection closes, as the answer broke off.
             log.debug("gateway stream {}: unreadable answer: {}", ctx.channel(), o.decoderResult());
-            ReferenceCountUtil.release(msg);
-            if (!answering)
-                GatewayPages.send(
-                        visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
-            else visitor.close();
-            StreamEnd.close(ctx.channel());
-            return;
-        }
-        if (msg instanceof HttpResponse r
-                && r.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
-                && !visitorSide.mayUpgrade()) {
-            // A switch nobody asked for would carry raw bytes to a visitor that speaks HTTP.
-            log.debug("gateway stream {}: a 101 to a request that did not ask", ctx.channel());
-            ReferenceCountUtil.release(msg);
-            unasked = true;
-            if (!answering)
-                GatewayPages.send(
-                        visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
-            else visitor.close();
-            StreamEnd.close(ctx.channel());
-            return;
-        }
-        if (msg instanceof HttpResponse r && !answers(r)) {
-            log.debug(
-                    "gateway stream {}: an answer nobody asked for: {}", ctx.channel(), r.status());
-            unasked = true;
-            ReferenceCountUtil.release(msg);
-            // What answered the visitor's requests goes first; then its connection ends.
-            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            StreamEnd.close(ctx.channel());
+            giveUp(ctx, msg);
             return;
         }
         if (msg instanceof HttpResponse r) {
+            // Marked before the answer is counted, so that the visitor's side never sees every
+            // request answered while this one's head is on its way (VisitorHandler.leaveShare).
             answering = true;
+            if (!answers(r)) {
+                log.debug(
+                        "gateway stream {}: an answer nobody asked for: {}",
+                        ctx.channel(),
+                        r.status());
+                unasked = true;
+                ReferenceCountUtil.release(msg);
+                // What answered the visitor's requests goes first; then its connection ends,
+                // unless it already moved on to another share.
+                if (!detached)
+                    visitor.writeAndFlush(Unpooled.EMPTY_BUFFER)
+                            .addListener(ChannelFutureListener.CLOSE);
+                StreamEnd.close(ctx.channel());
+                return;
+            }
+            if (r.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code()
+                    && !visitorSide.mayUpgrade()) {
+                // A switch nobody asked for would carry raw bytes to a visitor speaking HTTP.
+                log.debug("gateway stream {}: a 101 to a request that did not ask", ctx.channel());
+                unasked = true;
+                answering = false; // nothing of this answer went out: the visitor gets a 502
+                giveUp(ctx, msg);
+                return;
+            }
             int code = r.status().code();
             switching = code == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
             if (code >= 200) closeAfter = !HttpUtil.isKeepAlive(r);
@@ -122,9 +119,11 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             answering = false;
             if (switching) {
                 upgraded = true;
-                visitorSide.switchToRaw();
                 // Bytes after the 101 that the codec already holds come to channelRead as raw.
+                // Removed before the visitor's side switches: on the same loop, that switch hands
+                // on at once any raw bytes the visitor sent early, which must meet no encoder here.
                 ctx.pipeline().remove(VisitorHandler.CODEC);
+                visitorSide.switchToRaw();
             } else if (closeAfter) {
                 visitor.writeAndFlush(Unpooled.EMPTY_BUFFER)
                         .addListener(ChannelFutureListener.CLOSE);
@@ -133,6 +132,18 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
             }
         }
         pauseIfFull(ctx);
+    }
+
+    /**
+     * Ends the stream on an answer that cannot be passed on: before an answer began the visitor
+     * gets a 502 page; after, its connection closes, as the answer broke off.
+     */
+    private void giveUp(ChannelHandlerContext ctx, Object msg) {
+        ReferenceCountUtil.release(msg);
+        if (!answering)
+            GatewayPages.send(visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.UNREACHABLE);
+        else visitor.close();
+        StreamEnd.close(ctx.channel());
     }
 
     /**

@@ -80,7 +80,12 @@ final class GatewayTunnel implements PathSwitch.Listener {
             InetSocketAddress relay,
             String token,
             Promise<GatewayTunnel> up) {
-        ChannelHandler codec = TunnelCodecs.client(identity, shareFingerprint, true);
+        ChannelHandler codec =
+                TunnelCodecs.client(
+                        identity,
+                        shareFingerprint,
+                        true,
+                        TunnelCodecs.MAX_STREAMS_FROM_SHARE_AT_GATEWAY);
         PathOptions relayOnly =
                 new PathOptions(Transport.RELAY, List.of(), PathOptions.ICE_TIMEOUT_MILLIS, null);
         PathCarrier.Route route = new PathCarrier.Route(relay, token, relay, true, false);
@@ -116,7 +121,13 @@ final class GatewayTunnel implements PathSwitch.Listener {
                                                 }
                                                 upSince = System.nanoTime();
                                                 quic = (QuicChannel) c.getNow();
-                                                quic.closeFuture().addListener(x -> close());
+                                                quic.closeFuture()
+                                                        .addListener(
+                                                                x ->
+                                                                        lost(
+                                                                                "its QUIC"
+                                                                                    + " connection"
+                                                                                    + " closed"));
                                                 if (!up.trySuccess(this)) close();
                                             });
                         });
@@ -179,8 +190,14 @@ final class GatewayTunnel implements PathSwitch.Listener {
 
     @Override
     public void allPathsLost(String why) {
-        // Closed here (idle, or the gateway stopping) closes the relay connection too, which
-        // reports itself lost: not news.
+        lost(why);
+    }
+
+    /**
+     * Lost, not closed here (idle, or the gateway stopping: that closes the relay connection too,
+     * which then reports itself lost, not news): its relay connection, or the share's QUIC close.
+     */
+    private void lost(String why) {
         if (!closing) {
             long lived = System.nanoTime() - upSince;
             lostEarly = upSince != 0 && lived < TimeUnit.MILLISECONDS.toNanos(SHORT_LIVED_MILLIS);

@@ -219,6 +219,8 @@ final class GatewayTunnels implements AutoCloseable {
                                                         TimeUnit.MILLISECONDS.toNanos(IDLE_MILLIS),
                                                         now);
                                 if (gone) idle.add(t);
+                                // a share that drops its tunnels gets no new one for a while
+                                if (!t.isUp() && t.lostEarly()) failedAt.put(t.label(), now);
                                 return gone;
                             });
             failedAt.values().removeIf(t -> now - t >= TimeUnit.MILLISECONDS.toNanos(RETRY_MILLIS));

@@ -31,17 +31,18 @@ final class TightCumulator implements ByteToMessageDecoder.Cumulator {
             cumulation.release();
             return in; // nothing left over: the read itself, no copy
         }
-        ByteBuf both = null;
+        // Allocated before anything is released: if it fails (direct memory exhausted), the
+        // decoder still owns the cumulation it holds, and releases it itself.
+        ByteBuf both = alloc.buffer(cumulation.readableBytes() + in.readableBytes());
         try {
-            both = alloc.buffer(cumulation.readableBytes() + in.readableBytes());
             both.writeBytes(cumulation).writeBytes(in);
-            ByteBuf done = both;
-            both = null;
-            return done;
-        } finally {
-            if (both != null) both.release();
-            cumulation.release();
+        } catch (RuntimeException e) {
+            both.release();
             in.release();
+            throw e;
         }
+        cumulation.release();
+        in.release();
+        return both;
     }
 }

@@ -121,7 +121,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
      * Requests carried to the share and not answered yet (a final answer, or a 101): read by the
      * stream's side, which refuses an answer nobody asked for ({@link BackendHandler}).
      */
-    private final AtomicInteger awaiting = new AtomicInteger();
+    private volatile AtomicInteger awaiting = new AtomicInteger(); // a new one for each stream
 
     VisitorHandler(Routes gateway, boolean https) {
         this.gateway = gateway;
@@ -271,6 +271,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         StreamEnd.close(stream);
         stream = null;
         backend = null;
+        awaiting = new AtomicInteger(); // the old stream's late answers count against its own
         label = null;
         auth = null;
     }
@@ -464,7 +465,9 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
 
     /** From the stream's loop: the share answered the Upgrade request other than with 101. */
     void upgradeRefused() {
-        mayUpgrade = false;
+        // Not while requests still wait (a pipelined Upgrade request after a GET): its 101 may
+        // still come.
+        if (awaiting.get() == 0) mayUpgrade = false;
         visitor.eventLoop()
                 .execute(
                         () -> {

@@ -66,6 +66,16 @@ class UnaskedAnswersTest {
         }
     }
 
+    /** {@code app} shared publicly as {@code name}: the Host its visitors send. */
+    private static String sharePublic(GatewayLab lab, ServerSocket app, String name)
+            throws Exception {
+        lab.share(
+                List.of(new InetSocketAddress("127.0.0.1", app.getLocalPort())),
+                name,
+                new Sharer.PublicWeb(null));
+        return lab.host(lab.label(name));
+    }
+
     private static String ok(String body) {
         return "HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body;
     }
@@ -95,11 +105,7 @@ class UnaskedAnswersTest {
                         app(
                                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: evil\r\n"
                                         + "Connection: Upgrade\r\n\r\nRAW BYTES")) {
-            lab.share(
-                    List.of(new InetSocketAddress("127.0.0.1", app.getLocalPort())),
-                    "switcher",
-                    new Sharer.PublicWeb(null));
-            String host = lab.host(lab.label("switcher"));
+            String host = sharePublic(lab, app, "switcher");
             try (Socket s = lab.visit()) {
                 s.getOutputStream().write(RawHttp.get("/", host));
                 s.getOutputStream().flush();
@@ -117,11 +123,7 @@ class UnaskedAnswersTest {
                         app(
                                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
                                         + "Connection: Upgrade\r\n\r\nFIRST RAW BYTES")) {
-            lab.share(
-                    List.of(new InetSocketAddress("127.0.0.1", app.getLocalPort())),
-                    "switcher",
-                    new Sharer.PublicWeb(null));
-            String host = lab.host(lab.label("switcher"));
+            String host = sharePublic(lab, app, "switcher");
             try (Socket s = lab.visit()) {
                 s.getOutputStream()
                         .write(
@@ -149,11 +151,7 @@ class UnaskedAnswersTest {
     private void checkExtra(String method, String answer) throws Exception {
         try (GatewayLab lab = new GatewayLab();
                 ServerSocket app = app(answer)) {
-            lab.share(
-                    List.of(new InetSocketAddress("127.0.0.1", app.getLocalPort())),
-                    "smuggler",
-                    new Sharer.PublicWeb(null));
-            String host = lab.host(lab.label("smuggler"));
+            String host = sharePublic(lab, app, "smuggler");
             try (Socket s = lab.visit()) {
                 OutputStream out = s.getOutputStream();
                 InputStream in = new BufferedInputStream(s.getInputStream());

@@ -232,9 +232,22 @@ public final class RendezvousClient implements AutoCloseable {
         everConnected = true;
     }
 
+    /**
+     * What may wait for a server that does not read before the connection is given up (and made
+     * again): a malicious rendezvous that sends messages each answered (INCOMINGs a share refuses
+     * with END) and reads nothing would otherwise have us queue until the heap ran out.
+     */
+    public static final long MAX_UNREAD_BYTES = 1 << 20;
+
     public void send(RendezvousMessage m) {
         Channel ch = channel;
-        if (ch != null) ch.writeAndFlush(m);
+        if (ch == null) return;
+        if (!ch.isWritable() && ch.bytesBeforeWritable() > MAX_UNREAD_BYTES) {
+            log.debug("rendezvous {} reads nothing of what we send: reconnecting", serverText());
+            ch.close();
+            return;
+        }
+        ch.writeAndFlush(m);
     }
 
     /** A SIGNAL for the peer at the other end of a session: {@code session=ID} then the fields. */

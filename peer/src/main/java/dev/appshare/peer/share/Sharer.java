@@ -44,7 +44,10 @@ import org.slf4j.LoggerFactory;
 public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private static final Logger log = LoggerFactory.getLogger(Sharer.class);
 
-    /** INCOMINGs refused as malformed: the rendezvous chooses how many, so one line per 10 s. */
+    /**
+     * INCOMINGs refused (malformed, a live id again, a gateway tunnel not wanted): the rendezvous
+     * chooses how many, so one line per 10 s.
+     */
     private final RejectionLog badIncomings =
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
 
@@ -349,10 +352,8 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
             // A rendezvous draws ids at random (see SESSION_PATTERN), so only a server that reuses
             // them (e.g. one that counts from 1 again after a restart) gets here. The tunnel on
             // the live id carries on; the new connector's tunnel fails and it asks again.
-            log.warn(
-                    "session {}: refused a connector: the rendezvous reused the id of a live"
-                            + " session",
-                    session);
+            badIncomings.refused(
+                    "the rendezvous reused the id of a live session", "an INCOMING for " + session);
             return;
         }
         PathCarrier.Route route;
@@ -385,12 +386,12 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
      */
     private void gatewayIncoming(String session, PathCarrier.Route route) {
         if (config.publicWeb() == null || gatewayFingerprint == null) {
-            log.warn("session {}: refused a gateway tunnel: this share is not public", session);
+            badIncomings.refused("this share is not public", "a gateway tunnel (" + session + ")");
             signalling.send(RendezvousMessage.of(END, "session", session));
             return;
         }
         if (sessions.size() + proving.size() >= MAX_SESSIONS) {
-            log.info("session {}: refused a gateway tunnel: at the most sessions", session);
+            badIncomings.refused("at the most sessions", "a gateway tunnel (" + session + ")");
             signalling.send(RendezvousMessage.of(END, "session", session));
             return;
         }

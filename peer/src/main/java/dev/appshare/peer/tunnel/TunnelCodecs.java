@@ -69,6 +69,12 @@ public final class TunnelCodecs {
     public static final long MAX_STREAMS_FROM_SHARE = 1_024;
 
     /**
+     * The same for the gateway's tunnels, which take only abort notices: the gateway holds up to 96
+     * tunnels, and 1,024 silent streams in each would cost it about 200 MB.
+     */
+    public static final long MAX_STREAMS_FROM_SHARE_AT_GATEWAY = 64;
+
+    /**
      * Datagrams per GSO send: 32 × 1350 bytes stays under the 64 KiB a send may carry (more fails
      * every send with EMSGSIZE, which the codec drops silently).
      */
@@ -152,6 +158,12 @@ public final class TunnelCodecs {
 
     public static ChannelHandler client(
             PeerIdentity self, String peerFingerprint, boolean relayOnly) {
+        return client(self, peerFingerprint, relayOnly, MAX_STREAMS_FROM_SHARE);
+    }
+
+    /** As {@link #client}, letting the share have {@code streamsFromShare} streams open at once. */
+    public static ChannelHandler client(
+            PeerIdentity self, String peerFingerprint, boolean relayOnly, long streamsFromShare) {
         QuicSslContext ssl =
                 QuicSslContextBuilder.forClient()
                         .keyManager(new PeerKeyManager(self), null)
@@ -160,7 +172,7 @@ public final class TunnelCodecs {
                         .applicationProtocols(ALPN)
                         .build();
         return tune(new QuicClientCodecBuilder(), relayOnly)
-                .initialMaxStreamsBidirectional(MAX_STREAMS_FROM_SHARE)
+                .initialMaxStreamsBidirectional(streamsFromShare)
                 .sslContext(ssl)
                 .build();
     }

@@ -52,10 +52,15 @@ public final class StreamCredit {
     /**
      * Opens a bidirectional stream with {@code handler} as soon as the other peer's limit allows
      * and hands it to {@code then}; not at all if the tunnel closes first or too many wait (then
-     * false). On the QUIC connection's event loop.
+     * false; from another thread, always true: it is queued to the loop).
      */
     public static boolean open(
             QuicChannel quic, ChannelHandler handler, Consumer<QuicStreamChannel> then) {
+        if (!quic.eventLoop().inEventLoop()) {
+            // Its state is the loop's alone (and netty spends credit synchronously only there).
+            quic.eventLoop().execute(() -> open(quic, handler, then));
+            return true;
+        }
         StreamCredit c = quic.attr(KEY).get();
         if (c == null) {
             c = new StreamCredit(quic);
