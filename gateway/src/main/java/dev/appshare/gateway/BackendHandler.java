@@ -92,11 +92,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
                         r.status());
                 unasked = true;
                 ReferenceCountUtil.release(msg);
-                // What answered the visitor's requests goes first; then its connection ends,
-                // unless it already moved on to another share.
-                if (!detached)
-                    visitor.writeAndFlush(Unpooled.EMPTY_BUFFER)
-                            .addListener(ChannelFutureListener.CLOSE);
+                endVisitorAfterSent(); // what answered its requests goes first
                 StreamEnd.close(ctx.channel());
                 return;
             }
@@ -125,13 +121,21 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
                 ctx.pipeline().remove(VisitorHandler.CODEC);
                 visitorSide.switchToRaw();
             } else if (closeAfter) {
-                visitor.writeAndFlush(Unpooled.EMPTY_BUFFER)
-                        .addListener(ChannelFutureListener.CLOSE);
+                endVisitorAfterSent();
                 StreamEnd.close(ctx.channel());
                 return;
             }
         }
         pauseIfFull(ctx);
+    }
+
+    /**
+     * Closes the visitor's connection once what was written to it is sent, unless it moved on to
+     * another share ({@link #detach}): this stream's end is then no longer the visitor's.
+     */
+    private void endVisitorAfterSent() {
+        if (!detached)
+            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
 
     /**
@@ -184,15 +188,13 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof ChannelInputShutdownEvent && detached) {
-            StreamEnd.close(ctx.channel());
-        } else if (evt instanceof ChannelInputShutdownEvent) {
+        if (evt instanceof ChannelInputShutdownEvent) {
             // The application closed its connection (the stream is half-closed, so this is not
             // channelInactive): what it sent is all there is. The visitor's connection ends once
             // that is sent, as with the application itself; left open, it would carry the
             // visitor's next request (e.g. after an application's keep-alive timeout) to a
             // stream nothing answers on.
-            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            endVisitorAfterSent();
             StreamEnd.close(ctx.channel());
         }
         ctx.fireUserEventTriggered(evt);
@@ -202,8 +204,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         // The application closed (or the tunnel went): the visitor's connection ends once what
         // came before is sent.
-        if (!detached)
-            visitor.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        endVisitorAfterSent();
         ctx.fireChannelInactive();
     }
 

@@ -4,6 +4,7 @@ import dev.appshare.peer.path.RelayAddress;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.ShareRegistry;
+import dev.appshare.wire.net.AddressBudget;
 import dev.appshare.wire.net.SpliceHandler;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -72,7 +73,8 @@ final class GatewayTunnels implements AutoCloseable {
     private final Function<String, InetSocketAddress> relayOf;
     private final Map<String, Future<GatewayTunnel>> byLabel = new HashMap<>();
     private final Map<String, Long> failedAt = new HashMap<>();
-    private final Map<String, InetAddress> ownerOf = new HashMap<>(); // where each share registered
+    // the site (address, IPv6 /48) each share with a tunnel registered from
+    private final Map<String, AddressBudget.Key> ownerOf = new HashMap<>();
     private int tunnelsPerSite = TUNNELS_PER_SITE;
     private final ScheduledFuture<?> sweep;
     private long opened; // tunnels asked for, in all: for tests
@@ -116,10 +118,10 @@ final class GatewayTunnels implements AutoCloseable {
             return failed("the gateway holds its most tunnels (" + MAX_TUNNELS + ")", true);
         ownerOf.keySet().retainAll(byLabel.keySet());
         ShareRegistry.Share share = server.registry().publicShare(label);
-        InetAddress from = share == null ? null : share.from();
+        AddressBudget.Key from =
+                share == null || share.from() == null ? null : AddressBudget.Key.site(share.from());
         if (from != null
-                && ownerOf.values().stream().filter(o -> sameSite(o, from)).count()
-                        >= tunnelsPerSite)
+                && ownerOf.values().stream().filter(from::equals).count() >= tunnelsPerSite)
             return failed(
                     "the gateway holds its most tunnels ("
                             + tunnelsPerSite
@@ -233,11 +235,7 @@ final class GatewayTunnels implements AutoCloseable {
 
     /** The same IPv4 address, or the same IPv6 /48. */
     static boolean sameSite(InetAddress a, InetAddress b) {
-        byte[] x = a.getAddress(), y = b.getAddress();
-        if (x.length != y.length) return false;
-        int n = x.length == 4 ? 4 : 6;
-        for (int i = 0; i < n; i++) if (x[i] != y[i]) return false;
-        return true;
+        return AddressBudget.Key.site(a).equals(AddressBudget.Key.site(b));
     }
 
     /** A smaller {@link #TUNNELS_PER_SITE} (tests). */

@@ -124,12 +124,16 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
 
     static final long GUESS_INTERVAL_SECONDS = 60;
 
-    private volatile AddressBudget guesses =
-            AddressBudget.perInterval(
-                    TimeUnit.SECONDS.toNanos(GUESS_INTERVAL_SECONDS),
-                    GUESS_BURST,
-                    ClientBudgets.MAX_ADDRESSES,
-                    System::nanoTime);
+    private volatile AddressBudget guesses = guessBudgetOf(ClientBudgets.MAX_ADDRESSES);
+
+    /** The credentials budget, its table holding {@code addresses} in debt. */
+    private static AddressBudget guessBudgetOf(int addresses) {
+        return AddressBudget.perInterval(
+                TimeUnit.SECONDS.toNanos(GUESS_INTERVAL_SECONDS),
+                GUESS_BURST,
+                addresses,
+                System::nanoTime);
+    }
 
     @Override
     public boolean tryCredentials(InetAddress from) {
@@ -146,12 +150,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
 
     /** A credentials budget of its own (tests): its table holds {@code addresses}. */
     void guessBudget(int addresses) {
-        guesses =
-                AddressBudget.perInterval(
-                        TimeUnit.SECONDS.toNanos(GUESS_INTERVAL_SECONDS),
-                        GUESS_BURST,
-                        addresses,
-                        System::nanoTime);
+        guesses = guessBudgetOf(addresses);
     }
 
     /** Stream budgets of its own (tests), before any visitor comes. */

@@ -219,10 +219,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             firstRequestDeadline.cancel(false);
             Http2Visitors.routed(visitor); // an HTTP/2 stream: its connection's deadline too
         }
-        InetAddress from =
-                ctx.channel().remoteAddress() instanceof InetSocketAddress a
-                        ? a.getAddress()
-                        : null;
+        InetAddress from = visitorAddress();
         if (auth != null) {
             String given = req.headers().get(HttpHeaderNames.AUTHORIZATION);
             // Credentials are checked only while the address has tries left: past its budget
@@ -249,6 +246,11 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
             mayUpgrade = true;
         }
         return true;
+    }
+
+    /** The visitor's IP address; null when it has none (tests' channels). */
+    private InetAddress visitorAddress() {
+        return visitor.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
     }
 
     /**
@@ -392,8 +394,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void openStream(GatewayTunnel t) {
-        InetAddress from =
-                visitor.remoteAddress() instanceof InetSocketAddress a ? a.getAddress() : null;
+        InetAddress from = visitorAddress();
         String refused = gateway.admitStream(from);
         if (refused != null) {
             visitor.eventLoop().execute(() -> unreachable(true, refused));

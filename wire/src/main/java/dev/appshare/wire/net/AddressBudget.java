@@ -33,6 +33,11 @@ public final class AddressBudget {
             return of(a, 64);
         }
 
+        /** Counted by site: its IPv6 /48 ({@link #concurrentPerV6Site}'s key); IPv4 whole. */
+        public static Key site(InetAddress a) {
+            return of(a, 48);
+        }
+
         /** Counted under its IPv6 /{@code v6Prefix} (a multiple of 8, at most 64); IPv4 whole. */
         static Key of(InetAddress a, int v6Prefix) {
             byte[] b = a.getAddress();
