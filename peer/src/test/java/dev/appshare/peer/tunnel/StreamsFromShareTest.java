@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.rendezvous.RendezvousMessage;
+import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.StreamAborts;
 import dev.appshare.wire.tunnel.StreamCredit;
 import dev.appshare.wire.tunnel.StreamPreamble;
@@ -104,6 +106,21 @@ class StreamsFromShareTest {
         for (QuicStreamChannel s : silent.subList(100, 200)) s.close().sync();
         awaitCount(controlOpened, 200, "control streams opened");
         awaitCount(closedByConnect, 200, "silent streams connect closed");
+    }
+
+    @Test
+    void aSignalSenderWaitingForCreditSaysItIsNotUsableOnceTheTunnelCloses() throws Exception {
+        for (int i = 0; i < LIMIT; i++) assertTrue(openSilent() != null, "within the limit");
+        PathSignals.Sender sender = new PathSignals.Sender(share);
+        sender.send(RendezvousMessage.of("SIGNAL", "restart", "1"));
+        Thread.sleep(200);
+        assertTrue(share.eventLoop().submit(sender::usable).get(), "waits for credit: usable");
+        share.close().sync();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (share.eventLoop().submit(sender::usable).get()) {
+            assertTrue(System.nanoTime() < end, "still usable after its tunnel closed");
+            Thread.sleep(20);
+        }
     }
 
     private static void awaitCount(AtomicInteger n, int want, String what) throws Exception {

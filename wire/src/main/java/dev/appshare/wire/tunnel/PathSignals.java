@@ -158,11 +158,15 @@ public final class PathSignals {
                                 stream = s;
                                 while (!queued.isEmpty()) s.write(queued.poll());
                                 s.flush();
-                            });
-            if (!waits) {
-                failed = true; // the tunnel is out of streams for good
-                queued.clear();
-            }
+                            },
+                            this::fail); // the tunnel closed first, or netty could not open it
+            if (!waits) fail(); // too many control streams wait for credit
+        }
+
+        private void fail() {
+            failed = true;
+            opening = false;
+            queued.clear();
         }
     }
 

@@ -43,7 +43,8 @@ public final class StreamCredit {
     private final ArrayDeque<Open> waiting = new ArrayDeque<>();
     private boolean retryScheduled;
 
-    private record Open(ChannelHandler handler, Consumer<QuicStreamChannel> then) {}
+    private record Open(
+            ChannelHandler handler, Consumer<QuicStreamChannel> then, Runnable failed) {}
 
     private StreamCredit(QuicChannel quic) {
         this.quic = quic;
@@ -56,9 +57,22 @@ public final class StreamCredit {
      */
     public static boolean open(
             QuicChannel quic, ChannelHandler handler, Consumer<QuicStreamChannel> then) {
+        return open(quic, handler, then, () -> {});
+    }
+
+    /**
+     * As {@link #open(QuicChannel, ChannelHandler, Consumer)}, and runs {@code failed} on the loop
+     * if the stream, once waiting, is never opened: the tunnel closed first, or netty could not
+     * create it. (Not when too many wait: that is the false returned.)
+     */
+    public static boolean open(
+            QuicChannel quic,
+            ChannelHandler handler,
+            Consumer<QuicStreamChannel> then,
+            Runnable failed) {
         if (!quic.eventLoop().inEventLoop()) {
             // Its state is the loop's alone (and netty spends credit synchronously only there).
-            quic.eventLoop().execute(() -> open(quic, handler, then));
+            quic.eventLoop().execute(() -> open(quic, handler, then, failed));
             return true;
         }
         StreamCredit c = quic.attr(KEY).get();
@@ -66,7 +80,7 @@ public final class StreamCredit {
             c = new StreamCredit(quic);
             quic.attr(KEY).set(c);
         }
-        return c.add(new Open(handler, then));
+        return c.add(new Open(handler, then, failed));
     }
 
     private boolean add(Open o) {
@@ -83,7 +97,8 @@ public final class StreamCredit {
 
     private void drain() {
         if (!quic.isActive()) {
-            waiting.clear();
+            Open o;
+            while ((o = waiting.poll()) != null) o.failed().run();
             return;
         }
         while (!waiting.isEmpty() && quic.peerAllowedStreams(QuicStreamType.BIDIRECTIONAL) > 0) {
@@ -94,8 +109,12 @@ public final class StreamCredit {
                     .create()
                     .addListener(
                             f -> {
-                                if (f.isSuccess()) o.then().accept((QuicStreamChannel) f.getNow());
-                                else log.debug("no control stream: {}", f.cause().toString());
+                                if (f.isSuccess()) {
+                                    o.then().accept((QuicStreamChannel) f.getNow());
+                                } else {
+                                    log.debug("no control stream: {}", f.cause().toString());
+                                    o.failed().run();
+                                }
                             });
         }
         if (!waiting.isEmpty() && !retryScheduled) {
