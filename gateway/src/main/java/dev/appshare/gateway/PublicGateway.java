@@ -380,9 +380,7 @@ public final class PublicGateway implements AutoCloseable, VisitorHandler.Routes
         if (refused == null) return null;
         stats.refused(
                 "gateway",
-                ConnectionBudget.reason(refused).equals("connections_total")
-                        ? "streams_total"
-                        : "streams_per_address");
+                ConnectionBudget.everyones(refused) ? "streams_total" : "streams_per_address");
         rejections.refused("too many streams: " + refused, from.getHostAddress());
         return refused;
     }

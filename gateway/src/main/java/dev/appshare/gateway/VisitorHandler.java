@@ -336,10 +336,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                 .addListener(
                         f -> {
                             if (!f.isSuccess()) {
-                                boolean busy =
-                                        f.cause() instanceof GatewayTunnels.NoTunnel n && n.busy;
-                                visitor.eventLoop()
-                                        .execute(() -> unreachable(busy, f.cause().getMessage()));
+                                visitor.eventLoop().execute(() -> unreachable(f.cause()));
                                 return;
                             }
                             GatewayTunnel t = (GatewayTunnel) f.getNow();
@@ -406,10 +403,7 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                         s -> {
                             if (!s.isSuccess()) {
                                 gateway.streamEnded(from);
-                                boolean busy =
-                                        s.cause() instanceof GatewayTunnels.NoTunnel n && n.busy;
-                                visitor.eventLoop()
-                                        .execute(() -> unreachable(busy, s.cause().toString()));
+                                visitor.eventLoop().execute(() -> unreachable(s.cause()));
                                 return;
                             }
                             QuicStreamChannel stream = (QuicStreamChannel) s.getNow();
@@ -439,6 +433,11 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
         stream.flush();
         stream.config().setAutoRead(true);
         resumeReading();
+    }
+
+    /** No tunnel or no stream: 503 when the gateway or the share is busy, otherwise 502. */
+    private void unreachable(Throwable cause) {
+        unreachable(cause instanceof GatewayTunnels.NoTunnel n && n.busy, cause.toString());
     }
 
     private void unreachable(boolean busy, String why) {

@@ -71,7 +71,12 @@ public final class ConnectionBudget {
      * or "connections_per_address".
      */
     public static String reason(String refused) {
-        return refused.startsWith(GLOBAL_REFUSAL) ? "connections_total" : "connections_per_address";
+        return everyones(refused) ? "connections_total" : "connections_per_address";
+    }
+
+    /** Whether a refusal {@link #admit} returned was the global cap's (not the address's). */
+    public static boolean everyones(String refused) {
+        return refused.startsWith(GLOBAL_REFUSAL);
     }
 
     private static final String GLOBAL_REFUSAL = "the server holds its most connections";
