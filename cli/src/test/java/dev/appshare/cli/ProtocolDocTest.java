@@ -18,6 +18,7 @@ import dev.appshare.peer.share.ProvingConnectors;
 import dev.appshare.peer.share.Sharer;
 import dev.appshare.peer.share.SharerSession;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
+import dev.appshare.peer.tunnel.StreamBudget;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.relay.RelayServer;
@@ -199,6 +200,13 @@ class ProtocolDocTest {
         c.put("StreamPreamble.PATH_SIGNALS", (long) StreamPreamble.PATH_SIGNALS);
         c.put("PathSignals.MAX_QUEUED", (long) PathSignals.MAX_QUEUED);
         c.put("StreamPreamble.REFUSED_ERROR", (long) StreamPreamble.REFUSED_ERROR);
+        c.put("StreamPreamble.BUSY_ERROR", (long) StreamPreamble.BUSY_ERROR);
+        c.put(
+                "TargetDialHandler.PREAMBLE_MILLIS",
+                Duration.ofMillis(TargetDialHandler.PREAMBLE_MILLIS));
+        c.put("StreamBudget.MAX_TOTAL", (long) StreamBudget.MAX_TOTAL);
+        c.put("StreamBudget.RESERVED_DESCRIPTORS", (long) StreamBudget.RESERVED_DESCRIPTORS);
+        c.put("TargetDialHandler.LINES_PER_INTERVAL", (long) TargetDialHandler.LINES_PER_INTERVAL);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
         c.put("RemoteSignals.MAX_REMOTE_REFLEXIVE", (long) RemoteSignals.MAX_REMOTE_REFLEXIVE);

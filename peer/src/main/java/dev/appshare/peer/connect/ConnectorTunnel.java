@@ -9,10 +9,13 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
+import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelClient;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
+import dev.appshare.wire.net.LineBudget;
 import dev.appshare.wire.net.NetworkText;
+import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.StreamAborts;
@@ -255,10 +258,18 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         }
     }
 
+    // "refused: the share is busy" lines: one each at a human rate, then a count
+    private static final LineBudget BUSY_LINES =
+            new LineBudget(
+                    TargetDialHandler.LINES_PER_INTERVAL,
+                    RejectionLog.INTERVAL_NANOS,
+                    System::nanoTime);
+
     /**
      * Says, in one line, that the share refused a stream because it does not expose the port asked
-     * for (a reset with {@link StreamPreamble#REFUSED_ERROR}); the splice then closes the local
-     * connection as for any reset.
+     * for (a reset with {@link StreamPreamble#REFUSED_ERROR}), or because it holds its most
+     * connections ({@link StreamPreamble#BUSY_ERROR}); the splice then closes the local connection
+     * as for any reset.
      */
     private static final class RefusedPort extends ChannelInboundHandlerAdapter {
         private final long id;
@@ -277,6 +288,16 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                         "local connection #{} refused: the share does not expose port {}",
                         id,
                         forward.remote());
+            } else if (cause instanceof QuicStreamResetException e
+                    && e.applicationProtocolCode() == StreamPreamble.BUSY_ERROR) {
+                long skipped = BUSY_LINES.take();
+                if (skipped >= 0)
+                    log.warn(
+                            "local connection #{} refused: the share holds its most connections{}",
+                            id,
+                            skipped == 0
+                                    ? ""
+                                    : " (" + skipped + " more refused since the last such line)");
             }
             ctx.fireExceptionCaught(cause);
         }

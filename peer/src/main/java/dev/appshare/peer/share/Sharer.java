@@ -18,6 +18,7 @@ import dev.appshare.peer.rendezvous.RendezvousClient;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.peer.tunnel.SharedTargets;
+import dev.appshare.peer.tunnel.StreamBudget;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.rendezvous.RegistrationProof;
@@ -127,6 +128,7 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
     private final Map<String, SharerSession> sessions = new ConcurrentHashMap<>();
     private final Traffic traffic = new Traffic();
     private final PausedStreams paused = PausedStreams.warningTo(log, "connection to");
+    private final StreamBudget streamBudget = StreamBudget.fromDescriptors();
     private String name;
     private boolean toldRetrying;
     private String gatewayFingerprint; // the gateway key REGISTERED named (public shares only)
@@ -494,6 +496,11 @@ public final class Sharer implements AutoCloseable, RendezvousClient.Handler {
 
     Traffic traffic() {
         return traffic;
+    }
+
+    /** The streams this share holds at once, in all sessions and in each. */
+    StreamBudget streamBudget() {
+        return streamBudget;
     }
 
     /** The connections to shared ports that stopped reading, bounded for this process. */

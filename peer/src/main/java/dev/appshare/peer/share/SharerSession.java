@@ -7,6 +7,7 @@ import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTargets;
+import dev.appshare.peer.tunnel.StreamBudget;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
@@ -78,6 +79,7 @@ public final class SharerSession implements PathSwitch.Listener {
             PathCarrier.Route route,
             PathOptions options,
             SharedTargets targets) {
+        StreamBudget.Session streams = owner.streamBudget().session();
         ChannelHandler codec =
                 TunnelCodecs.server(
                         identity,
@@ -106,7 +108,8 @@ public final class SharerSession implements PathSwitch.Listener {
                                                         id,
                                                         owner.traffic(),
                                                         owner.pausedStreams(),
-                                                        "gateway".equals(peer)));
+                                                        "gateway".equals(peer),
+                                                        streams));
                             }
                         });
         carrier =

@@ -3,6 +3,7 @@ package dev.appshare.peer.tunnel;
 import dev.appshare.peer.Traffic;
 import dev.appshare.wire.net.EventLoops;
 import dev.appshare.wire.net.HostPort;
+import dev.appshare.wire.net.LineBudget;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.PathSignals;
@@ -23,6 +24,8 @@ import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import java.net.ConnectException;
 import java.net.InetSocketAddress;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,20 +45,47 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     private static final RejectionLog UNREACHED =
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
+
+    /** Lines per {@link RejectionLog#INTERVAL_NANOS} for closes, and for failed dials. */
+    public static final int LINES_PER_INTERVAL = 20;
+
+    // Closes and failed dials of a connector's connections: one line each at a human rate, a
+    // count past it (a connector with the code opens as many as it likes).
+    private static final LineBudget CLOSE_LINES =
+            new LineBudget(LINES_PER_INTERVAL, RejectionLog.INTERVAL_NANOS, System::nanoTime);
+    private static final LineBudget DIAL_LINES =
+            new LineBudget(LINES_PER_INTERVAL, RejectionLog.INTERVAL_NANOS, System::nanoTime);
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
+
+    /**
+     * How long a stream may take to send its preamble (and an abort notice to end): then it is
+     * reset with {@link StreamPreamble#BUSY_ERROR}. A connector's {@code connect} sends it with the
+     * stream's first bytes; one that sent a byte of it and then nothing held its stream, and the
+     * memory the share keeps for it, for the tunnel's life.
+     */
+    public static final long PREAMBLE_MILLIS = 10_000;
 
     private final SharedTargets targets;
     private final String session;
     private final Traffic traffic;
     private final PausedStreams paused;
     private final boolean visitors; // the gateway's session: strangers choose how many streams
+    private final StreamBudget.Session budget; // null: none (tests)
+    private ScheduledFuture<?> preambleDeadline;
+    private boolean noticeTaken; // an abort notice, taken: only its end is awaited
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
     private Channel dialing; // the TCP connection being made, until it is spliced
 
     public TargetDialHandler(SharedTargets targets, String session) {
-        this(targets, session, new Traffic(), PausedStreams.warningTo(log, "connection to"));
+        this(
+                targets,
+                session,
+                new Traffic(),
+                PausedStreams.warningTo(log, "connection to"),
+                false,
+                null);
     }
 
     /**
@@ -64,7 +94,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
      */
     public TargetDialHandler(
             SharedTargets targets, String session, Traffic traffic, PausedStreams paused) {
-        this(targets, session, traffic, paused, false);
+        this(targets, session, traffic, paused, false, null);
     }
 
     /**
@@ -73,27 +103,59 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
      *     are, and a line per connection would let them fill the sharer's log. Their closes are
      *     logged at DEBUG, and failed dials once per {@link RejectionLog#INTERVAL_NANOS} with a
      *     count.
+     * @param budget the session's part of the share's {@link StreamBudget}: a stream over it is
+     *     reset with {@link StreamPreamble#BUSY_ERROR}; null for none
      */
     public TargetDialHandler(
             SharedTargets targets,
             String session,
             Traffic traffic,
             PausedStreams paused,
-            boolean visitors) {
+            boolean visitors,
+            StreamBudget.Session budget) {
         this.targets = targets;
         this.session = session;
         this.traffic = traffic;
         this.paused = paused;
         this.visitors = visitors;
+        this.budget = budget;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        if (budget != null) {
+            String over = budget.admit();
+            if (over != null) {
+                REFUSALS.refused("a stream: " + over + "; reset", "session " + session);
+                SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
+                return;
+            }
+            ctx.channel().closeFuture().addListener(f -> budget.release());
+        }
+        preambleDeadline =
+                ctx.executor()
+                        .schedule(() -> preambleLate(ctx), PREAMBLE_MILLIS, TimeUnit.MILLISECONDS);
         if (ctx.channel() instanceof QuicStreamChannel stream) StreamAborts.track(stream);
         // One read before the splice (another only if it came back empty): at most one chunk is
         // held.
         ctx.read();
         ctx.fireChannelActive();
+    }
+
+    /** The deadline of {@link #PREAMBLE_MILLIS}: still here, neither dialling nor spliced. */
+    private void preambleLate(ChannelHandlerContext ctx) {
+        preambleDeadline = null;
+        if (ctx.isRemoved() || opened || !ctx.channel().isActive()) return;
+        if (noticeTaken) {
+            log.debug("session {}: an abort notice that did not end: reset", session);
+        } else {
+            REFUSALS.refused(
+                    "a stream whose preamble did not come within "
+                            + PREAMBLE_MILLIS / 1000
+                            + " s: reset",
+                    "session " + session);
+        }
+        SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
     }
 
     @Override
@@ -147,6 +209,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 ctx.close();
                 return;
             }
+            noticeTaken = true;
             if (StreamAborts.take(notice, request.stream())) {
                 log.debug("session {}: the connector aborted stream {}", session, request.stream());
             }
@@ -218,8 +281,19 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                             + HostPort.literal(address)
                             + "): "
                             + dialFailure(f.cause());
-            if (visitors) UNREACHED.refused(why, "a visitor's connection #" + id);
-            else log.info("connection #{}: {}", id, why);
+            if (visitors) {
+                UNREACHED.refused(why, "a visitor's connection #" + id);
+            } else {
+                long skipped = DIAL_LINES.take();
+                if (skipped < 0) log.debug("connection #{}: {}", id, why);
+                else if (skipped == 0) log.info("connection #{}: {}", id, why);
+                else
+                    log.info(
+                            "connection #{}: {} ({} more failed since the last such line)",
+                            id,
+                            why,
+                            skipped);
+            }
             target.dialFailed(address);
             // Reset, not FIN: the client on the connect side then sees its connection reset, as
             // a refused connection would be, instead of a clean end it could take for an answer.
@@ -258,8 +332,17 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                             String line = "connection #{} closed: {} bytes in, {} out, {} ms";
                             long ms = (System.nanoTime() - started) / 1_000_000;
                             long in = splice.fromA().bytes(), out = splice.fromB().bytes();
-                            if (visitors) log.debug(line, id, in, out, ms);
-                            else log.info(line, id, in, out, ms);
+                            long skipped = visitors ? -1 : CLOSE_LINES.take();
+                            if (skipped < 0) log.debug(line, id, in, out, ms);
+                            else if (skipped == 0) log.info(line, id, in, out, ms);
+                            else
+                                log.info(
+                                        line + " ({} more closed since the last such line)",
+                                        id,
+                                        in,
+                                        out,
+                                        ms,
+                                        skipped);
                         });
     }
 
@@ -291,6 +374,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void handlerRemoved(ChannelHandlerContext ctx) {
+        if (preambleDeadline != null) {
+            preambleDeadline.cancel(false);
+            preambleDeadline = null;
+        }
         if (early != null) {
             early.release();
             early = null;

@@ -45,6 +45,12 @@ public final class StreamPreamble {
     public static final int REFUSED_ERROR = 2;
 
     /**
+     * QUIC application error of the RESET_STREAM for a stream over the share's budget (it holds its
+     * most connections, for this connector or for all), or one whose preamble did not come in time.
+     */
+    public static final int BUSY_ERROR = 3;
+
+    /**
      * A connector's ask: {@code port} is 0 for {@link #OPEN_TCP}; {@code stream} is the aborted
      * stream's id for {@link #ABORT_STREAM}, else -1.
      */

@@ -1,0 +1,93 @@
+package dev.appshare.peer.tunnel;
+
+import dev.appshare.wire.net.ConnectionBudget;
+import dev.appshare.wire.net.DescriptorLimit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The streams a share holds at once, from their first byte until they close, in all its sessions
+ * ({@code total}) and in one ({@code perSession}). Each may become a TCP connection to a shared
+ * port, a descriptor, and each holds memory until it closes.
+ *
+ * <p>Why: a connector that has the code may open {@link TunnelCodecs#MAX_STREAMS} streams in its
+ * tunnel. Without a bound, 9,000 of them to a service that holds its connections took all 8,000
+ * descriptors of a share in 5 s: the other connectors' dials failed, and so did the UDP socket and
+ * relay connection of a new session. The total takes three quarters of the descriptors past {@link
+ * #RESERVED_DESCRIPTORS}, at most {@link #MAX_TOTAL}; one session may hold half of it, so that one
+ * connector cannot take them all. A stream over either is reset with {@link
+ * dev.appshare.wire.tunnel.StreamPreamble#BUSY_ERROR}. Thread-safe.
+ */
+public final class StreamBudget {
+    /** The most streams a share holds, however many descriptors it may open. */
+    public static final int MAX_TOTAL = 16_384;
+
+    /**
+     * Descriptors the budget leaves to the rest of the share: its sessions' UDP sockets and relay
+     * connections (a few for each of up to 64), the control connection, the JVM's own files.
+     */
+    public static final int RESERVED_DESCRIPTORS = 512;
+
+    private final int total;
+    private final int perSession;
+    private final AtomicInteger open = new AtomicInteger();
+
+    public StreamBudget(int total, int perSession) {
+        this.total = total;
+        this.perSession = perSession;
+    }
+
+    /** Sized from this process's descriptor limit (see the class comment). */
+    public static StreamBudget fromDescriptors() {
+        long limit = DescriptorLimit.soft().orElse(ConnectionBudget.ASSUMED_DESCRIPTOR_LIMIT);
+        int total = (int) Math.min(MAX_TOTAL, Math.max(64, (limit - RESERVED_DESCRIPTORS) * 3 / 4));
+        return new StreamBudget(total, total / 2);
+    }
+
+    public int total() {
+        return total;
+    }
+
+    public int perSession() {
+        return perSession;
+    }
+
+    /** Streams held now, in all sessions. */
+    public int open() {
+        return open.get();
+    }
+
+    /** One session's part of the budget. */
+    public Session session() {
+        return new Session();
+    }
+
+    public final class Session {
+        private final AtomicInteger held = new AtomicInteger();
+
+        private Session() {}
+
+        /** Admits one stream: null if admitted ({@link #release} it once), else why not. */
+        public String admit() {
+            if (held.incrementAndGet() > perSession) {
+                held.decrementAndGet();
+                return "this connector holds " + perSession + " connections, its most";
+            }
+            if (open.incrementAndGet() > total) {
+                open.decrementAndGet();
+                held.decrementAndGet();
+                return "the share holds " + total + " connections, its most";
+            }
+            return null;
+        }
+
+        public void release() {
+            held.decrementAndGet();
+            open.decrementAndGet();
+        }
+
+        /** This session's streams held now. */
+        public int held() {
+            return held.get();
+        }
+    }
+}
