@@ -205,6 +205,7 @@ class ProtocolDocTest {
                 "TargetDialHandler.PREAMBLE_MILLIS",
                 Duration.ofMillis(TargetDialHandler.PREAMBLE_MILLIS));
         c.put("StreamBudget.MAX_TOTAL", (long) StreamBudget.MAX_TOTAL);
+        c.put("StreamBudget.CONTROL_OVER_BUDGET", (long) StreamBudget.CONTROL_OVER_BUDGET);
         c.put("StreamBudget.RESERVED_DESCRIPTORS", (long) StreamBudget.RESERVED_DESCRIPTORS);
         c.put("TargetDialHandler.LINES_PER_INTERVAL", (long) TargetDialHandler.LINES_PER_INTERVAL);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);

@@ -73,6 +73,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private final StreamBudget.Session budget; // null: none (tests)
     private ScheduledFuture<?> preambleDeadline;
     private boolean noticeTaken; // an abort notice, taken: only its end is awaited
+    private String controlOnly; // over the budget: why; only a control stream may go on
     private boolean opened;
     private ByteBuf early;
     private boolean inputShut;
@@ -123,19 +124,26 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        // First, refused or not: netty forgets a stream only if told to when it closes.
+        if (ctx.channel() instanceof QuicStreamChannel stream) StreamAborts.track(stream);
         if (budget != null) {
             String over = budget.admit();
-            if (over != null) {
+            if (over == null) {
+                ctx.channel().closeFuture().addListener(f -> budget.release());
+            } else if (budget.admitControl()) {
+                // It may still be an abort notice or the signal stream, which must not be lost
+                // to a full budget: its preamble says (within the deadline).
+                controlOnly = over;
+                ctx.channel().closeFuture().addListener(f -> budget.releaseControl());
+            } else {
                 REFUSALS.refused("a stream: " + over + "; reset", "session " + session);
                 SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
                 return;
             }
-            ctx.channel().closeFuture().addListener(f -> budget.release());
         }
         preambleDeadline =
                 ctx.executor()
                         .schedule(() -> preambleLate(ctx), PREAMBLE_MILLIS, TimeUnit.MILLISECONDS);
-        if (ctx.channel() instanceof QuicStreamChannel stream) StreamAborts.track(stream);
         // One read before the splice (another only if it came back empty): at most one chunk is
         // held.
         ctx.read();
@@ -147,7 +155,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         preambleDeadline = null;
         if (ctx.isRemoved() || opened || !ctx.channel().isActive()) return;
         if (noticeTaken) {
-            log.debug("session {}: an abort notice that did not end: reset", session);
+            // Its output is shut already: an abort would send a notice about the notice.
+            log.debug("session {}: an abort notice that did not end: closed", session);
+            ctx.close();
+            return;
         } else {
             REFUSALS.refused(
                     "a stream whose preamble did not come within "
@@ -187,6 +198,15 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (request == null) {
             ctx.read();
+            return;
+        }
+        if (controlOnly != null
+                && request.kind() != StreamPreamble.PATH_SIGNALS
+                && request.kind() != StreamPreamble.ABORT_STREAM) {
+            early.release();
+            early = null;
+            REFUSALS.refused("a stream: " + controlOnly + "; reset", "session " + session);
+            SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
             return;
         }
         if (request.kind() == StreamPreamble.PATH_SIGNALS) {

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * bound. Counted as live {@code QuicheQuicStreamChannel} objects in this JVM (connect and share run
  * in it), from the class histogram after a full GC.
  */
-class AbortedStreamsTest {
+public class AbortedStreamsTest {
     static final int CONNECTIONS = 300;
 
     @ParameterizedTest(name = "ended by the {0}")
@@ -108,7 +108,7 @@ class AbortedStreamsTest {
     }
 
     /** Live QuicheQuicStreamChannel objects in this JVM (the histogram runs a full GC first). */
-    static long liveStreams() throws Exception {
+    public static long liveStreams() throws Exception {
         String histogram =
                 (String)
                         ManagementFactory.getPlatformMBeanServer()

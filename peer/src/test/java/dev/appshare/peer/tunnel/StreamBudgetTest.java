@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.wire.net.Resolver;
+import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -14,6 +16,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.handler.codec.quic.QuicStreamType;
 import io.netty.util.ReferenceCountUtil;
@@ -158,8 +161,49 @@ class StreamBudgetTest {
         assertNull(s2.admit());
         assertEquals(2, s2.held());
         assertEquals(1, s1.held());
-        assertTrue(StreamBudget.fromDescriptors().total() <= StreamBudget.MAX_TOTAL);
-        assertTrue(StreamBudget.fromDescriptors().perSession() >= 32);
+        long limit = dev.appshare.wire.net.DescriptorLimit.soft().orElse(4096);
+        StreamBudget sized = StreamBudget.fromDescriptors();
+        assertEquals(
+                Math.min(
+                        StreamBudget.MAX_TOTAL,
+                        Math.max(64, (limit - StreamBudget.RESERVED_DESCRIPTORS) * 3 / 4)),
+                sized.total());
+        assertEquals(sized.total() / 2, sized.perSession());
+    }
+
+    @Test
+    void refusedStreamsAreForgottenAndControlStreamsStillPassAFullBudget() throws Exception {
+        open(first, PER_SESSION, StreamPreamble.encode(0, true));
+        awaitTrue(() -> held.size() == PER_SESSION, () -> "held by the service: " + held.size());
+        long before = dev.appshare.peer.e2e.AbortedStreamsTest.liveStreams();
+        List<Opened> refused = open(first, 300, StreamPreamble.encode(0, true));
+        awaitTrue(() -> busy(refused) == 300, () -> "refused: " + busy(refused));
+        refused.clear(); // the test's own references to connect's side of them
+        // netty keeps a stream channel until told to forget it (QuicStreamRelease): a refused
+        // stream must be forgotten too, or a connector at its budget grows the share's heap
+        long after = before;
+        for (int i = 0; i < 50; i++) {
+            after = dev.appshare.peer.e2e.AbortedStreamsTest.liveStreams();
+            if (after - before < 30) break;
+            Thread.sleep(100);
+        }
+        assertTrue(after - before < 30, "stream channels before " + before + ", after " + after);
+
+        // The session is full: its signal stream and an abort notice still get through.
+        QuicChannel share = first.shareSide.get(10, TimeUnit.SECONDS);
+        share.eventLoop().submit(() -> PathSignals.deliverTo(share, m -> {})).sync();
+        List<Opened> signals = open(first, 1, new byte[] {StreamPreamble.PATH_SIGNALS});
+        List<Opened> notice =
+                open(first, 1, StreamPreamble.encodeAbort(1L << 40) /* no such stream */);
+        List<Opened> plain = open(first, 1, StreamPreamble.encode(0, true));
+        awaitTrue(
+                () -> busy(plain) == 1,
+                () -> "a connection past the budget is refused: " + plain.get(0).reset);
+        Thread.sleep(300);
+        assertEquals(0, busy(signals), "the signal stream was refused");
+        assertEquals(0, busy(notice), "the abort notice was refused");
+        assertTrue(signals.get(0).stream.isActive(), "the signal stream is open");
+        assertEquals(PER_SESSION, held.size(), "nothing dialled past the budget");
     }
 
     private record Opened(QuicStreamChannel stream, CompletableFuture<Long> reset) {}
@@ -200,11 +244,13 @@ class StreamBudgetTest {
                                                 ChannelHandlerContext ctx, Throwable cause) {
                                             if (cause instanceof QuicStreamResetException e)
                                                 reset.complete(e.applicationProtocolCode());
+                                            ctx.close(); // as connect closes a reset connection
                                         }
                                     })
                             .create()
                             .sync()
                             .getNow();
+            QuicStreamRelease.whenClosed(s, SpliceHandler.ABORT_ERROR); // as connect's are
             s.writeAndFlush(Unpooled.wrappedBuffer(preamble)).sync();
             out.add(new Opened(s, reset));
         }

@@ -72,7 +72,11 @@ public final class StreamCredit {
             Runnable failed) {
         if (!quic.eventLoop().inEventLoop()) {
             // Its state is the loop's alone (and netty spends credit synchronously only there).
-            quic.eventLoop().execute(() -> open(quic, handler, then, failed));
+            quic.eventLoop()
+                    .execute(
+                            () -> {
+                                if (!open(quic, handler, then, failed)) failed.run();
+                            });
             return true;
         }
         StreamCredit c = quic.attr(KEY).get();
