@@ -295,9 +295,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                     log.warn(
                             "local connection #{} refused: the share holds its most connections{}",
                             id,
-                            skipped == 0
-                                    ? ""
-                                    : " (" + skipped + " more refused since the last such line)");
+                            LineBudget.since(skipped, "refused"));
             }
             ctx.fireExceptionCaught(cause);
         }

@@ -306,13 +306,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             } else {
                 long skipped = DIAL_LINES.take();
                 if (skipped < 0) log.debug("connection #{}: {}", id, why);
-                else if (skipped == 0) log.info("connection #{}: {}", id, why);
-                else
-                    log.info(
-                            "connection #{}: {} ({} more failed since the last such line)",
-                            id,
-                            why,
-                            skipped);
+                else log.info("connection #{}: {}{}", id, why, LineBudget.since(skipped, "failed"));
             }
             target.dialFailed(address);
             // Reset, not FIN: the client on the connect side then sees its connection reset, as
@@ -354,15 +348,14 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                             long in = splice.fromA().bytes(), out = splice.fromB().bytes();
                             long skipped = visitors ? -1 : CLOSE_LINES.take();
                             if (skipped < 0) log.debug(line, id, in, out, ms);
-                            else if (skipped == 0) log.info(line, id, in, out, ms);
                             else
                                 log.info(
-                                        line + " ({} more closed since the last such line)",
+                                        line + "{}",
                                         id,
                                         in,
                                         out,
                                         ms,
-                                        skipped);
+                                        LineBudget.since(skipped, "closed"));
                         });
     }
 

@@ -27,6 +27,13 @@ public final class LineBudget {
      * One event: -1 if its line is not to be written (it is counted), else how many lines were not
      * written since the last one that was (0 usually).
      */
+    /**
+     * What a line adds when {@code skipped} (a {@link #take()}) lines were not written before it.
+     */
+    public static String since(long skipped, String what) {
+        return skipped > 0 ? " (" + skipped + " more " + what + " since the last such line)" : "";
+    }
+
     public synchronized long take() {
         long now = nanoTime.getAsLong();
         if (!started || now - windowStart >= intervalNanos) {

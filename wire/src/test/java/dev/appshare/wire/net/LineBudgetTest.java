@@ -25,5 +25,7 @@ class LineBudgetTest {
         assertEquals(-1, budget.take());
         now.addAndGet(1_000);
         assertEquals(1, budget.take());
+        assertEquals("", LineBudget.since(0, "closed"));
+        assertEquals(" (7 more closed since the last such line)", LineBudget.since(7, "closed"));
     }
 }
