@@ -1,5 +1,6 @@
 package dev.appshare.gateway;
 
+import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -11,6 +12,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -211,6 +213,20 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         log.debug("gateway stream {}: {}", ctx.channel(), cause.toString());
+        if (cause instanceof QuicStreamResetException reset
+                && !answering
+                && !detached
+                && awaiting.get() > 0) {
+            // The share reset the stream before any answer: its application could not be
+            // reached (a failed dial), or it holds its most connections. Say which, rather than
+            // dropping the visitor's connection without a word.
+            if (reset.applicationProtocolCode() == StreamPreamble.BUSY_ERROR)
+                GatewayPages.send(
+                        visitor, HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayPages.SHARE_BUSY);
+            else
+                GatewayPages.send(
+                        visitor, HttpResponseStatus.BAD_GATEWAY, GatewayPages.APP_UNREACHABLE);
+        }
         StreamEnd.close(ctx.channel());
     }
 }

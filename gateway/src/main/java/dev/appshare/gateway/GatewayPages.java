@@ -23,6 +23,10 @@ final class GatewayPages {
     static final String NOT_FOUND = "404 Not Found\n";
     static final String OFFLINE = "502 Bad Gateway: this share is offline.\n";
     static final String UNREACHABLE = "502 Bad Gateway: the share could not be reached.\n";
+    static final String APP_UNREACHABLE =
+            "502 Bad Gateway: the share's application did not answer (is it running?).\n";
+    static final String SHARE_BUSY =
+            "503 Service Unavailable: the share holds its most connections; try again.\n";
     static final String UNAUTHORIZED = "401 Unauthorized\n";
     static final String TOO_MANY_GUESSES =
             "429 Too Many Requests: too many wrong credentials from your address; try again"

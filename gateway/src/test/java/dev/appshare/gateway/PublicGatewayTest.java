@@ -452,6 +452,20 @@ class PublicGatewayTest {
     }
 
     @Test
+    void aShareWhoseApplicationIsDownGets502SayingSo() throws Exception {
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String label = lab.label("web-app");
+            assertEquals(200, request(lab, RawHttp.get("/up", lab.host(label))).status());
+            origin.close(); // the share's dial of its port is refused: it resets the stream
+            RawHttp.Response r = request(lab, RawHttp.get("/down", lab.host(label)));
+            assertEquals(502, r.status());
+            assertEquals(GatewayPages.APP_UNREACHABLE, r.text());
+        }
+    }
+
+    @Test
     void aBadOrMissingHostIs400() throws Exception {
         try (GatewayLab lab = new GatewayLab()) {
             Origin origin = lab.origin("app");
