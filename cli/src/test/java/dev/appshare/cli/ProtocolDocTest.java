@@ -167,6 +167,7 @@ class ProtocolDocTest {
                 Duration.ofSeconds(TunnelCodecs.IDLE_TIMEOUT_SECONDS));
         c.put("TunnelCodecs.MAX_DATA", TunnelCodecs.MAX_DATA);
         c.put("TunnelCodecs.MAX_STREAM_DATA", TunnelCodecs.MAX_STREAM_DATA);
+        c.put("TunnelCodecs.GATEWAY_STREAM_DATA", TunnelCodecs.GATEWAY_STREAM_DATA);
         c.put("TunnelCodecs.MAX_STREAMS", TunnelCodecs.MAX_STREAMS);
         c.put("TunnelCodecs.MAX_STREAMS_FROM_SHARE", TunnelCodecs.MAX_STREAMS_FROM_SHARE);
         c.put(

@@ -218,4 +218,15 @@ final class GatewayTunnel implements PathSwitch.Listener {
                     if (carrier != null) carrier.close();
                 });
     }
+
+    /**
+     * Each stream's window the share gives the gateway for the streams it opens (its transport
+     * parameter), or -1 before the tunnel is up: what the gateway's quiche may buffer per visitor
+     * stream.
+     */
+    long shareStreamWindow() {
+        QuicChannel q = quic;
+        if (q == null || q.peerTransportParameters() == null) return -1;
+        return q.peerTransportParameters().initialMaxStreamDataBidiRemote();
+    }
 }

@@ -253,6 +253,12 @@ final class GatewayTunnels implements AutoCloseable {
         return byLabel.size();
     }
 
+    /** The tunnel to {@code label}'s share, if it is up (tests). */
+    synchronized GatewayTunnel testOnlyTunnel(String label) {
+        Future<GatewayTunnel> f = byLabel.get(label);
+        return f != null && f.isSuccess() ? f.getNow() : null;
+    }
+
     @Override
     public void close() {
         sweep.cancel(false);

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.share.Sharer;
+import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.wire.http.BasicAuth;
 import dev.appshare.wire.net.HeldBytesBudget;
 import dev.appshare.wire.tunnel.StreamPreamble;
@@ -448,6 +449,22 @@ class PublicGatewayTest {
             assertEquals(502, r.status());
             assertEquals(GatewayPages.OFFLINE, r.text());
             assertTrue(lab.server.rendezvous().registry().isReserved("web-app"));
+        }
+    }
+
+    @Test
+    void aShareGivesTheGatewaysStreamsASmallerWindow() throws Exception {
+        // The gateway's quiche buffers up to this much of each visitor's upload before the share
+        // has it: 6 MiB (a connector's) let 124 uploads hold ~570 MiB of a gateway.
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String label = lab.label("web-app");
+            assertEquals(200, request(lab, RawHttp.get("/up", lab.host(label))).status());
+            GatewayTunnel t = lab.gateway.tunnels().testOnlyTunnel(label);
+            assertNotNull(t, "the tunnel is up");
+            assertEquals(TunnelCodecs.GATEWAY_STREAM_DATA, t.shareStreamWindow());
+            assertTrue(TunnelCodecs.GATEWAY_STREAM_DATA < TunnelCodecs.MAX_STREAM_DATA);
         }
     }
 

@@ -85,6 +85,9 @@ public final class SharerSession implements PathSwitch.Listener {
                         identity,
                         peerFingerprint,
                         !options.usesDirect(),
+                        "gateway".equals(peer)
+                                ? TunnelCodecs.GATEWAY_STREAM_DATA
+                                : TunnelCodecs.MAX_STREAM_DATA,
                         new ChannelInitializer<QuicChannel>() {
                             @Override
                             protected void initChannel(QuicChannel ch) {

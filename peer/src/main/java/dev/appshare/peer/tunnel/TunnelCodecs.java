@@ -56,6 +56,18 @@ public final class TunnelCodecs {
      */
     public static final long MAX_STREAM_DATA = 6L << 20;
 
+    /**
+     * The share's window for the streams the public gateway opens in a gateway session (its
+     * visitors' requests and uploads): what the gateway's quiche may buffer per stream before the
+     * share has it. quiche takes a stream's bytes as long as the stream has credit (the connection
+     * has no window, and its send capacity does not count what is buffered but unsent), so with
+     * {@link #MAX_STREAM_DATA} 124 visitors' uploads held ~570 MiB of request bodies in a gateway
+     * (native memory, outside the JVM's accounting); with 1 MiB, ~105 MiB (peak RSS 815 → 340 MiB).
+     * quiche still widens the window for a reader that keeps up; only a large upload's first round
+     * trip carries less.
+     */
+    public static final long GATEWAY_STREAM_DATA = 1L << 20;
+
     /** The streams connect's side may have open at once in the share (its TCP connections). */
     public static final long MAX_STREAMS = 100_000;
 
@@ -126,6 +138,26 @@ public final class TunnelCodecs {
             boolean relayOnly,
             ChannelHandler connectionHandler,
             ChannelHandler streamHandler) {
+        return server(
+                self,
+                peerFingerprint,
+                relayOnly,
+                MAX_STREAM_DATA,
+                connectionHandler,
+                streamHandler);
+    }
+
+    /**
+     * As above, with {@code peerStreamWindow} as each stream's window for the streams the other
+     * peer opens ({@link #GATEWAY_STREAM_DATA} for the gateway's sessions).
+     */
+    public static ChannelHandler server(
+            PeerIdentity self,
+            String peerFingerprint,
+            boolean relayOnly,
+            long peerStreamWindow,
+            ChannelHandler connectionHandler,
+            ChannelHandler streamHandler) {
         QuicSslContext ssl =
                 QuicSslContextBuilder.forServer(new PeerKeyManager(self), null)
                         .trustManager(new PinnedKeyTrustManager(peerFingerprint))
@@ -133,6 +165,7 @@ public final class TunnelCodecs {
                         .applicationProtocols(ALPN)
                         .build();
         return tune(new QuicServerCodecBuilder(), relayOnly)
+                .initialMaxStreamDataBidirectionalRemote(peerStreamWindow)
                 .option(QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR, datagramAllocator())
                 .sslContext(ssl)
                 .tokenHandler(
