@@ -29,6 +29,7 @@ import dev.appshare.rendezvous.RendezvousHandler;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.rendezvous.StunResponder;
+import dev.appshare.wire.net.LineBudget;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.path.PathProbe;
 import dev.appshare.wire.relay.RelayDatagrams;
@@ -208,7 +209,7 @@ class ProtocolDocTest {
         c.put("StreamBudget.MAX_TOTAL", (long) StreamBudget.MAX_TOTAL);
         c.put("StreamBudget.CONTROL_OVER_BUDGET", (long) StreamBudget.CONTROL_OVER_BUDGET);
         c.put("StreamBudget.RESERVED_DESCRIPTORS", (long) StreamBudget.RESERVED_DESCRIPTORS);
-        c.put("TargetDialHandler.LINES_PER_INTERVAL", (long) TargetDialHandler.LINES_PER_INTERVAL);
+        c.put("LineBudget.LINES_PER_INTERVAL", (long) LineBudget.LINES_PER_INTERVAL);
         c.put("SpliceHandler.ABORT_ERROR", (long) SpliceHandler.ABORT_ERROR);
         c.put("RemoteSignals.MAX_REMOTE_HOSTS", (long) RemoteSignals.MAX_REMOTE_HOSTS);
         c.put("RemoteSignals.MAX_REMOTE_REFLEXIVE", (long) RemoteSignals.MAX_REMOTE_REFLEXIVE);

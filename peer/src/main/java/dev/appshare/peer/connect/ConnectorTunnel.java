@@ -9,13 +9,11 @@ import dev.appshare.peer.path.PathOptions;
 import dev.appshare.peer.path.PathSwitch;
 import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.PeerIdentity;
-import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelClient;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
 import dev.appshare.wire.net.LineBudget;
 import dev.appshare.wire.net.NetworkText;
-import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import dev.appshare.wire.tunnel.StreamAborts;
@@ -259,11 +257,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     }
 
     // "refused: the share is busy" lines: one each at a human rate, then a count
-    private static final LineBudget BUSY_LINES =
-            new LineBudget(
-                    TargetDialHandler.LINES_PER_INTERVAL,
-                    RejectionLog.INTERVAL_NANOS,
-                    System::nanoTime);
+    private static final LineBudget BUSY_LINES = LineBudget.atHumanRate();
 
     /**
      * Says, in one line, that the share refused a stream because it does not expose the port asked

@@ -46,15 +46,10 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
     private static final RejectionLog UNREACHED =
             new RejectionLog(log, RejectionLog.INTERVAL_NANOS, System::nanoTime);
 
-    /** Lines per {@link RejectionLog#INTERVAL_NANOS} for closes, and for failed dials. */
-    public static final int LINES_PER_INTERVAL = 20;
-
     // Closes and failed dials of a connector's connections: one line each at a human rate, a
     // count past it (a connector with the code opens as many as it likes).
-    private static final LineBudget CLOSE_LINES =
-            new LineBudget(LINES_PER_INTERVAL, RejectionLog.INTERVAL_NANOS, System::nanoTime);
-    private static final LineBudget DIAL_LINES =
-            new LineBudget(LINES_PER_INTERVAL, RejectionLog.INTERVAL_NANOS, System::nanoTime);
+    private static final LineBudget CLOSE_LINES = LineBudget.atHumanRate();
+    private static final LineBudget DIAL_LINES = LineBudget.atHumanRate();
     public static final int CONNECT_TIMEOUT_MILLIS = 5000;
 
     /**
@@ -136,8 +131,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 controlOnly = over;
                 ctx.channel().closeFuture().addListener(f -> budget.releaseControl());
             } else {
-                REFUSALS.refused("a stream: " + over + "; reset", "session " + session);
-                SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
+                refuse(ctx, "a stream: " + over + "; reset", StreamPreamble.BUSY_ERROR);
                 return;
             }
         }
@@ -159,14 +153,19 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             log.debug("session {}: an abort notice that did not end: closed", session);
             ctx.close();
             return;
-        } else {
-            REFUSALS.refused(
-                    "a stream whose preamble did not come within "
-                            + PREAMBLE_MILLIS / 1000
-                            + " s: reset",
-                    "session " + session);
         }
-        SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
+        refuse(
+                ctx,
+                "a stream whose preamble did not come within "
+                        + PREAMBLE_MILLIS / 1000
+                        + " s: reset",
+                StreamPreamble.BUSY_ERROR);
+    }
+
+    /** Logs (once per interval, with a count) and resets a stream with {@code error}. */
+    private void refuse(ChannelHandlerContext ctx, String what, int error) {
+        REFUSALS.refused(what, "session " + session);
+        SpliceHandler.abort(ctx.channel(), error);
     }
 
     @Override
@@ -192,8 +191,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         } catch (IllegalArgumentException e) {
             early.release();
             early = null;
-            REFUSALS.refused("a stream with an unknown preamble: reset", "session " + session);
-            SpliceHandler.abort(ctx.channel());
+            refuse(ctx, "a stream with an unknown preamble: reset", SpliceHandler.ABORT_ERROR);
             return;
         }
         if (request == null) {
@@ -205,8 +203,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 && request.kind() != StreamPreamble.ABORT_STREAM) {
             early.release();
             early = null;
-            REFUSALS.refused("a stream: " + controlOnly + "; reset", "session " + session);
-            SpliceHandler.abort(ctx.channel(), StreamPreamble.BUSY_ERROR);
+            refuse(ctx, "a stream: " + controlOnly + "; reset", StreamPreamble.BUSY_ERROR);
             return;
         }
         if (request.kind() == StreamPreamble.PATH_SIGNALS) {
@@ -240,14 +237,14 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         if (target == null) {
             early.release();
             early = null;
-            REFUSALS.refused(
+            refuse(
+                    ctx,
                     "a stream for port "
                             + request.port()
                             + ": not shared (shared: "
                             + targets.ports()
                             + ")",
-                    "session " + session);
-            SpliceHandler.abort(ctx.channel(), StreamPreamble.REFUSED_ERROR);
+                    StreamPreamble.REFUSED_ERROR);
             return;
         }
         opened = true;

@@ -17,16 +17,20 @@ public final class LineBudget {
     private int written;
     private long skipped;
 
+    /** Lines per {@link RejectionLog#INTERVAL_NANOS} of {@link #atHumanRate()}. */
+    public static final int LINES_PER_INTERVAL = 20;
+
     public LineBudget(int lines, long intervalNanos, LongSupplier nanoTime) {
         this.lines = lines;
         this.intervalNanos = intervalNanos;
         this.nanoTime = nanoTime;
     }
 
-    /**
-     * One event: -1 if its line is not to be written (it is counted), else how many lines were not
-     * written since the last one that was (0 usually).
-     */
+    /** {@link #LINES_PER_INTERVAL} lines per {@link RejectionLog#INTERVAL_NANOS}. */
+    public static LineBudget atHumanRate() {
+        return new LineBudget(LINES_PER_INTERVAL, RejectionLog.INTERVAL_NANOS, System::nanoTime);
+    }
+
     /**
      * What a line adds when {@code skipped} (a {@link #take()}) lines were not written before it.
      */
@@ -34,6 +38,10 @@ public final class LineBudget {
         return skipped > 0 ? " (" + skipped + " more " + what + " since the last such line)" : "";
     }
 
+    /**
+     * One event: -1 if its line is not to be written (it is counted), else how many lines were not
+     * written since the last one that was (0 usually).
+     */
     public synchronized long take() {
         long now = nanoTime.getAsLong();
         if (!started || now - windowStart >= intervalNanos) {
