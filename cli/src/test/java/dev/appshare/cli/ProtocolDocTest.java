@@ -21,6 +21,7 @@ import dev.appshare.peer.tunnel.KeepAliveHandler;
 import dev.appshare.peer.tunnel.StreamBudget;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.peer.tunnel.TunnelLanes;
 import dev.appshare.relay.RelayServer;
 import dev.appshare.rendezvous.ClientBudgets;
 import dev.appshare.rendezvous.ClientLimits;
@@ -203,6 +204,10 @@ class ProtocolDocTest {
         c.put("PathSignals.MAX_QUEUED", (long) PathSignals.MAX_QUEUED);
         c.put("StreamPreamble.REFUSED_ERROR", (long) StreamPreamble.REFUSED_ERROR);
         c.put("StreamPreamble.BUSY_ERROR", (long) StreamPreamble.BUSY_ERROR);
+        c.put("TunnelLanes.STREAMS_PER_LANE", (long) TunnelLanes.STREAMS_PER_LANE);
+        c.put("TunnelLanes.MAX_LANES", (long) TunnelLanes.MAX_LANES);
+        c.put("TunnelLanes.WAIT_MILLIS", Duration.ofMillis(TunnelLanes.WAIT_MILLIS));
+        c.put("TunnelLanes.ACCEPT_MILLIS", Duration.ofMillis(TunnelLanes.ACCEPT_MILLIS));
         c.put(
                 "TargetDialHandler.PREAMBLE_MILLIS",
                 Duration.ofMillis(TargetDialHandler.PREAMBLE_MILLIS));

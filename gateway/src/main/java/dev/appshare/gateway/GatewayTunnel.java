@@ -9,6 +9,7 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.TunnelClient;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
+import dev.appshare.peer.tunnel.TunnelLanes;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
@@ -39,6 +40,9 @@ final class GatewayTunnel implements PathSwitch.Listener {
     private final EventLoop loop;
     private PathCarrier carrier;
     private volatile QuicChannel quic;
+    private volatile TunnelLanes lanes; // set just after quic
+    private final TunnelClient.StreamsFromShare fromShare =
+            new TunnelClient.StreamsFromShare(TunnelCodecs.MAX_STREAMS_FROM_SHARE_AT_GATEWAY);
     private int streams; // open visitor streams, on the gateway's tunnels lock
     private long idleSince = System.nanoTime();
     private volatile long upSince; // nanoTime when the handshake completed
@@ -109,6 +113,7 @@ final class GatewayTunnel implements PathSwitch.Listener {
                             }
                             TunnelClient.connect(
                                             carrier.udp(),
+                                            fromShare,
                                             new KeepAliveHandler(),
                                             new TunnelExceptionHandler(
                                                     "gateway tunnel " + label, "share", () -> {}))
@@ -121,6 +126,7 @@ final class GatewayTunnel implements PathSwitch.Listener {
                                                 }
                                                 upSince = System.nanoTime();
                                                 quic = (QuicChannel) c.getNow();
+                                                lanes = new TunnelLanes(quic, this::openLane);
                                                 quic.closeFuture()
                                                         .addListener(
                                                                 x ->
@@ -148,11 +154,21 @@ final class GatewayTunnel implements PathSwitch.Listener {
      * A new bidirectional stream, not reading until the visitor's side is ready for what it reads.
      */
     Future<QuicStreamChannel> openStream(ChannelHandler handler) {
-        return quic.newStreamBootstrap()
-                .type(QuicStreamType.BIDIRECTIONAL)
-                .option(ChannelOption.AUTO_READ, false)
-                .handler(handler)
-                .create();
+        return lanes.openStream(
+                b ->
+                        b.type(QuicStreamType.BIDIRECTIONAL)
+                                .option(ChannelOption.AUTO_READ, false)
+                                .handler(handler));
+    }
+
+    /** Another QUIC connection for the visitors' streams, over the same relay (TunnelLanes). */
+    private Future<QuicChannel> openLane(ChannelHandler acceptance) {
+        return TunnelClient.connect(
+                carrier.udp(),
+                fromShare,
+                acceptance,
+                new KeepAliveHandler(),
+                new TunnelExceptionHandler("gateway tunnel " + label + " lane", "share", () -> {}));
     }
 
     String label() {

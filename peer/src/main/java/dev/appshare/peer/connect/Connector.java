@@ -249,6 +249,12 @@ public final class Connector implements AutoCloseable, RendezvousClient.Handler 
         everUp = true;
     }
 
+    /** For tests: open streams on each QUIC connection of the tunnel up now (TunnelLanes). */
+    public int[] testOnlyLaneStreams() {
+        ConnectorTunnel t = up;
+        return t == null ? new int[0] : t.laneStreams();
+    }
+
     /**
      * Carries only the local connection from {@code from}, and no other: the listeners close once
      * it is accepted, and a connection from elsewhere is closed at once. For {@code connect

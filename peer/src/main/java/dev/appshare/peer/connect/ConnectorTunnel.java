@@ -12,6 +12,7 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.TunnelClient;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
+import dev.appshare.peer.tunnel.TunnelLanes;
 import dev.appshare.wire.net.LineBudget;
 import dev.appshare.wire.net.NetworkText;
 import dev.appshare.wire.net.SpliceHandler;
@@ -52,6 +53,9 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     private final Console console;
     private PathCarrier carrier;
     private QuicChannel quic;
+    private volatile TunnelLanes lanes; // set with quic
+    private final TunnelClient.StreamsFromShare fromShare =
+            new TunnelClient.StreamsFromShare(TunnelCodecs.MAX_STREAMS_FROM_SHARE);
     private String closeReason;
     private boolean closed;
     private volatile String path; // the last Path: line's description, for the status line
@@ -84,6 +88,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                             Timeline.mark("path ready (relay paired)");
                             TunnelClient.connect(
                                             carrier.udp(),
+                                            fromShare,
                                             new KeepAliveHandler(),
                                             new CloseReason(),
                                             // the failed connect ends the tunnel
@@ -93,6 +98,7 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                                                 if (c.isSuccess()) {
                                                     Timeline.mark("QUIC handshake done");
                                                     quic = (QuicChannel) c.getNow();
+                                                    lanes = new TunnelLanes(quic, this::openLane);
                                                     // the tunnel is up: now look for the direct
                                                     // path, and again later if need be
                                                     carrier.startIce();
@@ -129,16 +135,26 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         return up;
     }
 
+    /** Another QUIC connection for the tunnel's streams, over its path (see TunnelLanes). */
+    private Future<QuicChannel> openLane(ChannelHandler acceptance) {
+        return TunnelClient.connect(
+                carrier.udp(),
+                fromShare,
+                acceptance,
+                new KeepAliveHandler(),
+                new TunnelExceptionHandler("tunnel lane", "share", () -> {}));
+    }
+
     /** Carries one accepted local connection over a new stream to the port it asks for. */
     void openStream(Channel local, Connector.Forward forward) {
         long id = COUNTER.incrementAndGet();
         long started = System.nanoTime();
-        quic.newStreamBootstrap()
-                .type(QuicStreamType.BIDIRECTIONAL)
-                .option(ChannelOption.AUTO_READ, false)
-                .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .handler(new RefusedPort(id, forward))
-                .create()
+        lanes.openStream(
+                        b ->
+                                b.type(QuicStreamType.BIDIRECTIONAL)
+                                        .option(ChannelOption.AUTO_READ, false)
+                                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                                        .handler(new RefusedPort(id, forward)))
                 .addListener(
                         f -> {
                             if (!f.isSuccess()) {
@@ -186,7 +202,13 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
     }
 
     boolean isUp() {
-        return quic != null && quic.isActive();
+        return lanes != null && quic.isActive();
+    }
+
+    /** Open streams on each of the tunnel's QUIC connections (TunnelLanes); empty before. */
+    int[] laneStreams() {
+        TunnelLanes l = lanes;
+        return l == null ? new int[0] : l.openStreams();
     }
 
     /** The path carrying the tunnel now, as the last Path: line said, or null before one. */

@@ -11,6 +11,7 @@ import dev.appshare.peer.tunnel.StreamBudget;
 import dev.appshare.peer.tunnel.TargetDialHandler;
 import dev.appshare.peer.tunnel.TunnelCodecs;
 import dev.appshare.peer.tunnel.TunnelExceptionHandler;
+import dev.appshare.peer.tunnel.TunnelLanes;
 import dev.appshare.wire.rendezvous.RendezvousMessage;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -32,8 +33,9 @@ import org.slf4j.LoggerFactory;
  * port. The tunnel is up when a QUIC handshake completes (the connector's key checked), not when
  * its first Initial arrives: netty's server codec creates the connection's channel then, and a
  * connector silent after its Initial must still meet the handshake deadline; one whose handshake
- * fails on its key ends the session at once. One connection per session: a second one is closed
- * once its handshake completes (or fails) and never ends the session.
+ * fails on its key ends the session at once. The first connection is the tunnel; later ones are its
+ * lanes (TunnelLanes), at most {@link TunnelLanes#MAX_LANES} in all, whose ends never end the
+ * session.
  */
 public final class SharerSession implements PathSwitch.Listener {
     private static final Logger log = LoggerFactory.getLogger(SharerSession.class);
@@ -46,6 +48,8 @@ public final class SharerSession implements PathSwitch.Listener {
     private String peer = "connector"; // "gateway" for a public share's gateway session
     private PathCarrier carrier;
     private QuicChannel quic;
+    private int lanes = 1; // QUIC connections up in the tunnel (TunnelLanes), the first included
+    private boolean lanesRefused; // one line for them
     private volatile HandshakeDeadline handshakeDeadline; // set on the signalling loop
     private boolean closed;
     private volatile boolean tunnelUp; // for the status line
@@ -168,8 +172,7 @@ public final class SharerSession implements PathSwitch.Listener {
             return;
         }
         if (quic != null) {
-            log.warn("session {}: refusing a second QUIC connection from the {}", id, peer);
-            ch.close();
+            lane(ch);
             return;
         }
         quic = ch;
@@ -190,10 +193,34 @@ public final class SharerSession implements PathSwitch.Listener {
     }
 
     /**
+     * Another connection once the tunnel is up: one of its lanes (TunnelLanes), up to {@link
+     * TunnelLanes#MAX_LANES} in all. Its streams reach the same ports under the same budget; its
+     * end is not the session's.
+     */
+    private void lane(QuicChannel ch) {
+        if (lanes >= TunnelLanes.MAX_LANES) {
+            if (!lanesRefused)
+                log.warn(
+                        "session {}: refusing QUIC connections past the {}'s {}",
+                        id,
+                        peer,
+                        TunnelLanes.MAX_LANES);
+            lanesRefused = true;
+            ch.close();
+            return;
+        }
+        lanes++;
+        log.debug("session {}: lane {} up", id, lanes);
+        ch.writeAndFlush(Unpooled.wrappedBuffer(TunnelLanes.ACCEPTED));
+        ch.closeFuture().addListener(f -> loop.execute(() -> lanes--));
+        quic.closeFuture().addListener(f -> ch.close());
+    }
+
+    /**
      * A connection's handshake failed (its key is not the connector's): with no tunnel up, the
-     * session cannot succeed (it is bound to that key and the connector makes one connection per
-     * session), so it ends now rather than at the deadline. With a tunnel up, only that connection
-     * closes.
+     * session cannot succeed (it is bound to that key, and the connector opens lanes only once its
+     * first connection is up), so it ends now rather than at the deadline. With a tunnel up, only
+     * that connection closes.
      */
     private void handshakeFailed() {
         if (quic == null) close(null);
@@ -207,6 +234,11 @@ public final class SharerSession implements PathSwitch.Listener {
     /** Whether the direct path carries this session's tunnel now; any thread. */
     boolean isDirect() {
         return direct;
+    }
+
+    /** QUIC connections up in the tunnel, the first included (on the session's loop; tests). */
+    int testOnlyLanes() {
+        return lanes;
     }
 
     /** Whether a QUIC connection ever completed its handshake in this session. */

@@ -11,6 +11,7 @@ import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The client side of a tunnel's QUIC connection, as {@code connect} and the public gateway open it:
@@ -24,9 +25,12 @@ public final class TunnelClient {
     /**
      * Starts the handshake; the future completes when it has (the share's key checked).
      *
+     * @param fromShare the tunnel's bound on the streams the share has open here, over all its
+     *     lanes (one per tunnel, shared by its connections)
      * @param connectionHandlers fresh handlers for the connection's pipeline, in order
      */
-    public static Future<QuicChannel> connect(Channel udp, ChannelHandler... connectionHandlers) {
+    public static Future<QuicChannel> connect(
+            Channel udp, StreamsFromShare fromShare, ChannelHandler... connectionHandlers) {
         return QuicChannel.newBootstrap(udp)
                 .option(
                         QuicChannelOption.SEGMENTED_DATAGRAM_PACKET_ALLOCATOR,
@@ -38,16 +42,54 @@ public final class TunnelClient {
                                 ch.pipeline().addLast(connectionHandlers);
                             }
                         })
-                .streamHandler(
-                        new ChannelInitializer<QuicStreamChannel>() {
-                            @Override
-                            protected void initChannel(QuicStreamChannel ch) {
-                                QuicStreamRelease.whenClosed(ch, SpliceHandler.ABORT_ERROR);
-                                ch.pipeline().addLast(new StreamAborts.NoticeOnly());
-                            }
-                        })
+                .streamHandler(fromShare.initializer())
                 .localAddress(VirtualAddresses.LOCAL)
                 .remoteAddress(VirtualAddresses.REMOTE)
                 .connect();
+    }
+
+    /**
+     * How many streams the share may have open at once in one tunnel here, whatever lane they are
+     * on. QUIC's own limit ({@link TunnelCodecs#MAX_STREAMS_FROM_SHARE}) is per connection, so a
+     * tunnel of {@link TunnelLanes#MAX_LANES} lanes would let a share hold eight times as many
+     * silent streams (about 2 KB each); past this bound a new stream from the share is closed at
+     * once (its credit comes back to the share as for any closed stream).
+     */
+    public static final class StreamsFromShare {
+        private final int max;
+        private final AtomicInteger open = new AtomicInteger();
+        private final AtomicInteger refused = new AtomicInteger();
+
+        public StreamsFromShare(long max) {
+            this.max = (int) max;
+        }
+
+        /** Streams from the share open now, over every lane. */
+        public int open() {
+            return open.get();
+        }
+
+        /** Streams from the share closed at once because the bound was reached. */
+        public int refused() {
+            return refused.get();
+        }
+
+        /** The stream handler for each of the tunnel's connections. */
+        public ChannelHandler initializer() {
+            return new ChannelInitializer<QuicStreamChannel>() {
+                @Override
+                protected void initChannel(QuicStreamChannel ch) {
+                    QuicStreamRelease.whenClosed(ch, SpliceHandler.ABORT_ERROR);
+                    if (open.incrementAndGet() > max) {
+                        open.decrementAndGet();
+                        refused.incrementAndGet();
+                        ch.close();
+                        return;
+                    }
+                    ch.closeFuture().addListener(f -> open.decrementAndGet());
+                    ch.pipeline().addLast(new StreamAborts.NoticeOnly());
+                }
+            };
+        }
     }
 }

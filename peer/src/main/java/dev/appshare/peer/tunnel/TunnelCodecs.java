@@ -73,10 +73,11 @@ public final class TunnelCodecs {
 
     /**
      * The streams the share may have open at once in {@code connect} or the gateway (the client
-     * side): the share opens only its end of an ICE restart's signals and abort notices, each
-     * closed within a round trip. A share that opened more (one that stays silent after a byte
-     * holds its stream) cost the connector about 2 KB each; QUIC's own stream limit makes the share
-     * wait (its opens fail) until some close.
+     * side; QUIC's limit is per connection, {@link TunnelClient.StreamsFromShare} holds the same
+     * over a tunnel's lanes): the share opens only its end of an ICE restart's signals and abort
+     * notices, each closed within a round trip. A share that opened more (one that stays silent
+     * after a byte holds its stream) cost the connector about 2 KB each; QUIC's own stream limit
+     * makes the share wait (its opens fail) until some close.
      */
     public static final long MAX_STREAMS_FROM_SHARE = 1_024;
 

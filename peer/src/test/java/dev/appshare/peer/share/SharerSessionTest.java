@@ -16,6 +16,7 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.peer.tunnel.SharedTarget;
 import dev.appshare.peer.tunnel.SharedTargets;
 import dev.appshare.peer.tunnel.TunnelCodecs;
+import dev.appshare.peer.tunnel.TunnelLanes;
 import dev.appshare.wire.net.Resolver;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.ByteBuf;
@@ -38,6 +39,7 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -159,9 +161,21 @@ class SharerSessionTest {
     }
 
     CompletableFuture<QuicChannel> connectQuic() {
+        return connectQuic(new CompletableFuture<>());
+    }
+
+    /** {@code word} completes when the share sends a DATAGRAM on the connection. */
+    CompletableFuture<QuicChannel> connectQuic(CompletableFuture<Void> word) {
         CompletableFuture<QuicChannel> up = new CompletableFuture<>();
         QuicChannel.newBootstrap(client.udp())
-                .handler(new ChannelInboundHandlerAdapter())
+                .handler(
+                        new ChannelInboundHandlerAdapter() {
+                            @Override
+                            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                                ReferenceCountUtil.release(msg);
+                                word.complete(null);
+                            }
+                        })
                 .streamHandler(new ChannelInboundHandlerAdapter())
                 .localAddress(VirtualAddresses.LOCAL)
                 .remoteAddress(VirtualAddresses.REMOTE)
@@ -229,27 +243,62 @@ class SharerSessionTest {
                 "one line says why: " + log);
     }
 
+    /**
+     * The connector's later connections are the tunnel's lanes (TunnelLanes): the share says it
+     * took each (a DATAGRAM), and each carries streams to the shared port, up to {@link
+     * TunnelLanes#MAX_LANES} connections in all; one more is closed. Neither that refusal nor a
+     * lane's end is the session's.
+     */
     @Test
-    void theConnectorsTunnelCarriesStreamsAndASecondConnectionIsRefusedWithoutEndingIt()
-            throws Exception {
+    void theConnectorsLanesCarryStreamsUpToTheMostAndNoLaneEndsTheSession() throws Exception {
         EventLoop loop = startSession(connectorKey, null, SharerSession.HANDSHAKE_TIMEOUT_MILLIS);
         QuicChannel tunnel = connectQuic().get(10, TimeUnit.SECONDS);
         assertEquals("one", echo(tunnel, "one"));
         assertTrue(tunnelWasUp(loop), "up at the latest when the share serves a stream");
 
-        // Refused: closed by the share once its handshake completes (if the client's connect
-        // has not already failed on that close).
-        QuicChannel second = connectQuic().handle((ch, failed) -> ch).get(10, TimeUnit.SECONDS);
-        if (second != null)
-            assertTrue(second.closeFuture().await(10, TimeUnit.SECONDS), "the share closed it");
-        // Whatever the share did with the second connection, the tunnel carries on: a few
-        // exchanges over a second or so, time enough for a wrongly ended session to show.
+        List<QuicChannel> lanes = new ArrayList<>();
+        for (int i = 1; i < TunnelLanes.MAX_LANES; i++) {
+            CompletableFuture<Void> word = new CompletableFuture<>();
+            QuicChannel lane = connectQuic(word).get(10, TimeUnit.SECONDS);
+            word.get(10, TimeUnit.SECONDS);
+            assertEquals("lane " + i, echo(lane, "lane " + i));
+            lanes.add(lane);
+        }
+        // One past the most: closed by the share once its handshake completes (if the client's
+        // connect has not already failed on that close), without a word.
+        CompletableFuture<Void> noWord = new CompletableFuture<>();
+        QuicChannel extra =
+                connectQuic(noWord).handle((ch, failed) -> ch).get(10, TimeUnit.SECONDS);
+        if (extra != null)
+            assertTrue(extra.closeFuture().await(10, TimeUnit.SECONDS), "the share closed it");
+        assertFalse(noWord.isDone(), "no word for a refused connection");
+
+        // A lane's end gives its place back (once the share has seen it close, after QUIC's
+        // draining period): another one is taken.
+        lanes.get(0).close().sync();
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (loop.submit(() -> session.testOnlyLanes()).get() == TunnelLanes.MAX_LANES) {
+            assertTrue(System.nanoTime() < end, "the share still counts the closed lane");
+            Thread.sleep(20);
+        }
+        CompletableFuture<Void> again = new CompletableFuture<>();
+        QuicChannel replacement = connectQuic(again).get(10, TimeUnit.SECONDS);
+        again.get(10, TimeUnit.SECONDS);
+        assertEquals("replacement", echo(replacement, "replacement"));
+        // Whatever the share did with the others, the tunnel carries on: a few exchanges over a
+        // second or so, time enough for a wrongly ended session to show.
         for (int i = 0; i < 5; i++) {
             assertEquals("again " + i, echo(tunnel, "again " + i));
+            assertEquals("lane again " + i, echo(lanes.get(1), "lane again " + i));
             Thread.sleep(300);
         }
         assertTrue(tunnel.isActive());
         assertTrue(clientLost.isEmpty(), clientLost.toString());
+
+        // The first connection's end is the tunnel's: the share closes the lanes with it.
+        tunnel.close().sync();
+        for (QuicChannel lane : lanes.subList(1, lanes.size()))
+            assertTrue(lane.closeFuture().await(10, TimeUnit.SECONDS), "the lane closed too");
     }
 
     /**
