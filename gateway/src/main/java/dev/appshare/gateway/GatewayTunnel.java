@@ -161,14 +161,9 @@ final class GatewayTunnel implements PathSwitch.Listener {
                                 .handler(handler));
     }
 
-    /** Another QUIC connection for the visitors' streams, over the same relay (TunnelLanes). */
     private Future<QuicChannel> openLane(ChannelHandler acceptance) {
-        return TunnelClient.connect(
-                carrier.udp(),
-                fromShare,
-                acceptance,
-                new KeepAliveHandler(),
-                new TunnelExceptionHandler("gateway tunnel " + label + " lane", "share", () -> {}));
+        return TunnelClient.lane(
+                carrier.udp(), fromShare, acceptance, "gateway tunnel " + label + " lane");
     }
 
     String label() {

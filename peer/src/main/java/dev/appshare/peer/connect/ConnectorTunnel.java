@@ -135,14 +135,8 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         return up;
     }
 
-    /** Another QUIC connection for the tunnel's streams, over its path (see TunnelLanes). */
     private Future<QuicChannel> openLane(ChannelHandler acceptance) {
-        return TunnelClient.connect(
-                carrier.udp(),
-                fromShare,
-                acceptance,
-                new KeepAliveHandler(),
-                new TunnelExceptionHandler("tunnel lane", "share", () -> {}));
+        return TunnelClient.lane(carrier.udp(), fromShare, acceptance, "tunnel lane");
     }
 
     /** Carries one accepted local connection over a new stream to the port it asks for. */

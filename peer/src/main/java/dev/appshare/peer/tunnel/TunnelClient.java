@@ -49,6 +49,21 @@ public final class TunnelClient {
     }
 
     /**
+     * Another QUIC connection of a tunnel, one of its lanes ({@link TunnelLanes}): as the first,
+     * with {@code acceptance} first in its pipeline, its keep-alive, and {@code who} naming it in
+     * log lines.
+     */
+    public static Future<QuicChannel> lane(
+            Channel udp, StreamsFromShare fromShare, ChannelHandler acceptance, String who) {
+        return connect(
+                udp,
+                fromShare,
+                acceptance,
+                new KeepAliveHandler(),
+                new TunnelExceptionHandler(who, "share", () -> {}));
+    }
+
+    /**
      * How many streams the share may have open at once in one tunnel here, whatever lane they are
      * on. QUIC's own limit ({@link TunnelCodecs#MAX_STREAMS_FROM_SHARE}) is per connection, so a
      * tunnel of {@link TunnelLanes#MAX_LANES} lanes would let a share hold eight times as many

@@ -59,8 +59,7 @@ class TunnelLanesTest {
     void aBurstSpreadsOverTheLanesItNeedsAndEveryStreamCarriesItsBytes() throws Exception {
         TunnelLanes lanes = start(true);
         List<CompletableFuture<String>> echoes = burst(lanes, BURST);
-        for (int i = 0; i < BURST; i++)
-            assertEquals("stream " + i, echoes.get(i).get(20, TimeUnit.SECONDS));
+        assertEchoes(echoes);
         assertEquals(3, lanes.count());
         assertArrayEquals(new int[] {128, 128, 44}, lanes.openStreams());
         assertEquals(3, shareConnections.size(), "the share saw the first and two lanes");
@@ -70,8 +69,7 @@ class TunnelLanesTest {
     void aShareThatRefusesLanesCostsNoStream() throws Exception {
         TunnelLanes lanes = start(false);
         List<CompletableFuture<String>> echoes = burst(lanes, BURST);
-        for (int i = 0; i < BURST; i++)
-            assertEquals("stream " + i, echoes.get(i).get(20, TimeUnit.SECONDS));
+        assertEchoes(echoes);
         assertEquals(1, lanes.count());
         assertArrayEquals(new int[] {BURST}, lanes.openStreams());
         // it asked for the lanes the burst wanted (two, at once), and asks no more
@@ -90,8 +88,7 @@ class TunnelLanesTest {
     void aLaneNeverAcceptedIsClosedAtItsDeadlineAndCostsNoStream() throws Exception {
         TunnelLanes lanes = start(Lanes.IGNORED);
         List<CompletableFuture<String>> echoes = burst(lanes, BURST);
-        for (int i = 0; i < BURST; i++)
-            assertEquals("stream " + i, echoes.get(i).get(20, TimeUnit.SECONDS));
+        assertEchoes(echoes);
         assertEquals(1, lanes.count());
         assertArrayEquals(new int[] {BURST}, lanes.openStreams());
         awaitTrue(
@@ -141,6 +138,11 @@ class TunnelLanesTest {
         awaitTrue(
                 () -> shareConnections.stream().noneMatch(Channel::isActive),
                 () -> "share's connections still open: " + shareConnections);
+    }
+
+    private static void assertEchoes(List<CompletableFuture<String>> echoes) throws Exception {
+        for (int i = 0; i < echoes.size(); i++)
+            assertEquals("stream " + i, echoes.get(i).get(20, TimeUnit.SECONDS));
     }
 
     /** Opens {@code n} streams at once; each sends "stream i" and completes with the echo. */
