@@ -204,6 +204,7 @@ class ProtocolDocTest {
         c.put("PathSignals.MAX_QUEUED", (long) PathSignals.MAX_QUEUED);
         c.put("StreamPreamble.REFUSED_ERROR", (long) StreamPreamble.REFUSED_ERROR);
         c.put("StreamPreamble.BUSY_ERROR", (long) StreamPreamble.BUSY_ERROR);
+        c.put("StreamPreamble.LATE_ERROR", (long) StreamPreamble.LATE_ERROR);
         c.put("TunnelLanes.STREAMS_PER_LANE", (long) TunnelLanes.STREAMS_PER_LANE);
         c.put("TunnelLanes.MAX_LANES", (long) TunnelLanes.MAX_LANES);
         c.put("TunnelLanes.WAIT_MILLIS", Duration.ofMillis(TunnelLanes.WAIT_MILLIS));

@@ -272,14 +272,15 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
         }
     }
 
-    // "refused: the share is busy" lines: one each at a human rate, then a count
+    // "refused: the share is busy" and "reset: late" lines: one each at a human rate, then a count
     private static final LineBudget BUSY_LINES = LineBudget.atHumanRate();
 
     /**
      * Says, in one line, that the share refused a stream because it does not expose the port asked
-     * for (a reset with {@link StreamPreamble#REFUSED_ERROR}), or because it holds its most
-     * connections ({@link StreamPreamble#BUSY_ERROR}); the splice then closes the local connection
-     * as for any reset.
+     * for (a reset with {@link StreamPreamble#REFUSED_ERROR}), because it holds its most
+     * connections ({@link StreamPreamble#BUSY_ERROR}), or because the stream's first bytes did not
+     * reach it in time ({@link StreamPreamble#LATE_ERROR}); the splice then closes the local
+     * connection as for any reset.
      */
     private static final class RefusedPort extends ChannelInboundHandlerAdapter {
         private final long id;
@@ -306,6 +307,15 @@ public final class ConnectorTunnel implements PathSwitch.Listener {
                             "local connection #{} refused: the share holds its most connections{}",
                             id,
                             LineBudget.since(skipped, "refused"));
+            } else if (cause instanceof QuicStreamResetException e
+                    && e.applicationProtocolCode() == StreamPreamble.LATE_ERROR) {
+                long skipped = BUSY_LINES.take();
+                if (skipped >= 0)
+                    log.warn(
+                            "local connection #{} reset: its first bytes did not reach the share"
+                                    + " in time (the path stalled?){}",
+                            id,
+                            LineBudget.since(skipped, "refused or reset"));
             }
             ctx.fireExceptionCaught(cause);
         }

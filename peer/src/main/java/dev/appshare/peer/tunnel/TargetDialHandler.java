@@ -54,9 +54,9 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
 
     /**
      * How long a stream may take to send its preamble (and an abort notice to end): then it is
-     * reset with {@link StreamPreamble#BUSY_ERROR}. A connector's {@code connect} sends it with the
-     * stream's first bytes; one that sent a byte of it and then nothing held its stream, and the
-     * memory the share keeps for it, for the tunnel's life.
+     * reset with {@link StreamPreamble#LATE_ERROR} (a notice is closed). A connector's {@code
+     * connect} sends it with the stream's first bytes; one that sent a byte of it and then nothing
+     * held its stream, and the memory the share keeps for it, for the tunnel's life.
      */
     public static final long PREAMBLE_MILLIS = 10_000;
 
@@ -159,7 +159,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
                 "a stream whose preamble did not come within "
                         + PREAMBLE_MILLIS / 1000
                         + " s: reset",
-                StreamPreamble.BUSY_ERROR);
+                StreamPreamble.LATE_ERROR);
     }
 
     /** Logs (once per interval, with a count) and resets a stream with {@code error}. */

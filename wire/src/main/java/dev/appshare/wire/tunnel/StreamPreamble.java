@@ -46,9 +46,16 @@ public final class StreamPreamble {
 
     /**
      * QUIC application error of the RESET_STREAM for a stream over the share's budget (it holds its
-     * most connections, for this connector or for all), or one whose preamble did not come in time.
+     * most connections, for this connector or for all).
      */
     public static final int BUSY_ERROR = 3;
+
+    /**
+     * QUIC application error of the RESET_STREAM for a stream whose preamble did not come whole in
+     * time (the share's {@code TargetDialHandler.PREAMBLE_MILLIS}): a path stalled that long, or a
+     * connector that sent part of one and then nothing.
+     */
+    public static final int LATE_ERROR = 4;
 
     /**
      * A connector's ask: {@code port} is 0 for {@link #OPEN_TCP}; {@code stream} is the aborted
