@@ -166,6 +166,12 @@ final class GatewayTunnel implements PathSwitch.Listener {
                 carrier.udp(), fromShare, acceptance, "gateway tunnel " + label + " lane");
     }
 
+    /** Open streams on each of its QUIC connections (TunnelLanes), for tests. */
+    int[] testOnlyLaneStreams() {
+        TunnelLanes l = lanes;
+        return l == null ? new int[0] : l.openStreams();
+    }
+
     String label() {
         return label;
     }

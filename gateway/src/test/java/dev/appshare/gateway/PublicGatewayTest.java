@@ -26,17 +26,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -79,6 +82,64 @@ class PublicGatewayTest {
                     CLIENTS,
                     origin.connections.get(),
                     "one application connection per visitor connection: keep-alive carried");
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /**
+     * More visitors at once than one QUIC connection of the tunnel takes (TunnelLanes): their
+     * streams spread over the tunnel's lanes, and each visitor gets its own answer. From two
+     * loopback addresses, each within the gateway's budgets per address.
+     */
+    @Test
+    void visitorsPastALanesWorthSpreadOverTheTunnelsLanes() throws Exception {
+        int visitors = 200;
+        ExecutorService pool = Executors.newFixedThreadPool(visitors);
+        CountDownLatch answered = new CountDownLatch(visitors);
+        CountDownLatch counted = new CountDownLatch(1);
+        try (GatewayLab lab = new GatewayLab()) {
+            Origin origin = lab.origin("app");
+            lab.sharePublic(origin, "web-app");
+            String host = lab.host(lab.label("web-app"));
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < visitors; i++) {
+                int client = i;
+                results.add(
+                        pool.submit(
+                                () -> {
+                                    try (Socket s = new Socket()) {
+                                        s.setSoTimeout(30_000);
+                                        s.bind(
+                                                new InetSocketAddress(
+                                                        "127.0.0." + (1 + client % 2), 0));
+                                        s.connect(new InetSocketAddress("127.0.0.1", lab.port()));
+                                        String path = "/visitor" + client;
+                                        s.getOutputStream().write(RawHttp.get(path, host));
+                                        RawHttp.Response resp =
+                                                RawHttp.read(
+                                                        new BufferedInputStream(
+                                                                s.getInputStream()));
+                                        answered.countDown();
+                                        counted.await(60, TimeUnit.SECONDS); // held open
+                                        return resp.status() == 200
+                                                && Arrays.equals(origin.bodyFor(path), resp.body());
+                                    }
+                                }));
+            }
+            assertTrue(answered.await(60, TimeUnit.SECONDS), "every visitor answered");
+            int[] lanes =
+                    lab.gateway
+                            .tunnels()
+                            .testOnlyTunnel(lab.label("web-app"))
+                            .testOnlyLaneStreams();
+            counted.countDown();
+            int ok = 0;
+            for (Future<Boolean> f : results) if (f.get(60, TimeUnit.SECONDS)) ok++;
+            assertEquals(visitors, ok, "visitors with their own answer");
+            assertEquals(visitors, Arrays.stream(lanes).sum(), Arrays.toString(lanes));
+            assertTrue(
+                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
         } finally {
             pool.shutdownNow();
         }
