@@ -5,24 +5,28 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.appshare.peer.connect.Connector;
 import dev.appshare.peer.path.Transport;
+import dev.appshare.peer.path.UdpGate;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Hundreds of connections opened at once through one tunnel, as a load test or a busy page does:
  * they spread over the tunnel's QUIC connections (TunnelLanes), as many as they need, and every one
- * carries its own bytes there and back (compared by digest).
+ * carries its own bytes there and back (compared by digest), also after the tunnel, lanes and all,
+ * moved from the relay to the direct path.
  */
 class ManyConnectionsTest {
     static final int CONNECTIONS = 400; // four lanes' worth (TunnelLanes.STREAMS_PER_LANE)
@@ -34,14 +38,51 @@ class ManyConnectionsTest {
             names = {"RELAY", "DIRECT"})
     void connectionsOpenedTogetherSpreadOverLanesAndEachCarriesItsBytes(Transport transport)
             throws Exception {
-        ExecutorService pool = Executors.newFixedThreadPool(CONNECTIONS);
-        CountDownLatch echoed = new CountDownLatch(CONNECTIONS);
-        CountDownLatch counted = new CountDownLatch(1);
         try (Lab lab = Lab.with(transport);
                 TestServers.Tcp echo = TestServers.echo()) {
-            String name = lab.share(echo.port()).name();
-            Connector c = lab.connect(name);
-            int port = c.localAddress().getPort();
+            Connector c = lab.connect(lab.share(echo.port()).name());
+            int[] lanes = carry(c, () -> {});
+            assertTrue(
+                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
+        }
+    }
+
+    @Test
+    void connectionsOnLanesMoveFromTheRelayToTheDirectPathTogether() throws Exception {
+        UdpGate cut = new UdpGate(UdpGate.Mode.ALL_BUT_STUN); // the relay carries until it opens
+        try (Lab lab = Lab.with(Transport.AUTO);
+                TestServers.Tcp echo = TestServers.echo()) {
+            lab.connectorTap = () -> cut;
+            Connector c = lab.connect(lab.share(echo.port()).name());
+            assertTrue(lab.awaitLine("Path: ", 0, 10_000).startsWith("Path: relay"));
+            int before = lab.consoleLines.size();
+            int[] lanes =
+                    carry(
+                            c,
+                            () -> {
+                                cut.mode = UdpGate.Mode.OPEN;
+                                lab.awaitLine("Path: direct", before, 10_000);
+                            });
+            assertTrue(
+                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
+        }
+    }
+
+    interface Between {
+        void run() throws Exception;
+    }
+
+    /**
+     * Opens {@link #CONNECTIONS} connections at once through {@code c}; each sends {@link #BYTES}
+     * and reads them back, then all wait while {@code between} runs, then each does it again with
+     * other bytes and ends. Returns the open streams on each lane while all were open.
+     */
+    private static int[] carry(Connector c, Between between) throws Exception {
+        int port = c.localAddress().getPort();
+        ExecutorService pool = Executors.newFixedThreadPool(CONNECTIONS);
+        CountDownLatch echoed = new CountDownLatch(CONNECTIONS);
+        CountDownLatch again = new CountDownLatch(1);
+        try {
             List<Future<Boolean>> results = new ArrayList<>();
             for (int i = 0; i < CONNECTIONS; i++) {
                 long seed = i;
@@ -50,39 +91,39 @@ class ManyConnectionsTest {
                                 () -> {
                                     try (Socket s =
                                             new Socket(InetAddress.getLoopbackAddress(), port)) {
-                                        String sent = Bytes.send(s.getOutputStream(), BYTES, seed);
-                                        InputStream in = s.getInputStream();
-                                        byte[] back = in.readNBytes(BYTES);
+                                        boolean ok = echoes(s, seed);
                                         echoed.countDown();
-                                        // held open until the lanes are counted
-                                        counted.await(60, TimeUnit.SECONDS);
+                                        again.await(60, TimeUnit.SECONDS);
+                                        ok &= echoes(s, seed + CONNECTIONS);
                                         s.shutdownOutput();
-                                        boolean ended = in.read() == -1;
-                                        return ended
-                                                && sent.equals(
-                                                        java.util.HexFormat.of()
-                                                                .formatHex(
-                                                                        Bytes.sha256()
-                                                                                .digest(back)));
+                                        return ok && s.getInputStream().read() == -1;
                                     }
                                 }));
             }
             assertTrue(echoed.await(60, TimeUnit.SECONDS), "every connection echoed");
             int[] lanes = c.testOnlyLaneStreams();
-            counted.countDown();
+            between.run();
+            again.countDown();
             int ok = 0;
             for (Future<Boolean> f : results) if (f.get(60, TimeUnit.SECONDS)) ok++;
-            assertEquals(CONNECTIONS, ok, "connections whose bytes came back whole");
+            assertEquals(CONNECTIONS, ok, "connections whose bytes came back whole, twice");
             assertEquals(
                     CONNECTIONS,
                     Arrays.stream(lanes).sum(),
                     "open streams on the lanes: " + Arrays.toString(lanes));
             // How many lanes the burst got depends on how soon they came up (a stream waits 1 s
             // for one at most): TunnelLanesTest counts them exactly.
-            assertTrue(
-                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
+            return lanes;
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** Sends {@link #BYTES} from {@code seed} and reads them back; whether they are the same. */
+    private static boolean echoes(Socket s, long seed) throws Exception {
+        String sent = Bytes.send(s.getOutputStream(), BYTES, seed);
+        InputStream in = s.getInputStream();
+        byte[] back = in.readNBytes(BYTES);
+        return sent.equals(HexFormat.of().formatHex(Bytes.sha256().digest(back)));
     }
 }
