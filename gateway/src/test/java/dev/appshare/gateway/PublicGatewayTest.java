@@ -139,7 +139,8 @@ class PublicGatewayTest {
             assertEquals(visitors, ok, "visitors with their own answer");
             assertEquals(visitors, Arrays.stream(lanes).sum(), Arrays.toString(lanes));
             assertTrue(
-                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
+                    Arrays.stream(lanes).filter(n -> n > 0).count() > 1,
+                    "the streams spread over lanes: " + Arrays.toString(lanes));
         } finally {
             pool.shutdownNow();
         }

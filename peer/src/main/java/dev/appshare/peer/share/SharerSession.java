@@ -23,6 +23,8 @@ import io.netty.channel.EventLoop;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -48,7 +50,7 @@ public final class SharerSession implements PathSwitch.Listener {
     private String peer = "connector"; // "gateway" for a public share's gateway session
     private PathCarrier carrier;
     private QuicChannel quic;
-    private int lanes = 1; // QUIC connections up in the tunnel (TunnelLanes), the first included
+    private final List<QuicChannel> lanes = new ArrayList<>(); // the tunnel's others (TunnelLanes)
     private boolean lanesRefused; // one line for them
     private volatile HandshakeDeadline handshakeDeadline; // set on the signalling loop
     private boolean closed;
@@ -198,7 +200,7 @@ public final class SharerSession implements PathSwitch.Listener {
      * end is not the session's.
      */
     private void lane(QuicChannel ch) {
-        if (lanes >= TunnelLanes.MAX_LANES) {
+        if (1 + lanes.size() >= TunnelLanes.MAX_LANES) {
             if (!lanesRefused)
                 log.warn(
                         "session {}: refusing QUIC connections past the {}'s {}",
@@ -209,11 +211,10 @@ public final class SharerSession implements PathSwitch.Listener {
             ch.close();
             return;
         }
-        lanes++;
-        log.debug("session {}: lane {} up", id, lanes);
+        lanes.add(ch);
+        log.debug("session {}: lane {} up", id, lanes.size() + 1);
         ch.writeAndFlush(Unpooled.wrappedBuffer(TunnelLanes.ACCEPTED));
-        ch.closeFuture().addListener(f -> loop.execute(() -> lanes--));
-        quic.closeFuture().addListener(f -> ch.close());
+        ch.closeFuture().addListener(f -> loop.execute(() -> lanes.remove(ch)));
     }
 
     /**
@@ -238,7 +239,7 @@ public final class SharerSession implements PathSwitch.Listener {
 
     /** QUIC connections up in the tunnel, the first included (on the session's loop; tests). */
     int testOnlyLanes() {
-        return lanes;
+        return 1 + lanes.size();
     }
 
     /** Whether a QUIC connection ever completed its handshake in this session. */
@@ -287,6 +288,7 @@ public final class SharerSession implements PathSwitch.Listener {
         tunnelUp = false;
         HandshakeDeadline d = handshakeDeadline;
         if (d != null) d.cancel();
+        for (QuicChannel lane : List.copyOf(lanes)) lane.close(); // the tunnel's end is theirs
         Channel q = quic;
         if (q != null && q.isActive() && reason != null) {
             // Let CONNECTION_CLOSE leave through the path before the path itself goes.

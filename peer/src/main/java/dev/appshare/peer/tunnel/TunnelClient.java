@@ -11,6 +11,7 @@ import io.netty.handler.codec.quic.QuicChannelOption;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -67,10 +68,16 @@ public final class TunnelClient {
      * How many streams the share may have open at once in one tunnel here, whatever lane they are
      * on. QUIC's own limit ({@link TunnelCodecs#MAX_STREAMS_FROM_SHARE}) is per connection, so a
      * tunnel of {@link TunnelLanes#MAX_LANES} lanes would let a share hold eight times as many
-     * silent streams (about 2 KB each); past this bound a new stream from the share is closed at
-     * once (its credit comes back to the share as for any closed stream).
+     * silent streams (about 2 KB each). Past this bound a new stream from the share still gets its
+     * first bytes read, for a share's control streams must not be lost (an abort notice left the
+     * stream it names open; the signal stream carries ICE restarts), but it is closed after {@link
+     * #OVER_BOUND_MILLIS} unless it became the signal stream: a silent one holds its place only
+     * that long (its credit then comes back to the share as for any closed stream).
      */
     public static final class StreamsFromShare {
+        /** How long a stream from the share past the bound may take to show what it is. */
+        public static final long OVER_BOUND_MILLIS = 1_000;
+
         private final int max;
         private final AtomicInteger open = new AtomicInteger();
         private final AtomicInteger refused = new AtomicInteger();
@@ -84,7 +91,7 @@ public final class TunnelClient {
             return open.get();
         }
 
-        /** Streams from the share closed at once because the bound was reached. */
+        /** Streams from the share past the bound, closed after {@link #OVER_BOUND_MILLIS}. */
         public int refused() {
             return refused.get();
         }
@@ -95,14 +102,25 @@ public final class TunnelClient {
                 @Override
                 protected void initChannel(QuicStreamChannel ch) {
                     QuicStreamRelease.whenClosed(ch, SpliceHandler.ABORT_ERROR);
-                    if (open.incrementAndGet() > max) {
-                        open.decrementAndGet();
-                        refused.incrementAndGet();
-                        ch.close();
+                    ch.pipeline().addLast(new StreamAborts.NoticeOnly());
+                    if (open.incrementAndGet() <= max) {
+                        ch.closeFuture().addListener(f -> open.decrementAndGet());
                         return;
                     }
-                    ch.closeFuture().addListener(f -> open.decrementAndGet());
-                    ch.pipeline().addLast(new StreamAborts.NoticeOnly());
+                    open.decrementAndGet();
+                    ch.eventLoop()
+                            .schedule(
+                                    () -> {
+                                        // still reading what it is: not a notice, not signals
+                                        if (ch.isActive()
+                                                && ch.pipeline().get(StreamAborts.NoticeOnly.class)
+                                                        != null) {
+                                            refused.incrementAndGet();
+                                            ch.close();
+                                        }
+                                    },
+                                    OVER_BOUND_MILLIS,
+                                    TimeUnit.MILLISECONDS);
                 }
             };
         }

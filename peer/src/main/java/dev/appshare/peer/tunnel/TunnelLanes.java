@@ -37,13 +37,13 @@ import org.slf4j.LoggerFactory;
  * lane (several at once for a burst: a load test or a page of many images opens hundreds together;
  * at most {@link #maxLanes()} in all) and the stream waits for it, at most {@link #WAIT_MILLIS},
  * before it goes on the lanes there are (streams never move: a lane that takes longer leaves the
- * burst on the lanes that were up). A lane carries streams once the share has accepted it: its
- * first QUIC DATAGRAM on the lane ({@link #ACCEPTED}) says so, and a share that takes one
- * connection per session (older versions) closes the lane instead, which ends the tunnel's tries
- * but no stream. Lanes share the path, the keys pinned and the share's budgets of the session; the
- * first alone carries the path layer's signals, and its end ends the tunnel, which closes the
- * others. A lane that closes while the first is up ends its own streams, as any lost connection
- * does, and the tunnel opens no more.
+ * burst on the lanes that were up, and later streams no longer wait for it until a lane comes up).
+ * A lane carries streams once the share has accepted it: its first QUIC DATAGRAM on the lane
+ * ({@link #ACCEPTED}) says so, and a share that takes one connection per session (older versions)
+ * closes the lane instead, which ends the tunnel's tries but no stream. Lanes share the path, the
+ * keys pinned and the share's budgets of the session; the first alone carries the path layer's
+ * signals, and its end ends the tunnel, which closes the others. A lane that closes while the first
+ * is up ends its own streams, as any lost connection does, and the tunnel opens no more.
  *
  * <p>Thread-safe: streams open from the local sockets' loops.
  */
@@ -90,6 +90,8 @@ public final class TunnelLanes {
     private int opening; // on this: lanes opening now
     private boolean stopped; // on this: a lane failed, or the tunnel ended
     private ScheduledFuture<?> waitTimer; // on this
+    private boolean
+            waitedOut; // on this: a wait for the lanes opening ran out; none until one is up
 
     /**
      * @param first the tunnel's connection, up
@@ -160,10 +162,11 @@ public final class TunnelLanes {
             if (l.quic.isActive() && (best == null || l.open < best.open)) best = l;
         if (best == null) best = lanes.get(0); // all closing: the stream fails as it would have
         boolean grows = !stopped && first.isActive() && lanes.size() + opening < max;
-        if (!anyway && best.open >= STREAMS_PER_LANE && (opening > 0 || grows)) {
+        if (!anyway && best.open >= STREAMS_PER_LANE) {
             // one more lane for each STREAMS_PER_LANE waiting
             if (grows && waiting.size() >= STREAMS_PER_LANE * opening) openLane();
-            return null;
+            // wait for it, unless a wait for the lanes opening already ran out
+            if (opening > 0 && !waitedOut) return null;
         }
         best.open++;
         return best;
@@ -173,7 +176,11 @@ public final class TunnelLanes {
     private void drain(boolean anyway) {
         List<Runnable> go = new ArrayList<>();
         synchronized (this) {
-            if (anyway) waitTimer = null;
+            if (anyway) {
+                waitTimer = null;
+                // the lanes opening are slow (a lost word, a slow path): no more waits for them
+                if (!waiting.isEmpty() && opening > 0) waitedOut = true;
+            }
             while (!waiting.isEmpty()) {
                 Lane lane = place(anyway);
                 if (lane == null) break;
@@ -276,7 +283,10 @@ public final class TunnelLanes {
         boolean late;
         synchronized (this) {
             late = stopped || !first.isActive();
-            if (!late) lanes.add(lane);
+            if (!late) {
+                lanes.add(lane);
+                waitedOut = false;
+            }
         }
         if (late) {
             quic.close();

@@ -42,8 +42,7 @@ class ManyConnectionsTest {
                 TestServers.Tcp echo = TestServers.echo()) {
             Connector c = lab.connect(lab.share(echo.port()).name());
             int[] lanes = carry(c, () -> {});
-            assertTrue(
-                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
+            assertSpread(lanes);
         }
     }
 
@@ -61,11 +60,19 @@ class ManyConnectionsTest {
                             c,
                             () -> {
                                 cut.mode = UdpGate.Mode.OPEN;
-                                lab.awaitLine("Path: direct", before, 10_000);
+                                // time for an ICE restart too: on a slow machine the pair ICE
+                                // validated may have been given up while the 400 connected
+                                lab.awaitLine("Path: direct", before, 45_000);
                             });
-            assertTrue(
-                    lanes.length > 1, "the streams spread over lanes: " + Arrays.toString(lanes));
+            assertSpread(lanes);
         }
+    }
+
+    /** At least two lanes carried streams (one that came up after the burst would carry none). */
+    static void assertSpread(int[] lanes) {
+        assertTrue(
+                Arrays.stream(lanes).filter(n -> n > 0).count() > 1,
+                "the streams spread over lanes: " + Arrays.toString(lanes));
     }
 
     interface Between {

@@ -24,14 +24,14 @@ import org.slf4j.LoggerFactory;
  * netty's count of the credit left ({@link QuicChannel#peerAllowedStreams}) never exceeds quiche's
  * (it is refreshed when it reaches 0), so an open it allows is never refused.
  *
- * <p>At most {@value #MAX_WAITING} opens wait per tunnel, in order; more are dropped (an abort
- * notice then is lost, as when the tunnel closes). Waiting opens are retried every {@value
+ * <p>At most {@value #MAX_WAITING} opens wait per QUIC connection, in order; more are dropped (an
+ * abort notice then is lost, as when the tunnel closes). Waiting opens are retried every {@value
  * #RETRY_MILLIS} ms. All on the QUIC connection's event loop.
  */
 public final class StreamCredit {
     private static final Logger log = LoggerFactory.getLogger(StreamCredit.class);
 
-    /** Opens waiting for credit, per tunnel. */
+    /** Opens waiting for credit, per QUIC connection. */
     public static final int MAX_WAITING = 4_096;
 
     static final long RETRY_MILLIS = 20;
