@@ -75,9 +75,15 @@ public final class TunnelLanes {
      */
     public static final byte[] ACCEPTED = {0};
 
-    /** The lanes a tunnel opens: {@link #MAX_LANES}, or fewer with {@code -Dappshare.lanes=N}. */
+    /**
+     * The lanes a tunnel opens: one (none besides the first) unless {@code -Dappshare.lanes=N} (at
+     * most {@link #MAX_LANES}). Off by default for now: with several connections on one path, a
+     * stream's FIN from the share was lost now and then under heavy load (ManyConnectionsTest's
+     * path move, while the NAT lab ran on the same machine: about 1 run in 10, one to ten of 400
+     * connections never saw their end; never with one connection), and the cause is not found.
+     */
     public static int maxLanes() {
-        return Math.max(1, Math.min(MAX_LANES, Integer.getInteger("appshare.lanes", MAX_LANES)));
+        return Math.max(1, Math.min(MAX_LANES, Integer.getInteger("appshare.lanes", 1)));
     }
 
     private final QuicChannel first;
