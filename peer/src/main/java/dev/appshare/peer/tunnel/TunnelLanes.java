@@ -96,8 +96,8 @@ public final class TunnelLanes {
     private int opening; // on this: lanes opening now
     private boolean stopped; // on this: a lane failed, or the tunnel ended
     private ScheduledFuture<?> waitTimer; // on this
-    private boolean
-            waitedOut; // on this: a wait for the lanes opening ran out; none until one is up
+    // on this: a wait for the lanes opening ran out; no stream waits again until one is up
+    private boolean waitedOut;
 
     /**
      * @param first the tunnel's connection, up
