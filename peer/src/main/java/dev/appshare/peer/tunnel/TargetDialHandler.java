@@ -9,6 +9,7 @@ import dev.appshare.wire.net.SpliceHandler;
 import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.PausedStreams;
 import dev.appshare.wire.tunnel.StreamAborts;
+import dev.appshare.wire.tunnel.StreamEnds;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -200,6 +201,7 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
         }
         if (controlOnly != null
                 && request.kind() != StreamPreamble.PATH_SIGNALS
+                && request.kind() != StreamPreamble.STREAM_ENDS
                 && request.kind() != StreamPreamble.ABORT_STREAM) {
             early.release();
             early = null;
@@ -213,6 +215,18 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             // the connector's ICE restart signals
             if (ctx.channel() instanceof QuicStreamChannel signals)
                 PathSignals.adopt(signals, rest);
+            else {
+                rest.release();
+                ctx.close();
+            }
+            return;
+        }
+        if (request.kind() == StreamPreamble.STREAM_ENDS) {
+            ByteBuf rest = early;
+            early = null;
+            ctx.pipeline().remove(this);
+            // how the connector's streams ended
+            if (ctx.channel() instanceof QuicStreamChannel ends) StreamEnds.adopt(ends, rest);
             else {
                 rest.release();
                 ctx.close();

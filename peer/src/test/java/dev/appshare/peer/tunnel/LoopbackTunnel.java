@@ -45,13 +45,25 @@ final class LoopbackTunnel implements AutoCloseable {
     }
 
     LoopbackTunnel(ChannelHandler shareStreams, ChannelHandler connectorStreams) throws Exception {
+        this(shareStreams, connectorStreams, null, null);
+    }
+
+    /** With a handler first on each side's UDP channel (a {@code UdpGate}, say), if not null. */
+    LoopbackTunnel(
+            ChannelHandler shareStreams,
+            ChannelHandler connectorStreams,
+            ChannelHandler shareTap,
+            ChannelHandler connectorTap)
+            throws Exception {
         Channel s = null;
         Channel c = null;
         try {
-            s = bindShare(shareStreams);
+            s = bindShare(shareStreams, shareTap);
             c =
                     LoopbackUdp.bind(
-                            group, TunnelCodecs.client(connectKey, shareKey.fingerprint(), false));
+                            group,
+                            connectorTap,
+                            TunnelCodecs.client(connectKey, shareKey.fingerprint(), false));
             tunnel =
                     QuicChannel.newBootstrap(c)
                             .handler(new ChannelInboundHandlerAdapter())
@@ -69,9 +81,11 @@ final class LoopbackTunnel implements AutoCloseable {
         connector = c;
     }
 
-    private Channel bindShare(ChannelHandler shareStreams) throws InterruptedException {
+    private Channel bindShare(ChannelHandler shareStreams, ChannelHandler tap)
+            throws InterruptedException {
         return LoopbackUdp.bind(
                 group,
+                tap,
                 TunnelCodecs.server(
                         shareKey,
                         connectKey.fingerprint(),

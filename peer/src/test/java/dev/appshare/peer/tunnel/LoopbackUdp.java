@@ -14,10 +14,24 @@ final class LoopbackUdp {
 
     /** Binds a UDP channel on loopback whose pipeline is {@code codec}; waits for the bind. */
     static Channel bind(EventLoopGroup group, ChannelHandler codec) throws InterruptedException {
+        return bind(group, null, codec);
+    }
+
+    /** As {@link #bind(EventLoopGroup, ChannelHandler)}, with {@code tap} (if not null) first. */
+    static Channel bind(EventLoopGroup group, ChannelHandler tap, ChannelHandler codec)
+            throws InterruptedException {
         return new Bootstrap()
                 .group(group)
                 .channel(EventLoops.datagram())
-                .handler(codec)
+                .handler(
+                        tap == null
+                                ? codec
+                                : new io.netty.channel.ChannelInitializer<Channel>() {
+                                    @Override
+                                    protected void initChannel(Channel ch) {
+                                        ch.pipeline().addLast(tap, codec);
+                                    }
+                                })
                 .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
                 .sync()
                 .channel();

@@ -41,6 +41,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     private ChannelFuture lastWrite;
     private boolean unflushed;
     private boolean flushScheduled;
+    private boolean inputEnded;
     private final Runnable scheduledFlush = this::flushPeer;
     // Written by this channel's loop alone; read by any thread (the status line) in opaque mode:
     // atomic and soon visible, at no cost on the hot path (no fence, unlike a volatile).
@@ -179,6 +180,9 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
+            // Once: a stream's end may come by its end record and then by its FIN (StreamEnds).
+            if (inputEnded) return;
+            inputEnded = true;
             flushPeer(); // the FIN follows the last write, which must leave first
             ChannelFuture written = lastWrite != null ? lastWrite : peer.newSucceededFuture();
             written.addListener(
@@ -252,7 +256,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         }
         if (ch instanceof QuicStreamChannel stream) {
             // After our FIN only STOP_SENDING can carry this, and netty may drop it.
-            StreamAborts.aborting(stream);
+            StreamAborts.aborting(stream, error);
             stream.shutdown(error).addListener(f -> stream.close());
             return;
         }

@@ -173,9 +173,9 @@ public final class PathSignals {
     /**
      * The other peer never writes on our stream, nor ends it: anything it writes is dropped, and
      * its end (a reset, STOP_SENDING, a FIN) means it closed the stream: so do we ({@link
-     * Sender#usable} then says so).
+     * Sender#usable} then says so). Also on the stream of end records ({@link StreamEnds}).
      */
-    private static final class DropInbound extends ChannelInboundHandlerAdapter {
+    static final class DropInbound extends ChannelInboundHandlerAdapter {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ReferenceCountUtil.release(msg);
@@ -189,7 +189,7 @@ public final class PathSignals {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            log.debug("our signal stream ended: {}", cause.toString());
+            log.debug("our stream {} ended: {}", ctx.channel(), cause.toString());
             ctx.close();
         }
     }

@@ -50,11 +50,13 @@ public final class StreamAborts {
     }
 
     /**
-     * Makes {@code stream} findable by a notice from the other peer until it closes, and has netty
-     * forget it then ({@link QuicStreamRelease}).
+     * Makes {@code stream} findable by a notice or an end record from the other peer until it
+     * closes, has netty forget it then ({@link QuicStreamRelease}), and sends its end record
+     * ({@link StreamEnds}). Before the stream's first byte either way.
      */
     public static void track(QuicStreamChannel stream) {
         QuicStreamRelease.whenClosed(stream, SpliceHandler.ABORT_ERROR);
+        StreamEnds.watch(stream);
         QuicChannel quic = stream.parent();
         Map<Long, QuicStreamChannel> open = quic.attr(OPEN).get();
         if (open == null) {
@@ -67,11 +69,19 @@ public final class StreamAborts {
         stream.closeFuture().addListener(f -> tracked.remove(id, stream));
     }
 
+    /** The tracked stream with this id on {@code quic}, if still open; on its event loop. */
+    static QuicStreamChannel open(QuicChannel quic, long stream) {
+        Map<Long, QuicStreamChannel> open = quic.attr(OPEN).get();
+        return open == null ? null : open.get(stream);
+    }
+
     /**
-     * This side is aborting {@code stream}: if it already sent its FIN, tells the other peer on a
-     * stream of its own. Call before the stream is shut down.
+     * This side is aborting {@code stream} with {@code error}: its end record will say so, and if
+     * it already sent its FIN, the other peer is told on a stream of its own. Call before the
+     * stream is shut down.
      */
-    public static void aborting(QuicStreamChannel stream) {
+    public static void aborting(QuicStreamChannel stream, int error) {
+        StreamEnds.resetting(stream, error);
         if (!stream.isOutputShutdown() || !stream.parent().isActive()) return;
         byte[] notice = StreamPreamble.encodeAbort(stream.streamId());
         StreamCredit.open(
@@ -89,8 +99,7 @@ public final class StreamAborts {
      * FIN then closes it). Returns whether the named stream was still open.
      */
     public static boolean take(QuicStreamChannel notice, long stream) {
-        Map<Long, QuicStreamChannel> open = notice.parent().attr(OPEN).get();
-        QuicStreamChannel s = open == null ? null : open.get(stream);
+        QuicStreamChannel s = open(notice.parent(), stream);
         if (s != null) s.pipeline().fireExceptionCaught(new AbortedByPeerException(stream));
         notice.shutdownOutput();
         return s != null;
@@ -99,7 +108,8 @@ public final class StreamAborts {
     /**
      * The handler of every stream the other peer opens, for a side that takes no streams but
      * notices ({@code connect}): acts on an abort notice and ends the stream with its own FIN,
-     * hands a signal stream to {@link PathSignals}; any other stream is closed at once.
+     * hands a signal stream to {@link PathSignals} and end records to {@link StreamEnds}; any other
+     * stream is closed at once.
      */
     public static final class NoticeOnly extends ChannelInboundHandlerAdapter {
         private ByteBuf held;
@@ -122,11 +132,12 @@ public final class StreamAborts {
             }
             if (r == null) return; // more to come
             QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
-            if (r.kind() == StreamPreamble.PATH_SIGNALS) {
+            if (r.kind() == StreamPreamble.PATH_SIGNALS || r.kind() == StreamPreamble.STREAM_ENDS) {
                 ByteBuf rest = held;
                 held = null;
                 ctx.pipeline().remove(this);
-                PathSignals.adopt(stream, rest);
+                if (r.kind() == StreamPreamble.PATH_SIGNALS) PathSignals.adopt(stream, rest);
+                else StreamEnds.adopt(stream, rest);
                 return;
             }
             held.release();

@@ -20,6 +20,9 @@ import java.nio.ByteBuffer;
  * 0x05 | frames        PATH_SIGNALS      no connection: the sender's ICE restart signals follow,
  *                                        framed as on the control connection (either peer opens
  *                                        one; see PathSignals)
+ * 0x06 | records       STREAM_ENDS       no connection: how the sender's streams ended, a
+ *                                        17-byte record each (either peer opens one; see
+ *                                        StreamEnds)
  * </pre>
  *
  * Any other first byte is a protocol error and resets the stream; the values leave room for later
@@ -32,6 +35,7 @@ public final class StreamPreamble {
     public static final byte OPEN_PORT_OR_ONLY = 0x03;
     public static final byte ABORT_STREAM = 0x04;
     public static final byte PATH_SIGNALS = 0x05;
+    public static final byte STREAM_ENDS = 0x06;
 
     /**
      * The longest preamble: a kind byte and a u64 stream id. The sharer holds no more before it
@@ -95,7 +99,7 @@ public final class StreamPreamble {
         if (!in.isReadable()) return null;
         byte kind = in.getByte(in.readerIndex());
         switch (kind) {
-            case OPEN_TCP, PATH_SIGNALS -> {
+            case OPEN_TCP, PATH_SIGNALS, STREAM_ENDS -> {
                 in.skipBytes(1);
                 return new Request(kind, 0);
             }

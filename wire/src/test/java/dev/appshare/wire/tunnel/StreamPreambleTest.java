@@ -48,13 +48,13 @@ class StreamPreambleTest {
         assertEquals(1, in.readableBytes());
         assertThrows(
                 IllegalArgumentException.class,
-                () -> StreamPreamble.decode(Unpooled.wrappedBuffer(new byte[] {0x06, 0, 22})));
-        // the signal stream's kind is one byte; its frames follow
-        ByteBuf signals = Unpooled.wrappedBuffer(new byte[] {StreamPreamble.PATH_SIGNALS, 0, 5});
-        assertEquals(
-                new StreamPreamble.Request(StreamPreamble.PATH_SIGNALS, 0),
-                StreamPreamble.decode(signals));
-        assertEquals(2, signals.readableBytes());
+                () -> StreamPreamble.decode(Unpooled.wrappedBuffer(new byte[] {0x07, 0, 22})));
+        // the signal stream's kind is one byte; its frames follow; so do the end records
+        for (byte kind : new byte[] {StreamPreamble.PATH_SIGNALS, StreamPreamble.STREAM_ENDS}) {
+            ByteBuf signals = Unpooled.wrappedBuffer(new byte[] {kind, 0, 5});
+            assertEquals(new StreamPreamble.Request(kind, 0), StreamPreamble.decode(signals));
+            assertEquals(2, signals.readableBytes());
+        }
         assertThrows(IllegalArgumentException.class, () -> StreamPreamble.encode(65536, false));
     }
 
