@@ -44,17 +44,22 @@ import org.slf4j.LoggerFactory;
  *   any other how     ignored (room for later kinds)
  * </pre>
  *
- * A peer sends a record for every tunnelled stream ({@link StreamAborts#track}) whose channel
- * closes while the QUIC connection is up, on one stream it opens the first time it has one; it
- * reads the one the other peer opened (a second is closed). A record for a stream that is still
- * open here acts as the end it names would: a FIN once this side has read the final size (as {@link
- * ChannelInputShutdownEvent}, which the splice takes once: the real FIN may still follow), a RESET
- * at once (as {@link QuicStreamResetException}); a record for a stream already closed here (the
- * usual case: the end itself arrived) is dropped. At most {@value #MAX_QUEUED} records wait for the
- * stream to open, or for room in its window (a peer that does not read them): later ones are
- * dropped (the ends themselves still usually arrive). A peer that predates the records refuses the
- * stream (an old share logs one rate-limited line for it); nothing else changes. All of it runs on
- * the QUIC connection's event loop, which its streams share.
+ * {@code connect} and {@code share} send a record for every stream they track ({@link
+ * StreamAborts#track}: the tunnelled streams; on the share, every stream the connector opens) whose
+ * channel closes while the QUIC connection is up, on one stream each opens the first time it has
+ * one, and read the one the other opened (a second one open at the same time is closed). A record
+ * for a stream that is still open here acts as the end it names would, on a later task of the loop:
+ * a FIN once this side has read the final size (as {@link ChannelInputShutdownEvent}, which the
+ * splice takes once: the real FIN may still follow), a RESET at once (as {@link
+ * QuicStreamResetException}); a record for a stream already closed here (the usual case: the end
+ * itself arrived), never opened here, or of an unknown kind is dropped. At most {@value
+ * #MAX_QUEUED} records wait for the stream to open or for room in its window (a peer that does not
+ * read them): later ones are dropped (the ends themselves still almost always arrive). If the
+ * stream cannot be opened (the other peer refuses it: it predates the records and resets an unknown
+ * preamble, an old share with one rate-limited line; or it is over its budget), that QUIC
+ * connection sends no more records. The gateway reads the share's records and drops them: its
+ * streams are not tracked (its HTTP codec sits first in their pipelines). All of it runs on the
+ * QUIC connection's event loop, which its streams share.
  */
 public final class StreamEnds {
     private static final Logger log = LoggerFactory.getLogger(StreamEnds.class);
@@ -184,7 +189,32 @@ public final class StreamEnds {
                     "stream {}: its end came by record, at {} bytes",
                     ((QuicStreamChannel) ctx.channel()).streamId(),
                     read);
-            ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            later(() -> ctx.fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE));
+        }
+
+        /** The other peer's record: it reset its half with {@code error}. */
+        void peerReset(long error) {
+            if (ctx.isRemoved()) return;
+            later(
+                    () ->
+                            ctx.fireExceptionCaught(
+                                    new QuicStreamResetException(
+                                            "the other peer reset the stream (its end record)",
+                                            error)));
+        }
+
+        /**
+         * On a later task of the loop, not now: netty hands a stream's own end over only when its
+         * reader asks for more, but a record comes when it comes, possibly while the handler that
+         * takes the end is being swapped (the share adds the splice in a task after its dial ends,
+         * and an end fired before that would go nowhere).
+         */
+        private void later(Runnable r) {
+            ctx.executor()
+                    .execute(
+                            () -> {
+                                if (!ctx.isRemoved() && ctx.channel().isActive()) r.run();
+                            });
         }
 
         /** Bytes read and written (for tests). */
@@ -223,10 +253,8 @@ public final class StreamEnds {
                 if (o != null) o.peerEnded(value);
             } else if (how == RESET) {
                 log.debug("stream {}: its reset came by record ({})", id, value);
-                s.pipeline()
-                        .fireExceptionCaught(
-                                new QuicStreamResetException(
-                                        "the other peer reset the stream (its end record)", value));
+                Offsets o = s.pipeline().get(Offsets.class);
+                if (o != null) o.peerReset(value);
             }
         }
 
@@ -296,7 +324,10 @@ public final class StreamEnds {
                                         Unpooled.wrappedBuffer(
                                                 new byte[] {StreamPreamble.STREAM_ENDS}));
                                 stream = s;
-                                while (!queued.isEmpty()) s.write(queued.poll());
+                                while (!queued.isEmpty()) {
+                                    unsent++;
+                                    s.write(queued.poll()).addListener(f -> unsent--);
+                                }
                                 s.flush();
                             },
                             this::fail);
