@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * Hundreds of connections opened at once through one tunnel, as a load test or a busy page does:
  * they spread over the tunnel's QUIC connections (TunnelLanes), as many as they need, and every one
- * carries its own bytes there and back (compared by digest), twice. The case where the tunnel,
- * lanes and all, moves from the relay to the direct path between the two rounds is disabled: it
- * found the defect that keeps lanes off by default (TunnelLanes.maxLanes).
+ * carries its own bytes there and back (compared by digest), twice; also over a direct path that
+ * loses 2% of its datagrams. The case where the tunnel, lanes and all, moves from the relay to the
+ * direct path between the two rounds is disabled: it found the defects that keep lanes off by
+ * default (TunnelLanes.maxLanes).
  */
 class ManyConnectionsTest {
     static final int CONNECTIONS = 400; // four lanes' worth (TunnelLanes.STREAMS_PER_LANE)
@@ -63,9 +64,11 @@ class ManyConnectionsTest {
 
     @Test
     @Disabled(
-            "a known defect, why lanes are off by default (TunnelLanes.maxLanes): under heavy load"
-                    + " (the NAT lab on the same machine) about 1 run in 10 leaves one to ten"
-                    + " connections without their end (a FIN from the share lost); cause not found")
+            "why lanes are off by default (TunnelLanes.maxLanes): under heavy load (the NAT lab on"
+                    + " the same machine) about 1 run in 10 left connections without their end (a"
+                    + " FIN lost by quiche: end records make up for it now, 0 of 21 since), and 1"
+                    + " run in 22 since left 9 connections short of one packet's worth of the"
+                    + " client's bytes for 60 s; cause not found")
     void connectionsOnLanesMoveFromTheRelayToTheDirectPathTogether() throws Exception {
         UdpGate cut = new UdpGate(UdpGate.Mode.ALL_BUT_STUN); // the relay carries until it opens
         try (Lab lab = Lab.with(Transport.AUTO);
@@ -84,6 +87,21 @@ class ManyConnectionsTest {
                                 lab.awaitLine("Path: direct", before, 45_000);
                             });
             assertSpread(lanes);
+        }
+    }
+
+    @Test
+    void connectionsOnLanesOverALossyPathEachCarryTheirBytesAndEnd() throws Exception {
+        UdpGate lossy = new UdpGate(UdpGate.Mode.OPEN);
+        try (Lab lab = Lab.with(Transport.DIRECT);
+                TestServers.Tcp echo = TestServers.echo()) {
+            lab.connectorTap = () -> lossy;
+            Connector c = lab.connect(lab.share(echo.port()).name());
+            lossy.loss = 0.02;
+            lossy.mode = UdpGate.Mode.LOSSY;
+            int[] lanes = carry(c, () -> {});
+            assertSpread(lanes);
+            assertTrue(lossy.droppedIn.get() + lossy.droppedOut.get() > 0, "datagrams were lost");
         }
     }
 
