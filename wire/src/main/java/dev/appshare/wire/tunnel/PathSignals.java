@@ -61,21 +61,23 @@ public final class PathSignals {
      * the stream's pipeline already.
      */
     public static void adopt(QuicStreamChannel stream, ByteBuf rest) {
-        QuicChannel quic = stream.parent();
-        Consumer<RendezvousMessage> sink = quic.attr(SINK).get();
-        if (sink == null || quic.attr(READING).setIfAbsent(Boolean.TRUE) != null) {
+        Consumer<RendezvousMessage> sink = stream.parent().attr(SINK).get();
+        if (sink == null) {
             rest.release();
-            log.debug("closed a signal stream: {}", sink == null ? "not listening" : "a second");
+            log.debug("closed a signal stream: not listening");
             stream.close();
             return;
         }
-        stream.closeFuture().addListener(f -> quic.attr(READING).set(null));
-        RendezvousFrames.install(stream.pipeline());
-        stream.pipeline().addLast("path-signals", new Reader(sink));
-        stream.config().setAutoRead(true);
-        if (rest.isReadable()) stream.pipeline().fireChannelRead(rest);
-        else rest.release();
-        stream.read();
+        boolean adopted =
+                PeerControlStream.adopt(
+                        stream,
+                        rest,
+                        READING,
+                        p -> {
+                            RendezvousFrames.install(p);
+                            p.addLast("path-signals", new Reader(sink));
+                        });
+        if (!adopted) log.debug("closed a signal stream: a second");
     }
 
     /** Hands each SIGNAL on; anything the framing refuses closes the stream. */

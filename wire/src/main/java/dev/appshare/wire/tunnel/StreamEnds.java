@@ -121,19 +121,13 @@ public final class StreamEnds {
      * the stream's pipeline already.
      */
     public static void adopt(QuicStreamChannel stream, ByteBuf rest) {
-        QuicChannel quic = stream.parent();
-        if (quic.attr(READING).setIfAbsent(Boolean.TRUE) != null) {
-            rest.release();
-            log.debug("closed a second stream of end records");
-            stream.close();
-            return;
-        }
-        stream.closeFuture().addListener(f -> quic.attr(READING).set(null));
-        stream.pipeline().addLast(new FixedLengthFrameDecoder(RECORD_LENGTH), new Reader());
-        stream.config().setAutoRead(true);
-        if (rest.isReadable()) stream.pipeline().fireChannelRead(rest);
-        else rest.release();
-        stream.read();
+        boolean adopted =
+                PeerControlStream.adopt(
+                        stream,
+                        rest,
+                        READING,
+                        p -> p.addLast(new FixedLengthFrameDecoder(RECORD_LENGTH), new Reader()));
+        if (!adopted) log.debug("closed a second stream of end records");
     }
 
     /**
