@@ -77,10 +77,10 @@ public final class TunnelLanes {
 
     /**
      * The lanes a tunnel opens: one (none besides the first) unless {@code -Dappshare.lanes=N} (at
-     * most {@link #MAX_LANES}). Off by default for now: with several connections on one path, a
-     * stream's FIN from the share was lost now and then under heavy load (ManyConnectionsTest's
-     * path move, while the NAT lab ran on the same machine: about 1 run in 10, one to ten of 400
-     * connections never saw their end; never with one connection), and the cause is not found.
+     * most {@link #MAX_LANES}). Off by default for now: ManyConnectionsTest's path move, run while
+     * the NAT lab loaded the same machine, left a few of 400 connections stuck in 3 of 63 runs,
+     * their last bytes or their end seemingly never leaving connect (docs/architecture.md); never
+     * seen with one connection.
      */
     public static int maxLanes() {
         return Math.max(1, Math.min(MAX_LANES, Integer.getInteger("appshare.lanes", 1)));
