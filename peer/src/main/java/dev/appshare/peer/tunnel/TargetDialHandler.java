@@ -6,10 +6,9 @@ import dev.appshare.wire.net.HostPort;
 import dev.appshare.wire.net.LineBudget;
 import dev.appshare.wire.net.RejectionLog;
 import dev.appshare.wire.net.SpliceHandler;
-import dev.appshare.wire.tunnel.PathSignals;
 import dev.appshare.wire.tunnel.PausedStreams;
+import dev.appshare.wire.tunnel.PeerControlStream;
 import dev.appshare.wire.tunnel.StreamAborts;
-import dev.appshare.wire.tunnel.StreamEnds;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
@@ -200,37 +199,19 @@ public final class TargetDialHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (controlOnly != null
-                && request.kind() != StreamPreamble.PATH_SIGNALS
-                && request.kind() != StreamPreamble.STREAM_ENDS
+                && !PeerControlStream.opens(request.kind())
                 && request.kind() != StreamPreamble.ABORT_STREAM) {
             early.release();
             early = null;
             refuse(ctx, "a stream: " + controlOnly + "; reset", StreamPreamble.BUSY_ERROR);
             return;
         }
-        if (request.kind() == StreamPreamble.PATH_SIGNALS) {
+        if (PeerControlStream.opens(request.kind())) {
             ByteBuf rest = early;
             early = null;
             ctx.pipeline().remove(this);
-            // the connector's ICE restart signals
-            if (ctx.channel() instanceof QuicStreamChannel signals)
-                PathSignals.adopt(signals, rest);
-            else {
-                rest.release();
-                ctx.close();
-            }
-            return;
-        }
-        if (request.kind() == StreamPreamble.STREAM_ENDS) {
-            ByteBuf rest = early;
-            early = null;
-            ctx.pipeline().remove(this);
-            // how the connector's streams ended
-            if (ctx.channel() instanceof QuicStreamChannel ends) StreamEnds.adopt(ends, rest);
-            else {
-                rest.release();
-                ctx.close();
-            }
+            // the connector's ICE restart signals, or how its streams ended
+            PeerControlStream.take(ctx.channel(), request.kind(), rest);
             return;
         }
         if (request.kind() == StreamPreamble.ABORT_STREAM) {

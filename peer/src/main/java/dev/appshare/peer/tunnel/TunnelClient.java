@@ -71,8 +71,8 @@ public final class TunnelClient {
      * silent streams (about 2 KB each). Past this bound a new stream from the share still gets its
      * first bytes read, for a share's control streams must not be lost (an abort notice left the
      * stream it names open; the signal stream carries ICE restarts), but it is closed after {@link
-     * #OVER_BOUND_MILLIS} unless it became the signal stream: a silent one holds its place only
-     * that long (its credit then comes back to the share as for any closed stream).
+     * #OVER_BOUND_MILLIS} unless it became the signal stream or the end records: a silent one holds
+     * its place only that long (its credit then comes back to the share as for any closed stream).
      */
     public static final class StreamsFromShare {
         /** How long a stream from the share past the bound may take to show what it is. */
@@ -111,7 +111,8 @@ public final class TunnelClient {
                     ch.eventLoop()
                             .schedule(
                                     () -> {
-                                        // still reading what it is: not a notice, not signals
+                                        // still reading what it is: not a notice, signals or end
+                                        // records
                                         if (ch.isActive()
                                                 && ch.pipeline().get(StreamAborts.NoticeOnly.class)
                                                         != null) {

@@ -1,6 +1,7 @@
 package dev.appshare.wire.tunnel;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.quic.QuicChannel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
@@ -12,8 +13,33 @@ import java.util.function.Consumer;
  * records): one of each kind at a time per QUIC connection, read as it comes. A second one while
  * the first is open is closed: a peer that opened several would make this side hold and read each.
  */
-final class PeerControlStream {
+public final class PeerControlStream {
     private PeerControlStream() {}
+
+    /**
+     * Whether a preamble of this kind opens one of the other peer's long-lived control streams:
+     * {@link StreamPreamble#PATH_SIGNALS} or {@link StreamPreamble#STREAM_ENDS}.
+     */
+    public static boolean opens(byte kind) {
+        return kind == StreamPreamble.PATH_SIGNALS || kind == StreamPreamble.STREAM_ENDS;
+    }
+
+    /**
+     * Hands {@code ch}, whose preamble said {@code kind} (one that {@link #opens}), to its reader
+     * ({@link PathSignals#adopt}, {@link StreamEnds#adopt}); {@code rest} is what followed the
+     * preamble, owned here from now on. A channel that is not a QUIC stream (a test's) is closed.
+     * The caller's handlers must be off the pipeline already.
+     */
+    public static void take(Channel ch, byte kind, ByteBuf rest) {
+        if (!(ch instanceof QuicStreamChannel stream)) {
+            rest.release();
+            ch.close();
+        } else if (kind == StreamPreamble.PATH_SIGNALS) {
+            PathSignals.adopt(stream, rest);
+        } else {
+            StreamEnds.adopt(stream, rest);
+        }
+    }
 
     /**
      * Adopts {@code stream}, whose preamble was read ({@code rest}: what followed it, owned here

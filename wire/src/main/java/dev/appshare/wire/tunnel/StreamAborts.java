@@ -132,12 +132,11 @@ public final class StreamAborts {
             }
             if (r == null) return; // more to come
             QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
-            if (r.kind() == StreamPreamble.PATH_SIGNALS || r.kind() == StreamPreamble.STREAM_ENDS) {
+            if (PeerControlStream.opens(r.kind())) {
                 ByteBuf rest = held;
                 held = null;
                 ctx.pipeline().remove(this);
-                if (r.kind() == StreamPreamble.PATH_SIGNALS) PathSignals.adopt(stream, rest);
-                else StreamEnds.adopt(stream, rest);
+                PeerControlStream.take(stream, r.kind(), rest);
                 return;
             }
             held.release();

@@ -210,15 +210,6 @@ public final class StreamEnds {
                                 if (!ctx.isRemoved() && ctx.channel().isActive()) r.run();
                             });
         }
-
-        /** Bytes read and written (for tests). */
-        long read() {
-            return read;
-        }
-
-        long written() {
-            return written;
-        }
     }
 
     /** Acts on each record of the other peer's stream of records. */
