@@ -98,7 +98,6 @@ class PublicGatewayTest {
         ExecutorService pool = Executors.newFixedThreadPool(visitors);
         CountDownLatch answered = new CountDownLatch(visitors);
         CountDownLatch counted = new CountDownLatch(1);
-        System.setProperty("appshare.lanes", "8"); // off by default (TunnelLanes.maxLanes)
         try (GatewayLab lab = new GatewayLab()) {
             Origin origin = lab.origin("app");
             lab.sharePublic(origin, "web-app");
@@ -143,7 +142,6 @@ class PublicGatewayTest {
                     Arrays.stream(lanes).filter(n -> n > 0).count() > 1,
                     "the streams spread over lanes: " + Arrays.toString(lanes));
         } finally {
-            System.clearProperty("appshare.lanes");
             pool.shutdownNow();
         }
     }

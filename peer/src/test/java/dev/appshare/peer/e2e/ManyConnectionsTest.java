@@ -18,9 +18,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -29,24 +26,13 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Hundreds of connections opened at once through one tunnel, as a load test or a busy page does:
  * they spread over the tunnel's QUIC connections (TunnelLanes), as many as they need, and every one
  * carries its own bytes there and back (compared by digest), twice; also over a direct path that
- * loses 2% of its datagrams. The case where the tunnel, lanes and all, moves from the relay to the
- * direct path between the two rounds is disabled: it found the defects that keep lanes off by
- * default (TunnelLanes.maxLanes).
+ * loses 2% of its datagrams, and while the tunnel, lanes and all, moves from the relay to the
+ * direct path between the two rounds. That last case found a FIN quiche never sends (StreamEnds):
+ * under the NAT lab's load a few connections in about 1 run in 20 kept waiting for their end.
  */
 class ManyConnectionsTest {
     static final int CONNECTIONS = 400; // four lanes' worth (TunnelLanes.STREAMS_PER_LANE)
     static final int BYTES = 16 << 10;
-
-    // lanes are off by default (TunnelLanes.maxLanes): these tests turn them on
-    @BeforeAll
-    static void lanesOn() {
-        System.setProperty("appshare.lanes", "8");
-    }
-
-    @AfterAll
-    static void lanesBack() {
-        System.clearProperty("appshare.lanes");
-    }
 
     @ParameterizedTest(name = "over {0}")
     @EnumSource(
@@ -63,11 +49,6 @@ class ManyConnectionsTest {
     }
 
     @Test
-    @Disabled(
-            "why lanes are off by default (TunnelLanes.maxLanes): under heavy load (the NAT lab on"
-                    + " the same machine) 3 of 63 runs with end records left 6 to 9 connections"
-                    + " stuck: their last bytes or their end never left connect, it seems (see"
-                    + " docs/architecture.md); cause not found")
     void connectionsOnLanesMoveFromTheRelayToTheDirectPathTogether() throws Exception {
         UdpGate cut = new UdpGate(UdpGate.Mode.ALL_BUT_STUN); // the relay carries until it opens
         try (Lab lab = Lab.with(Transport.AUTO);

@@ -12,6 +12,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 import io.netty.handler.ssl.SslHandler;
@@ -195,7 +196,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
                                     peer.close();
                                     return;
                                 }
-                                dp.shutdownOutput()
+                                shutdownOutput(dp)
                                         .addListener(
                                                 (ChannelFutureListener)
                                                         s -> {
@@ -272,6 +273,18 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
             }
         }
         ch.close();
+    }
+
+    /**
+     * Ends {@code ch}'s sending half. A QUIC stream's FIN goes as a frame through its pipeline
+     * (netty's {@code shutdownOutput} bypasses it), so that the end records ({@link
+     * dev.appshare.wire.tunnel.StreamEnds}) see it leave.
+     */
+    private static ChannelFuture shutdownOutput(DuplexChannel ch) {
+        if (!(ch instanceof QuicStreamChannel stream)) return ch.shutdownOutput();
+        if (stream.isOutputShutdown()) return stream.newSucceededFuture();
+        QuicSendBatch.hold(stream.parent());
+        return stream.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true));
     }
 
     private static boolean isInputShutdown(Channel ch) {

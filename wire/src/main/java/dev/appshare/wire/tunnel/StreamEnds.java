@@ -32,10 +32,16 @@ import org.slf4j.LoggerFactory;
  * 0.24.5, #2358). The peer that ends its half second (it has read the other's FIN already), or
  * right after a spurious retransmission was acknowledged, is the one whose end may vanish; the
  * other then waits for it forever, its TCP connection half open: a client that read its whole
- * answer never sees the server close. Seen about once in 4,000 connections on loopback under load
- * (ManyConnectionsTest's moving case) and once in 300 resets (StreamBudgetTest), and on a lossy
- * network far more often. The records ride a stream that never ends, so QUIC resends them until
- * they arrive.
+ * answer never sees the server close. And quiche may never send a FIN at all: a FIN written alone
+ * (no bytes with it, as a splice's is when its TCP connection ends) while an earlier range of the
+ * stream waits to be sent again is not queued on its own, and once that range has left, nothing
+ * ends at the final size to carry it if the stream's last bytes were acknowledged meanwhile (seen
+ * in a qlog of ManyConnectionsTest's moving case: the FIN set at 32,771, the resent range ending at
+ * 30,720, no frame with the FIN ever after; the same in quiche's master of late 2026). That stream
+ * is still half open, so its close never comes to send a record. Seen about once in 4,000
+ * connections on loopback under load (ManyConnectionsTest's moving case) and once in 300 resets
+ * (StreamBudgetTest), and on a lossy network far more often. The records ride a stream that never
+ * ends, so QUIC resends them until they arrive.
  *
  * <pre>
  * 0x06 | record | record | ...    record = u8 how | u64 stream id | u64 value   (17 bytes)
@@ -45,21 +51,23 @@ import org.slf4j.LoggerFactory;
  * </pre>
  *
  * {@code connect} and {@code share} send a record for every stream they track ({@link
- * StreamAborts#track}: the tunnelled streams; on the share, every stream the connector opens) whose
- * channel closes while the QUIC connection is up, on one stream each opens the first time it has
- * one, and read the one the other opened (a second one open at the same time is closed). A record
- * for a stream that is still open here acts as the end it names would, on a later task of the loop:
- * a FIN once this side has read the final size (as {@link ChannelInputShutdownEvent}, which the
- * splice takes once: the real FIN may still follow), a RESET at once (as {@link
- * QuicStreamResetException}); a record for a stream already closed here (the usual case: the end
- * itself arrived), never opened here, or of an unknown kind is dropped. At most {@value
- * #MAX_QUEUED} records wait for the stream to open or for room in its window (a peer that does not
- * read them): later ones are dropped (the ends themselves still almost always arrive). If the
- * stream cannot be opened (the other peer refuses it: it predates the records and resets an unknown
- * preamble, an old share with one rate-limited line; or it is over its budget), that QUIC
- * connection sends no more records. The gateway reads the share's records and drops them: its
- * streams are not tracked (its HTTP codec sits first in their pipelines). All of it runs on the
- * QUIC connection's event loop, which its streams share.
+ * StreamAborts#track}: the tunnelled streams; on the share, every stream the connector opens): a
+ * FIN record as soon as QUIC has taken the FIN (a {@link QuicStreamFrame} with its FIN written
+ * through the stream's pipeline, as the splice ends its half), else one when the channel closes (a
+ * RESET record if this side reset it), while the QUIC connection is up; on one stream each opens
+ * the first time it has one, and read the one the other opened (a second one open at the same time
+ * is closed). A record for a stream that is still open here acts as the end it names would, on a
+ * later task of the loop: a FIN once this side has read the final size (as {@link
+ * ChannelInputShutdownEvent}, which the splice takes once: the real FIN usually follows or came
+ * first), a RESET at once (as {@link QuicStreamResetException}); a record for a stream already
+ * closed here, never opened here, or of an unknown kind is dropped. At most {@value #MAX_QUEUED}
+ * records wait for the stream to open or for room in its window (a peer that does not read them):
+ * later ones are dropped (the ends themselves still almost always arrive). If the stream cannot be
+ * opened (the other peer refuses it: it predates the records and resets an unknown preamble, an old
+ * share with one rate-limited line; or it is over its budget), that QUIC connection sends no more
+ * records. The gateway reads the share's records and drops them: its streams are not tracked (its
+ * HTTP codec sits first in their pipelines). All of it runs on the QUIC connection's event loop,
+ * which its streams share.
  */
 public final class StreamEnds {
     private static final Logger log = LoggerFactory.getLogger(StreamEnds.class);
@@ -86,19 +94,27 @@ public final class StreamEnds {
         stream.closeFuture()
                 .addListener(
                         f -> {
-                            QuicChannel quic = stream.parent();
-                            if (!quic.isActive()) return; // the whole tunnel ended
-                            ByteBuf record =
-                                    offsets.resetError >= 0
-                                            ? record(RESET, stream.streamId(), offsets.resetError)
-                                            : record(FIN, stream.streamId(), offsets.written);
-                            Sender s = quic.attr(SENDER).get();
-                            if (s == null) {
-                                s = new Sender(quic);
-                                quic.attr(SENDER).set(s);
+                            if (offsets.resetError >= 0) {
+                                send(stream, record(RESET, stream.streamId(), offsets.resetError));
+                            } else if (!offsets.finRecorded) {
+                                send(stream, record(FIN, stream.streamId(), offsets.written));
                             }
-                            s.send(record);
                         });
+    }
+
+    /** Sends {@code record} on {@code stream}'s connection, unless the whole tunnel ended. */
+    private static void send(QuicStreamChannel stream, ByteBuf record) {
+        QuicChannel quic = stream.parent();
+        if (!quic.isActive()) {
+            record.release();
+            return;
+        }
+        Sender s = quic.attr(SENDER).get();
+        if (s == null) {
+            s = new Sender(quic);
+            quic.attr(SENDER).set(s);
+        }
+        s.send(record);
     }
 
     /**
@@ -140,6 +156,7 @@ public final class StreamEnds {
         private long peerFinalSize = -1;
         private boolean ended; // the end of input was passed on
         private long resetError = -1;
+        private boolean finRecorded; // the FIN's record is sent: none again at the close
         private ChannelHandlerContext ctx;
 
         @Override
@@ -156,9 +173,30 @@ public final class StreamEnds {
 
         @Override
         public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-            if (msg instanceof ByteBuf b) written += b.readableBytes();
-            else if (msg instanceof QuicStreamFrame f) written += f.content().readableBytes();
-            ctx.write(msg, promise);
+            boolean fin = false;
+            if (msg instanceof ByteBuf b) {
+                written += b.readableBytes();
+            } else if (msg instanceof QuicStreamFrame f) {
+                written += f.content().readableBytes();
+                fin = f.hasFin();
+            }
+            if (!fin || finRecorded) {
+                ctx.write(msg, promise);
+                return;
+            }
+            // The FIN's record leaves once QUIC has taken the FIN, not at the close: quiche may
+            // never send a FIN that carries no bytes (see the class comment), and then the stream
+            // does not close here either, until the other peer ends its half.
+            long finalSize = written;
+            ChannelPromise p = promise.unvoid();
+            ctx.write(msg, p);
+            p.addListener(
+                    done -> {
+                        if (!done.isSuccess() || finRecorded || resetError >= 0) return;
+                        finRecorded = true;
+                        QuicStreamChannel stream = (QuicStreamChannel) ctx.channel();
+                        send(stream, record(FIN, stream.streamId(), finalSize));
+                    });
         }
 
         @Override
