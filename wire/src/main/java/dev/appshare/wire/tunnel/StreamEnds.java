@@ -85,7 +85,8 @@ public final class StreamEnds {
     private StreamEnds() {}
 
     /**
-     * Counts {@code stream}'s bytes both ways from now on and sends its record when it closes. From
+     * Counts {@code stream}'s bytes both ways from now on and sends its record: a FIN record once
+     * QUIC takes its FIN (written as a frame through the pipeline), else one when it closes. From
      * {@link StreamAborts#track}, before the stream's first byte either way.
      */
     static void watch(QuicStreamChannel stream) {
