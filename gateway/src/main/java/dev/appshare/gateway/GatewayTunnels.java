@@ -5,10 +5,9 @@ import dev.appshare.peer.tunnel.PeerIdentity;
 import dev.appshare.rendezvous.RendezvousServer;
 import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.wire.net.AddressBudget;
-import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.tunnel.StreamAborts;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.quic.QuicStreamChannel;
-import io.netty.handler.codec.quic.QuicStreamRelease;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.netty.util.concurrent.Promise;
@@ -185,8 +184,10 @@ final class GatewayTunnels implements AutoCloseable {
                         }
                         return;
                     }
-                    QuicStreamRelease.whenClosed(
-                            (QuicStreamChannel) x.getNow(), SpliceHandler.ABORT_ERROR);
+                    // netty forgets it once closed; the end records count its bytes from its
+                    // first (before the visitor's listener writes the preamble), and its end
+                    // leaves by record too if QUIC loses it (StreamEnds)
+                    StreamAborts.track((QuicStreamChannel) x.getNow());
                     ((QuicStreamChannel) x.getNow())
                             .closeFuture()
                             .addListener(

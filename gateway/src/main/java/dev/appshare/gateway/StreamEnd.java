@@ -1,6 +1,7 @@
 package dev.appshare.gateway;
 
 import dev.appshare.wire.net.SpliceHandler;
+import dev.appshare.wire.tunnel.StreamEnds;
 import io.netty.channel.Channel;
 import io.netty.handler.codec.quic.QuicStreamChannel;
 
@@ -19,7 +20,7 @@ final class StreamEnd {
     private StreamEnd() {}
 
     static void close(Channel stream) {
-        if (stream instanceof QuicStreamChannel s && s.isActive() && !s.isInputShutdown()) {
+        if (stream instanceof QuicStreamChannel s && s.isActive() && !StreamEnds.inputEnded(s)) {
             SpliceHandler.abort(s);
             return;
         }

@@ -3,6 +3,7 @@ package dev.appshare.gateway;
 import dev.appshare.rendezvous.ShareRegistry;
 import dev.appshare.wire.http.BasicAuth;
 import dev.appshare.wire.net.EventLoops;
+import dev.appshare.wire.tunnel.StreamEnds;
 import dev.appshare.wire.tunnel.StreamPreamble;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -412,12 +413,18 @@ final class VisitorHandler extends ChannelInboundHandlerAdapter {
                         });
     }
 
-    /** On the stream's loop: the preamble, then the request codec, then the visitor's requests. */
+    /**
+     * On the stream's loop: the preamble, then the request codec (after the end records' counter,
+     * which sees the bytes: GatewayTunnels tracks the stream), then the visitor's requests.
+     */
     private void streamCreated(QuicStreamChannel s) {
         // The share's gateway session reaches only its public port: "the only port" asks for it.
         s.writeAndFlush(Unpooled.wrappedBuffer(StreamPreamble.encode(0, true)));
         s.pipeline()
-                .addFirst(CODEC, new HttpClientCodec(PublicGateway.decoderConfig(), false, false));
+                .addAfter(
+                        StreamEnds.HANDLER_NAME,
+                        CODEC,
+                        new HttpClientCodec(PublicGateway.decoderConfig(), false, false));
         visitor.eventLoop().execute(() -> streamOpen(s));
     }
 

@@ -1,6 +1,7 @@
 package dev.appshare.wire.net;
 
 import dev.appshare.wire.tunnel.StreamAborts;
+import dev.appshare.wire.tunnel.StreamEnds;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -42,8 +43,7 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     private ChannelFuture lastWrite;
     private boolean unflushed;
     private boolean flushScheduled;
-    // Read by the partner's splice on its own loop (channelInactive), hence volatile.
-    private volatile boolean inputEnded;
+    private boolean inputEnded;
     private final Runnable scheduledFlush = this::flushPeer;
     // Written by this channel's loop alone; read by any thread (the status line) in opaque mode:
     // atomic and soon visible, at no cost on the hot path (no fence, unlike a volatile).
@@ -220,7 +220,8 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         // Our side is gone. A QUIC stream whose far end is still sending must be reset
         // (STOP_SENDING),
         // or the far writer fills the stream window and waits forever; otherwise flush and close.
-        if (peer instanceof QuicStreamChannel stream && !inputEnded(stream)) {
+        // (An end that came by its record counts: netty's own flag does not know of it.)
+        if (peer instanceof QuicStreamChannel stream && !StreamEnds.inputEnded(stream)) {
             abort(peer);
         } else {
             closeOnFlush(peer);
@@ -286,17 +287,6 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
         if (stream.isOutputShutdown()) return stream.newSucceededFuture();
         QuicSendBatch.hold(stream.parent());
         return stream.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true));
-    }
-
-    /**
-     * Whether {@code stream}'s far end has ended its half: netty read its FIN, or its end record
-     * came (StreamEnds), which netty's own flag does not know of and which the stream's splice
-     * took. Any thread.
-     */
-    private static boolean inputEnded(QuicStreamChannel stream) {
-        if (stream.isInputShutdown()) return true;
-        SpliceHandler s = stream.pipeline().get(SpliceHandler.class);
-        return s != null && s.inputEnded;
     }
 
     private static boolean isInputShutdown(Channel ch) {

@@ -65,9 +65,9 @@ import org.slf4j.LoggerFactory;
  * later ones are dropped (the ends themselves still almost always arrive). If the stream cannot be
  * opened (the other peer refuses it: it predates the records and resets an unknown preamble, an old
  * share with one rate-limited line; or it is over its budget), that QUIC connection sends no more
- * records. The gateway reads the share's records and drops them: its streams are not tracked (its
- * HTTP codec sits first in their pipelines). All of it runs on the QUIC connection's event loop,
- * which its streams share.
+ * records. The gateway tracks its streams as {@code connect} does (its HTTP codec goes after the
+ * counter, {@link #HANDLER_NAME}). All of it runs on the QUIC connection's event loop, which its
+ * streams share.
  */
 public final class StreamEnds {
     private static final Logger log = LoggerFactory.getLogger(StreamEnds.class);
@@ -76,6 +76,12 @@ public final class StreamEnds {
     public static final byte RESET = 0x01;
     public static final int RECORD_LENGTH = 17;
     public static final int MAX_QUEUED = 1_024;
+
+    /**
+     * The name of the byte-counting handler first in a tracked stream's pipeline: a codec that must
+     * see the stream's bytes goes after it.
+     */
+    public static final String HANDLER_NAME = "stream-ends";
 
     private static final AttributeKey<Sender> SENDER =
             AttributeKey.valueOf(StreamEnds.class, "sender");
@@ -91,7 +97,7 @@ public final class StreamEnds {
      */
     static void watch(QuicStreamChannel stream) {
         Offsets offsets = new Offsets();
-        stream.pipeline().addFirst("stream-ends", offsets);
+        stream.pipeline().addFirst(HANDLER_NAME, offsets);
         stream.closeFuture()
                 .addListener(
                         f -> {
@@ -116,6 +122,17 @@ public final class StreamEnds {
             quic.attr(SENDER).set(s);
         }
         s.send(record);
+    }
+
+    /**
+     * Whether the other peer has ended {@code stream}'s incoming half: netty read its FIN, or its
+     * end record ended it here (netty's {@code isInputShutdown()} knows only the first). Any
+     * thread.
+     */
+    public static boolean inputEnded(QuicStreamChannel stream) {
+        if (stream.isInputShutdown()) return true;
+        Offsets o = stream.pipeline().get(Offsets.class);
+        return o != null && o.ended;
     }
 
     /**
@@ -155,7 +172,8 @@ public final class StreamEnds {
         private long read;
         private long written;
         private long peerFinalSize = -1;
-        private boolean ended; // the end of input was passed on
+        // the end of input was passed on; read from other loops too (inputEnded)
+        private volatile boolean ended;
         private long resetError = -1;
         private boolean finRecorded; // the FIN's record is sent: none again at the close
         private ChannelHandlerContext ctx;
