@@ -50,13 +50,21 @@ class StreamEndsTest {
 
     /** A tunnel whose share runs {@code ending} on each stream once it read the stream's FIN. */
     private void tunnel(Consumer<QuicStreamChannel> ending) throws Exception {
+        shareTracking(ch -> ch.pipeline().addLast(new AnswerAtEnd(ending)));
+    }
+
+    /**
+     * A tunnel whose share tracks each stream connect opens, then hands it to {@code streams};
+     * connect takes the share's control streams (the end records among them).
+     */
+    private void shareTracking(Consumer<QuicStreamChannel> streams) throws Exception {
         lab =
                 new LoopbackTunnel(
                         new ChannelInitializer<QuicStreamChannel>() {
                             @Override
                             protected void initChannel(QuicStreamChannel ch) {
                                 StreamAborts.track(ch);
-                                ch.pipeline().addLast(new AnswerAtEnd(ending));
+                                streams.accept(ch);
                             }
                         },
                         new ChannelInitializer<QuicStreamChannel>() {
@@ -69,14 +77,8 @@ class StreamEndsTest {
                         connectGate);
     }
 
-    /** Reads to the FIN; then, with connect's acknowledgements cut, runs its ending. */
-    private final class AnswerAtEnd extends ChannelInboundHandlerAdapter {
-        private final Consumer<QuicStreamChannel> ending;
-
-        AnswerAtEnd(Consumer<QuicStreamChannel> ending) {
-            this.ending = ending;
-        }
-
+    /** The share's side of a stream: reads and drops all it gets, calling {@link #got} on each. */
+    private static class Draining extends ChannelInboundHandlerAdapter {
         @Override
         public void channelActive(ChannelHandlerContext ctx) {
             ctx.read();
@@ -85,7 +87,19 @@ class StreamEndsTest {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             ((ByteBuf) msg).release();
+            got();
             ctx.read();
+        }
+
+        void got() {}
+    }
+
+    /** Reads to the FIN; then, with connect's acknowledgements cut, runs its ending. */
+    private final class AnswerAtEnd extends Draining {
+        private final Consumer<QuicStreamChannel> ending;
+
+        AnswerAtEnd(Consumer<QuicStreamChannel> ending) {
+            this.ending = ending;
         }
 
         @Override
@@ -147,15 +161,7 @@ class StreamEndsTest {
     /** Opens a tracked stream from connect, sends a request and its FIN. */
     private Reader ask() throws Exception {
         Reader reader = new Reader();
-        QuicStreamChannel s =
-                lab.tunnel
-                        .newStreamBootstrap()
-                        .type(QuicStreamType.BIDIRECTIONAL)
-                        .option(ChannelOption.AUTO_READ, true)
-                        .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                        .handler(reader)
-                        .create()
-                        .get(10, TimeUnit.SECONDS);
+        QuicStreamChannel s = stream(reader);
         s.eventLoop().submit(() -> StreamAborts.track(s)).sync();
         reader.stream = s;
         s.writeAndFlush(Unpooled.wrappedBuffer(new byte[] {1, 2, 3}))
@@ -245,26 +251,13 @@ class StreamEndsTest {
     void aFinWrittenWhileEarlierBytesAwaitTheirResendStillArrives() throws Exception {
         CompletableFuture<QuicStreamChannel> answer = new CompletableFuture<>();
         CompletableFuture<QuicStreamChannel> ping = new CompletableFuture<>();
-        lab =
-                new LoopbackTunnel(
-                        new ChannelInitializer<QuicStreamChannel>() {
-                            @Override
-                            protected void initChannel(QuicStreamChannel ch) {
-                                StreamAborts.track(ch);
-                                if (!answer.complete(ch)) {
-                                    ping.complete(ch);
-                                    ch.pipeline().addLast(new EndOnSecondPing(answer));
-                                }
-                            }
-                        },
-                        new ChannelInitializer<QuicStreamChannel>() {
-                            @Override
-                            protected void initChannel(QuicStreamChannel ch) {
-                                ch.pipeline().addLast(new StreamAborts.NoticeOnly());
-                            }
-                        },
-                        shareGate,
-                        connectGate);
+        shareTracking(
+                ch -> {
+                    if (!answer.complete(ch)) {
+                        ping.complete(ch);
+                        ch.pipeline().addLast(new EndOnSecondPing(answer));
+                    }
+                });
         Reader r = new Reader();
         QuicStreamChannel asked = stream(r);
         asked.eventLoop().submit(() -> StreamAborts.track(asked)).sync();
@@ -313,7 +306,7 @@ class StreamEndsTest {
     }
 
     /** The share's second stream: the echo of its second byte ends the answer, with a FIN alone. */
-    private static final class EndOnSecondPing extends ChannelInboundHandlerAdapter {
+    private static final class EndOnSecondPing extends Draining {
         private final CompletableFuture<QuicStreamChannel> answer;
         private int reads;
 
@@ -322,19 +315,12 @@ class StreamEndsTest {
         }
 
         @Override
-        public void channelActive(ChannelHandlerContext ctx) {
-            ctx.read();
-        }
-
-        @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            ((ByteBuf) msg).release();
+        void got() {
             // the first is connect's own byte; the second the echo of ours
             if (++reads == 2) {
                 answer.join()
                         .writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true));
             }
-            ctx.read();
         }
     }
 }
