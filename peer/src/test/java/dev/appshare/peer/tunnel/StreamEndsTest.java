@@ -15,8 +15,8 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamFrame;
 import io.netty.handler.codec.quic.QuicStreamResetException;
 import io.netty.handler.codec.quic.QuicStreamType;
 import java.util.concurrent.CompletableFuture;
@@ -318,8 +318,7 @@ class StreamEndsTest {
         void got() {
             // the first is connect's own byte; the second the echo of ours
             if (++reads == 2) {
-                answer.join()
-                        .writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true));
+                answer.join().writeAndFlush(QuicStreamFrame.EMPTY_FIN);
             }
         }
     }

@@ -13,9 +13,9 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.quic.DefaultQuicStreamFrame;
 import io.netty.handler.codec.quic.QuicSendBatch;
 import io.netty.handler.codec.quic.QuicStreamChannel;
+import io.netty.handler.codec.quic.QuicStreamFrame;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.LongAdder;
@@ -278,15 +278,14 @@ public final class SpliceHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Ends {@code ch}'s sending half. A QUIC stream's FIN goes as a frame through its pipeline
-     * (netty's {@code shutdownOutput} bypasses it), so that the end records ({@link
-     * dev.appshare.wire.tunnel.StreamEnds}) see it leave.
+     * Ends {@code ch}'s sending half. A QUIC stream's FIN goes as the frame netty's {@code
+     * shutdownOutput} writes, but through the stream's pipeline (netty's bypasses it), so that the
+     * end records ({@link dev.appshare.wire.tunnel.StreamEnds}) see it leave.
      */
     private static ChannelFuture shutdownOutput(DuplexChannel ch) {
         if (!(ch instanceof QuicStreamChannel stream)) return ch.shutdownOutput();
-        if (stream.isOutputShutdown()) return stream.newSucceededFuture();
         QuicSendBatch.hold(stream.parent());
-        return stream.writeAndFlush(new DefaultQuicStreamFrame(Unpooled.EMPTY_BUFFER, true));
+        return stream.writeAndFlush(QuicStreamFrame.EMPTY_FIN);
     }
 
     private static boolean isInputShutdown(Channel ch) {
