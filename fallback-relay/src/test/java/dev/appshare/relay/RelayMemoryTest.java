@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -193,17 +194,19 @@ class RelayMemoryTest {
         // Past the budget by more than the moving pairs (this reader, the transfer below) can hold
         // for a moment, about 320 KiB each: the stalled pairs alone are over it.
         long moving = 640 << 10;
-        List<Stalled> stalled = stallWhile(() -> relay.heldBytes().held() <= budget + moving);
-        assertTrue(
-                relay.heldBytes().held() > budget + moving, "the attack never passed the budget");
+        // The most it held: past the budget the relay resets pairs, so what it holds now can be
+        // under what it held when the loop ended.
+        AtomicLong peak = new AtomicLong();
+        List<Stalled> stalled =
+                stallWhile(() -> peak.accumulateAndGet(held(), Math::max) <= budget + moving);
+        assertTrue(peak.get() > budget + moving, "the attack never passed the budget");
 
         byte[] data = new byte[8 << 20];
         CompletableFuture<byte[]> atB = transfer(data);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
-        while (relay.heldBytes().held() > budget && System.nanoTime() < end) Thread.sleep(20);
-        assertTrue(
-                relay.heldBytes().held() <= budget,
-                "still holding " + relay.heldBytes().held() + " bytes");
+        long held; // the verdict is the check that ended the wait (see await)
+        while ((held = held()) > budget && System.nanoTime() < end) Thread.sleep(20);
+        assertTrue(held <= budget, "still holding " + held + " bytes");
         assertArrayEquals(
                 MessageDigest.getInstance("SHA-256").digest(data), atB.get(30, TimeUnit.SECONDS));
 
@@ -260,8 +263,10 @@ class RelayMemoryTest {
     @Test
     void everyQueuedByteIsReleasedWhenThePairsClose() throws Exception {
         start(64 << 20, 128 << 20, 600_000);
-        List<Stalled> stalled = stallWhile(() -> relay.heldBytes().held() < (1 << 20));
-        assertTrue(relay.heldBytes().held() >= 1 << 20);
+        AtomicLong peak = new AtomicLong(); // the most it held (see the first test)
+        List<Stalled> stalled =
+                stallWhile(() -> peak.accumulateAndGet(held(), Math::max) < (1 << 20));
+        assertTrue(peak.get() >= 1 << 20, "the stalls never made the relay hold 1 MiB");
         for (Stalled s : stalled) {
             s.writer().close();
             s.reader().close();
@@ -273,10 +278,21 @@ class RelayMemoryTest {
         assertEquals(0, relay.heldBytes().evicted());
     }
 
+    long held() {
+        return relay.heldBytes().held();
+    }
+
+    /**
+     * Waits up to 10 s for {@code done}, and fails unless it held. The verdict is the check that
+     * ended the wait, not a new one: what the relay holds moves both ways while pairs fill and
+     * drain, so a condition seen once can be gone a moment later (asking again failed this test now
+     * and then, within a fraction of a second).
+     */
     static void await(java.util.function.BooleanSupplier done, String what) throws Exception {
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-        while (!done.getAsBoolean() && System.nanoTime() < end) Thread.sleep(5);
-        assertTrue(done.getAsBoolean(), what);
+        boolean held;
+        while (!(held = done.getAsBoolean()) && System.nanoTime() < end) Thread.sleep(5);
+        assertTrue(held, what);
     }
 
     static void sleepQuietly(long millis) {
