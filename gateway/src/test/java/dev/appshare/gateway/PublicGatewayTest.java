@@ -386,8 +386,12 @@ class PublicGatewayTest {
             try {
                 assertTrue(budget.evicted() > 0, "never reset past the ceiling: " + budget.held());
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-                while (budget.held() > ceiling && System.nanoTime() < end) Thread.sleep(10);
-                assertTrue(budget.held() <= ceiling, "holding " + budget.held());
+                // The verdict is the check that ended the wait: what the gateway holds moves both
+                // ways while answers fill and drain, so asking again could see a new peak.
+                long held;
+                while ((held = budget.held()) > ceiling && System.nanoTime() < end)
+                    Thread.sleep(10);
+                assertTrue(held <= ceiling, "holding " + held);
                 aNewVisitorGetsAWholeAnswer(lab, host);
             } finally {
                 for (Socket s : stalled) s.close();
